@@ -1,0 +1,21 @@
+// Package ztkit brings Zero Trust to e-commerce microservices written in Go.
+//
+// A storefront, checkout, payments, fulfilment or admin service wraps its
+// http.Handler and gRPC servers with ztkit, and from then on no request is trusted
+// because of where it came from: every call proves who it is, gets only what it
+// needs, steps up when the action is risky, and leaves no customer data in logs.
+//
+// ztkit is a set of small packages, each usable on its own:
+//
+//	I need to …                                                   package
+//	issue or verify short-lived access tokens, JWKS, key rotation  [github.com/ztkit/ztkit/tokens]
+//	bind tokens to a client key and check proofs (DPoP, RFC 9449)  [github.com/ztkit/ztkit/tokens/dpop]
+//	share DPoP replay state across replicas on Redis               [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
+//
+// The root package holds no code; import the package that does the job.
+//
+// Every package fails closed: a parse error, an unknown key, an unreachable store
+// or a clock outside its leeway denies with a typed error that callers can match
+// with [errors.Is], and no error, log line or span carries a token, a proof, key
+// material or customer data.
+package ztkit
