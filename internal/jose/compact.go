@@ -1,0 +1,197 @@
+package jose
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/ztkit/ztkit/internal/jsonscan"
+)
+
+// Errors of compact parsing.
+var (
+	ErrMalformed      = errors.New("jose: malformed JWS")
+	ErrUnsupportedAlg = errors.New("jose: unsupported algorithm")
+)
+
+// b64 is base64url without padding, refusing non-canonical trailing bits, so each
+// token has exactly one encoding (RFC 7515 §2, §7.1).
+var b64 = base64.RawURLEncoding.Strict()
+
+// Header is the part of a JOSE header that ztkit reads.
+type Header struct {
+	// Alg is the algorithm; AlgNone when alg named anything ztkit does not know.
+	Alg Alg
+	// Typ is the typ member, or a zero Value when absent.
+	Typ jsonscan.Value
+	// Kid is the unescaped kid, or nil when absent.
+	Kid []byte
+	// Crit reports a crit member.
+	Crit bool
+	// EmbeddedKey reports jwk, jku, x5u, x5c, x5t or x5t#S256.
+	EmbeddedKey bool
+	// JWK is the jwk member, or a zero Value when absent.
+	JWK jsonscan.Value
+}
+
+// TypIs reports whether typ names the media type want ("at+jwt", "dpop+jwt"),
+// comparing as RFC 7515 §4.1.9 says: case-insensitively, with the "application/"
+// prefix optional.
+func (h *Header) TypIs(want string) bool {
+	if h.Typ.Kind != jsonscan.String {
+		return false
+	}
+	var buf [64]byte
+	b, err := h.Typ.AppendStr(buf[:0])
+	if err != nil {
+		return false
+	}
+	if len(b) > len("application/") && strings.EqualFold(string(b[:len("application/")]), "application/") {
+		b = b[len("application/"):]
+	}
+	return strings.EqualFold(string(b), want)
+}
+
+// JWS is a parsed compact JWS. Its slices alias one buffer owned by the JWS.
+type JWS struct {
+	Header Header
+	// SigningInput is ASCII(BASE64URL(header) || '.' || BASE64URL(payload)).
+	SigningInput []byte
+	// Payload is the decoded payload.
+	Payload []byte
+	// Signature is the decoded signature.
+	Signature []byte
+}
+
+// Parse parses a JWS in compact serialization (RFC 7515 §7.1) of at most maxSize
+// bytes. It checks the syntax of all three parts and reads the header; it does
+// not verify the signature. An unknown alg is [ErrUnsupportedAlg]; anything else
+// wrong is [ErrMalformed].
+func Parse(token []byte, maxSize int, out *JWS) error {
+	if len(token) == 0 || len(token) > maxSize {
+		return ErrMalformed
+	}
+	d1, d2 := -1, -1
+	for i, c := range token {
+		if c == '.' {
+			switch {
+			case d1 < 0:
+				d1 = i
+			case d2 < 0:
+				d2 = i
+			default:
+				return ErrMalformed // more than three parts: JWE or garbage
+			}
+		}
+	}
+	if d1 <= 0 || d2 < 0 || d2 == d1+1 || d2 == len(token)-1 {
+		return ErrMalformed // empty header, payload or signature
+	}
+	hb, pb, sb := token[:d1], token[d1+1:d2], token[d2+1:]
+	buf := make([]byte, b64.DecodedLen(len(hb))+b64.DecodedLen(len(pb))+b64.DecodedLen(len(sb)))
+	n, err := b64.Decode(buf, hb)
+	if err != nil {
+		return ErrMalformed
+	}
+	header := buf[:n:n]
+	rest := buf[n:]
+	if n, err = b64.Decode(rest, pb); err != nil {
+		return ErrMalformed
+	}
+	out.Payload = rest[:n:n]
+	rest = rest[n:]
+	if n, err = b64.Decode(rest, sb); err != nil {
+		return ErrMalformed
+	}
+	out.Signature = rest[:n:n]
+	out.SigningInput = token[:d2:d2]
+	return parseHeader(header, &out.Header)
+}
+
+func parseHeader(data []byte, h *Header) error {
+	*h = Header{}
+	algSeen := false
+	var algErr error
+	o := jsonscan.NewObject(data)
+	for o.Next() {
+		v := o.Value()
+		switch string(o.Key()) {
+		case "alg":
+			algSeen = true
+			if v.Kind != jsonscan.String {
+				algErr = ErrMalformed
+				continue
+			}
+			h.Alg = AlgNone
+			for a := ES256; a <= RS256; a++ {
+				if v.Equal(a.String()) {
+					h.Alg = a
+					break
+				}
+			}
+			if h.Alg == AlgNone {
+				algErr = ErrUnsupportedAlg
+			}
+		case "typ":
+			if v.Kind != jsonscan.String {
+				return ErrMalformed
+			}
+			h.Typ = v
+		case "kid":
+			if v.Kind != jsonscan.String {
+				return ErrMalformed
+			}
+			raw := v.Raw[1 : len(v.Raw)-1]
+			if hasEscape(raw) {
+				s, err := v.AppendStr(nil)
+				if err != nil {
+					return ErrMalformed
+				}
+				raw = s
+			}
+			h.Kid = raw
+		case "crit":
+			h.Crit = true
+		case "jwk":
+			h.EmbeddedKey = true
+			h.JWK = v
+		case "jku", "x5u", "x5c", "x5t", "x5t#S256":
+			h.EmbeddedKey = true
+		case "b64":
+			// RFC 7797 unencoded payloads change what is signed; refuse them outright.
+			return ErrMalformed
+		}
+	}
+	if err := o.Err(); err != nil {
+		return ErrMalformed
+	}
+	if !algSeen {
+		return ErrMalformed
+	}
+	return algErr
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// Encode returns the base64url encoding (no padding) of b.
+func Encode(b []byte) string { return b64.EncodeToString(b) }
+
+// AppendEncode appends the base64url encoding (no padding) of b to dst.
+func AppendEncode(dst, b []byte) []byte { return b64.AppendEncode(dst, b) }
+
+// Decode decodes strict base64url without padding.
+func Decode(s []byte) ([]byte, error) {
+	out := make([]byte, b64.DecodedLen(len(s)))
+	n, err := b64.Decode(out, s)
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	return out[:n], nil
+}
