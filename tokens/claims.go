@@ -107,7 +107,10 @@ const (
 
 // parseClaims reads a claims set strictly. Any registered claim of the wrong
 // JSON type is an error; unknown claims are kept only in payload.
-func parseClaims(payload []byte, c *Claims) error {
+//
+// Values equal to one in known (the expected issuer and audiences) reuse that
+// string instead of allocating a copy.
+func parseClaims(payload []byte, c *Claims, known []string) error {
 	var have uint
 	o := jsonscan.NewObject(payload)
 	for o.Next() {
@@ -115,13 +118,13 @@ func parseClaims(payload []byte, c *Claims) error {
 		var err error
 		switch string(o.Key()) {
 		case "iss":
-			c.Issuer, err = v.Str()
+			c.Issuer, err = internStr(v, known)
 			have |= hasIss
 		case "sub":
 			c.Subject, err = v.Str()
 			have |= hasSub
 		case "aud":
-			c.Audience, err = stringOrList(v)
+			c.Audience, err = stringOrList(v, known)
 			have |= hasAud
 		case "exp":
 			c.Expiry, err = numericDate(v)
@@ -215,15 +218,26 @@ func v2str(v jsonscan.Value) (string, error) {
 }
 
 // stringOrList reads aud: a string or an array of strings (RFC 7519 §4.1.3).
-func stringOrList(v jsonscan.Value) ([]string, error) {
+func stringOrList(v jsonscan.Value, known []string) ([]string, error) {
 	if v.Kind == jsonscan.String {
-		s, err := v.Str()
+		s, err := internStr(v, known)
 		if err != nil {
 			return nil, err
 		}
 		return []string{s}, nil
 	}
 	return stringList(v)
+}
+
+// internStr reads a string value, returning the element of known it equals
+// without allocating, or a copy.
+func internStr(v jsonscan.Value, known []string) (string, error) {
+	for _, k := range known {
+		if v.Equal(k) {
+			return k, nil
+		}
+	}
+	return v.Str()
 }
 
 func stringList(v jsonscan.Value) ([]string, error) {

@@ -91,6 +91,7 @@ func WithCacheSize(n int) VerifierOption {
 type Verifier struct {
 	keys  KeySource
 	cfg   verifierConfig
+	known []string // issuer and audiences, for parseClaims to reuse
 	cache *tokenCache
 }
 
@@ -131,7 +132,7 @@ func NewVerifier(keys KeySource, issuer string, audiences []string, opts ...Veri
 	case cfg.cacheSize < 0:
 		return nil, fmt.Errorf("%w: negative cache size", ErrInvalidConfig)
 	}
-	v := &Verifier{keys: keys, cfg: cfg}
+	v := &Verifier{keys: keys, cfg: cfg, known: append([]string{cfg.issuer}, cfg.audiences...)}
 	if cfg.cacheSize > 0 {
 		v.cache = newTokenCache(cfg.cacheSize)
 	}
@@ -150,7 +151,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	var sum [sha256.Size]byte
 	if v.cache != nil {
-		sum = sha256.Sum256([]byte(token))
+		sum = sha256.Sum256(jose.StringBytes(token))
 		if c, key, ok := v.cache.get(&sum); ok {
 			if cur, err := v.keys.VerificationKey(ctx, c.KeyID); err == nil && cur == key {
 				if err := v.checkTimes(c); err != nil {
@@ -162,7 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			v.cache.remove(&sum) // key rotated out or revoked: verify afresh
 		}
 	}
-	c, key, err := v.verify(ctx, []byte(token))
+	c, key, err := v.verify(ctx, jose.StringBytes(token))
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +176,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 }
 
 func (v *Verifier) verify(ctx context.Context, token []byte) (*Claims, *PublicKey, error) {
-	var jws jose.JWS
-	if err := jose.Parse(token, v.cfg.maxSize, &jws); err != nil {
+	// The claims keep the decoded payload (for Claims.Decode): let Parse allocate it.
+	jws, err := jose.Parse(token, v.cfg.maxSize, nil)
+	if err != nil {
 		if err == jose.ErrUnsupportedAlg {
 			return nil, nil, ErrUnsupportedAlgorithm
 		}
@@ -213,7 +215,7 @@ func (v *Verifier) verify(ctx context.Context, token []byte) (*Claims, *PublicKe
 		return nil, nil, ErrInvalidSignature
 	}
 	c := &Claims{}
-	if err := parseClaims(jws.Payload, c); err != nil {
+	if err := parseClaims(jws.Payload, c, v.known); err != nil {
 		return nil, nil, err
 	}
 	c.KeyID = key.KeyID

@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
+	"sync"
 )
 
 // Alg is a JWS algorithm that ztkit verifies. The zero value is no algorithm.
@@ -143,12 +144,8 @@ func Verify(alg Alg, key crypto.PublicKey, signingInput, sig []byte) bool {
 		return false
 	}
 	switch alg {
-	case ES256:
-		h := sha256.Sum256(signingInput)
-		return verifyECDSA(key.(*ecdsa.PublicKey), h[:], sig, 32)
-	case ES384:
-		h := sha512.Sum384(signingInput)
-		return verifyECDSA(key.(*ecdsa.PublicKey), h[:], sig, 48)
+	case ES256, ES384:
+		return verifyECDSA(alg, key.(*ecdsa.PublicKey), signingInput, sig)
 	case EdDSA, Ed25519:
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(key.(ed25519.PublicKey), signingInput, sig)
 	case RS256:
@@ -164,14 +161,39 @@ func Verify(alg Alg, key crypto.PublicKey, signingInput, sig []byte) bool {
 	return false
 }
 
-// verifyECDSA checks a JWS ECDSA signature, R||S with each half exactly size
-// bytes (RFC 7518 §3.4), by re-encoding it as ASN.1 DER for the standard library.
-func verifyECDSA(k *ecdsa.PublicKey, hash, sig []byte, size int) bool {
+// ecdsaScratch holds a digest and a DER signature. crypto/ecdsa keeps neither,
+// but the compiler cannot prove it, so without a pool each would be a heap
+// allocation per verification.
+type ecdsaScratch struct {
+	hash [sha512.Size384]byte
+	der  [2 + 2*(2+49)]byte
+}
+
+var ecdsaScratchPool = sync.Pool{New: func() any { return new(ecdsaScratch) }}
+
+// verifyECDSA checks a JWS ECDSA signature, R||S with each half exactly the
+// curve's size (RFC 7518 §3.4), by re-encoding it as ASN.1 DER for the
+// standard library.
+func verifyECDSA(alg Alg, k *ecdsa.PublicKey, signingInput, sig []byte) bool {
+	size := 32
+	if alg == ES384 {
+		size = 48
+	}
 	if len(sig) != 2*size {
 		return false
 	}
-	var buf [2 + 2*(2+49)]byte
-	der := appendDERSignature(buf[:0], sig[:size], sig[size:])
+	s := ecdsaScratchPool.Get().(*ecdsaScratch)
+	defer ecdsaScratchPool.Put(s)
+	var hash []byte
+	if alg == ES384 {
+		h := sha512.New384()
+		h.Write(signingInput)
+		hash = h.Sum(s.hash[:0])
+	} else {
+		sum := sha256.Sum256(signingInput)
+		hash = append(s.hash[:0], sum[:]...)
+	}
+	der := appendDERSignature(s.der[:0], sig[:size], sig[size:])
 	return ecdsa.VerifyASN1(k, hash, der)
 }
 

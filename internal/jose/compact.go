@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"unsafe"
 
 	"github.com/ztkit/ztkit/internal/jsonscan"
 )
@@ -67,9 +68,15 @@ type JWS struct {
 // bytes. It checks the syntax of all three parts and reads the header; it does
 // not verify the signature. An unknown alg is [ErrUnsupportedAlg]; anything else
 // wrong is [ErrMalformed].
-func Parse(token []byte, maxSize int, out *JWS) error {
+//
+// The decoded parts are written to buf when it is large enough, and to a new
+// buffer otherwise; the returned JWS aliases that buffer and token. A caller
+// that keeps nothing of the JWS can pass a stack array and parse without
+// allocating.
+func Parse(token []byte, maxSize int, buf []byte) (JWS, error) {
+	var out JWS
 	if len(token) == 0 || len(token) > maxSize {
-		return ErrMalformed
+		return out, ErrMalformed
 	}
 	d1, d2 := -1, -1
 	for i, c := range token {
@@ -80,36 +87,48 @@ func Parse(token []byte, maxSize int, out *JWS) error {
 			case d2 < 0:
 				d2 = i
 			default:
-				return ErrMalformed // more than three parts: JWE or garbage
+				return out, ErrMalformed // more than three parts: JWE or garbage
 			}
 		}
 	}
 	if d1 <= 0 || d2 < 0 || d2 == d1+1 || d2 == len(token)-1 {
-		return ErrMalformed // empty header, payload or signature
+		return out, ErrMalformed // empty header, payload or signature
 	}
 	hb, pb, sb := token[:d1], token[d1+1:d2], token[d2+1:]
-	buf := make([]byte, b64.DecodedLen(len(hb))+b64.DecodedLen(len(pb))+b64.DecodedLen(len(sb)))
+	need := b64.DecodedLen(len(hb)) + b64.DecodedLen(len(pb)) + b64.DecodedLen(len(sb))
+	if cap(buf) < need {
+		buf = make([]byte, need)
+	}
+	buf = buf[:need]
 	n, err := b64.Decode(buf, hb)
 	if err != nil {
-		return ErrMalformed
+		return out, ErrMalformed
 	}
 	header := buf[:n:n]
 	rest := buf[n:]
 	if n, err = b64.Decode(rest, pb); err != nil {
-		return ErrMalformed
+		return out, ErrMalformed
 	}
 	out.Payload = rest[:n:n]
 	rest = rest[n:]
 	if n, err = b64.Decode(rest, sb); err != nil {
-		return ErrMalformed
+		return out, ErrMalformed
 	}
 	out.Signature = rest[:n:n]
 	out.SigningInput = token[:d2:d2]
-	return parseHeader(header, &out.Header)
+	out.Header, err = parseHeader(header)
+	return out, err
 }
 
-func parseHeader(data []byte, h *Header) error {
-	*h = Header{}
+// StringBytes returns the bytes of s without copying them. The result must
+// never be modified: it is for handing a string to functions that only read
+// ([Parse], hashing).
+func StringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// parseHeader returns the header by value so that, escape-wise, its slices
+// flow only to Parse's result.
+func parseHeader(data []byte) (Header, error) {
+	var h Header
 	algSeen := false
 	var algErr error
 	o := jsonscan.NewObject(data)
@@ -134,18 +153,18 @@ func parseHeader(data []byte, h *Header) error {
 			}
 		case "typ":
 			if v.Kind != jsonscan.String {
-				return ErrMalformed
+				return h, ErrMalformed
 			}
 			h.Typ = v
 		case "kid":
 			if v.Kind != jsonscan.String {
-				return ErrMalformed
+				return h, ErrMalformed
 			}
 			raw := v.Raw[1 : len(v.Raw)-1]
 			if hasEscape(raw) {
 				s, err := v.AppendStr(nil)
 				if err != nil {
-					return ErrMalformed
+					return h, ErrMalformed
 				}
 				raw = s
 			}
@@ -159,16 +178,16 @@ func parseHeader(data []byte, h *Header) error {
 			h.EmbeddedKey = true
 		case "b64":
 			// RFC 7797 unencoded payloads change what is signed; refuse them outright.
-			return ErrMalformed
+			return h, ErrMalformed
 		}
 	}
 	if err := o.Err(); err != nil {
-		return ErrMalformed
+		return h, ErrMalformed
 	}
 	if !algSeen {
-		return ErrMalformed
+		return h, ErrMalformed
 	}
-	return algErr
+	return h, algErr
 }
 
 func hasEscape(b []byte) bool {

@@ -62,6 +62,9 @@ const maxInlineKeys = 24
 
 // Object iterates the members of one JSON object. The zero value is not usable;
 // create one with [NewObject] or [Value.Object].
+//
+// The iterator keeps offsets into its input, never slices of it, so that the
+// compiler can keep the input (and an Object on the stack) off the heap.
 type Object struct {
 	data  []byte
 	pos   int
@@ -71,11 +74,13 @@ type Object struct {
 	first bool
 	top   bool
 
-	key      []byte
-	val      Value
-	seen     [maxInlineKeys][]byte
-	nseen    int
-	seenMore map[string]struct{}
+	keyStart, keyEnd int
+	keyAlloc         []byte // the unescaped name, when it had escapes
+	valStart, valEnd int
+	valKind          Kind
+	seen             [maxInlineKeys][2]int32
+	nseen            int
+	seenMore         map[string]struct{}
 }
 
 // NewObject starts iterating data, which must hold exactly one JSON object
@@ -130,20 +135,18 @@ func (o *Object) Next() bool {
 		o.err = err
 		return false
 	}
-	rawKey := d[i+1 : end-1]
+	o.keyStart, o.keyEnd, o.keyAlloc = i+1, end-1, nil
 	if escaped {
 		// Escaped member names are rare in honest input; they get their own
-		// allocation so that the iterator holds no pointer into itself.
-		k, ok := unescape(nil, rawKey)
+		// allocation and switch duplicate detection to a map.
+		k, ok := unescape(nil, d[i+1:end-1])
 		if !ok {
 			o.err = ErrSyntax
 			return false
 		}
-		o.key = k
-	} else {
-		o.key = rawKey
+		o.keyAlloc = k
 	}
-	if err := o.remember(o.key); err != nil {
+	if err := o.remember(); err != nil {
 		o.err = err
 		return false
 	}
@@ -158,7 +161,7 @@ func (o *Object) Next() bool {
 		o.err = err
 		return false
 	}
-	o.val = Value{Kind: kind, Raw: d[i:vend]}
+	o.valStart, o.valEnd, o.valKind = i, vend, kind
 	o.pos = vend
 	return true
 }
@@ -174,37 +177,43 @@ func (o *Object) finish(i int) bool {
 	return false
 }
 
-func (o *Object) remember(key []byte) error {
-	if o.seenMore != nil {
-		if _, dup := o.seenMore[string(key)]; dup {
-			return ErrDuplicate
+// remember records the current name and refuses a repeated one.
+func (o *Object) remember() error {
+	if o.seenMore == nil && o.keyAlloc == nil && o.nseen < maxInlineKeys {
+		key := o.data[o.keyStart:o.keyEnd]
+		for _, r := range o.seen[:o.nseen] {
+			if string(o.data[r[0]:r[1]]) == string(key) {
+				return ErrDuplicate
+			}
 		}
-		o.seenMore[string(key)] = struct{}{}
-		return nil
-	}
-	for _, k := range o.seen[:o.nseen] {
-		if string(k) == string(key) {
-			return ErrDuplicate
-		}
-	}
-	if o.nseen < maxInlineKeys {
-		o.seen[o.nseen] = key
+		o.seen[o.nseen] = [2]int32{int32(o.keyStart), int32(o.keyEnd)}
 		o.nseen++
 		return nil
 	}
-	o.seenMore = make(map[string]struct{}, 2*maxInlineKeys)
-	for _, k := range o.seen[:o.nseen] {
-		o.seenMore[string(k)] = struct{}{}
+	if o.seenMore == nil {
+		o.seenMore = make(map[string]struct{}, 2*maxInlineKeys)
+		for _, r := range o.seen[:o.nseen] {
+			o.seenMore[string(o.data[r[0]:r[1]])] = struct{}{}
+		}
+	}
+	key := o.Key()
+	if _, dup := o.seenMore[string(key)]; dup {
+		return ErrDuplicate
 	}
 	o.seenMore[string(key)] = struct{}{}
 	return nil
 }
 
 // Key is the current member's name, unescaped. It is valid until the next call to Next.
-func (o *Object) Key() []byte { return o.key }
+func (o *Object) Key() []byte {
+	if o.keyAlloc != nil {
+		return o.keyAlloc
+	}
+	return o.data[o.keyStart:o.keyEnd]
+}
 
 // Value is the current member's value.
-func (o *Object) Value() Value { return o.val }
+func (o *Object) Value() Value { return Value{Kind: o.valKind, Raw: o.data[o.valStart:o.valEnd]} }
 
 // Err is the first error met, or nil.
 func (o *Object) Err() error { return o.err }
@@ -220,12 +229,13 @@ func (v Value) Object() Object {
 
 // Array iterates the elements of one JSON array.
 type Array struct {
-	data  []byte
-	pos   int
-	first bool
-	done  bool
-	err   error
-	val   Value
+	data             []byte
+	pos              int
+	first            bool
+	done             bool
+	err              error
+	valStart, valEnd int
+	valKind          Kind
 }
 
 // Array iterates v, which must be a JSON array.
@@ -264,13 +274,13 @@ func (a *Array) Next() bool {
 		a.err = err
 		return false
 	}
-	a.val = Value{Kind: kind, Raw: d[i:end]}
+	a.valStart, a.valEnd, a.valKind = i, end, kind
 	a.pos = end
 	return true
 }
 
 // Value is the current element.
-func (a *Array) Value() Value { return a.val }
+func (a *Array) Value() Value { return Value{Kind: a.valKind, Raw: a.data[a.valStart:a.valEnd]} }
 
 // Err is the first error met, or nil.
 func (a *Array) Err() error { return a.err }

@@ -51,6 +51,14 @@ var (
 	// ErrBoundTokenAsBearer: a DPoP-bound access token was presented with the
 	// Bearer scheme (§7.2).
 	ErrBoundTokenAsBearer = errors.New("dpop: DPoP-bound token presented as Bearer")
+	// ErrMissingAccessToken: the request has no Authorization header.
+	ErrMissingAccessToken = errors.New("dpop: no access token")
+	// ErrInvalidRequest: the Authorization header is malformed, repeated, or of
+	// a scheme other than DPoP and Bearer (RFC 6750 §3.1 invalid_request).
+	ErrInvalidRequest = errors.New("dpop: malformed authorization request")
+	// ErrBearerNotAccepted: an unbound token was presented as Bearer to a
+	// verifier that accepts DPoP-bound tokens only.
+	ErrBearerNotAccepted = errors.New("dpop: Bearer tokens not accepted")
 	// ErrInvalidConfig: a constructor was given options that would turn a check off
 	// or cannot work.
 	ErrInvalidConfig = errors.New("dpop: invalid configuration")

@@ -1,0 +1,23 @@
+// Package tokens issues and verifies short-lived JWT access tokens (RFC 9068)
+// and manages the keys that sign them.
+//
+// An authorization service signs with a [KeySet] (current, next and retired
+// keys, kid = RFC 7638 thumbprint, signing through crypto.Signer) and an
+// [Issuer]; it publishes the keys with [KeySet.JWKSHandler]. A resource service
+// verifies with a [Verifier] whose [KeySource] is the issuer's [KeySet] in the
+// same process or a [RemoteKeySet] that fetches the issuer's JWK Set.
+//
+//	v, err := tokens.NewVerifier(keys, "https://id.shop.example", []string{"https://checkout.shop.example"})
+//	claims, err := v.Verify(ctx, rawToken)
+//
+// The verifier is strict and fails closed: an allow-list of asymmetric
+// algorithms (never none, never HMAC), typ at+jwt, no key taken from the token,
+// no unknown crit, every claim RFC 9068 requires, issuer, audience, time checks
+// with a bounded leeway and a maximum lifetime. No option turns a check off.
+// Each refusal matches one of the Err values of this package with [errors.Is]
+// and never contains the token.
+//
+// Verified tokens are cached (by their SHA-256, bounded) so that a token sent
+// with every request, as a DPoP-bound token is, costs one signature check, not
+// one per request. Package dpop binds tokens to client keys (RFC 9449).
+package tokens

@@ -1,0 +1,27 @@
+// Package dpop binds access tokens to a client's key with DPoP proofs
+// (RFC 9449), so that a stolen token is useless without the key.
+//
+// On the client, a [Proofer] signs a fresh proof for each request, and a
+// [Transport] adds proofs, the `Authorization: DPoP` token and server nonces
+// to an http.Client's requests:
+//
+//	p, _ := dpop.NewProofer(clientKey, "")
+//	client := &http.Client{Transport: &dpop.Transport{Proofer: p, Token: tokenSource}}
+//
+// On the server, a [Verifier] performs every check of RFC 9449 §4.3 on a proof,
+// and a [RequestVerifier] checks a whole request: the access token (through
+// package tokens), the proof against the request's method and URL, ath against
+// the token, and the token's cnf.jkt against the proof's key:
+//
+//	proofs, _ := dpop.NewVerifier(dpop.WithReplayStore(store))
+//	rv, _ := dpop.NewRequestVerifier(tokenVerifier, proofs, dpop.WithExternalURL("https://checkout.shop.example"))
+//	res, err := rv.Verify(ctx, r)
+//
+// Replayed proofs are refused through a [ReplayStore]: [MemoryReplayStore] for
+// one process, package redisreplay for replicas sharing Redis. When the store
+// cannot answer, the proof is refused with [ErrReplayCheckUnavailable]. Server
+// nonces ([Nonces], §8) are stateless and shared by replicas through a secret.
+//
+// Every refusal matches one of this package's Err values with [errors.Is] and
+// names the failed check without the proof, the token or key material.
+package dpop

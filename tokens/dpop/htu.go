@@ -1,0 +1,204 @@
+package dpop
+
+import (
+	"errors"
+	"strings"
+)
+
+var errBadURI = errors.New("dpop: not an absolute http(s) URI")
+
+// normalizeHTU returns the http(s) URI s without query and fragment, after the
+// syntax-based and scheme-based normalization of RFC 3986 §6.2.2-6.2.3 that
+// RFC 9449 §4.3 asks for: lower-case scheme and host, default port removed,
+// percent-encodings upper-cased and decoded where they encode unreserved
+// characters, dot segments removed, an empty path made "/". URIs with userinfo,
+// characters outside the grammar, or bad percent-encodings are refused.
+func normalizeHTU(s string) (string, error) {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	colon := strings.IndexByte(s, ':')
+	if colon <= 0 {
+		return "", errBadURI
+	}
+	scheme := strings.ToLower(s[:colon])
+	if scheme != "http" && scheme != "https" {
+		return "", errBadURI
+	}
+	rest := s[colon+1:]
+	if !strings.HasPrefix(rest, "//") {
+		return "", errBadURI
+	}
+	rest = rest[2:]
+	slash := strings.IndexByte(rest, '/')
+	authority, path := rest, ""
+	if slash >= 0 {
+		authority, path = rest[:slash], rest[slash:]
+	}
+	host, err := normalizeAuthority(scheme, authority)
+	if err != nil {
+		return "", err
+	}
+	p, err := normalizePath(path)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(len(scheme) + 3 + len(host) + len(p))
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	b.WriteString(p)
+	return b.String(), nil
+}
+
+func normalizeAuthority(scheme, a string) (string, error) {
+	if a == "" || strings.IndexByte(a, '@') >= 0 {
+		return "", errBadURI
+	}
+	host, port := a, ""
+	if a[0] == '[' {
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return "", errBadURI
+		}
+		host, port = a[:end+1], a[end+1:]
+		if port != "" {
+			if port[0] != ':' {
+				return "", errBadURI
+			}
+			port = port[1:]
+		}
+		if strings.Trim(host[1:len(host)-1], "0123456789abcdefABCDEF:.") != "" || len(host) == 2 {
+			return "", errBadURI
+		}
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		host, port = a[:i], a[i+1:]
+	}
+	if host == "" {
+		return "", errBadURI
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(isUnreserved(c) || c == '[' || c == ']' || c == ':') {
+			return "", errBadURI // no percent-encoded or sub-delim hosts in an htu we accept
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return "", errBadURI
+		}
+	}
+	port = strings.TrimLeft(port, "0")
+	if len(port) > 5 || (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		if len(port) > 5 {
+			return "", errBadURI
+		}
+		port = ""
+	}
+	host = strings.ToLower(host)
+	if port != "" {
+		return host + ":" + port, nil
+	}
+	return host, nil
+}
+
+func isUnreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func isPchar(c byte) bool {
+	return isUnreserved(c) || strings.IndexByte("!$&'()*+,;=:@/", c) >= 0
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// normalizePath normalizes percent-encodings and removes dot segments.
+func normalizePath(p string) (string, error) {
+	if p == "" {
+		return "/", nil
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(p) {
+				return "", errBadURI
+			}
+			hi, ok1 := unhex(p[i+1])
+			lo, ok2 := unhex(p[i+2])
+			if !ok1 || !ok2 {
+				return "", errBadURI
+			}
+			v := hi<<4 | lo
+			if isUnreserved(v) {
+				b.WriteByte(v)
+			} else {
+				const hexdigits = "0123456789ABCDEF"
+				b.WriteByte('%')
+				b.WriteByte(hexdigits[v>>4])
+				b.WriteByte(hexdigits[v&15])
+			}
+			i += 2
+		case isPchar(c):
+			b.WriteByte(c)
+		default:
+			return "", errBadURI
+		}
+	}
+	return removeDotSegments(b.String()), nil
+}
+
+// removeDotSegments implements RFC 3986 §5.2.4 for an absolute path.
+func removeDotSegments(in string) string {
+	if !strings.Contains(in, ".") {
+		return in
+	}
+	segs := strings.Split(in, "/")[1:]
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
+
+// htuMatches reports whether the proof's htu names the same resource as want,
+// comparing after normalization. An exact match needs no normalization.
+func htuMatches(htu, want string) bool {
+	if htu == want && strings.IndexAny(htu, "?#") < 0 {
+		return true
+	}
+	a, err := normalizeHTU(htu)
+	if err != nil {
+		return false
+	}
+	b, err := normalizeHTU(want)
+	return err == nil && a == b
+}

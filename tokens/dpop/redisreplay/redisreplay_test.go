@@ -1,0 +1,505 @@
+package redisreplay_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/internal/replaykey"
+	"github.com/ztkit/ztkit/internal/test/testenv"
+	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/dpop/redisreplay"
+)
+
+// RFC 9449 §6.1 example thumbprint, used as a realistic jkt.
+const testJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+// Values that must never show up in an error message.
+const (
+	secretJKT = "jkt-must-not-leak-91c2"
+	secretJTI = "jti-must-not-leak-7f3a"
+)
+
+// functionalTimeout is the store timeout for tests that are not about timeouts:
+// generous, so that a loaded CI machine running -race does not turn into a flake.
+const functionalTimeout = 5 * time.Second
+
+// newClient returns a client for addr that is closed when the test ends.
+func newClient(tb testing.TB, addr string) *redis.Client {
+	tb.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	tb.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// sharedRedis returns a client for the Redis started by scripts/test.
+func sharedRedis(tb testing.TB) *redis.Client {
+	tb.Helper()
+	return newClient(tb, testenv.Require(tb, testenv.RedisAddrVar))
+}
+
+// uniquePrefix returns a key prefix no other test (or run) uses, and deletes the
+// keys under it when the test ends.
+func uniquePrefix(tb testing.TB, client *redis.Client) string {
+	tb.Helper()
+	prefix := "ztkit-test:" + tb.Name() + ":" + rand.Text() + ":"
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		keys, err := client.Keys(ctx, prefix+"*").Result()
+		if err == nil && len(keys) > 0 {
+			_ = client.Del(ctx, keys...).Err()
+		}
+	})
+	return prefix
+}
+
+// wantKey is the documented key for (jkt, jti).
+func wantKey(prefix, jkt, jti string) string {
+	sum := replaykey.Sum(jkt, jti)
+	return prefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func newStore(tb testing.TB, client redis.UniversalClient, opts ...redisreplay.Option) *redisreplay.Store {
+	tb.Helper()
+	s, err := redisreplay.New(client, opts...)
+	require.NoError(tb, err)
+	return s
+}
+
+// requireUnavailable checks that err denies the proof as unavailable, and leaks nothing.
+func requireUnavailable(tb testing.TB, err error) {
+	tb.Helper()
+	require.Error(tb, err, "a check that could not be made must never accept the proof")
+	require.ErrorIs(tb, err, dpop.ErrReplayCheckUnavailable)
+	assert.NotErrorIs(tb, err, dpop.ErrReplayed)
+	assert.NotContains(tb, err.Error(), secretJKT)
+	assert.NotContains(tb, err.Error(), secretJTI)
+}
+
+func TestNew(t *testing.T) {
+	// New does not contact Redis, so nothing needs to listen here.
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { _ = client.Close() })
+
+	tests := []struct {
+		name    string
+		client  redis.UniversalClient
+		opts    []redisreplay.Option
+		wantErr bool
+	}{
+		{name: "defaults", client: client},
+		{name: "all options", client: client, opts: []redisreplay.Option{redisreplay.WithKeyPrefix("svc:"), redisreplay.WithTimeout(time.Second)}},
+		{name: "nil option ignored", client: client, opts: []redisreplay.Option{nil}},
+		{name: "cluster client", client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})},
+		{name: "nil client", client: nil, wantErr: true},
+		{name: "nil *redis.Client", client: (*redis.Client)(nil), wantErr: true},
+		{name: "nil *redis.ClusterClient", client: (*redis.ClusterClient)(nil), wantErr: true},
+		{name: "nil *redis.Ring", client: (*redis.Ring)(nil), wantErr: true},
+		{name: "empty prefix", client: client, opts: []redisreplay.Option{redisreplay.WithKeyPrefix("")}, wantErr: true},
+		{name: "zero timeout", client: client, opts: []redisreplay.Option{redisreplay.WithTimeout(0)}, wantErr: true},
+		{name: "negative timeout", client: client, opts: []redisreplay.Option{redisreplay.WithTimeout(-time.Second)}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := redisreplay.New(tt.client, tt.opts...)
+			if tt.wantErr {
+				require.ErrorIs(t, err, dpop.ErrInvalidConfig)
+				assert.Nil(t, s)
+				return
+			}
+			require.NoError(t, err)
+			assert.NotNil(t, s)
+		})
+	}
+}
+
+func TestCheckAndStoreFirstReplayExpiry(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
+	key := wantKey(prefix, testJKT, "jti-1")
+
+	expiry := time.Now().Add(90 * time.Second)
+	require.NoError(t, s.CheckAndStore(ctx, testJKT, "jti-1", expiry), "first time")
+	pttl, err := client.PTTL(ctx, key).Result()
+	require.NoError(t, err)
+	assert.Greater(t, pttl, 85*time.Second, "key lives until the proof expires")
+	assert.LessOrEqual(t, pttl, 90*time.Second)
+
+	require.ErrorIs(t, s.CheckAndStore(ctx, testJKT, "jti-1", expiry), dpop.ErrReplayed, "second time")
+	pttlAfter, err := client.PTTL(ctx, key).Result()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, pttlAfter, pttl, "a replay does not extend the record")
+
+	// Expiry is Redis's job (checked through PTTL above); simulate it.
+	require.NoError(t, client.Del(ctx, key).Err())
+	require.NoError(t, s.CheckAndStore(ctx, testJKT, "jti-1", time.Now().Add(time.Minute)), "after expiry")
+	assert.ErrorIs(t, s.CheckAndStore(ctx, testJKT, "jti-1", time.Now().Add(time.Minute)), dpop.ErrReplayed)
+}
+
+func TestCheckAndStoreRealExpiry(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+
+	// The shortest TTL the store writes is one second.
+	require.NoError(t, s.CheckAndStore(ctx, testJKT, "jti", time.Now()))
+	require.ErrorIs(t, s.CheckAndStore(ctx, testJKT, "jti", time.Now()), dpop.ErrReplayed)
+	require.Eventually(t, func() bool {
+		return s.CheckAndStore(ctx, testJKT, "jti", time.Now().Add(time.Minute)) == nil
+	}, 5*time.Second, 50*time.Millisecond, "the record expires in Redis")
+}
+
+func TestCheckAndStorePastExpiryIsStillRecorded(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
+
+	tests := []struct {
+		name   string
+		expiry time.Time
+	}{
+		{name: "zero", expiry: time.Time{}},
+		{name: "past", expiry: time.Now().Add(-time.Hour)},
+		{name: "now", expiry: time.Now()},
+		{name: "in 10ms", expiry: time.Now().Add(10 * time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jti := "jti-" + tt.name
+			require.NoError(t, s.CheckAndStore(ctx, testJKT, jti, tt.expiry))
+			pttl, err := client.PTTL(ctx, wantKey(prefix, testJKT, jti)).Result()
+			require.NoError(t, err)
+			assert.Greater(t, pttl, 500*time.Millisecond, "kept for the one-second minimum")
+			assert.LessOrEqual(t, pttl, time.Second)
+			assert.ErrorIs(t, s.CheckAndStore(ctx, testJKT, jti, tt.expiry), dpop.ErrReplayed)
+		})
+	}
+}
+
+func TestCheckAndStorePairsAreDistinct(t *testing.T) {
+	client := sharedRedis(t)
+	tests := []struct {
+		name     string
+		jktA     string
+		jtiA     string
+		jktB     string
+		jtiB     string
+		distinct bool
+	}{
+		{name: "separator collision", jktA: "a|b", jtiA: "c", jktB: "a", jtiB: "b|c", distinct: true},
+		{name: "colon separator collision", jktA: "a:b", jtiA: "c", jktB: "a", jtiB: "b:c", distinct: true},
+		{name: "distinct jkt, same jti", jktA: testJKT, jtiA: "jti", jktB: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", jtiB: "jti", distinct: true},
+		{name: "same pair", jktA: testJKT, jtiA: "jti", jktB: testJKT, jtiB: "jti", distinct: false},
+		{name: "same 1 MiB jti", jktA: testJKT, jtiA: strings.Repeat("j", 1<<20), jktB: testJKT, jtiB: strings.Repeat("j", 1<<20), distinct: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+			expiry := time.Now().Add(time.Minute)
+			require.NoError(t, s.CheckAndStore(ctx, tt.jktA, tt.jtiA, expiry))
+			err := s.CheckAndStore(ctx, tt.jktB, tt.jtiB, expiry)
+			if tt.distinct {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, dpop.ErrReplayed)
+			}
+		})
+	}
+}
+
+func TestCheckAndStoreConcurrentSameProof(t *testing.T) {
+	const goroutines = 100
+	client := sharedRedis(t)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+	expiry := time.Now().Add(time.Minute)
+
+	var accepted, replayed atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range goroutines {
+		wg.Go(func() {
+			<-start
+			err := s.CheckAndStore(context.Background(), testJKT, "same-jti", expiry)
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.Is(err, dpop.ErrReplayed):
+				replayed.Add(1)
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, int64(1), accepted.Load(), "exactly one replica or request accepts the proof")
+	assert.Equal(t, int64(goroutines-1), replayed.Load())
+}
+
+func TestCheckAndStoreKeys(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	const jti = "a-very-recognisable-jti-value"
+
+	t.Run("custom prefix", func(t *testing.T) {
+		prefix := uniquePrefix(t, client)
+		s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
+		require.NoError(t, s.CheckAndStore(ctx, testJKT, jti, time.Now().Add(time.Minute)))
+
+		keys, err := client.Keys(ctx, prefix+"*").Result()
+		require.NoError(t, err)
+		require.Equal(t, []string{wantKey(prefix, testJKT, jti)}, keys)
+		assert.Len(t, keys[0], len(prefix)+43, "fixed-size key")
+		assert.NotContains(t, keys[0], jti)
+		assert.NotContains(t, keys[0], testJKT)
+	})
+	t.Run("default prefix", func(t *testing.T) {
+		s := newStore(t, client, redisreplay.WithTimeout(functionalTimeout))
+		jti := jti + "-" + rand.Text() // the default prefix is shared: stay unique
+		key := wantKey("ztkit:dpop:jti:", testJKT, jti)
+		t.Cleanup(func() { _ = client.Del(context.Background(), key).Err() })
+
+		require.NoError(t, s.CheckAndStore(ctx, testJKT, jti, time.Now().Add(time.Minute)))
+		n, err := client.Exists(ctx, key).Result()
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n)
+	})
+	t.Run("long jti", func(t *testing.T) {
+		prefix := uniquePrefix(t, client)
+		s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
+		long := strings.Repeat("x", 64<<10)
+		require.NoError(t, s.CheckAndStore(ctx, testJKT, long, time.Now().Add(time.Minute)))
+		keys, err := client.Keys(ctx, prefix+"*").Result()
+		require.NoError(t, err)
+		require.Len(t, keys, 1)
+		assert.Len(t, keys[0], len(prefix)+43, "an attacker's long jti does not make a long key")
+	})
+}
+
+func TestCheckAndStoreErrorsDoNotLeak(t *testing.T) {
+	client := sharedRedis(t)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+	expiry := time.Now().Add(time.Minute)
+	require.NoError(t, s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry))
+	err := s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry)
+	require.ErrorIs(t, err, dpop.ErrReplayed)
+	assert.NotContains(t, err.Error(), secretJTI)
+	assert.NotContains(t, err.Error(), secretJKT)
+}
+
+func TestCheckAndStoreFailsClosed(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	closedAddr := closedPort(t)
+
+	tests := []struct {
+		name  string
+		store func(t *testing.T) *redisreplay.Store
+		ctx   context.Context
+		also  error
+	}{
+		{
+			name:  "zero value",
+			store: func(*testing.T) *redisreplay.Store { return &redisreplay.Store{} },
+			ctx:   context.Background(),
+		},
+		{
+			name:  "nil store",
+			store: func(*testing.T) *redisreplay.Store { return nil },
+			ctx:   context.Background(),
+		},
+		{
+			name:  "closed port",
+			store: func(t *testing.T) *redisreplay.Store { return newStore(t, newClient(t, closedAddr)) },
+			ctx:   context.Background(),
+		},
+		{
+			name: "canceled context",
+			store: func(t *testing.T) *redisreplay.Store {
+				client := sharedRedis(t)
+				return newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)))
+			},
+			ctx:  canceled,
+			also: context.Canceled,
+		},
+		{
+			name: "closed client",
+			store: func(t *testing.T) *redisreplay.Store {
+				client := redis.NewClient(&redis.Options{Addr: testenv.Require(t, testenv.RedisAddrVar)})
+				require.NoError(t, client.Close())
+				return newStore(t, client)
+			},
+			ctx:  context.Background(),
+			also: redis.ErrClosed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.store(t).CheckAndStore(tt.ctx, secretJKT, secretJTI, time.Now().Add(time.Minute))
+			requireUnavailable(t, err)
+			if tt.also != nil {
+				assert.ErrorIs(t, err, tt.also)
+			}
+		})
+	}
+}
+
+// TestRedisStoppedMidTest runs a private Redis, kills it while the store is in
+// use, and checks that every later check denies instead of accepting.
+func TestRedisStoppedMidTest(t *testing.T) {
+	// go-redis keeps retrying a refused connection, so each check below runs
+	// into the timeout: keep it short.
+	const timeout = 150 * time.Millisecond
+	srv := startRedis(t)
+	client := newClient(t, srv.addr)
+	s := newStore(t, client, redisreplay.WithTimeout(timeout))
+	ctx := context.Background()
+	expiry := time.Now().Add(time.Minute)
+
+	require.NoError(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry))
+	require.ErrorIs(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry), dpop.ErrReplayed)
+
+	srv.kill(t)
+
+	for i := range 10 {
+		jti := secretJTI + "-" + strconv.Itoa(i)
+		requireUnavailable(t, s.CheckAndStore(ctx, secretJKT, jti, expiry))
+	}
+	// Including the proof accepted before Redis went away.
+	requireUnavailable(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry))
+}
+
+// TestRedisHung stops (SIGSTOP) a private Redis so that connections are accepted
+// but never answered, with go-redis's default socket timeouts (three seconds,
+// context deadlines ignored): the store's timeout must still bound each check.
+func TestRedisHung(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	srv := startRedis(t)
+	client := newClient(t, srv.addr)
+	s := newStore(t, client, redisreplay.WithTimeout(timeout))
+	ctx := context.Background()
+	expiry := time.Now().Add(time.Minute)
+	require.NoError(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry))
+
+	srv.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { srv.signal(t, syscall.SIGCONT) })
+
+	for i := range 5 {
+		err := s.CheckAndStore(ctx, secretJKT, secretJTI+"-"+strconv.Itoa(i), expiry)
+		requireUnavailable(t, err)
+		// The store's own timeout ended the call, not go-redis's three-second
+		// socket timeout (which would be an i/o timeout, not a deadline).
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "check %d", i)
+	}
+
+	t.Run("caller deadline shorter than the timeout wins", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		err := s.CheckAndStore(ctx, secretJKT, secretJTI+"-short", expiry)
+		requireUnavailable(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+}
+
+// redisServer is a private redis-server process.
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+
+	mu     sync.Mutex
+	killed bool
+}
+
+// startRedis starts a private redis-server on a free loopback port, waits until
+// it answers PING and stops it when the test ends.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	bin := testenv.Require(t, testenv.RedisServerVar)
+	addr := closedPort(t)
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+
+	cmd := exec.Command(bin,
+		"--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(),
+	)
+	require.NoError(t, cmd.Start())
+	srv := &redisServer{addr: addr, cmd: cmd}
+	t.Cleanup(func() { srv.kill(t) })
+
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer func() { _ = client.Close() }()
+	require.Eventually(t, func() bool {
+		return client.Ping(context.Background()).Err() == nil
+	}, 10*time.Second, 20*time.Millisecond, "private redis-server on %s did not answer PING", addr)
+	return srv
+}
+
+// kill stops the server for good and waits for it to exit. It can be called more than once.
+func (s *redisServer) kill(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.killed {
+		return
+	}
+	s.killed = true
+	_ = s.cmd.Process.Kill() // SIGKILL also ends a stopped process.
+	_ = s.cmd.Wait()
+}
+
+// signal sends sig to the server unless it was killed.
+func (s *redisServer) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.killed {
+		return
+	}
+	require.NoError(t, s.cmd.Process.Signal(sig))
+}
+
+// closedPort returns a loopback address nothing listens on (it was free a moment ago).
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// BenchmarkCheckAndStore measures a check against the test Redis, round trip included.
+func BenchmarkCheckAndStore(b *testing.B) {
+	client := sharedRedis(b)
+	s := newStore(b, client, redisreplay.WithKeyPrefix(uniquePrefix(b, client)), redisreplay.WithTimeout(functionalTimeout))
+	ctx := context.Background()
+	expiry := time.Now().Add(time.Minute)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.CheckAndStore(ctx, testJKT, strconv.Itoa(i), expiry); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

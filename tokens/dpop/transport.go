@@ -1,0 +1,170 @@
+package dpop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/ztkit/ztkit/internal/httphdr"
+)
+
+// TokenSource supplies the access token a [Transport] presents. It is called
+// for every request and should return a cached token until it nears expiry.
+type TokenSource interface {
+	// AccessToken returns the current access token, DPoP-bound to the
+	// Transport's proofer key.
+	AccessToken(ctx context.Context) (string, error)
+}
+
+// Transport is an http.RoundTripper that adds a fresh DPoP proof to every
+// request and, when Token is set, the access token as `Authorization: DPoP`
+// (RFC 9449 §7.1) with the proof's ath. When a server answers with a
+// use_dpop_nonce challenge (§8, §9) it retries the request once with the
+// server's nonce, and it remembers each origin's latest DPoP-Nonce for the
+// requests that follow.
+//
+// A Transport is safe for concurrent use. It must not be copied after first use.
+type Transport struct {
+	// Base is the transport that sends requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Proofer makes the proofs. Required.
+	Proofer *Proofer
+	// Token, when set, supplies the access token for each request.
+	Token TokenSource
+
+	nonces sync.Map // origin → nonce
+}
+
+// maxNonceBody bounds how much of a 400 response is read to look for use_dpop_nonce.
+const maxNonceBody = 4 << 10
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Proofer == nil {
+		closeBody(req)
+		return nil, errors.New("dpop: Transport has no Proofer")
+	}
+	var token string
+	if t.Token != nil {
+		var err error
+		if token, err = t.Token.AccessToken(req.Context()); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	origin := req.URL.Scheme + "://" + req.URL.Host
+	nonce := ""
+	if v, ok := t.nonces.Load(origin); ok {
+		nonce = v.(string)
+	}
+	resp, err := t.send(req, req.Body, token, nonce)
+	if err != nil {
+		return nil, err
+	}
+	fresh := resp.Header.Get("DPoP-Nonce")
+	if fresh != "" && validNonce(fresh) {
+		t.nonces.Store(origin, fresh)
+	} else {
+		fresh = ""
+	}
+	if fresh == "" || fresh == nonce || !isNonceChallenge(resp) {
+		return resp, nil
+	}
+	var body io.ReadCloser = http.NoBody
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil // the body cannot be sent twice: let the caller see the challenge
+		}
+		b, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		body = b
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNonceBody))
+	resp.Body.Close()
+	return t.send(req, body, token, fresh)
+}
+
+// send sends a clone of req with body and a fresh proof.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, token, nonce string) (*http.Response, error) {
+	u := *req.URL
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	proof, err := t.Proofer.Proof(ProofRequest{Method: req.Method, URL: u.String(), AccessToken: token, Nonce: nonce})
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("DPoP", proof)
+	if token != "" {
+		r.Header.Set("Authorization", "DPoP "+token)
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}
+
+// isNonceChallenge recognises a resource server's 401 with
+// `WWW-Authenticate: DPoP error="use_dpop_nonce"` (RFC 9449 §9) and an
+// authorization server's 400 with error use_dpop_nonce in its JSON body (§8).
+func isNonceChallenge(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		for _, v := range resp.Header.Values("WWW-Authenticate") {
+			cs, err := httphdr.ParseChallenges(v)
+			if err != nil {
+				continue
+			}
+			for _, c := range cs {
+				if strings.EqualFold(c.Scheme, "DPoP") && c.Params["error"] == "use_dpop_nonce" {
+					return true
+				}
+			}
+		}
+	case http.StatusBadRequest:
+		buf, err := io.ReadAll(io.LimitReader(resp.Body, maxNonceBody))
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
+		if err != nil {
+			return false
+		}
+		var e struct {
+			Error string `json:"error"`
+		}
+		return json.Unmarshal(buf, &e) == nil && e.Error == "use_dpop_nonce"
+	}
+	return false
+}
+
+// validNonce checks RFC 9449 §8: nonce = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E.
+func validNonce(s string) bool {
+	if len(s) == 0 || len(s) > 1024 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
