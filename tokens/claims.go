@@ -64,7 +64,9 @@ func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
 func (c *Claims) HasAudience(a string) bool { return slices.Contains(c.Audience, a) }
 
 // Decode unmarshals the token's whole verified claims set into v with
-// encoding/json, for claims this type does not model.
+// encoding/json, for claims this type does not model. encoding/json matches
+// names case-insensitively: read registered claims from the fields of Claims,
+// which are matched exactly, not through Decode.
 func (c *Claims) Decode(v any) error {
 	if c.payload == nil {
 		return fmt.Errorf("%w: no claims to decode", ErrMalformed)

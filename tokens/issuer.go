@@ -82,7 +82,8 @@ type TokenRequest struct {
 	CertThumbprint string
 	// Lifetime shortens the issuer's lifetime for this token; zero keeps it.
 	Lifetime time.Duration
-	// Extra holds further claims. It may not set a claim this type sets.
+	// Extra holds further claims. It may not set a claim this type sets, in
+	// any letter case.
 	Extra map[string]any
 }
 
@@ -185,7 +186,9 @@ func marshalClaims(c *accessTokenClaims, extra map[string]any) ([]byte, error) {
 		return base, err
 	}
 	for name := range extra {
-		if registered[name] {
+		// Case-insensitively: a consumer reading claims with encoding/json
+		// (Claims.Decode) matches names that way, so "SUB" would shadow "sub".
+		if registered[strings.ToLower(name)] {
 			return nil, fmt.Errorf("%w: extra claim %q overrides a registered claim", ErrInvalidConfig, name)
 		}
 	}

@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -68,7 +69,7 @@ func NewSigningKey(signer crypto.Signer, alg string) (*SigningKey, error) {
 		return nil, fmt.Errorf("%w: no supported algorithm for this key", ErrInvalidKey)
 	}
 	if err := jose.CheckKey(a, pub); err != nil {
-		if err == jose.ErrWeakKey {
+		if errors.Is(err, jose.ErrWeakKey) {
 			return nil, ErrWeakKey
 		}
 		return nil, fmt.Errorf("%w: algorithm %s does not fit the key", ErrInvalidKey, a)

@@ -94,8 +94,9 @@ func WithInsecureHTTP() RemoteKeySetOption {
 //
 // It is safe for concurrent use. Close stops the background refresh.
 type RemoteKeySet struct {
-	url string
-	cfg remoteConfig
+	url    string
+	logURL string // without userinfo password
+	cfg    remoteConfig
 
 	state atomic.Pointer[remoteState]
 
@@ -145,7 +146,23 @@ func NewRemoteKeySet(ctx context.Context, jwksURL string, opts ...RemoteKeySetOp
 	case cfg.maxStale < cfg.refresh:
 		return nil, fmt.Errorf("%w: maximum staleness is shorter than the refresh interval", ErrInvalidConfig)
 	}
-	r := &RemoteKeySet{url: u.String(), cfg: cfg, done: make(chan struct{})}
+	// Never follow a redirect from https to http: the JWK Set is the trust anchor.
+	client := *cfg.client
+	next := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "https" && !cfg.insecureHTTP {
+			return fmt.Errorf("%w: JWK Set redirected to a non-https URL", ErrKeySetUnavailable)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 5 {
+			return fmt.Errorf("%w: too many redirects", ErrKeySetUnavailable)
+		}
+		return nil
+	}
+	cfg.client = &client
+	r := &RemoteKeySet{url: u.String(), logURL: u.Redacted(), cfg: cfg, done: make(chan struct{})}
 	if err := r.fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -167,7 +184,7 @@ func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Public
 		if errors.Is(err, ErrUnknownKey) {
 			return nil, err
 		}
-		r.cfg.logger.Warn("tokens: JWK Set refresh for an unknown kid failed", "url", r.url, "error", err)
+		r.cfg.logger.Warn("tokens: JWK Set refresh for an unknown kid failed", "url", r.logURL, "error", err)
 	}
 	k, err := r.lookup(kid)
 	if k == nil && err == nil {
@@ -256,7 +273,7 @@ func (r *RemoteKeySet) loop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			r.cfg.logger.Warn("tokens: JWK Set refresh failed", "url", r.url, "error", err)
+			r.cfg.logger.Warn("tokens: JWK Set refresh failed", "url", r.logURL, "error", err)
 			wait = min(max(wait/2, time.Second), r.cfg.refresh) // retry sooner while failing
 			continue
 		}

@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -179,7 +180,7 @@ func (v *Verifier) verify(ctx context.Context, token []byte) (*Claims, *PublicKe
 	// The claims keep the decoded payload (for Claims.Decode): let Parse allocate it.
 	jws, err := jose.Parse(token, v.cfg.maxSize, nil)
 	if err != nil {
-		if err == jose.ErrUnsupportedAlg {
+		if errors.Is(err, jose.ErrUnsupportedAlg) {
 			return nil, nil, ErrUnsupportedAlgorithm
 		}
 		return nil, nil, ErrMalformed
@@ -204,11 +205,10 @@ func (v *Verifier) verify(ctx context.Context, token []byte) (*Claims, *PublicKe
 	if key.Algorithm != "" && key.Algorithm != h.Alg.String() {
 		return nil, nil, ErrAlgorithmKeyMismatch
 	}
-	switch jose.CheckKey(h.Alg, key.Key) {
-	case nil:
-	case jose.ErrWeakKey:
-		return nil, nil, ErrWeakKey
-	default:
+	if err := jose.CheckKey(h.Alg, key.Key); err != nil {
+		if errors.Is(err, jose.ErrWeakKey) {
+			return nil, nil, ErrWeakKey
+		}
 		return nil, nil, ErrAlgorithmKeyMismatch
 	}
 	if !jose.Verify(h.Alg, key.Key, jws.SigningInput, jws.Signature) {

@@ -47,10 +47,16 @@ func (h *Header) TypIs(want string) bool {
 	if err != nil {
 		return false
 	}
-	if len(b) > len("application/") && strings.EqualFold(string(b[:len("application/")]), "application/") {
-		b = b[len("application/"):]
+	return strings.EqualFold(trimApplication(string(b)), trimApplication(want))
+}
+
+// trimApplication removes a leading "application/", in any case.
+func trimApplication(s string) string {
+	const prefix = "application/"
+	if len(s) > len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):]
 	}
-	return strings.EqualFold(string(b), want)
+	return s
 }
 
 // JWS is a parsed compact JWS. Its slices alias one buffer owned by the JWS.
@@ -80,6 +86,12 @@ func Parse(token []byte, maxSize int, buf []byte) (JWS, error) {
 	}
 	d1, d2 := -1, -1
 	for i, c := range token {
+		if !isB64URL(c) && c != '.' {
+			// Go's base64 decoders skip CR and LF even in strict mode; refuse
+			// them and everything else outside the alphabet so that a token
+			// has exactly one spelling.
+			return out, ErrMalformed
+		}
 		if c == '.' {
 			switch {
 			case d1 < 0:
@@ -199,6 +211,11 @@ func hasEscape(b []byte) bool {
 	return false
 }
 
+// isB64URL reports whether c is in the base64url alphabet (RFC 4648 §5).
+func isB64URL(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
 // Encode returns the base64url encoding (no padding) of b.
 func Encode(b []byte) string { return b64.EncodeToString(b) }
 
@@ -207,6 +224,11 @@ func AppendEncode(dst, b []byte) []byte { return b64.AppendEncode(dst, b) }
 
 // Decode decodes strict base64url without padding.
 func Decode(s []byte) ([]byte, error) {
+	for _, c := range s {
+		if !isB64URL(c) {
+			return nil, ErrMalformed
+		}
+	}
 	out := make([]byte, b64.DecodedLen(len(s)))
 	n, err := b64.Decode(out, s)
 	if err != nil {

@@ -133,8 +133,13 @@ func decodeMember(dst []byte, v jsonscan.Value) ([]byte, error) {
 		return nil, ErrInvalidJWK
 	}
 	raw := v.Raw[1 : len(v.Raw)-1]
-	if len(raw) == 0 || hasEscape(raw) {
+	if len(raw) == 0 {
 		return nil, ErrInvalidJWK
+	}
+	for _, c := range raw {
+		if !isB64URL(c) { // also refuses escapes, which base64url never needs
+			return nil, ErrInvalidJWK
+		}
 	}
 	need := b64.DecodedLen(len(raw))
 	if cap(dst) < need {

@@ -183,7 +183,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	var buf [2048]byte
 	jws, err := jose.Parse(jose.StringBytes(proof), v.cfg.maxSize, buf[:0])
 	if err != nil {
-		if err == jose.ErrUnsupportedAlg {
+		if errors.Is(err, jose.ErrUnsupportedAlg) {
 			return nil, ErrUnsupportedAlgorithm
 		}
 		return nil, ErrMalformedProof
