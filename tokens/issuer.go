@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,8 +118,8 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if r.Subject == "" || r.ClientID == "" || len(r.Audience) == 0 {
-		return "", fmt.Errorf("%w: subject, client id and audience are required", ErrInvalidConfig)
+	if r.Subject == "" || r.ClientID == "" || len(r.Audience) == 0 || slices.Contains(r.Audience, "") {
+		return "", fmt.Errorf("%w: subject, client id and a non-empty audience are required", ErrInvalidConfig)
 	}
 	for _, s := range r.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
@@ -209,7 +210,7 @@ func (i *Issuer) signer(key *SigningKey) (jose.Signer, error) {
 		return s, nil
 	}
 	opts := (&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), key.KeyID())
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm()), Key: cryptosigner.Opaque(key.signer)}, opts)
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm()), Key: cryptosigner.Opaque(ijose.RFC7518Signer(key.signer))}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.maxAge/time.Second)))
 	hd.Set("ETag", etag)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {
+	if etagMatches(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -177,4 +178,18 @@ func (h *jwksHandler) current() ([]byte, string, error) {
 	sum := sha256.Sum256(body)
 	h.kids, h.body, h.etag = string(kids), body, `"`+ijose.Encode(sum[:16])+`"`
 	return h.body, h.etag, nil
+}
+
+// etagMatches implements the weak comparison of If-None-Match (RFC 9110 §13.1.2):
+// "*", or a list of entity tags any of which equals etag, W/ prefix ignored.
+func etagMatches(values []string, etag string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == "*" || t == etag {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -54,8 +54,8 @@ type SigningKey struct {
 
 // NewSigningKey wraps signer. The algorithm is ES256 for P-256 keys, ES384 for
 // P-384, EdDSA for Ed25519 and PS256 for RSA keys of at least 2048 bits; pass
-// alg ("RS256", "Ed25519", ...) to choose another that fits the key, or "" for
-// the default.
+// alg ("RS256" for an RSA key) to choose another that fits the key, or "" for
+// the default. RSASSA-PSS signatures use a salt as long as the hash (RFC 7518 §3.5).
 func NewSigningKey(signer crypto.Signer, alg string) (*SigningKey, error) {
 	if signer == nil {
 		return nil, fmt.Errorf("%w: nil signer", ErrInvalidKey)
@@ -67,6 +67,10 @@ func NewSigningKey(signer crypto.Signer, alg string) (*SigningKey, error) {
 	}
 	if a == jose.AlgNone {
 		return nil, fmt.Errorf("%w: no supported algorithm for this key", ErrInvalidKey)
+	}
+	if a == jose.Ed25519 {
+		// go-jose signs Ed25519 keys as "EdDSA" only; verifiers accept both names.
+		return nil, fmt.Errorf("%w: sign Ed25519 keys with EdDSA (Ed25519 is accepted when verifying)", ErrInvalidKey)
 	}
 	if err := jose.CheckKey(a, pub); err != nil {
 		if errors.Is(err, jose.ErrWeakKey) {

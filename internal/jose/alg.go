@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
+	"io"
 	"sync"
 )
 
@@ -262,4 +263,21 @@ func parseDERInt(b []byte) (v, rest []byte, ok bool) {
 	}
 	n := int(b[1])
 	return trimZeros(b[2 : 2+n]), b[2+n:], true
+}
+
+// RFC7518Signer wraps a crypto.Signer so that RSASSA-PSS signatures use a salt
+// as long as the hash, as RFC 7518 §3.5 requires. go-jose's cryptosigner asks
+// for rsa.PSSSaltLengthAuto, which signs with the longest salt that fits and
+// which strict verifiers (ztkit's among them) refuse.
+func RFC7518Signer(s crypto.Signer) crypto.Signer { return pssSigner{s} }
+
+type pssSigner struct{ crypto.Signer }
+
+func (p pssSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if pss, ok := opts.(*rsa.PSSOptions); ok {
+		o := *pss
+		o.SaltLength = rsa.PSSSaltLengthEqualsHash
+		opts = &o
+	}
+	return p.Signer.Sign(rand, digest, opts)
 }

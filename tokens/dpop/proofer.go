@@ -41,7 +41,7 @@ func NewProofer(signer crypto.Signer, alg string, opts ...ProoferOption) (*Proof
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	s, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm()), Key: cryptosigner.Opaque(signer)},
+		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm()), Key: cryptosigner.Opaque(ijose.RFC7518Signer(signer))},
 		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"),
 	)
 	if err != nil {
