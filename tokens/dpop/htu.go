@@ -78,23 +78,27 @@ func normalizeAuthority(scheme, a string) (string, error) {
 	if host == "" {
 		return "", errBadURI
 	}
+	bracketed := host[0] == '['
 	for i := 0; i < len(host); i++ {
 		c := host[i]
-		if !(isUnreserved(c) || c == '[' || c == ']' || c == ':') {
-			return "", errBadURI // no percent-encoded or sub-delim hosts in an htu we accept
+		if isUnreserved(c) || (bracketed && (c == ':' || (c == '[' && i == 0) || (c == ']' && i == len(host)-1))) {
+			continue
 		}
+		return "", errBadURI // no percent-encoded, sub-delim or stray bracket/colon hosts
 	}
 	for i := 0; i < len(port); i++ {
 		if port[i] < '0' || port[i] > '9' {
 			return "", errBadURI
 		}
 	}
-	port = strings.TrimLeft(port, "0")
-	if len(port) > 5 || (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-		if len(port) > 5 {
-			return "", errBadURI
+	if port != "" {
+		port = strings.TrimLeft(port, "0")
+		if port == "" || len(port) > 5 || (len(port) == 5 && port > "65535") {
+			return "", errBadURI // port 0 or out of range
 		}
-		port = ""
+		if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+			port = ""
+		}
 	}
 	host = strings.ToLower(host)
 	if port != "" {
@@ -192,6 +196,9 @@ func removeDotSegments(in string) string {
 // htuMatches reports whether the proof's htu names the same resource as want,
 // comparing after normalization. An exact match needs no normalization.
 func htuMatches(htu, want string) bool {
+	if want == "" {
+		return false
+	}
 	if htu == want && strings.IndexAny(htu, "?#") < 0 {
 		return true
 	}

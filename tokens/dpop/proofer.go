@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,6 +88,15 @@ func (p *Proofer) Proof(r ProofRequest) (string, error) {
 	htu := r.URL
 	if i := strings.IndexAny(htu, "?#"); i >= 0 {
 		htu = htu[:i]
+	}
+	if strings.Contains(htu, "@") {
+		// RFC 9110 §4.2.4: never send userinfo; it would carry a password in the proof.
+		u, err := url.Parse(htu)
+		if err != nil {
+			return "", fmt.Errorf("%w: invalid URL", ErrInvalidConfig)
+		}
+		u.User = nil
+		htu = u.String()
 	}
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {

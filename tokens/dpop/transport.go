@@ -94,7 +94,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // send sends a clone of req with body and a fresh proof.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, token, nonce string) (*http.Response, error) {
 	u := *req.URL
-	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	u.RawQuery, u.Fragment, u.RawFragment, u.User = "", "", "", nil
 	proof, err := t.Proofer.Proof(ProofRequest{Method: req.Method, URL: u.String(), AccessToken: token, Nonce: nonce})
 	if err != nil {
 		if body != nil {

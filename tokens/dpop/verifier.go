@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -173,6 +174,9 @@ type proofClaims struct {
 // that passes every other check is recorded against replay. Any failure
 // returns an error matching one of the Err values of this package.
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
+	if req.Method == "" || req.URL == "" {
+		return nil, fmt.Errorf("%w: the request's method and URL are required", ErrInvalidConfig)
+	}
 	if proof == "" {
 		return nil, ErrMissingProof
 	}
@@ -235,7 +239,8 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		}
 	}
 	now := v.cfg.now()
-	iat := time.Unix(0, int64(c.iat*1e9))
+	sec, frac := math.Modf(c.iat) // iat is in [0, year 9999]: no overflow
+	iat := time.Unix(int64(sec), int64(frac*1e9))
 	switch {
 	case iat.After(now.Add(v.cfg.leeway)):
 		return nil, ErrProofFromFuture
