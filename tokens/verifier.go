@@ -11,10 +11,6 @@ import (
 	"github.com/ztkit/ztkit/internal/jose"
 )
 
-// DefaultAlgorithms are the JWS algorithms a [Verifier] accepts unless
-// [WithAlgorithms] narrows them.
-var defaultAlgs = jose.AlgSet(0).With(jose.ES256).With(jose.ES384).With(jose.EdDSA).With(jose.Ed25519).With(jose.PS256).With(jose.RS256)
-
 // Defaults of a [Verifier].
 const (
 	DefaultLeeway       = 30 * time.Second
@@ -47,18 +43,7 @@ func (f verifierOptionFunc) applyVerifier(c *verifierConfig) { f(c) }
 // ES384, EdDSA, Ed25519, PS256 and RS256. Any other name ("none", "HS256", …)
 // makes [NewVerifier] fail. The default is all six.
 func WithAlgorithms(names ...string) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) {
-		var set jose.AlgSet
-		for _, n := range names {
-			a := jose.AlgFromName(n)
-			if a == jose.AlgNone {
-				c.badAlg = n
-				return
-			}
-			set = set.With(a)
-		}
-		c.algs = set
-	})
+	return verifierOptionFunc(func(c *verifierConfig) { c.algs, c.badAlg = jose.ParseAlgSet(names) })
 }
 
 // WithLeeway sets the clock skew tolerated on exp, nbf and iat, at most five
@@ -103,7 +88,7 @@ func NewVerifier(keys KeySource, issuer string, audiences []string, opts ...Veri
 	cfg := verifierConfig{
 		issuer:      issuer,
 		audiences:   slices.Clone(audiences),
-		algs:        defaultAlgs,
+		algs:        jose.VerifyAlgs,
 		leeway:      DefaultLeeway,
 		maxLifetime: DefaultMaxLifetime,
 		maxSize:     DefaultMaxTokenSize,

@@ -83,6 +83,22 @@ func (s AlgSet) Names() []string {
 	return out
 }
 
+// VerifyAlgs is every algorithm ztkit verifies: the default allow-list.
+const VerifyAlgs = AlgSet(1<<ES256 | 1<<ES384 | 1<<EdDSA | 1<<Ed25519 | 1<<PS256 | 1<<RS256)
+
+// ParseAlgSet returns the set of the named algorithms. When a name is not one
+// ztkit verifies ("none", "HS256", …), it returns that name as bad.
+func ParseAlgSet(names []string) (set AlgSet, bad string) {
+	for _, n := range names {
+		a := AlgFromName(n)
+		if a == AlgNone {
+			return 0, n
+		}
+		set = set.With(a)
+	}
+	return set, ""
+}
+
 // MinRSABits is the smallest RSA modulus ztkit signs or verifies with.
 const MinRSABits = 2048
 

@@ -23,8 +23,6 @@ const (
 	maxJTILength        = 256
 )
 
-var defaultAlgs = jose.AlgSet(0).With(jose.ES256).With(jose.ES384).With(jose.EdDSA).With(jose.Ed25519).With(jose.PS256).With(jose.RS256)
-
 // VerifierOption configures a proof [Verifier].
 type VerifierOption interface{ applyVerifier(*verifierConfig) }
 
@@ -47,18 +45,7 @@ func (f verifierOptionFunc) applyVerifier(c *verifierConfig) { f(c) }
 // ES384, EdDSA, Ed25519, PS256 and RS256; any other name makes [NewVerifier]
 // fail. The default is all six.
 func WithAlgorithms(names ...string) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) {
-		var set jose.AlgSet
-		for _, n := range names {
-			a := jose.AlgFromName(n)
-			if a == jose.AlgNone {
-				c.badAlg = n
-				return
-			}
-			set = set.With(a)
-		}
-		c.algs = set
-	})
+	return verifierOptionFunc(func(c *verifierConfig) { c.algs, c.badAlg = jose.ParseAlgSet(names) })
 }
 
 // WithReplayStore sets where accepted proofs are remembered. Services with
@@ -105,7 +92,7 @@ type Verifier struct {
 // NewVerifier returns a proof verifier.
 func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	cfg := verifierConfig{
-		algs: defaultAlgs, maxAge: DefaultMaxAge, leeway: DefaultLeeway, maxSize: DefaultMaxProofSize, now: time.Now,
+		algs: jose.VerifyAlgs, maxAge: DefaultMaxAge, leeway: DefaultLeeway, maxSize: DefaultMaxProofSize, now: time.Now,
 	}
 	for _, o := range opts {
 		o.applyVerifier(&cfg)
