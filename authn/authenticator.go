@@ -1,0 +1,261 @@
+package authn
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+
+	"github.com/ztkit/ztkit/internal/httphdr"
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+// TokenRequirement says which token a route requires.
+type TokenRequirement uint8
+
+// Token requirements.
+const (
+	// NoToken: the route requires no token; one that is sent is not read.
+	NoToken TokenRequirement = iota
+	// AccessToken: an access token, DPoP-bound, or as Bearer where the
+	// dpop.RequestVerifier accepts Bearer.
+	AccessToken
+	// DPoPBoundToken: an access token bound to the request's DPoP proof.
+	DPoPBoundToken
+	// JWTSVID: a JWT-SVID in `Authorization: Bearer` (SPIFFE JWT-SVID §7),
+	// for workload-to-workload calls that cross a proxy terminating TLS.
+	JWTSVID
+)
+
+// Policy is what a route accepts. For example, "payments accepts calls from
+// workload spiffe://shop.example/checkout carrying a DPoP-bound customer token":
+//
+//	authn.Policy{Peer: authn.AuthorizeID(checkoutID), Token: authn.DPoPBoundToken}
+//
+// A Policy that requires neither a peer nor a token is refused by [New]:
+// it would admit anyone.
+type Policy struct {
+	// Peer, when set, requires an mTLS client X.509-SVID that it allows.
+	Peer PeerAuthorizer
+	// Token is the token the route requires.
+	Token TokenRequirement
+}
+
+// Option configures an [Authenticator].
+type Option interface{ apply(*Authenticator) }
+
+type optionFunc func(*Authenticator)
+
+func (f optionFunc) apply(a *Authenticator) { f(a) }
+
+// WithX509Bundles sets the trust bundles client X.509-SVIDs are verified
+// against; required when the policy has a Peer authorizer.
+func WithX509Bundles(b x509bundle.Source) Option {
+	return optionFunc(func(a *Authenticator) { a.x509Bundles = b })
+}
+
+// WithAccessTokens sets how access tokens and DPoP proofs are verified;
+// required when the policy asks for an access token.
+func WithAccessTokens(rv *dpop.RequestVerifier) Option {
+	return optionFunc(func(a *Authenticator) { a.tokens = rv })
+}
+
+// WithJWTSVIDs sets the bundles and the audience JWT-SVIDs are verified
+// against; required when the policy asks for a JWT-SVID. The audience is
+// mandatory (SPIFFE JWT-SVID §3).
+func WithJWTSVIDs(bundles jwtbundle.Source, audience string) Option {
+	return optionFunc(func(a *Authenticator) { a.jwtBundles, a.jwtAudience = bundles, audience })
+}
+
+// Authenticator establishes the [Principal] of HTTP requests under one
+// [Policy]. It is safe for concurrent use.
+type Authenticator struct {
+	policy      Policy
+	x509Bundles x509bundle.Source
+	tokens      *dpop.RequestVerifier
+	jwtBundles  jwtbundle.Source
+	jwtAudience string
+	peers       *peerCache
+}
+
+// New returns an authenticator for policy.
+func New(policy Policy, opts ...Option) (*Authenticator, error) {
+	a := &Authenticator{policy: policy, peers: newPeerCache(4096)}
+	for _, o := range opts {
+		o.apply(a)
+	}
+	switch {
+	case policy.Peer == nil && policy.Token == NoToken:
+		return nil, fmt.Errorf("%w: the policy requires neither a peer nor a token", ErrInvalidConfig)
+	case policy.Peer != nil && a.x509Bundles == nil:
+		return nil, fmt.Errorf("%w: a peer policy needs X.509 bundles (WithX509Bundles)", ErrInvalidConfig)
+	case (policy.Token == AccessToken || policy.Token == DPoPBoundToken) && a.tokens == nil:
+		return nil, fmt.Errorf("%w: an access-token policy needs WithAccessTokens", ErrInvalidConfig)
+	case policy.Token == JWTSVID && (a.jwtBundles == nil || a.jwtAudience == ""):
+		return nil, fmt.Errorf("%w: a JWT-SVID policy needs bundles and an audience (WithJWTSVIDs)", ErrInvalidConfig)
+	case policy.Token > JWTSVID:
+		return nil, fmt.Errorf("%w: unknown token requirement", ErrInvalidConfig)
+	}
+	return a, nil
+}
+
+// Policy returns the policy the authenticator enforces.
+func (a *Authenticator) Policy() Policy { return a.policy }
+
+// Authenticate verifies what the policy requires of r and returns who is
+// calling. Refusals match this package's Err values or, for the token and
+// proof, those of packages tokens and dpop (a *dpop.NonceError among them).
+func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
+	p := &Principal{}
+	if a.policy.Peer != nil {
+		id, err := a.peer(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.policy.Peer.authorize(id); err != nil {
+			return nil, err
+		}
+		p.Peer = id
+		p.Methods |= MethodMTLS
+	}
+	switch a.policy.Token {
+	case AccessToken, DPoPBoundToken:
+		if len(r.Header["Authorization"]) == 0 {
+			return nil, ErrMissingToken
+		}
+		res, err := a.tokens.Verify(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if a.policy.Token == DPoPBoundToken && res.Proof == nil {
+			return nil, ErrDPoPRequired
+		}
+		fromToken(p, res)
+	case JWTSVID:
+		id, err := a.jwtSVID(r)
+		if err != nil {
+			return nil, err
+		}
+		p.Workload = id
+		p.Methods |= MethodJWTSVID
+	}
+	return p, nil
+}
+
+func fromToken(p *Principal, res *dpop.Result) {
+	c := res.Claims
+	p.Issuer, p.Subject, p.ClientID, p.Audience, p.TokenID = c.Issuer, c.Subject, c.ClientID, c.Audience, c.ID
+	p.Scopes, p.Roles, p.Groups = c.Scopes, c.Roles, c.Groups
+	p.ACR, p.AMR, p.AuthTime, p.Expiry = c.ACR, c.AMR, c.AuthTime, c.Expiry
+	if c.Subject != c.ClientID {
+		p.Kind = EndUser
+	}
+	switch {
+	case res.Proof != nil:
+		p.Binding, p.KeyThumbprint = BoundToDPoPKey, res.Proof.KeyThumbprint
+		p.Methods |= MethodDPoP
+	case c.Confirmation.X5TS256 != "":
+		p.Binding = BoundToCertificate
+		p.Methods |= MethodBearer
+	default:
+		p.Methods |= MethodBearer
+	}
+}
+
+// peer returns the SPIFFE ID of the connection's client X.509-SVID, verified
+// against the bundles. The TLS layer may or may not have verified it (that
+// depends on how the server was configured), so the authenticator verifies
+// the chain itself, once per connection: net/http shares one
+// *tls.ConnectionState, and so one leaf *x509.Certificate, between all the
+// requests of a connection.
+func (a *Authenticator) peer(r *http.Request) (spiffeid.ID, error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return spiffeid.ID{}, ErrMissingPeer
+	}
+	certs := r.TLS.PeerCertificates
+	leaf := certs[0]
+	if id, ok := a.peers.get(leaf); ok {
+		return id, nil
+	}
+	id, _, err := x509svid.Verify(certs, a.x509Bundles)
+	if err != nil {
+		return spiffeid.ID{}, ErrInvalidPeer
+	}
+	a.peers.put(leaf, id)
+	return id, nil
+}
+
+// jwtSVID verifies the JWT-SVID in `Authorization: Bearer`.
+func (a *Authenticator) jwtSVID(r *http.Request) (spiffeid.ID, error) {
+	authz := r.Header["Authorization"]
+	if len(authz) == 0 {
+		return spiffeid.ID{}, ErrMissingToken
+	}
+	if len(authz) > 1 {
+		return spiffeid.ID{}, fmt.Errorf("%w: more than one Authorization header", dpop.ErrInvalidRequest)
+	}
+	scheme, token, err := httphdr.ParseAuthorization(authz[0])
+	if err != nil || !strings.EqualFold(scheme, "Bearer") {
+		return spiffeid.ID{}, fmt.Errorf("%w: expected `Bearer <JWT-SVID>`", dpop.ErrInvalidRequest)
+	}
+	svid, err := jwtsvid.ParseAndValidate(token, a.jwtBundles, []string{a.jwtAudience})
+	if err != nil {
+		return spiffeid.ID{}, ErrInvalidJWTSVID
+	}
+	return svid.ID, nil
+}
+
+// peerCache remembers verified client certificates by pointer until they
+// expire, bounded, oldest evicted first.
+type peerCache struct {
+	mu    sync.RWMutex
+	m     map[*x509.Certificate]peerEntry
+	order []*x509.Certificate
+	head  int
+	max   int
+	now   func() time.Time
+}
+
+type peerEntry struct {
+	id       spiffeid.ID
+	notAfter time.Time
+}
+
+func newPeerCache(max int) *peerCache {
+	return &peerCache{m: make(map[*x509.Certificate]peerEntry), max: max, now: time.Now}
+}
+
+func (c *peerCache) get(leaf *x509.Certificate) (spiffeid.ID, bool) {
+	c.mu.RLock()
+	e, ok := c.m[leaf]
+	c.mu.RUnlock()
+	if !ok || !c.now().Before(e.notAfter) {
+		return spiffeid.ID{}, false
+	}
+	return e.id, true
+}
+
+func (c *peerCache) put(leaf *x509.Certificate, id spiffeid.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[leaf]; ok {
+		return
+	}
+	if len(c.order) < c.max {
+		c.order = append(c.order, leaf)
+	} else {
+		delete(c.m, c.order[c.head])
+		c.order[c.head] = leaf
+		c.head = (c.head + 1) % c.max
+	}
+	c.m[leaf] = peerEntry{id: id, notAfter: leaf.NotAfter}
+}

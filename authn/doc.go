@@ -1,0 +1,25 @@
+// Package authn establishes who is calling a service, from every proof the
+// request carries, and puts it in the request's context as one [Principal].
+//
+// Workloads prove who they are with SPIFFE X.509-SVIDs over mTLS ([ServerTLSConfig],
+// [ClientTLSConfig], built on go-spiffe, so SVIDs and bundles rotate without a
+// restart) or with JWT-SVIDs. End users and clients come with access tokens
+// (package tokens), Bearer (RFC 6750) or DPoP-bound (RFC 9449, package dpop),
+// or bound to the client certificate (RFC 8705).
+//
+// A [Policy] says what a route accepts, and an [Authenticator] enforces it:
+//
+//	a, err := authn.New(authn.Policy{
+//		Peer:  authn.AuthorizeID(checkoutID),   // mTLS from the checkout workload
+//		Token: authn.DPoPBoundToken,            // carrying a DPoP-bound customer token
+//	}, authn.WithX509Bundles(source), authn.WithAccessTokens(requestVerifier))
+//	p, err := a.Authenticate(ctx, r)
+//
+// Package middleware wraps this around an http.Handler, answers refusals with
+// the standard challenges and stores the principal with [NewContext]; handlers
+// read it with [PrincipalFromContext].
+//
+// A service that cannot get its identity should not start: [NewX509Source]
+// waits for the first SVID for a bounded time and then fails with an error
+// naming the Workload API socket.
+package authn

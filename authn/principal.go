@@ -1,0 +1,160 @@
+package authn
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+)
+
+// Binding says what an access token is bound to.
+type Binding uint8
+
+// Bindings.
+const (
+	// Unbound: a bearer token, or no token.
+	Unbound Binding = iota
+	// BoundToDPoPKey: the token's cnf.jkt matched the request's DPoP proof (RFC 9449).
+	BoundToDPoPKey
+	// BoundToCertificate: the token's cnf.x5t#S256 matched the TLS client certificate (RFC 8705).
+	BoundToCertificate
+)
+
+// String names the binding: "bearer", "dpop" or "mtls".
+func (b Binding) String() string {
+	switch b {
+	case BoundToDPoPKey:
+		return "dpop"
+	case BoundToCertificate:
+		return "mtls"
+	}
+	return "bearer"
+}
+
+// Kind says whether the principal acts for an end user or only for a workload.
+type Kind uint8
+
+// Kinds.
+const (
+	// Workload: a service acting for itself (mTLS, a JWT-SVID, or a
+	// client-credentials token whose subject is the client).
+	Workload Kind = iota
+	// EndUser: a token issued for a person (its subject is not the client).
+	EndUser
+)
+
+// String names the kind: "workload" or "user".
+func (k Kind) String() string {
+	if k == EndUser {
+		return "user"
+	}
+	return "workload"
+}
+
+// Method is one way a request proved who it is.
+type Method uint8
+
+// Methods, combined as a bit set in [Principal.Methods].
+const (
+	MethodMTLS    Method = 1 << iota // an X.509-SVID client certificate
+	MethodJWTSVID                    // a JWT-SVID
+	MethodBearer                     // an access token with the Bearer scheme
+	MethodDPoP                       // an access token with a DPoP proof
+)
+
+// Principal is who is calling, from whichever proofs the request carried. It
+// holds no token, proof or key material, and its LogValue leaves out the
+// subject, which may identify a customer.
+//
+// A Principal in a request's context has been verified; treat it as read-only.
+type Principal struct {
+	// Peer is the SPIFFE ID of the mTLS client certificate; zero without mTLS.
+	Peer spiffeid.ID
+	// Workload is the SPIFFE ID of a verified JWT-SVID; zero without one.
+	Workload spiffeid.ID
+
+	// Issuer, Subject, ClientID, Audience and TokenID come from the access token.
+	Issuer   string
+	Subject  string
+	ClientID string
+	Audience []string
+	TokenID  string
+	// Scopes, Roles and Groups are what the token grants.
+	Scopes, Roles, Groups []string
+	// ACR, AMR and AuthTime say how the subject authenticated.
+	ACR      string
+	AMR      []string
+	AuthTime time.Time
+	// Expiry is when the token stops being valid; zero without a token.
+	Expiry time.Time
+
+	// Binding is how the token is bound; KeyThumbprint is the DPoP key's
+	// RFC 7638 thumbprint when it is bound to one.
+	Binding       Binding
+	KeyThumbprint string
+	// Kind says whether the principal acts for an end user.
+	Kind Kind
+	// Methods are the ways the request authenticated.
+	Methods Method
+}
+
+// HasScope reports whether the token grants scope s.
+func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
+
+// HasRole reports whether the token carries role r.
+func (p *Principal) HasRole(r string) bool { return slices.Contains(p.Roles, r) }
+
+// Has reports whether the request authenticated with m.
+func (p *Principal) Has(m Method) bool { return p.Methods&m != 0 }
+
+// LogValue logs the principal without personal data: peer and workload IDs,
+// client, kind, binding, scopes, methods. Subject, token ID and key
+// thumbprint are left out.
+func (p *Principal) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 7)
+	if !p.Peer.IsZero() {
+		attrs = append(attrs, slog.String("peer", p.Peer.String()))
+	}
+	if !p.Workload.IsZero() {
+		attrs = append(attrs, slog.String("workload", p.Workload.String()))
+	}
+	if p.ClientID != "" {
+		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.String("scope", strings.Join(p.Scopes, " ")))
+	}
+	attrs = append(attrs, slog.String("kind", p.Kind.String()), slog.String("binding", p.Binding.String()), slog.String("methods", p.Methods.String()))
+	return slog.GroupValue(attrs...)
+}
+
+// String lists the methods: "mtls+dpop", for example, or "none".
+func (m Method) String() string {
+	var parts []string
+	for _, x := range []struct {
+		m    Method
+		name string
+	}{{MethodMTLS, "mtls"}, {MethodJWTSVID, "jwt-svid"}, {MethodBearer, "bearer"}, {MethodDPoP, "dpop"}} {
+		if m&x.m != 0 {
+			parts = append(parts, x.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "+")
+}
+
+type principalKey struct{}
+
+// NewContext returns a copy of ctx that carries p.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFromContext returns the principal that the authentication
+// middleware put in ctx, and whether there is one.
+func PrincipalFromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
