@@ -7,10 +7,13 @@
 //
 // ztkit is a set of small packages, each usable on its own:
 //
-//	I need to …                                                   package
-//	issue or verify short-lived access tokens, JWKS, key rotation  [github.com/ztkit/ztkit/tokens]
-//	bind tokens to a client key and check proofs (DPoP, RFC 9449)  [github.com/ztkit/ztkit/tokens/dpop]
-//	share DPoP replay state across replicas on Redis               [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
+//	I need to …                                                     package
+//	wrap an http.Handler so every request is authenticated          [github.com/ztkit/ztkit/middleware]
+//	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal  [github.com/ztkit/ztkit/authn]
+//	issue or verify short-lived access tokens, JWKS, key rotation    [github.com/ztkit/ztkit/tokens]
+//	bind tokens to a client key and check proofs (DPoP, RFC 9449)    [github.com/ztkit/ztkit/tokens/dpop]
+//	share DPoP replay state across replicas on Redis                 [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
+//	a SPIFFE Workload API in tests or a demo, without SPIRE          [github.com/ztkit/ztkit/authn/spiffetest]
 //
 // The root package holds no code; import the package that does the job.
 //
