@@ -63,15 +63,16 @@ func AuthorizeMemberOf(td spiffeid.TrustDomain) PeerAuthorizer {
 
 // AuthorizePathPrefix allows peers of trust domain td whose path is prefix or
 // lies below it, on a segment boundary: "/payments" allows "/payments" and
-// "/payments/eu", not "/paymentsx". prefix must start with "/"; otherwise the
-// authorizer allows no one.
+// "/payments/eu", not "/paymentsx"; "/" allows every workload of td. prefix
+// must start with "/"; otherwise the authorizer allows no one.
 func AuthorizePathPrefix(td spiffeid.TrustDomain, prefix string) PeerAuthorizer {
+	valid := !td.IsZero() && strings.HasPrefix(prefix, "/")
 	prefix = strings.TrimSuffix(prefix, "/")
-	valid := !td.IsZero() && strings.HasPrefix(prefix, "/") && spiffeid.ValidatePath(prefix) == nil
+	valid = valid && (prefix == "" || spiffeid.ValidatePath(prefix) == nil)
 	return func(id spiffeid.ID) error {
 		if valid && id.MemberOf(td) {
 			p := id.Path()
-			if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			if p != "" && (p == prefix || strings.HasPrefix(p, prefix+"/")) {
 				return nil
 			}
 		}

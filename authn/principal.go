@@ -23,7 +23,7 @@ const (
 	BoundToCertificate
 )
 
-// String names the binding: "bearer", "dpop" or "mtls".
+// String names the binding: "unbound", "dpop" or "mtls".
 func (b Binding) String() string {
 	switch b {
 	case BoundToDPoPKey:
@@ -31,7 +31,7 @@ func (b Binding) String() string {
 	case BoundToCertificate:
 		return "mtls"
 	}
-	return "bearer"
+	return "unbound"
 }
 
 // Kind says whether the principal acts for an end user or only for a workload.

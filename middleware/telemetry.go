@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,7 +87,7 @@ func normalizeMethod(m string) string {
 }
 
 func (t *telemetry) record(ctx context.Context, r *http.Request, start time.Time, allow bool, reason Reason, p *authn.Principal) {
-	k := setKey{allow: allow, reason: reason, method: normalizeMethod(r.Method), route: r.Pattern}
+	k := setKey{allow: allow, reason: reason, method: normalizeMethod(r.Method), route: routeTemplate(r.Pattern)}
 	if p != nil {
 		k.kind, k.authn = p.Kind.String(), p.Methods.String()
 	}
@@ -142,4 +143,17 @@ func (t *telemetry) opts(k setKey) *recordOpts {
 		t.sets[k] = o
 	}
 	return o
+}
+
+// routeTemplate is the path template of a ServeMux pattern ("[METHOD ][HOST]/PATH"),
+// as OpenTelemetry's http.route expects: "GET shop.example/orders/{id}" gives
+// "/orders/{id}".
+func routeTemplate(pattern string) string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		pattern = strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:]
+	}
+	return pattern
 }
