@@ -128,21 +128,21 @@ func (p *Principal) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// String lists the methods: "mtls+dpop", for example, or "none".
+// String lists the methods: "mtls+dpop", for example, or "none". It does
+// not allocate: every combination of the four methods is a constant.
 func (m Method) String() string {
-	var parts []string
-	for _, x := range []struct {
-		m    Method
-		name string
-	}{{MethodMTLS, "mtls"}, {MethodJWTSVID, "jwt-svid"}, {MethodBearer, "bearer"}, {MethodDPoP, "dpop"}} {
-		if m&x.m != 0 {
-			parts = append(parts, x.name)
-		}
+	if int(m) < len(methodNames) {
+		return methodNames[m]
 	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, "+")
+	return "invalid"
+}
+
+// methodNames holds the name of each of the 16 combinations of methods, in
+// the order mtls, jwt-svid, bearer, dpop.
+var methodNames = [...]string{
+	"none", "mtls", "jwt-svid", "mtls+jwt-svid", "bearer", "mtls+bearer", "jwt-svid+bearer", "mtls+jwt-svid+bearer",
+	"dpop", "mtls+dpop", "jwt-svid+dpop", "mtls+jwt-svid+dpop", "bearer+dpop", "mtls+bearer+dpop", "jwt-svid+bearer+dpop",
+	"mtls+jwt-svid+bearer+dpop",
 }
 
 type principalKey struct{}
