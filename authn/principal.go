@@ -131,10 +131,7 @@ func (p *Principal) LogValue() slog.Value {
 // String lists the methods: "mtls+dpop", for example, or "none". It does
 // not allocate: every combination of the four methods is a constant.
 func (m Method) String() string {
-	if int(m) < len(methodNames) {
-		return methodNames[m]
-	}
-	return "invalid"
+	return methodNames[m&(MethodMTLS|MethodJWTSVID|MethodBearer|MethodDPoP)] // bits beyond the four are not methods
 }
 
 // methodNames holds the name of each of the 16 combinations of methods, in
