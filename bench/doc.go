@@ -1,5 +1,8 @@
 // Package bench measures ztkit's token and DPoP verification against the
 // libraries a user would pick instead (golang-jwt, jwx, go-jose), on the same
-// tokens and proofs, in the same run. It is a module of its own so that the
-// competitors stay out of ztkit's go.mod. See README.md.
+// tokens and proofs, in the same run, and the whole per-request cost of
+// ztkit's net/http middleware (mTLS peer, DPoP-bound token, proof) against a
+// hand-assembled stack. cmd/e2e and e2e.sh load a small HTTPS server with wrk,
+// with and without ztkit. It is a module of its own so that the competitors
+// stay out of ztkit's go.mod. See README.md.
 package bench

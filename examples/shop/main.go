@@ -1,11 +1,14 @@
 // Command shop is ztkit's demo shop: an identity service that issues
-// DPoP-bound access tokens, a checkout API that verifies them, a storefront
-// that calls checkout with them, and an attacker who tries to reuse what it
-// can steal. Everything runs in one process on loopback with embedded
-// defaults; no external server is needed.
+// DPoP-bound access tokens, a checkout API that admits only the storefront
+// workload over SPIFFE mTLS carrying such a token, a storefront that calls
+// checkout with them, and an attacker who tries to reuse what it can steal.
+// Everything runs in one process on loopback with embedded defaults (an
+// in-process SPIFFE issuer serving the Workload API); no external server is
+// needed.
 //
-//	go run ./examples/shop          # run the scenario, print each request and decision, exit 0
-//	go run ./examples/shop -serve   # then keep the services running
+//	go run ./examples/shop                                    # run the scenario, print each request and decision, exit 0
+//	go run ./examples/shop -serve                             # then keep the services running
+//	go run ./examples/shop -workload-api unix:///run/spire/agent.sock   # identities from a SPIRE agent
 package main
 
 import (
@@ -13,11 +16,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,7 +32,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+
+	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/internal/httphdr"
+	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -43,17 +52,25 @@ func main() {
 
 // run plays the scenario and returns an error if any step's outcome is not
 // the expected one.
-func run(ctx context.Context, out io.Writer, args []string) error {
+func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.SetOutput(out)
 	serve := fs.Bool("serve", false, "keep the services running after the scenario")
+	agent := fs.String("workload-api", "", "SPIFFE Workload API address of a SPIRE agent (unix:///path); default: an embedded issuer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	p := &printer{w: out}
 
+	// SPIFFE identities of the checkout and the storefront.
+	w, err := newWorkloads(ctx, *agent)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, w.Close()) }()
+
 	// Identity service: signing keys, issuer, JWKS, token endpoint.
-	idLn, idURL, err := listen()
+	idLn, idURL, err := listen("http")
 	if err != nil {
 		return err
 	}
@@ -77,11 +94,12 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		// Demo credentials. A real client authenticates with mTLS or private_key_jwt.
 		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write"}, subject: "customer-42", acr: "urn:shop:acr:mfa"},
 	}}
-	stopID := startServer(idLn, id.routes())
+	stopID := startServer(idLn, &http.Server{Handler: id.routes()})
 	defer stopID()
 
-	// Checkout API: the issuer's keys from its JWKS, tokens and proofs, nonces.
-	coLn, coURL, err := listen()
+	// Checkout API: the issuer's keys from its JWKS, tokens and proofs,
+	// nonces, the mTLS peer; all enforced by the middleware.
+	coLn, coURL, err := listen("https")
 	if err != nil {
 		return err
 	}
@@ -91,35 +109,26 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 	defer remote.Close()
-	tv, err := tokens.NewVerifier(remote, idURL, []string{checkoutAudience})
+	auth, err := checkoutAuth(remote, idURL, coURL, w)
 	if err != nil {
 		return err
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return err
-	}
-	nonces, err := dpop.NewNonces(secret)
-	if err != nil {
-		return err
-	}
-	pv, err := dpop.NewVerifier(dpop.WithNonces(nonces))
-	if err != nil {
-		return err
-	}
-	rv, err := dpop.NewRequestVerifier(tv, pv, dpop.WithExternalURL(coURL))
-	if err != nil {
-		return err
-	}
-	co := &checkout{requests: rv, nonces: nonces, decide: p.line}
-	stopCO := startServer(coLn, co.routes())
+	co := &checkout{decide: p.line, handshakes: make(chan string, 4)}
+	stopCO := startServer(coLn, &http.Server{
+		Handler:   co.routes(auth),
+		TLSConfig: authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers),
+		ErrorLog:  log.New(handshakeLog{co}, "", 0),
+	})
 	defer stopCO()
 
+	for _, l := range w.describe {
+		p.line("%s", l)
+	}
 	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
-	p.line("checkout: %s (POST /orders needs a DPoP-bound token with scope checkout:write)", coURL)
+	p.line("checkout: %s (POST /orders needs the mTLS peer above and a DPoP-bound token with scope checkout:write)", coURL)
 	p.line("")
 
-	if err := scenario(ctx, p, idURL, coURL); err != nil {
+	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -131,8 +140,48 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	return nil
 }
 
+// checkoutAuth returns the checkout's authentication middleware: mTLS from
+// the peers w allows, and a DPoP-bound token for checkoutAudience from the
+// identity service at idURL with a fresh proof carrying the server's nonce.
+func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads) (func(http.Handler) http.Handler, error) {
+	tv, err := tokens.NewVerifier(keys, idURL, []string{checkoutAudience})
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	nonces, err := dpop.NewNonces(secret)
+	if err != nil {
+		return nil, err
+	}
+	pv, err := dpop.NewVerifier(dpop.WithNonces(nonces))
+	if err != nil {
+		return nil, err
+	}
+	rv, err := dpop.NewRequestVerifier(tv, pv, dpop.WithExternalURL(coURL))
+	if err != nil {
+		return nil, err
+	}
+	a, err := authn.New(authn.Policy{Peer: w.checkoutPeers, Token: authn.DPoPBoundToken},
+		authn.WithX509Bundles(w.checkoutBundles), authn.WithAccessTokens(rv))
+	if err != nil {
+		return nil, err
+	}
+	return middleware.New(a, middleware.WithNonces(nonces))
+}
+
+// stage is what the scenario plays on.
+type stage struct {
+	idURL, coURL string
+	w            *workloads
+	co           *checkout
+}
+
 // scenario plays the storefront's and the attacker's requests and checks each outcome.
-func scenario(ctx context.Context, p *printer, idURL, coURL string) error {
+func scenario(ctx context.Context, p *printer, s *stage) error {
+	coOrders := s.coURL + "/orders"
 	storefrontKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -141,24 +190,30 @@ func scenario(ctx context.Context, p *printer, idURL, coURL string) error {
 	if err != nil {
 		return err
 	}
-	rec := &recorder{base: http.DefaultTransport, p: p, who: "storefront"}
+	// The storefront's connections: mTLS with its SVID to checkout (plain
+	// HTTP to the identity service on loopback).
+	mtls := &http.Transport{TLSClientConfig: authn.ClientTLSConfig(s.w.storefrontSVID, s.w.storefrontBundles, s.w.storefrontServers)}
+	defer mtls.CloseIdleConnections()
+	rec := &recorder{base: mtls, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
 
 	p.line("1. The storefront gets a token bound to its DPoP key.")
-	tok, err := getToken(ctx, proofer, rec, idURL, "cart:read checkout:write")
+	tok, err := getToken(ctx, proofer, rec, s.idURL, "cart:read checkout:write")
 	if err != nil {
 		return err
 	}
 	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(tok)}}
 
-	p.line("2. It places an order: checkout asks for a nonce, the transport retries with it.")
-	if err := expect(http.StatusCreated)(post(ctx, shop, coURL+"/orders")); err != nil {
+	p.line("2. It places an order over mTLS: checkout asks for a nonce, the transport retries with it.")
+	if err := expect(http.StatusCreated)(post(ctx, shop, coOrders)); err != nil {
 		return err
 	}
 
-	p.line("3. An attacker who captured that request replays it.")
+	// Steps 3 to 5: the attacker sends through the storefront's own mTLS
+	// connection (a compromised dependency, an SSRF), so only DPoP stops it.
+	p.line("3. An attacker who can send through the storefront's mTLS connection (an SSRF, a bad dependency) replays that request.")
 	last := rec.lastRequest()
-	attacker := &recorder{base: http.DefaultTransport, p: p, who: "attacker  "}
-	replay, err := http.NewRequestWithContext(ctx, http.MethodPost, coURL+"/orders", nil)
+	attacker := &recorder{base: mtls, p: p, who: "attacker  ", peer: rec.peer}
+	replay, err := http.NewRequestWithContext(ctx, http.MethodPost, coOrders, nil)
 	if err != nil {
 		return err
 	}
@@ -168,7 +223,7 @@ func scenario(ctx context.Context, p *printer, idURL, coURL string) error {
 	}
 
 	p.line("4. The attacker presents the stolen token as a plain Bearer token.")
-	bearer, err := http.NewRequestWithContext(ctx, http.MethodPost, coURL+"/orders", nil)
+	bearer, err := http.NewRequestWithContext(ctx, http.MethodPost, coOrders, nil)
 	if err != nil {
 		return err
 	}
@@ -187,22 +242,105 @@ func scenario(ctx context.Context, p *printer, idURL, coURL string) error {
 		return err
 	}
 	stolen := &http.Client{Transport: &dpop.Transport{Base: attacker, Proofer: attackerProofer, Token: staticToken(tok)}}
-	if err := expect(http.StatusUnauthorized)(post(ctx, stolen, coURL+"/orders")); err != nil {
+	if err := expect(http.StatusUnauthorized)(post(ctx, stolen, coOrders)); err != nil {
 		return err
 	}
 
 	p.line("6. A token for browsing only (cart:read) cannot place an order.")
-	readOnly, err := getToken(ctx, proofer, rec, idURL, "cart:read")
+	readOnly, err := getToken(ctx, proofer, rec, s.idURL, "cart:read")
 	if err != nil {
 		return err
 	}
 	browse := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(readOnly)}}
-	if err := expect(http.StatusForbidden)(post(ctx, browse, coURL+"/orders")); err != nil {
+	if err := expect(http.StatusForbidden)(post(ctx, browse, coOrders)); err != nil {
+		return err
+	}
+
+	// Step 7: the reverse. The attacker has the token and the DPoP key, so
+	// token and proof are valid, but not the storefront's SVID.
+	p.line("7. An attacker with the storefront's token and DPoP key but no SVID of its own:")
+	p.line("   a. over TLS with no client certificate (it trusts the public bundle to reach checkout);")
+	noCert := &http.Transport{DialTLSContext: awaitVerdict(tlsconfig.TLSClientConfig(s.w.storefrontBundles, s.w.storefrontServers.TLS()))}
+	defer noCert.CloseIdleConnections()
+	if err := s.expectHandshakeRefused(ctx, p, proofer, tok, noCert, "no client certificate"); err != nil {
+		return err
+	}
+	p.line("   b. with an X509-SVID for %s that it signed with a CA of its own.", s.w.storefrontID)
+	forged, err := s.w.forgedSVID(ctx)
+	if err != nil {
+		return err
+	}
+	forgedCert := &http.Transport{DialTLSContext: awaitVerdict(authn.ClientTLSConfig(forged, s.w.storefrontBundles, s.w.storefrontServers))}
+	defer forgedCert.CloseIdleConnections()
+	if err := s.expectHandshakeRefused(ctx, p, proofer, tok, forgedCert, "forged SVID"); err != nil {
 		return err
 	}
 	p.line("")
 	p.line("every request was decided as expected; no token or proof was printed")
 	return nil
+}
+
+// expectHandshakeRefused places an order with tok and proofs from proofer over
+// base, and checks that checkout refuses the TLS handshake, before any HTTP.
+func (s *stage) expectHandshakeRefused(ctx context.Context, p *printer, proofer *dpop.Proofer, tok string, base http.RoundTripper, peer string) error {
+	rec := &recorder{base: base, p: p, who: "attacker  ", peer: peer}
+	c := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(tok)}}
+	resp, err := post(ctx, c, s.coURL+"/orders")
+	if err == nil {
+		resp.Body.Close()
+		return fmt.Errorf("expected checkout to refuse the TLS handshake, got status %d", resp.StatusCode)
+	}
+	if tlsAlert(err) == "" {
+		return err
+	}
+	select {
+	case reason := <-s.co.handshakes:
+		p.line("checkout: TLS deny   %s", reason)
+	case <-time.After(5 * time.Second):
+		return errors.New("checkout did not report the refused TLS handshake")
+	}
+	return nil
+}
+
+// verdictWait is how long awaitVerdict waits for a server to refuse the
+// client's certificate.
+const verdictWait = 2 * time.Second
+
+// awaitVerdict returns a dialer for http.Transport.DialTLSContext that, after
+// its side of the TLS handshake, waits for the server's verdict on its client
+// certificate before it sends anything. In TLS 1.3 the server checks the
+// client certificate after the client has finished, so a refusal (an alert)
+// can otherwise race with the request being written, and the client reports
+// "broken pipe" instead of the server's reason. A server that accepts sends
+// no data first; the wait then ends at verdictWait and the connection is
+// used as usual.
+func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := tls.Client(raw, cfg)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(verdictWait)); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		_, err = conn.Read(make([]byte, 1))
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return conn, conn.SetReadDeadline(time.Time{})
+		}
+		_ = conn.Close()
+		if err == nil {
+			err = errors.New("server sent data before the request")
+		}
+		return nil, err
+	}
 }
 
 // getToken runs the client_credentials grant with a DPoP proof.
@@ -267,6 +405,8 @@ type recorder struct {
 	base http.RoundTripper
 	p    *printer
 	who  string
+	// peer describes the client certificate, for https requests.
+	peer string
 
 	mu   sync.Mutex
 	last http.Header
@@ -276,9 +416,17 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.last = req.Header.Clone()
 	r.mu.Unlock()
-	what := describe(req.Header)
+	var what string
+	if req.URL.Scheme == "https" {
+		what = describe(r.peer, req.Header)
+	} else {
+		what = describe("", req.Header)
+	}
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
+		if alert := tlsAlert(err); alert != "" {
+			r.p.line("%s: %s %s%s → refused in the TLS handshake (%s)", r.who, req.Method, req.URL.Path, what, alert)
+		}
 		return nil, err
 	}
 	outcome := resp.Status
@@ -295,9 +443,13 @@ func (r *recorder) lastRequest() http.Header {
 	return r.last
 }
 
-// describe says which credentials a request carries, without their values.
-func describe(h http.Header) string {
+// describe says which credentials a request carries, without their values:
+// peer describes the TLS client certificate, if any.
+func describe(peer string, h http.Header) string {
 	var parts []string
+	if peer != "" {
+		parts = append(parts, peer)
+	}
 	if a := h.Get("Authorization"); a != "" {
 		scheme, _, _ := strings.Cut(a, " ")
 		if strings.EqualFold(scheme, "Basic") {
@@ -331,6 +483,16 @@ func challengeError(h http.Header) string {
 	return ""
 }
 
+// tlsAlert returns the alert a server refused the TLS handshake with, such as
+// "tls: certificate required", or "" when err is not a TLS refusal.
+func tlsAlert(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return op.Err.Error()
+	}
+	return ""
+}
+
 // printer serialises output lines.
 type printer struct {
 	mu sync.Mutex
@@ -351,17 +513,22 @@ func newSigningKey() (*tokens.SigningKey, error) {
 	return tokens.NewSigningKey(k, "")
 }
 
-func listen() (net.Listener, string, error) {
+// listen listens on a free loopback port and returns the URL to reach it with scheme.
+func listen(scheme string) (net.Listener, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
-	return ln, "http://" + ln.Addr().String(), nil
+	return ln, scheme + "://" + ln.Addr().String(), nil
 }
 
-// startServer serves h on ln and returns a function that shuts it down.
-func startServer(ln net.Listener, h http.Handler) func() {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+// startServer serves srv on ln, over TLS when srv has a TLSConfig, and
+// returns a function that shuts it down.
+func startServer(ln net.Listener, srv *http.Server) func() {
+	srv.ReadHeaderTimeout = 5 * time.Second
+	if srv.TLSConfig != nil {
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, "shop: server:", err)

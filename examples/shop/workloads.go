@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authn/spiffetest"
+)
+
+// shopTrustDomain is the trust domain of the embedded SPIFFE issuer.
+const shopTrustDomain = "shop.example"
+
+// workloads are the SPIFFE identities of the storefront and the checkout, and
+// whom each of them accepts at the other end of their mTLS connection.
+type workloads struct {
+	td spiffeid.TrustDomain
+
+	checkoutID      spiffeid.ID
+	checkoutSVID    x509svid.Source
+	checkoutBundles x509bundle.Source
+	// checkoutPeers is whom checkout accepts as a client; describe says it in words.
+	checkoutPeers authn.PeerAuthorizer
+	describe      []string
+
+	storefrontID      spiffeid.ID
+	storefrontSVID    x509svid.Source
+	storefrontBundles x509bundle.Source
+	// storefrontServers is whom the storefront accepts as the checkout.
+	storefrontServers authn.PeerAuthorizer
+
+	closers []func() error
+}
+
+// Close closes the Workload API sources and the embedded issuer.
+func (w *workloads) Close() error {
+	var errs []error
+	for k := len(w.closers) - 1; k >= 0; k-- {
+		errs = append(errs, w.closers[k]())
+	}
+	w.closers = nil
+	return errors.Join(errs...)
+}
+
+// newWorkloads returns the identities from the SPIFFE Workload API at addr
+// (a SPIRE agent), or from an embedded issuer when addr is empty.
+func newWorkloads(ctx context.Context, addr string) (_ *workloads, err error) {
+	w := &workloads{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, w.Close())
+		}
+	}()
+	if addr == "" {
+		return w, w.embedded(ctx)
+	}
+	return w, w.agent(ctx, addr)
+}
+
+// embedded starts an in-process SPIFFE issuer for shop.example that serves the
+// real Workload API on a unix socket, and gets the checkout's X509-SVID from
+// it exactly as from a SPIRE agent (authn.NewX509Source).
+//
+// The storefront's X509-SVID is issued directly by the same CA instead. A
+// Workload API tells its callers apart by what the kernel reports about the
+// calling process (its uid, pid, binary...); the storefront and the checkout
+// run in this one process, so no attestor could give them different
+// identities honestly, and a label the caller sends would be a claim, not an
+// attestation. Both SVIDs chain to the one trust bundle.
+func (w *workloads) embedded(ctx context.Context) error {
+	w.td = spiffeid.RequireTrustDomainFromString(shopTrustDomain)
+	w.checkoutID = spiffeid.RequireFromPath(w.td, "/checkout")
+	w.storefrontID = spiffeid.RequireFromPath(w.td, "/storefront")
+
+	iss, err := spiffetest.New(ctx, w.td)
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, iss.Close)
+	if err := iss.Register(w.checkoutID); err != nil {
+		return err
+	}
+	src, err := authn.NewX509Source(ctx, iss.Addr(), 0)
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, src.Close)
+	w.checkoutSVID, w.checkoutBundles = src, src
+
+	svid, err := iss.IssueX509SVID(w.storefrontID)
+	if err != nil {
+		return err
+	}
+	w.storefrontSVID, w.storefrontBundles = svid, iss.X509Bundle()
+
+	w.checkoutPeers = authn.AuthorizeID(w.storefrontID)
+	w.storefrontServers = authn.AuthorizeID(w.checkoutID)
+	w.describe = []string{
+		fmt.Sprintf("spiffe:   trust domain %s, embedded issuer (authn/spiffetest) serving the Workload API at %s", w.td.Name(), iss.Addr()),
+		fmt.Sprintf("checkout: is %s (X509-SVID from the Workload API); accepts mTLS from %s only", w.checkoutID, w.storefrontID),
+		fmt.Sprintf("storefront: is %s (X509-SVID issued directly by the same CA: one process cannot be attested as two workloads)", w.storefrontID),
+	}
+	return nil
+}
+
+// agent gets both workloads' X509-SVIDs from the Workload API at addr. An
+// agent serves a process the SVIDs of the registration entries that match it
+// (by uid, for example); both workloads run in this one process, so they get
+// the same SVID (the first, if there are several), and the checkout can only
+// authorize the whole trust domain.
+func (w *workloads) agent(ctx context.Context, addr string) error {
+	co, err := authn.NewX509Source(ctx, addr, 0)
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, co.Close)
+	sf, err := authn.NewX509Source(ctx, addr, 0)
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, sf.Close)
+	coSVID, err := co.GetX509SVID()
+	if err != nil {
+		return err
+	}
+	sfSVID, err := sf.GetX509SVID()
+	if err != nil {
+		return err
+	}
+	w.td = coSVID.ID.TrustDomain()
+	w.checkoutID, w.storefrontID = coSVID.ID, sfSVID.ID
+	w.checkoutSVID, w.checkoutBundles = co, co
+	w.storefrontSVID, w.storefrontBundles = sf, sf
+
+	w.checkoutPeers = authn.AuthorizeMemberOf(w.td)
+	w.storefrontServers = authn.AuthorizeMemberOf(w.td)
+	w.describe = []string{
+		fmt.Sprintf("spiffe:   Workload API at %s (an external agent); it serves this process %s", addr, w.checkoutID),
+		fmt.Sprintf("checkout: is %s; accepts mTLS from any workload of trust domain %s, since both workloads have the agent's one SVID",
+			w.checkoutID, w.td.Name()),
+		fmt.Sprintf("storefront: is %s (X509-SVID from the Workload API)", w.storefrontID),
+	}
+	return nil
+}
+
+// forgedSVID returns an X509-SVID for the storefront's SPIFFE ID signed by a
+// CA of the same trust domain name that nobody trusts: what an attacker can
+// make for itself.
+func (w *workloads) forgedSVID(ctx context.Context) (*x509svid.SVID, error) {
+	rogue, err := spiffetest.New(ctx, w.td)
+	if err != nil {
+		return nil, err
+	}
+	svid, err := rogue.IssueX509SVID(w.storefrontID)
+	return svid, errors.Join(err, rogue.Close())
+}
