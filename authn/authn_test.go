@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authn/spiffesource"
 	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens"
@@ -538,7 +539,7 @@ func TestAuthenticateJWTSVID(t *testing.T) {
 	f := anNewFixture(t)
 	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
 	impostor := shoprig.NewIssuer(t, shoprig.TrustDomain)
-	bundles, err := authn.NewBundleSource(shoprig.Context(t), f.iss.Addr(), 10*time.Second)
+	bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), f.iss.Addr(), 10*time.Second)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, bundles.Close()) })
 	a, err := authn.New(authn.Policy{Token: authn.JWTSVID}, authn.WithJWTSVIDs(bundles, audience))
@@ -824,14 +825,14 @@ func (b anBearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestNewSources(t *testing.T) {
 	type source interface{ Close() error }
 	newX509 := func(ctx context.Context, addr string, d time.Duration) (source, error) {
-		s, err := authn.NewX509Source(ctx, addr, d)
+		s, err := spiffesource.NewX509Source(ctx, addr, d)
 		if s == nil {
 			return nil, err
 		}
 		return s, err
 	}
 	newBundles := func(ctx context.Context, addr string, d time.Duration) (source, error) {
-		s, err := authn.NewBundleSource(ctx, addr, d)
+		s, err := spiffesource.NewBundleSource(ctx, addr, d)
 		if s == nil {
 			return nil, err
 		}
@@ -872,7 +873,7 @@ func TestNewSources(t *testing.T) {
 	t.Run("the X.509 source carries the registered SVID", func(t *testing.T) {
 		iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
 		require.NoError(t, iss.Register(shoprig.Payments))
-		src, err := authn.NewX509Source(shoprig.Context(t), iss.Addr(), 10*time.Second)
+		src, err := spiffesource.NewX509Source(shoprig.Context(t), iss.Addr(), 10*time.Second)
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, src.Close()) })
 		svid, err := src.GetX509SVID()

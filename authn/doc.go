@@ -19,7 +19,7 @@
 // the standard challenges and stores the principal with [NewContext]; handlers
 // read it with [PrincipalFromContext].
 //
-// A service that cannot get its identity should not start: [NewX509Source]
-// waits for the first SVID for a bounded time and then fails with an error
+// A service that cannot get its identity should not start: spiffesource.NewX509Source
+// (package spiffesource) waits for the first SVID for a bounded time and then fails with an error
 // naming the Workload API socket.
 package authn

@@ -10,6 +10,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authn/spiffesource"
 	"github.com/ztkit/ztkit/authn/spiffetest"
 )
 
@@ -64,7 +65,7 @@ func newWorkloads(ctx context.Context, addr string) (_ *workloads, err error) {
 
 // embedded starts an in-process SPIFFE issuer for shop.example that serves the
 // real Workload API on a unix socket, and gets the checkout's X509-SVID from
-// it exactly as from a SPIRE agent (authn.NewX509Source).
+// it exactly as from a SPIRE agent (spiffesource.NewX509Source).
 //
 // The storefront's X509-SVID is issued directly by the same CA instead. A
 // Workload API tells its callers apart by what the kernel reports about the
@@ -85,7 +86,7 @@ func (w *workloads) embedded(ctx context.Context) error {
 	if err := iss.Register(w.checkoutID); err != nil {
 		return err
 	}
-	src, err := authn.NewX509Source(ctx, iss.Addr(), 0)
+	src, err := spiffesource.NewX509Source(ctx, iss.Addr(), 0)
 	if err != nil {
 		return err
 	}
@@ -114,12 +115,12 @@ func (w *workloads) embedded(ctx context.Context) error {
 // the same SVID (the first, if there are several), and the checkout can only
 // authorize the whole trust domain.
 func (w *workloads) agent(ctx context.Context, addr string) error {
-	co, err := authn.NewX509Source(ctx, addr, 0)
+	co, err := spiffesource.NewX509Source(ctx, addr, 0)
 	if err != nil {
 		return err
 	}
 	w.closers = append(w.closers, co.Close)
-	sf, err := authn.NewX509Source(ctx, addr, 0)
+	sf, err := spiffesource.NewX509Source(ctx, addr, 0)
 	if err != nil {
 		return err
 	}

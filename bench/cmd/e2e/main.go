@@ -45,6 +45,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authn/spiffesource"
 	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/tokens"
@@ -82,7 +83,7 @@ func run(ctx context.Context) (err error) {
 	if err := iss.Register(spiffeid.RequireFromPath(td, "/checkout")); err != nil {
 		return err
 	}
-	svids, err := authn.NewX509Source(ctx, iss.Addr(), 0)
+	svids, err := spiffesource.NewX509Source(ctx, iss.Addr(), 0)
 	if err != nil {
 		return err
 	}
