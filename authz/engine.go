@@ -1,0 +1,255 @@
+package authz
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ztkit/ztkit/authn"
+)
+
+// Engine decides requests against a compiled policy. It always holds a
+// valid policy: [Engine.Update] and reloads swap in a new one atomically
+// and keep the old one when the new one is invalid. An Engine is safe for
+// concurrent use; build it with [New] or [Watch]. The zero value is not usable.
+type Engine struct {
+	cur atomic.Pointer[compiled]
+	cfg *config
+
+	failures atomic.Uint64
+
+	mu      sync.Mutex
+	updated chan struct{}
+	lastErr error
+	closed  bool
+
+	// Set by Watch.
+	file     string
+	lastHash [32]byte
+	reloadMu sync.Mutex
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// New compiles p into an Engine. It returns an error matching
+// [ErrInvalidPolicy] that lists every problem when p does not compile.
+func New(p Policy, opts ...Option) (*Engine, error) {
+	c, err := compile(&p)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: newConfig(opts), updated: make(chan struct{})}
+	e.cur.Store(c)
+	return e, nil
+}
+
+// Update compiles p and, if it is valid, makes it the engine's policy for
+// every later decision. If p is invalid the current policy stays, the error
+// is recorded for [Engine.LastError] and counted in [Engine.ReloadFailures].
+func (e *Engine) Update(p Policy) error {
+	c, err := compile(&p)
+	return e.swap(c, err)
+}
+
+func (e *Engine) swap(c *compiled, err error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if err != nil {
+		e.failures.Add(1)
+		e.lastErr = err
+		e.cfg.logger.Error("authz: policy rejected, keeping the last good policy", slog.String("file", e.file), slog.Any("error", err))
+		return err
+	}
+	e.cur.Store(c)
+	e.lastErr = nil
+	e.cfg.logger.Info("authz: policy loaded", slog.String("file", e.file), slog.Int("rules", len(c.rules)))
+	close(e.updated)
+	e.updated = make(chan struct{})
+	return nil
+}
+
+// LastError returns the error of the last rejected policy, or nil when the
+// last update or reload succeeded.
+func (e *Engine) LastError() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastErr
+}
+
+// ReloadFailures counts the policies rejected since the engine was built.
+func (e *Engine) ReloadFailures() uint64 { return e.failures.Load() }
+
+// Updated returns a channel closed at the next successful policy swap.
+func (e *Engine) Updated() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.updated
+}
+
+// WaitUntilUpdated blocks until the next successful policy swap or until
+// ctx is done, returning ctx's error.
+func (e *Engine) WaitUntilUpdated(ctx context.Context) error {
+	select {
+	case <-e.Updated():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Decide returns the enforced decision for principal p (nil for an
+// unauthenticated caller) calling req. It does not allocate on the allow
+// path. ctx is passed to the decision logger only.
+//
+// Decide keeps working after [Engine.Close], with the last policy, so that
+// requests in flight during shutdown are still decided.
+func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) Decision {
+	d := e.cur.Load().decide(p, req, e.cfg, nil)
+	e.log(ctx, p, req, &d)
+	return d
+}
+
+// Explain evaluates like [Engine.Decide] and returns every step: each
+// candidate rule and the first condition it failed. It allocates and does
+// not log; use it for debugging and policy tests.
+func (e *Engine) Explain(_ context.Context, p *authn.Principal, req Request) Trace {
+	var t Trace
+	t.Decision = e.cur.Load().decide(p, req, e.cfg, &t)
+	return t
+}
+
+// Authorizer returns e's Decide as an [Authorizer].
+func (e *Engine) Authorizer() Authorizer { return e.Decide }
+
+func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *Decision) {
+	l := e.cfg.logger
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	method, _ := req.normalize()
+	attrs := []slog.Attr{
+		slog.Bool("allow", d.Allow),
+		slog.String("reason", string(d.Reason)),
+		slog.String("rule_id", d.RuleID),
+		slog.String("pattern", d.Pattern),
+		slog.String("method", method),
+	}
+	if p != nil {
+		if p.ClientID != "" {
+			attrs = append(attrs, slog.String("client_id", p.ClientID))
+		}
+		if !p.Peer.IsZero() {
+			attrs = append(attrs, slog.String("peer", p.Peer.String()))
+		}
+		if !p.Workload.IsZero() {
+			attrs = append(attrs, slog.String("workload", p.Workload.String()))
+		}
+	}
+	if d.ShadowAllow || d.ShadowDeny {
+		attrs = append(attrs, slog.Bool("shadow_allow", d.ShadowAllow), slog.Bool("shadow_deny", d.ShadowDeny),
+			slog.String("shadow_rule_id", d.ShadowRuleID), slog.String("shadow_reason", string(d.ShadowReason)))
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, "authz decision", attrs...)
+}
+
+// decide evaluates req; t, when non-nil, receives every step.
+func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace) Decision {
+	var anon authn.Principal
+	if p == nil {
+		p = &anon
+	}
+	method, path := req.normalize()
+	if t != nil {
+		t.Method, t.Path = method, path
+	}
+	if method == "" || !cleanPath(path) {
+		return c.finish(Decision{Reason: ReasonBadRequest})
+	}
+	var ms matches
+	c.index.match(method, path, &ms)
+	if t != nil {
+		for i := range ms.n {
+			t.Patterns = append(t.Patterns, ms.at(i).pattern)
+		}
+	}
+	d := Decision{Reason: ReasonNoRule}
+	decided := false
+	// Forbid wins: every enforced forbid rule of every matching pattern first.
+	for i := 0; i < ms.n && !decided; i++ {
+		n := ms.at(i)
+		for _, ri := range n.forbid {
+			r := &c.rules[ri]
+			reason, _ := c.eval(r, p, cfg.now)
+			t.step(r, n, reason)
+			if reason == "" {
+				d = Decision{Reason: ReasonForbidden, RuleID: r.id, Pattern: n.pattern}
+				decided = true
+				break
+			}
+		}
+	}
+	best, bestRule := 0, (*crule)(nil)
+	for i := 0; i < ms.n && !decided; i++ {
+		n := ms.at(i)
+		for _, ri := range n.allow {
+			r := &c.rules[ri]
+			reason, stage := c.eval(r, p, cfg.now)
+			t.step(r, n, reason)
+			if reason == "" {
+				d = Decision{Allow: true, Reason: ReasonAllowed, RuleID: r.id, Pattern: n.pattern}
+				decided = true
+				break
+			}
+			if stage > best {
+				best, bestRule = stage, r
+				d = Decision{Reason: reason, RuleID: r.id, Pattern: n.pattern}
+			}
+		}
+	}
+	if !decided && d.Reason == ReasonInsufficientScope {
+		d.MissingScopes = bestRule.missingScopes(p)
+	}
+	// Shadow rules never change the enforced decision.
+	for i := 0; i < ms.n; i++ {
+		n := ms.at(i)
+		for _, ri := range n.shadow {
+			r := &c.rules[ri]
+			if t == nil && (d.ShadowAllow || d.ShadowDeny) {
+				break
+			}
+			reason, _ := c.eval(r, p, cfg.now)
+			t.step(r, n, reason)
+			if reason != "" || d.ShadowAllow || d.ShadowDeny {
+				continue
+			}
+			if r.effect == Forbid && d.Allow {
+				d.ShadowDeny, d.ShadowRuleID, d.ShadowReason = true, r.id, ReasonForbidden
+			} else if r.effect == Allow && !d.Allow && d.Reason != ReasonForbidden {
+				d.ShadowAllow, d.ShadowRuleID, d.ShadowReason = true, r.id, ReasonAllowed
+			}
+		}
+	}
+	return c.finish(d)
+}
+
+// finish applies policy-wide shadow mode: allow, and report what would have been.
+func (c *compiled) finish(d Decision) Decision {
+	if !c.shadow || d.Allow {
+		return d
+	}
+	return Decision{
+		Allow: true, Reason: ReasonShadowPolicy, Pattern: d.Pattern, MissingScopes: d.MissingScopes,
+		ShadowDeny: true, ShadowRuleID: d.RuleID, ShadowReason: d.Reason,
+	}
+}
+
+func (t *Trace) step(r *crule, n *node, reason Reason) {
+	if t == nil {
+		return
+	}
+	t.Steps = append(t.Steps, Step{RuleID: r.id, Effect: r.effect, Shadow: r.shadow, Pattern: n.pattern, Matched: reason == "", Reason: reason})
+}

@@ -1,0 +1,195 @@
+package authz
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Parse decodes and validates a JSON policy. name is used in errors only,
+// which give the line and, for rule problems, the rule's index and ID:
+//
+//	{
+//	  "acr_levels": ["pwd", "mfa", "phr"],
+//	  "rules": [
+//	    {"id": "checkout-pays", "effect": "allow",
+//	     "routes": ["POST /payments"],
+//	     "match": {"peers": ["spiffe://shop.example/checkout"], "kind": "user",
+//	               "all_scopes": ["payments:write"], "min_acr": "mfa", "binding": "dpop"}}
+//	  ]
+//	}
+//
+// Unknown and duplicate keys are errors. All errors match [ErrInvalidPolicy].
+func Parse(name string, data []byte) (Policy, error) {
+	p, err := parse(name, data)
+	if err != nil {
+		return Policy{}, err
+	}
+	if _, err := compile(&p); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+func parseCompile(name string, data []byte) (*compiled, error) {
+	p, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return compile(&p)
+}
+
+func parse(name string, data []byte) (Policy, error) {
+	p := Policy{file: name}
+	perr := func(off int64, idx int, field string, err error) error {
+		return &PolicyError{File: name, Line: lineAt(data, off), Index: idx, Field: field, Err: err}
+	}
+	if off, err := checkDuplicateKeys(data); err != nil {
+		return Policy{}, perr(off, -1, "", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return Policy{}, perr(dec.InputOffset(), -1, "", fmt.Errorf("%w: want a JSON object", ErrSyntax))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return Policy{}, perr(dec.InputOffset(), -1, "", syntax(err))
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "acr_levels":
+			err = dec.Decode(&p.ACRLevels)
+		case "shadow":
+			err = dec.Decode(&p.Shadow)
+		case "rules":
+			err = p.decodeRules(dec, data)
+		default:
+			err = fmt.Errorf("%w: unknown key %q", ErrSyntax, key)
+		}
+		if err != nil {
+			var pe *PolicyError
+			if errors.As(err, &pe) {
+				return Policy{}, err
+			}
+			return Policy{}, perr(dec.InputOffset(), -1, key, syntax(err))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return Policy{}, perr(dec.InputOffset(), -1, "", syntax(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Policy{}, perr(dec.InputOffset(), -1, "", fmt.Errorf("%w: data after the policy object", ErrSyntax))
+	}
+	return p, nil
+}
+
+func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return fmt.Errorf("%w: rules must be an array", ErrSyntax)
+	}
+	for dec.More() {
+		start := dec.InputOffset()
+		for start < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n,"), data[start]) >= 0 {
+			start++
+		}
+		line := lineAt(data, start)
+		var r Rule
+		if err := dec.Decode(&r); err != nil {
+			return &PolicyError{File: p.file, Line: lineAt(data, dec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
+		}
+		p.Rules = append(p.Rules, r)
+		p.lines = append(p.lines, line)
+	}
+	_, err := dec.Token() // ]
+	return err
+}
+
+func syntax(err error) error {
+	if errors.Is(err, ErrSyntax) || errors.Is(err, ErrInvalidMatch) || errors.Is(err, ErrInvalidEffect) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrSyntax, err)
+}
+
+func lineAt(data []byte, off int64) int {
+	off = min(max(off, 0), int64(len(data)))
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+// checkDuplicateKeys walks the document and reports the offset of the first
+// repeated key in any object: encoding/json would silently keep the last,
+// which would let a reviewer read one effect while the engine enforces another.
+func checkDuplicateKeys(data []byte) (int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool // next token in an object is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return dec.InputOffset(), syntax(err)
+		}
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			f := &stack[len(stack)-1]
+			if f.key {
+				if d, ok := tok.(json.Delim); ok && d == '}' {
+					stack = stack[:len(stack)-1]
+					continue
+				}
+				k, _ := tok.(string)
+				if f.keys[k] {
+					return dec.InputOffset(), fmt.Errorf("%w: duplicate key %q", ErrSyntax, k)
+				}
+				f.keys[k] = true
+				f.key = false
+				continue
+			}
+			f.key = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{obj: true, keys: map[string]bool{}, key: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// LoadFile reads and parses the JSON policy at path; see [Parse]. Files over
+// 4 MiB are refused with [ErrPolicyTooLarge].
+func LoadFile(path string) (Policy, error) {
+	data, err := readLimited(path, 4<<20)
+	if err != nil {
+		return Policy{}, err
+	}
+	return Parse(path, data)
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &PolicyError{File: path, Index: -1, Err: ErrPolicyTooLarge}
+	}
+	return data, nil
+}

@@ -1,0 +1,105 @@
+package authz_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/ztkit/ztkit/authz"
+)
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want error
+		msg  string // substring of the message
+	}{
+		{"not json", `{"rules": [`, authz.ErrSyntax, "bad.json:1"},
+		{"not an object", `[]`, authz.ErrSyntax, "bad.json:1"},
+		{"unknown top key", "{\n\"rulez\": []}", authz.ErrSyntax, `bad.json:2: rulez: policy syntax error: unknown key "rulez"`},
+		{"unknown rule key", "{\"rules\": [\n{\"id\": \"a\", \"effect\": \"allow\", \"routes\": [\"/\"], \"match\": {\"any_principal\": true},\n \"efect\": \"forbid\"}]}", authz.ErrSyntax, "bad.json:3"},
+		{"duplicate key", "{\"rules\": [\n{\"id\": \"a\",\n\"effect\": \"forbid\", \"effect\": \"allow\"}]}", authz.ErrSyntax, `bad.json:3: policy syntax error: duplicate key "effect"`},
+		{"bad effect", `{"rules": [{"id": "a", "effect": "permit", "routes": ["/"]}]}`, authz.ErrInvalidEffect, "bad.json:1"},
+		{"missing effect", "{\"rules\": [\n\n{\"id\": \"a\", \"routes\": [\"/\"], \"match\": {}}]}", authz.ErrInvalidEffect, `bad.json:3: rule "a" (#0): effect`},
+		{"bad route", "{\"rules\": [{\"id\": \"ok\", \"effect\": \"forbid\", \"routes\": [\"/\"]},\n  {\"id\": \"r\", \"effect\": \"forbid\", \"routes\": [\"/a/{x...}/b\"]}]}", authz.ErrInvalidRoute, `bad.json:2: rule "r" (#1): routes[0]`},
+		{"host route", `{"rules": [{"id": "r", "effect": "forbid", "routes": ["example.com/a"]}]}`, authz.ErrInvalidRoute, ""},
+		{"no routes", `{"rules": [{"id": "r", "effect": "forbid"}]}`, authz.ErrInvalidRoute, ""},
+		{"duplicate id", `{"rules": [{"id": "r", "effect": "forbid", "routes": ["/"]}, {"id": "r", "effect": "forbid", "routes": ["/"]}]}`, authz.ErrDuplicateRuleID, "(#1)"},
+		{"empty id", `{"rules": [{"effect": "forbid", "routes": ["/"]}]}`, authz.ErrDuplicateRuleID, ""},
+		{"empty allow", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {}}]}`, authz.ErrEmptyMatch, ""},
+		{"unknown acr", `{"acr_levels": ["pwd"], "rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"min_acr": "mfa"}}]}`, authz.ErrUnknownACR, "match.min_acr"},
+		{"duplicate acr", `{"acr_levels": ["pwd", "pwd"], "rules": []}`, authz.ErrInvalidMatch, "acr_levels[1]"},
+		{"bad peer", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["https://x"]}}]}`, authz.ErrInvalidMatch, "match.peers[0]"},
+		{"bad glob", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["spiffe://td/a/**/b"]}}]}`, authz.ErrInvalidMatch, ""},
+		{"bad kind", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"kind": "robot"}}]}`, authz.ErrInvalidMatch, ""},
+		{"bad binding", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "bearer"}}]}`, authz.ErrInvalidMatch, ""},
+		{"negative age", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"max_auth_age": "-1m"}}]}`, authz.ErrInvalidMatch, ""},
+		{"empty scope", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"all_scopes": [""]}}]}`, authz.ErrInvalidMatch, ""},
+		{"trailing data", `{"rules": []} {}`, authz.ErrSyntax, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := authz.Parse("bad.json", []byte(tt.doc))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, authz.ErrInvalidPolicy)
+			assert.ErrorIs(t, err, tt.want)
+			assert.Contains(t, err.Error(), tt.msg)
+			var pe *authz.PolicyError
+			require.True(t, errors.As(err, &pe))
+			assert.Equal(t, "bad.json", pe.File)
+		})
+	}
+}
+
+func TestParseCollectsAllErrors(t *testing.T) {
+	_, err := authz.Parse("p.json", []byte("{\"rules\": [\n{\"id\": \"a\", \"effect\": \"allow\", \"routes\": [\"/\"]},\n{\"id\": \"b\", \"effect\": \"allow\", \"routes\": [\"x\"], \"match\": {\"any_principal\": true}}\n]}"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, authz.ErrEmptyMatch)
+	assert.ErrorIs(t, err, authz.ErrInvalidRoute)
+	assert.Equal(t, 2, strings.Count(err.Error(), "p.json:"), err.Error())
+	assert.Contains(t, err.Error(), "p.json:2:")
+	assert.Contains(t, err.Error(), "p.json:3:")
+}
+
+func TestGoPolicyErrors(t *testing.T) {
+	_, err := authz.New(authz.Policy{Rules: []authz.Rule{{ID: "x", Effect: authz.Effect(9), Routes: []string{"/"}}}})
+	assert.ErrorIs(t, err, authz.ErrInvalidEffect)
+	assert.Equal(t, `authz: rule "x" (#0): effect: invalid effect`, err.Error())
+}
+
+func TestLoadFile(t *testing.T) {
+	_, err := authz.LoadFile(t.TempDir() + "/missing.json")
+	assert.Error(t, err)
+	path := writePolicy(t, t.TempDir(), shopPolicy)
+	p, err := authz.LoadFile(path)
+	require.NoError(t, err)
+	assert.Len(t, p.Rules, 7)
+	big := writePolicy(t, t.TempDir(), `{"rules": []}`+strings.Repeat(" ", 5<<20))
+	_, err = authz.LoadFile(big)
+	assert.ErrorIs(t, err, authz.ErrPolicyTooLarge)
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(shopPolicy))
+	f.Add([]byte(`{"rules": []}`))
+	f.Add([]byte(`{"acr_levels": ["a","b"], "shadow": true, "rules": [{"id": "r", "effect": "forbid", "routes": ["GET /{x}/{y...}"], "match": {"peers": ["spiffe://td/*/a"]}}]}`))
+	f.Add([]byte(`{"rules": [{"id": "r", "effect": "allow", "routes": ["/{$}"], "match": {"max_auth_age": "1h", "kind": "user"}}]}`))
+	f.Add([]byte(`{"a": {"a": [{"a": 1, "a": 2}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := authz.Parse("fuzz.json", data)
+		if err != nil {
+			if !errors.Is(err, authz.ErrInvalidPolicy) {
+				t.Fatalf("error does not match ErrInvalidPolicy: %v", err)
+			}
+			return
+		}
+		e, err := authz.New(p)
+		if err != nil {
+			t.Fatalf("Parse accepted a policy New rejects: %v", err)
+		}
+		e.Decide(t.Context(), customer(), authz.Request{Method: "GET", Path: "/a/b"})
+	})
+}

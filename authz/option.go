@@ -1,0 +1,69 @@
+package authz
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Option configures [New] and [Watch].
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	logger   *slog.Logger
+	now      func() time.Time
+	interval time.Duration
+	maxSize  int64
+	tick     <-chan time.Time // tests only
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		logger:   slog.New(slog.DiscardHandler),
+		now:      time.Now,
+		interval: 5 * time.Second,
+		maxSize:  4 << 20,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	return c
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLogger logs one Info record per decision ("authz decision": allow,
+// reason, rule_id, pattern, method, client_id, peer, workload and shadow
+// fields; never the subject, the path or any token) and one record per
+// policy reload. nil keeps the default, which discards.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithClock sets the clock used for max_auth_age. nil keeps time.Now.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// WithPollInterval sets how often [Watch] checks the policy file. Zero or
+// negative keeps the default, 5s.
+func WithPollInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.interval = d
+		}
+	})
+}

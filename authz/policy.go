@@ -1,0 +1,240 @@
+package authz
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Policy is a deny-by-default list of rules: a request is allowed only when
+// an enforced allow rule for its route matches the principal and no enforced
+// forbid rule does. It is plain data, safe to build in Go or to load with
+// [Parse] or [LoadFile]; its zero value denies everything. A Policy is not
+// used after [New] or [Engine.Update] return, so the caller may reuse it.
+type Policy struct {
+	// ACRLevels orders acr values from weakest to strongest, for example
+	// ["pwd", "mfa", "phr"]. A rule's MinACR must be one of them; a
+	// principal's ACR outside the ladder satisfies no MinACR.
+	ACRLevels []string `json:"acr_levels,omitempty"`
+	// Shadow puts the whole policy in dry-run mode: every decision is
+	// computed and logged, but the engine allows and reports what it would
+	// have decided in [Decision.ShadowDeny]. Use it to trial a first policy.
+	Shadow bool `json:"shadow,omitempty"`
+	// Rules are evaluated in order within each route; forbid wins over allow.
+	Rules []Rule `json:"rules"`
+
+	file  string // the name Parse was given
+	lines []int  // the line of each rule in file
+}
+
+// Rule allows or forbids Routes to the principals that Match describes.
+type Rule struct {
+	// ID names the rule in decisions, logs and errors. It must be unique and non-empty.
+	ID string `json:"id"`
+	// Effect is Allow or Forbid; the zero value is invalid.
+	Effect Effect `json:"effect"`
+	// Routes are net/http.ServeMux patterns without a host:
+	// "POST /payments/{id}", "/admin/{path...}", "GET /static/", "/{$}", or a
+	// gRPC full method such as "/shop.Payments/Charge" (gRPC requests are
+	// matched as POST). A route without a method matches every method; GET
+	// also matches HEAD.
+	Routes []string `json:"routes"`
+	// Match describes the principals the rule applies to.
+	Match Match `json:"match"`
+	// Shadow makes the rule dry-run: it is evaluated and reported in
+	// [Decision.ShadowAllow] or [Decision.ShadowDeny] but never changes the
+	// enforced decision.
+	Shadow bool `json:"shadow,omitempty"`
+}
+
+// Match lists the conditions a principal must meet; every non-empty
+// condition must hold. An allow rule with no condition at all is rejected
+// unless AnyPrincipal is set, so that "everyone" is always explicit.
+type Match struct {
+	// AnyPrincipal lets an allow rule apply with no other condition, even to
+	// an unauthenticated caller.
+	AnyPrincipal bool `json:"any_principal,omitempty"`
+	// Peers match the principal's mTLS peer ID ([authn.Principal.Peer]) and
+	// Workloads its JWT-SVID ID ([authn.Principal.Workload]). Each entry is a
+	// SPIFFE ID ("spiffe://shop.example/checkout"), a trust domain
+	// ("spiffe://shop.example") matching any of its workloads, a path prefix
+	// ending in "/**" ("spiffe://shop.example/payments/**" matches
+	// /payments and everything below), or a glob where "*" matches within one
+	// segment ("spiffe://shop.example/*/checkout").
+	Peers     []string `json:"peers,omitempty"`
+	Workloads []string `json:"workloads,omitempty"`
+	// ClientIDs match the token's client_id exactly.
+	ClientIDs []string `json:"client_ids,omitempty"`
+	// Kind is "workload" or "user"; empty matches both.
+	Kind Kind `json:"kind,omitempty"`
+	// AllScopes must all be granted; AnyScopes needs at least one of them.
+	AllScopes []string `json:"all_scopes,omitempty"`
+	AnyScopes []string `json:"any_scopes,omitempty"`
+	// Roles and Groups need at least one of the listed values each.
+	Roles  []string `json:"roles,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	// MinACR is the weakest acceptable acr, by the policy's ACRLevels.
+	MinACR string `json:"min_acr,omitempty"`
+	// AMR lists methods that must all appear in the token's amr, such as "hwk".
+	AMR []string `json:"amr,omitempty"`
+	// MaxAuthAge bounds how long ago the subject authenticated (auth_time);
+	// a principal without auth_time fails it. Zero means no bound.
+	MaxAuthAge Duration `json:"max_auth_age,omitempty"`
+	// Binding requires a sender-constrained token.
+	Binding Binding `json:"binding,omitempty"`
+}
+
+func (m *Match) empty() bool {
+	return len(m.Peers) == 0 && len(m.Workloads) == 0 && len(m.ClientIDs) == 0 && m.Kind == AnyKind &&
+		len(m.AllScopes) == 0 && len(m.AnyScopes) == 0 && len(m.Roles) == 0 && len(m.Groups) == 0 &&
+		m.MinACR == "" && len(m.AMR) == 0 && m.MaxAuthAge == 0 && m.Binding == AnyBinding
+}
+
+// Effect says whether a rule allows or forbids. Its zero value is invalid,
+// so a rule that forgets its effect fails to compile.
+type Effect uint8
+
+// Effects.
+const (
+	// Allow grants access when the rule matches.
+	Allow Effect = iota + 1
+	// Forbid denies access when the rule matches, whatever else allows it.
+	Forbid
+)
+
+// String returns "allow", "forbid" or "invalid".
+func (e Effect) String() string {
+	switch e {
+	case Allow:
+		return "allow"
+	case Forbid:
+		return "forbid"
+	}
+	return "invalid"
+}
+
+// MarshalText encodes e as its String.
+func (e Effect) MarshalText() ([]byte, error) {
+	if e != Allow && e != Forbid {
+		return nil, ErrInvalidEffect
+	}
+	return []byte(e.String()), nil
+}
+
+// UnmarshalText accepts "allow" or "forbid".
+func (e *Effect) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "allow":
+		*e = Allow
+	case "forbid":
+		*e = Forbid
+	default:
+		return fmt.Errorf("%w %q", ErrInvalidEffect, b)
+	}
+	return nil
+}
+
+// Kind restricts a rule to workloads or to end users. The zero value,
+// AnyKind, matches both.
+type Kind uint8
+
+// Kinds.
+const (
+	AnyKind      Kind = iota // no restriction
+	WorkloadKind             // only principals of [authn.Workload] kind
+	UserKind                 // only principals of [authn.EndUser] kind
+)
+
+// String returns "", "workload" or "user".
+func (k Kind) String() string {
+	switch k {
+	case WorkloadKind:
+		return "workload"
+	case UserKind:
+		return "user"
+	case AnyKind:
+		return ""
+	}
+	return "invalid"
+}
+
+// MarshalText encodes k as its String.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText accepts "", "workload" or "user".
+func (k *Kind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "":
+		*k = AnyKind
+	case "workload":
+		*k = WorkloadKind
+	case "user":
+		*k = UserKind
+	default:
+		return fmt.Errorf("%w: kind %q", ErrInvalidMatch, b)
+	}
+	return nil
+}
+
+// Binding requires the access token to be sender-constrained. The zero
+// value, AnyBinding, accepts bearer tokens too.
+type Binding uint8
+
+// Binding requirements.
+const (
+	AnyBinding    Binding = iota // no requirement
+	DPoPBinding                  // [authn.BoundToDPoPKey] (RFC 9449)
+	MTLSBinding                  // [authn.BoundToCertificate] (RFC 8705)
+	EitherBinding                // DPoP or mTLS
+)
+
+// String returns "", "dpop", "mtls" or "bound".
+func (b Binding) String() string {
+	switch b {
+	case AnyBinding:
+		return ""
+	case DPoPBinding:
+		return "dpop"
+	case MTLSBinding:
+		return "mtls"
+	case EitherBinding:
+		return "bound"
+	}
+	return "invalid"
+}
+
+// MarshalText encodes b as its String.
+func (b Binding) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// UnmarshalText accepts "", "dpop", "mtls" or "bound".
+func (b *Binding) UnmarshalText(t []byte) error {
+	switch string(t) {
+	case "":
+		*b = AnyBinding
+	case "dpop":
+		*b = DPoPBinding
+	case "mtls":
+		*b = MTLSBinding
+	case "bound":
+		*b = EitherBinding
+	default:
+		return fmt.Errorf("%w: binding %q", ErrInvalidMatch, t)
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as "15m" or "1h30m" in policy files.
+type Duration time.Duration
+
+// MarshalText encodes d in time.Duration.String form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses a time.ParseDuration string; negative values are rejected.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil || v < 0 {
+		return fmt.Errorf("%w: duration %s", ErrInvalidMatch, strconv.Quote(string(b)))
+	}
+	*d = Duration(v)
+	return nil
+}
