@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -19,6 +20,7 @@ import (
 type Option interface{ apply(*config) }
 
 type config struct {
+	authz  authz.Authorizer
 	meters metric.MeterProvider
 	nonces *dpop.Nonces
 	realm  string
@@ -37,6 +39,15 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 			c.meters = p
 		}
 	})
+}
+
+// WithAuthorizer decides, after authentication, whether the principal may
+// make the request (package authz). A denial is answered with 403 and the
+// decision's reason code; a missing scope also with an RFC 6750 §3.1
+// insufficient_scope challenge naming the scopes. Without it the middleware
+// only authenticates.
+func WithAuthorizer(a authz.Authorizer) Option {
+	return optionFunc(func(c *config) { c.authz = a })
 }
 
 // WithNonces sends the server's current DPoP nonce (RFC 9449 §8) in a
@@ -118,8 +129,35 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		m.refuse(w, r, err, ref)
 		return
 	}
+	if m.cfg.authz != nil {
+		d := m.cfg.authz.Decide(ctx, p, authz.Request{Method: r.Method, Path: r.URL.EscapedPath()})
+		if !d.Allow {
+			m.tel.record(ctx, r, start, false, Reason(d.Reason), p)
+			m.forbid(w, r, d)
+			return
+		}
+	}
 	m.tel.record(ctx, r, start, true, ReasonNone, p)
 	next.ServeHTTP(w, r.WithContext(authn.NewContext(ctx, p)))
+}
+
+// forbid answers an authorization denial: 403 (400 for a path the policy
+// refuses to route), with an insufficient_scope challenge when scopes are missing.
+func (m *mw) forbid(w http.ResponseWriter, r *http.Request, d authz.Decision) {
+	ref := refusal{status: http.StatusForbidden, reason: Reason(d.Reason), detail: "The caller is not allowed to make this request."}
+	if d.Reason == authz.ReasonBadRequest {
+		ref.status, ref.detail = http.StatusBadRequest, "The request path is not acceptable."
+	}
+	h := w.Header()
+	if d.Reason == authz.ReasonInsufficientScope {
+		ref.detail = "The access token lacks a required scope."
+		c := m.challenge(usesDPoP(r), "insufficient_scope")
+		if scopes := strings.Join(d.MissingScopes, " "); scopes != "" && !strings.ContainsAny(scopes, "\"\\") {
+			c += fmt.Sprintf(", scope=%q", scopes)
+		}
+		h.Set("WWW-Authenticate", c)
+	}
+	m.writeBody(w, r, ref)
 }
 
 // refuse writes the refusal. Nothing of err but its classification reaches the client.
@@ -137,6 +175,13 @@ func (m *mw) refuse(w http.ResponseWriter, r *http.Request, err error, ref refus
 	} else if ref.status == http.StatusBadRequest {
 		h.Add("WWW-Authenticate", m.challenge(usesDPoP(r) || m.tokenDPoP, ref.code))
 	}
+	m.writeBody(w, r, ref)
+}
+
+// writeBody writes the status with a plain or RFC 9457 problem body.
+func (m *mw) writeBody(w http.ResponseWriter, r *http.Request, ref refusal) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
 	if acceptsProblem(r) {
 		h.Set("Content-Type", "application/problem+json")
 		h.Set("X-Content-Type-Options", "nosniff")
