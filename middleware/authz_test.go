@@ -33,7 +33,7 @@ func TestMiddlewareAuthorizes(t *testing.T) {
 			name:       "missing scope",
 			rule:       authz.Rule{ID: "orders", Effect: authz.Allow, Routes: []string{"GET /orders/{id}"}, Match: authz.Match{AllScopes: []string{"refunds:write"}}},
 			status:     http.StatusForbidden,
-			challenge:  `DPoP realm="shop", error="insufficient_scope", algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", scope="refunds:write"`,
+			challenge:  `DPoP realm="payments", error="insufficient_scope", algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", scope="refunds:write"`,
 			reasonCode: "insufficient_scope",
 		},
 		{
