@@ -14,6 +14,8 @@
 //	bind tokens to a client key and check proofs (DPoP, RFC 9449)    [github.com/ztkit/ztkit/tokens/dpop]
 //	share DPoP replay state across replicas on Redis                 [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
 //	a SPIFFE Workload API in tests or a demo, without SPIRE          [github.com/ztkit/ztkit/authn/spiffetest]
+//	decide who may call which route, deny by default                 [github.com/ztkit/ztkit/authz]
+//	keep cards, IBANs, emails, phones and secrets out of logs        [github.com/ztkit/ztkit/redact]
 //
 // The root package holds no code; import the package that does the job.
 //

@@ -1,0 +1,174 @@
+// Command ztkit holds ztkit's operator tools.
+//
+// Usage:
+//
+//	ztkit redact [flags] < in > out
+//
+// The redact subcommand copies standard input to standard output line by
+// line, with payment cards, IBANs, e-mail addresses, phone numbers, tokens,
+// keys and passwords replaced (see package github.com/ztkit/ztkit/redact). A
+// flag per kind chooses how its values are replaced (mask, truncate or
+// token), -disable switches detectors off, and the HMAC key of token mode is
+// read from a file (-key-file) or from an environment variable named by
+// -key-env, never from the command line.
+//
+//	go run ./cmd/ztkit redact -card truncate -email token -key-env ZTKIT_REDACT_KEY < app.log
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/ztkit/ztkit/redact"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes the command line args and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "redact":
+		return runRedact(args[1:], stdin, stdout, stderr, getenv)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "ztkit: unknown command %q\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: ztkit <command> [flags]
+
+commands:
+  redact   copy stdin to stdout line by line with sensitive values replaced
+           (ztkit redact -h lists its flags)
+`)
+}
+
+// flagName is the command-line spelling of a kind: dashes for underscores.
+func flagName(k redact.Kind) string { return strings.ReplaceAll(string(k), "_", "-") }
+
+func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("ztkit redact", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	kinds := redact.BuiltinKinds()
+	modes := make(map[redact.Kind]*string, len(kinds))
+	for _, k := range kinds {
+		help := "how to replace " + string(k) + " values: mask, token"
+		if k == redact.KindCard || k == redact.KindIBAN {
+			help = "how to replace " + string(k) + " values: mask, truncate, token"
+		}
+		modes[k] = fs.String(flagName(k), "", help+" (default mask)")
+	}
+	disable := fs.String("disable", "", "comma-separated kinds whose detectors are switched off")
+	keyFile := fs.String("key-file", "", "read the HMAC key of token mode from this file (trailing newline dropped)")
+	keyEnv := fs.String("key-env", "", "read the HMAC key of token mode from the environment variable with this `name`")
+	tokenLen := fs.Int("token-length", 0, "hex digits of a token, 8 to 64 (default 10)")
+	bufSize := fs.Int("buffer", 0, fmt.Sprintf("bound in bytes of the buffer for a line without a newline (default %d)", redact.DefaultBufferSize))
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: ztkit redact [flags] < in > out\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ztkit redact: unexpected argument %q: input is read from stdin\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	opts := []redact.Option{redact.WithTokenLength(*tokenLen)}
+	for _, k := range kinds {
+		if *modes[k] == "" {
+			continue
+		}
+		m, err := redact.ParseMode(*modes[k])
+		if err != nil {
+			fmt.Fprintf(stderr, "ztkit redact: -%s: %v\n", flagName(k), err)
+			return exitUsage
+		}
+		opts = append(opts, redact.WithMode(k, m))
+	}
+	if *disable != "" {
+		var off []redact.Kind
+		for _, name := range strings.Split(*disable, ",") {
+			off = append(off, redact.Kind(strings.ReplaceAll(strings.TrimSpace(name), "-", "_")))
+		}
+		opts = append(opts, redact.WithoutDetectors(off...))
+	}
+	key, err := readKey(*keyFile, *keyEnv, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "ztkit redact: %v\n", err)
+		return exitUsage
+	}
+	if key != nil {
+		opts = append(opts, redact.WithKey(key))
+	}
+	r, err := redact.New(opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "ztkit redact: %v\n", err)
+		return exitUsage
+	}
+
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	w, err := redact.NewWriter(bw, r, redact.WithBufferSize(*bufSize))
+	if err != nil {
+		fmt.Fprintf(stderr, "ztkit redact: %v\n", err)
+		return exitUsage
+	}
+	_, copyErr := io.Copy(w, stdin)
+	if err := errors.Join(copyErr, w.Close(), bw.Flush()); err != nil {
+		fmt.Fprintf(stderr, "ztkit redact: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// readKey reads the token key from a file or a named environment variable.
+// Neither given means no key; both is an error.
+func readKey(file, env string, getenv func(string) string) (*redact.Key, error) {
+	var raw []byte
+	switch {
+	case file != "" && env != "":
+		return nil, errors.New("give -key-file or -key-env, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("key file: %w", err)
+		}
+		raw = bytes.TrimRight(b, "\r\n")
+	case env != "":
+		v := getenv(env)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s is empty or unset", env)
+		}
+		raw = []byte(v)
+	default:
+		return nil, nil
+	}
+	return redact.NewKey(raw)
+}

@@ -1,0 +1,67 @@
+// Package redact keeps payment cards, IBANs, e-mail addresses, phone numbers,
+// tokens, keys and passwords out of logs, error messages and access logs.
+//
+// A [Redactor] scans a line once, left to right, without regular expressions,
+// and replaces what its detectors find:
+//
+//	r, err := redact.New()
+//	...
+//	r.RedactString(`{"user":"alice@example.com","card":"4111 1111 1111 1111"}`)
+//	// {"user":"[REDACTED:email]","card":"[REDACTED:card]"}
+//
+// Every value is unsafe until a detector has had its say; a value that only
+// looks like one of them (an order id that fails the Luhn check, a millisecond
+// timestamp, a date, a version, a price, an IP address, a UUID) is left as it
+// was. A clean line costs no allocation: [Redactor.Redact] and
+// [Redactor.RedactString] hand the input back when nothing matched.
+//
+// # What is found
+//
+// The built-in detectors, each switched off with [WithoutDetectors] and named
+// by its [Kind]:
+//
+//   - [KindCard]: 12 to 19 digits, plain or grouped with spaces or dashes, that
+//     pass the Luhn check and fall in an issuer range with the right length for
+//     the brand (Visa, Mastercard, American Express, Discover, JCB, UnionPay,
+//     Diners Club, Maestro).
+//   - [KindIBAN]: a country code from the SWIFT IBAN registry, that country's
+//     length and a good ISO 7064 mod-97 check, compact or in groups of four.
+//   - [KindEmail]: local@domain.tld.
+//   - [KindPhone]: E.164 numbers with a leading + and national numbers written
+//     with separators ((415) 555-2671, 415-555-2671, 020 7946 0958).
+//   - [KindJWT]: JWS and JWE compact serialisations (eyJ….….…).
+//   - [KindSecret]: the value of a key whose name says it is secret (password,
+//     passwd, secret, api_key, token, authorization, cookie, cvv, pin, dpop, …,
+//     also as a suffix such as db_password) in JSON, query strings and
+//     key=value or key: value text; an Authorization header keeps its scheme.
+//   - [KindURLPassword]: the password in scheme://user:password@host.
+//   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
+//     [KindSlackToken]: well-known token prefixes.
+//   - [KindPrivateKey]: PEM private key blocks.
+//
+// A service adds its own with [WithDetectors]; a [Detector] is one method and a
+// kind.
+//
+// # What replaces it
+//
+// Each kind is replaced according to its [Mode] ([WithMode]): a mask such as
+// [REDACTED:card] (the default), PCI truncation of a card to at most its first
+// six and last four digits, or a keyed token such as [email:7f3a9c1e2b], an
+// HMAC-SHA-256 of the value under a service [Key], so that the same customer
+// gives the same token on every line and in every service that shares the key.
+//
+// # Where it plugs in
+//
+//   - [NewHandler]: a [log/slog.Handler] middleware that redacts the message and
+//     every attribute value, groups included, after resolving
+//     [log/slog.LogValuer]s.
+//   - [NewWriter]: an [io.Writer] for line-oriented output that redacts as it
+//     streams, with a bounded buffer.
+//   - [Redactor.WrapError]: an error whose message is redacted while
+//     [errors.Is] and [errors.As] still reach the cause.
+//   - [Redactor.Header], [Redactor.URL] and [Redactor.Query]: HTTP header values
+//     and query strings for access logs.
+//   - [Secret]: a value that prints as [Marker] whatever formats it.
+//
+// The package imports the standard library only.
+package redact

@@ -1,0 +1,397 @@
+package redact
+
+// keyClass says how the value of a key whose name says secret is read.
+type keyClass uint8
+
+const (
+	keyNone   keyClass = iota // not a secret key
+	keyPlain                  // the value is secret
+	keyAuth                   // Authorization: an auth-scheme may precede the secret
+	keyHeader                 // Cookie, Set-Cookie: a header-style value runs to the end of the line
+)
+
+// mayEndSecretKey is a cheap filter on the last two bytes of a key name: it
+// lets through the endings of every word secretKey knows.
+func mayEndSecretKey(a, b byte) bool {
+	switch uint16(a|0x20)<<8 | uint16(b|0x20) {
+	case 'r'<<8 | 'd', 'w'<<8 | 'd', // password, passwd
+		'e'<<8 | 't',                             // secret
+		'e'<<8 | 'y',                             // api key, private key
+		'e'<<8 | 'n', 'o'<<8 | 'n', 'i'<<8 | 'n', // token, authorization, pin
+		'i'<<8 | 'e', 's'<<8 | 'e', // cookie, passphrase
+		'v'<<8 | 'v', 'v'<<8 | 'c', // cvv, cvc
+		'o'<<8 | 'p': // dpop
+		return true
+	}
+	return false
+}
+
+// hasSuffixFold reports whether k ends with the lower-case word w, ignoring
+// ASCII case. With boundary, the word must also be the whole key or follow
+// '_', '-', '.', ' ' or a lower-case letter as the word's first letter is
+// upper case (userPin).
+func hasSuffixFold(k []byte, w string, boundary bool) bool {
+	n, m := len(k), len(w)
+	if n < m {
+		return false
+	}
+	for i := 0; i < m; i++ {
+		if toLower(k[n-m+i]) != w[i] {
+			return false
+		}
+	}
+	if !boundary || n == m {
+		return true
+	}
+	switch p := k[n-m-1]; {
+	case p == '_' || p == '-' || p == '.' || p == ' ':
+		return true
+	case isLower(p) && isUpper(k[n-m]):
+		return true
+	}
+	return false
+}
+
+// secretKey classifies a key name: password, passwd, passphrase, secret,
+// token, api_key/apikey/api-key, private_key, authorization, cookie, cvv, cvc,
+// pin and dpop, in any case, whole or as a suffix (db_password, X-Api-Key,
+// refresh_token, Set-Cookie); the short words cvv, cvc, pin, cookie and dpop
+// only after a separator or a case change.
+func secretKey(k []byte) keyClass {
+	n := len(k)
+	if n < 3 || n > 64 {
+		return keyNone
+	}
+	switch k[n-1] | 0x20 {
+	case 'd':
+		if hasSuffixFold(k, "password", false) || hasSuffixFold(k, "passwd", false) {
+			return keyPlain
+		}
+	case 't':
+		if hasSuffixFold(k, "secret", false) {
+			return keyPlain
+		}
+	case 'y':
+		if hasSuffixFold(k, "apikey", false) || hasSuffixFold(k, "api_key", false) ||
+			hasSuffixFold(k, "api-key", false) || hasSuffixFold(k, "privatekey", false) ||
+			hasSuffixFold(k, "private_key", false) || hasSuffixFold(k, "private-key", false) {
+			return keyPlain
+		}
+	case 'n':
+		if hasSuffixFold(k, "authorization", false) {
+			return keyAuth
+		}
+		if hasSuffixFold(k, "token", false) || hasSuffixFold(k, "pin", true) {
+			return keyPlain
+		}
+	case 'e':
+		if hasSuffixFold(k, "cookie", true) {
+			return keyHeader
+		}
+		if hasSuffixFold(k, "passphrase", false) {
+			return keyPlain
+		}
+	case 'v':
+		if hasSuffixFold(k, "cvv", true) {
+			return keyPlain
+		}
+	case 'c':
+		if hasSuffixFold(k, "cvc", true) {
+			return keyPlain
+		}
+	case 'p':
+		if hasSuffixFold(k, "dpop", true) {
+			return keyPlain
+		}
+	}
+	return keyNone
+}
+
+func isKeyChar(c byte) bool { return isWord(c) || c == '-' || c == '.' }
+
+// keyValue handles the ':' or '=' at i: when the key before it says secret,
+// its value is a match.
+func (s *scanner) keyValue(i int) int {
+	src := s.src
+	// The key may lie inside an earlier match (token: "password":"x"): it is
+	// context, not replaced, so look-behind is bounded by its length only.
+	lo := max(0, i-72)
+	j := i
+	for j > lo && i-j < 4 && (src[j-1] == ' ' || src[j-1] == '\t') {
+		j--
+	}
+	if j <= lo {
+		return i + 1
+	}
+	var ks, ke, ctx int
+	quotedKey := false
+	switch q := src[j-1]; q {
+	case '"', '\'':
+		ke = j - 1
+		esc := ke > lo && src[ke-1] == '\\'
+		if esc {
+			ke--
+		}
+		if ke-2 < lo || !mayEndSecretKey(src[ke-2], src[ke-1]) {
+			return i + 1
+		}
+		ks = ke
+		for ks > lo && src[ks-1] != q {
+			ks--
+		}
+		if ks <= lo || src[ks-1] != q {
+			return i + 1
+		}
+		ctx = ks - 1
+		if esc && ctx > lo && src[ctx-1] == '\\' {
+			ctx--
+		}
+		quotedKey = true
+	default:
+		ke = j
+		if ke-2 < lo || !mayEndSecretKey(src[ke-2], src[ke-1]) {
+			return i + 1
+		}
+		ks = ke
+		for ks > lo && isKeyChar(src[ks-1]) {
+			ks--
+		}
+		if ks > 0 && isKeyChar(src[ks-1]) {
+			return i + 1 // longer than a key name
+		}
+		ctx = ks
+	}
+	cls := secretKey(src[ks:ke])
+	if cls == keyNone {
+		return i + 1
+	}
+	return s.secretValue(i, ctx, cls, quotedKey)
+}
+
+// runEnd returns the end of an unquoted value that starts at v: the first
+// byte that ends a bare value, or, for a header field (line), the end of the
+// line or of an enclosing string.
+func (s *scanner) runEnd(v int, line bool) int {
+	if s.runTo > 0 && line == s.runLine && v >= s.runFrom && v <= s.runTo {
+		return s.runTo
+	}
+	src := s.src
+	e := v
+	if line {
+		for e < len(src) && src[e] != '\n' && src[e] != '\r' && src[e] != '"' && src[e] != '\\' {
+			e++
+		}
+	} else {
+	bare:
+		for ; e < len(src); e++ {
+			switch src[e] {
+			case ' ', '\t', '\r', '\n', '"', '\'', ',', ';', '&', '\\', '}', ']', ')', '<', '>':
+				break bare
+			}
+		}
+	}
+	s.runFrom, s.runTo, s.runLine = v, e, line
+	return e
+}
+
+// isLiteral reports a JSON literal, which holds no secret.
+func isLiteral(v []byte) bool {
+	switch len(v) {
+	case 4:
+		return string(v) == "null" || string(v) == "true"
+	case 5:
+		return string(v) == "false"
+	}
+	return false
+}
+
+// containerEnd returns the end of the JSON object or array that starts at v,
+// or len(src) and true when the input ends inside it.
+func containerEnd(src []byte, v int) (int, bool) {
+	depth := 0
+	in := false
+	for k := v; k < len(src); k++ {
+		c := src[k]
+		if in {
+			if c == '\\' {
+				k++
+			} else if c == '"' {
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return k + 1, false
+			}
+		}
+	}
+	return len(src), true
+}
+
+// skipScheme returns where the credentials start in an Authorization value
+// [vs, ve): after an auth-scheme (RFC 9110 §11.4) and its spaces, when there is
+// one and something follows it; otherwise vs.
+func skipScheme(src []byte, vs, ve int) int {
+	k := vs
+	for k < ve && k-vs <= 24 && (isAlnum(src[k]) || src[k] == '-' || src[k] == '_') {
+		k++
+	}
+	if k-vs < 2 || k >= ve || src[k] != ' ' {
+		return vs
+	}
+	for k < ve && src[k] == ' ' {
+		k++
+	}
+	if k >= ve {
+		return vs
+	}
+	return k
+}
+
+// secretValue emits the value after the separator at i of a secret key whose
+// context starts at ctx, and returns where scanning goes on.
+func (s *scanner) secretValue(i, ctx int, cls keyClass, quotedKey bool) int {
+	src := s.src
+	n := len(src)
+	v := i + 1
+	// After ':' and after " = ", spaces lead to the value; after a bare '='
+	// they end an empty one (logfmt: password= user=bob).
+	if src[i] == ':' || i > 0 && src[i-1] == ' ' {
+		for v < n && v-i <= 4 && (src[v] == ' ' || src[v] == '\t') {
+			v++
+		}
+	}
+	if v >= n {
+		return i + 1
+	}
+	var vs, ve, next int
+	switch c := src[v]; {
+	case c == '"' || c == '\'':
+		vs = v + 1
+		ve = vs
+		for ve < n && src[ve] != c {
+			if src[ve] == '\\' && c == '"' {
+				ve++
+			}
+			ve++
+		}
+		if ve >= n {
+			ve, next = n, n
+		} else {
+			next = ve + 1
+		}
+	case c == '\\' && v+1 < n && src[v+1] == '"':
+		// A JSON string inside a JSON string: it ends at a quote after a run of
+		// backslashes of length 1 mod 4.
+		vs = v + 2
+		ve, next = n, n
+		for k := vs; k < n; {
+			if src[k] != '\\' {
+				k++
+				continue
+			}
+			r := k
+			for r < n && src[r] == '\\' {
+				r++
+			}
+			if r < n && src[r] == '"' && (r-k)%4 == 1 {
+				ve, next = r-1, r+1
+				break
+			}
+			k = r
+		}
+	case c == '{' || c == '[':
+		vs = v
+		ve, _ = containerEnd(src, v)
+		next = ve
+	default:
+		vs = v
+		if cls != keyPlain && src[i] == ':' && !quotedKey {
+			// A header field: the value runs to the end of the line.
+			ve = s.runEnd(vs, true)
+			for ve > vs && (src[ve-1] == ' ' || src[ve-1] == '\t') {
+				ve--
+			}
+		} else {
+			ve = s.runEnd(vs, false)
+			if isLiteral(src[vs:ve]) {
+				return ve
+			}
+			if cls == keyAuth && ve+1 < n && src[ve] == ' ' && src[ve+1] != ' ' {
+				ve = s.runEnd(ve+1, false) // Bearer token
+			} else if isDigit(c) {
+				if e := cardAt(src, vs); e > ve {
+					ve = e // a card written in groups
+				}
+			}
+		}
+		next = ve
+		// A key inside the value starts a pair of its own (token: Authorization:
+		// Bearer x): go on from its separator.
+		for k := vs; k < ve; k++ {
+			if src[k] == ':' || src[k] == '=' {
+				next = k
+				break
+			}
+		}
+	}
+	if cls == keyAuth {
+		vs = skipScheme(src, vs, ve)
+	}
+	if ve <= vs {
+		return max(next, i+1)
+	}
+	s.emit(vs, ve, ctx, kSecret, false)
+	return max(next, i+1)
+}
+
+func isUserinfoChar(c byte) bool {
+	if isAlnum(c) {
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '%', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=':
+		return true
+	}
+	return false
+}
+
+// userinfo handles the "://" at i: in scheme://user:password@host the
+// password is a match and the user is kept (RFC 3986 §3.2.1). Scanning goes on
+// after the '@', so the user and host are not taken for an e-mail address.
+func (s *scanner) userinfo(i int) int {
+	src := s.src
+	n := len(src)
+	colon, at := -1, -1
+	for j := i + 3; j < n && j-i <= 1024; j++ {
+		c := src[j]
+		switch {
+		case c == '@':
+			at = j
+		case c == ':':
+			if colon < 0 {
+				colon = j
+			}
+		case !isUserinfoChar(c):
+			j = n
+		}
+	}
+	if at < 0 {
+		return i + 3
+	}
+	if colon >= 0 && colon+1 < at {
+		ctx := i
+		for ctx > s.floor && i-ctx < 32 && isLetter(src[ctx-1]) {
+			ctx--
+		}
+		s.emit(colon+1, at, ctx, kURLPassword, false)
+	}
+	return at + 1
+}

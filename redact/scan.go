@@ -1,0 +1,355 @@
+package redact
+
+import "slices"
+
+// match is one value to replace: src[start:end]. ctx is where the text that
+// made it a match begins (a key name, a URL scheme), so that a streaming cut
+// never separates the two.
+type match struct {
+	start, end int
+	ctx        int
+	kind       int  // a built-in index, or numBuiltin+i for a custom kind
+	open       bool // a PEM block that the input ended inside
+	merged     bool // overlapping matches joined into one
+}
+
+// scanner runs the built-in detectors over src in one pass, left to right.
+// Every handler returns a position past the one it was called at, and every
+// look-ahead or look-behind is bounded or skipped over afterwards, so a scan is
+// linear in len(src).
+//
+// A scanner either collects its matches in ms or, when r is set, renders
+// them straight into out, which keeps a scan that finds nothing free of
+// allocations.
+type scanner struct {
+	src   []byte
+	floor int    // end of the last match: matches start at or after it
+	off   uint32 // built-in detectors switched off, by index
+	ms    []match
+
+	r     *Redactor // render mode
+	out   []byte
+	found int
+
+	// The last run scanned for the end of an unquoted value: its end does not
+	// depend on where in the run a scan starts, so a value that starts inside
+	// it ends where it does. This keeps nested key=value pairs linear.
+	runFrom, runTo int
+	runLine        bool
+}
+
+func (s *scanner) on(k int) bool { return s.off&(1<<k) == 0 }
+
+func (s *scanner) emit(start, end, ctx, kind int, open bool) {
+	if start < s.floor { // a handler that looked back into the last match
+		if end <= s.floor {
+			return
+		}
+		start = s.floor
+	}
+	if s.r != nil {
+		if s.found == 0 {
+			s.out = slices.Grow(s.out, len(s.src)+64)
+		}
+		s.out = append(s.out, s.src[s.floor:start]...)
+		s.out = s.r.replace(s.out, s.src[start:end], kind, false)
+	} else {
+		s.ms = append(s.ms, match{start: start, end: end, ctx: ctx, kind: kind, open: open})
+	}
+	s.found++
+	s.floor = end
+}
+
+// wordStart reports whether a word starts at i.
+func (s *scanner) wordStart(i int) bool { return i == 0 || !isWord(s.src[i-1]) }
+
+func (s *scanner) run() {
+	src := s.src
+	n := len(src)
+	for i := 0; i < n; {
+		// Most bytes anchor nothing: skip them four at a time.
+		for i+4 <= n {
+			b := src[i : i+4 : i+4]
+			if (charClass[b[0]]|charClass[b[1]]|charClass[b[2]]|charClass[b[3]])&classMask != cNone {
+				break
+			}
+			i += 4
+		}
+		for i < n && charClass[src[i]]&classMask == cNone {
+			i++
+		}
+		if i >= n {
+			break
+		}
+		switch charClass[src[i]] & classMask {
+		case cDigit:
+			// A short number standing alone, the most common case, is skipped
+			// here without a call.
+			j := i + 1
+			for j < n && isDigit(src[j]) {
+				j++
+			}
+			if j-i < 9 && (j+1 >= n || !isDigit(src[j+1]) || !isPhoneSep(src[j])) {
+				i = skipWord(src, j)
+				continue
+			}
+			i = s.digit(i, j)
+		case cUpper:
+			// An IBAN starts [A-Z]{2}[0-9]{2}, an AWS key AKIA or ASIA; a JWT's
+			// eyJ is anchored at the J; nothing else starts with upper case.
+			if src[i] != 'J' && (i+3 >= n || !isDigit(src[i+2]) || !isDigit(src[i+3])) &&
+				(src[i] != 'A' || i+1 >= n || src[i+1] != 'K' && src[i+1] != 'S') {
+				i = skipWord(src, i+1)
+				continue
+			}
+			i = s.upper(i)
+		case cAt:
+			i = s.at(i)
+		case cColon, cEquals:
+			// Most keys end in two bytes no secret key name ends in: a JSON key
+			// ("level":), an escaped one (\"level\":), a bare one (level=), or
+			// the digits of a time (10:30).
+			if k := i - 1; k >= 3 && src[k] != ' ' && src[k] != '\t' {
+				if src[k] == '"' || src[k] == '\'' {
+					k--
+					if src[k] == '\\' {
+						k--
+					}
+				}
+				if !mayEndSecretKey(src[k-1], src[k]) && (src[i] != ':' || i+1 >= n || src[i+1] != '/') {
+					i++
+					continue
+				}
+			}
+			i = s.separator(i)
+		case cPlus:
+			i = s.plus(i)
+		case cParen:
+			i = s.paren(i)
+		case cDash:
+			if (i+1 >= n || src[i+1] != '-') && (i < 4 || src[i-3] != 'o') {
+				i++
+				continue
+			}
+			i = s.dash(i)
+		case cUnderscore:
+			if i < 2 || src[i-1] != 'k' && src[i-2] != 'h' && src[i-1] != 'b' {
+				i++
+				continue
+			}
+			i = s.underscore(i)
+		case cDot:
+			if i == 0 || src[i-1] != 's' && src[i-1] != 'b' {
+				i++
+				continue
+			}
+			i = s.dot(i)
+		}
+	}
+}
+
+// tokenAt reports whether a prefixed token may start at st: at a word start,
+// not before the last match and not right after a '-' (base64url and Slack
+// tokens contain dashes, so a dash joins st to what precedes it). Callers ask
+// before scanning the token, which keeps a run of prefixes linear.
+func (s *scanner) tokenAt(st int) bool {
+	return st >= s.floor && s.wordStart(st) && (st == 0 || s.src[st-1] != '-')
+}
+
+// token emits the token src[st:e] when e lies past the anchor at i, and
+// returns where to go on.
+func (s *scanner) token(i, st, e, kind int) int {
+	if e > i {
+		s.emit(st, e, st, kind, false)
+		return e
+	}
+	return i + 1
+}
+
+func (s *scanner) upper(i int) int {
+	src := s.src
+	if src[i] == 'J' {
+		if i >= 2 && src[i-1] == 'y' && src[i-2] == 'e' && s.on(kJWT) && s.tokenAt(i-2) {
+			return s.token(i, i-2, jwtAt(src, i-2), kJWT)
+		}
+		return i + 1
+	}
+	if !s.wordStart(i) {
+		return skipWord(src, i+1) // no token starts inside a word
+	}
+	if s.on(kIBAN) {
+		if e := ibanAt(src, i); e > i {
+			s.emit(i, e, i, kIBAN, false)
+			return e
+		}
+	}
+	if src[i] == 'A' && s.on(kAWS) {
+		if e := awsAt(src, i); e > i {
+			s.emit(i, e, i, kAWS, false)
+			return e
+		}
+	}
+	return skipWord(src, i+1)
+}
+
+// digit handles a run of digits that starts at i and whose first group ends
+// at j.
+func (s *scanner) digit(i, j int) int {
+	src := s.src
+	n := len(src)
+	if i > 0 && isWord(src[i-1]) {
+		return skipWord(src, j) // inside a word: a hex id, an IBAN, a version tag
+	}
+	// Count the digits of the span of groups joined by single spaces, dashes or
+	// dots: fewer than nine make neither a card nor a national phone number.
+	total := j - i
+	for total < 9 && j+1 < n && isPhoneSep(src[j]) && isDigit(src[j+1]) {
+		d := digitsAt(src, j+1)
+		total += d
+		j += 1 + d
+	}
+	if total < 9 {
+		return skipWord(src, j)
+	}
+	if s.on(kCard) || s.on(kPhone) {
+		j = s.numeric(i)
+	}
+	return skipWord(src, j)
+}
+
+// numeric walks the digit groups joined by single spaces or dashes that start
+// at i, trying a card, then a national phone number, at each group. It returns
+// where the walk stopped.
+func (s *scanner) numeric(i int) int {
+	src := s.src
+	n := len(src)
+	// A group following a decimal point is a fraction; a dash carries that
+	// over to the next group, a space does not.
+	tainted := i > 1 && (src[i-1] == '.' || src[i-1] == ',') && isDigit(src[i-2])
+	for g := i; ; {
+		ge := g + digitsAt(src, g)
+		if !tainted {
+			if s.on(kCard) {
+				if e := cardAt(src, g); e > g && !inUUID(src, g, e) {
+					s.emit(g, e, g, kCard, false)
+					return e
+				}
+			}
+			if s.on(kPhone) {
+				if e := nationalPhoneAt(src, g); e > g && !inUUID(src, g, e) {
+					s.emit(g, e, g, kPhone, false)
+					return e
+				}
+			}
+		}
+		if ge+1 < n && (src[ge] == ' ' || src[ge] == '-') && isDigit(src[ge+1]) {
+			if src[ge] == ' ' {
+				tainted = false
+			}
+			g = ge + 1
+			continue
+		}
+		return ge
+	}
+}
+
+// inUUID reports whether src[g:e] lies inside an RFC 9562 UUID.
+func inUUID(src []byte, g, e int) bool {
+	for _, off := range [...]int{0, 9, 14, 19, 24} {
+		if u := g - off; u >= 0 && (u == 0 || !isWord(src[u-1])) && uuidAt(src, u) {
+			return e <= u+36
+		}
+	}
+	return false
+}
+
+func (s *scanner) at(i int) int {
+	if s.on(kEmail) {
+		if st, e := emailAt(s.src, i, s.floor); e > i {
+			s.emit(st, e, st, kEmail, false)
+			return e
+		}
+	}
+	return i + 1
+}
+
+func (s *scanner) separator(i int) int {
+	src := s.src
+	if src[i] == ':' && i+2 < len(src) && src[i+1] == '/' && src[i+2] == '/' {
+		if s.on(kURLPassword) {
+			return s.userinfo(i)
+		}
+		return i + 3
+	}
+	if s.on(kSecret) {
+		return s.keyValue(i)
+	}
+	return i + 1
+}
+
+func (s *scanner) plus(i int) int {
+	if s.on(kPhone) {
+		if e := intlPhoneAt(s.src, i); e > i {
+			s.emit(i, e, i, kPhone, false)
+			return e
+		}
+	}
+	return i + 1
+}
+
+func (s *scanner) paren(i int) int {
+	if s.on(kPhone) {
+		if e := parenPhoneAt(s.src, i); e > i {
+			s.emit(i, e, i, kPhone, false)
+			return e
+		}
+	}
+	return i + 1
+}
+
+func (s *scanner) dash(i int) int {
+	src := s.src
+	if i+1 < len(src) && src[i+1] == '-' {
+		if s.on(kPrivateKey) {
+			if e, open := pemAt(src, i); e > i {
+				s.emit(i, e, i, kPrivateKey, open)
+				return e
+			}
+		}
+		return i + 1
+	}
+	if i >= 4 && src[i-3] == 'o' && s.on(kSlack) && s.tokenAt(i-4) {
+		return s.token(i, i-4, slackAt(src, i-4), kSlack)
+	}
+	return i + 1
+}
+
+func (s *scanner) underscore(i int) int {
+	src := s.src
+	switch {
+	case i >= 2 && src[i-1] == 'k' && s.on(kStripe) && s.tokenAt(i-2):
+		return s.token(i, i-2, stripeAt(src, i-2), kStripe)
+	case i >= 3 && src[i-2] == 'h' && s.on(kGitHub) && s.tokenAt(i-3):
+		return s.token(i, i-3, githubAt(src, i-3), kGitHub)
+	case i >= 6 && src[i-1] == 'b' && s.on(kGitHub) && s.tokenAt(i-6):
+		return s.token(i, i-6, githubAt(src, i-6), kGitHub)
+	}
+	return i + 1
+}
+
+func (s *scanner) dot(i int) int {
+	src := s.src
+	if i == 0 || src[i-1] != 's' && src[i-1] != 'b' || !s.on(kVault) {
+		return i + 1
+	}
+	if i >= 3 && src[i-2] == 'v' {
+		if s.tokenAt(i - 3) {
+			return s.token(i, i-3, vaultAt(src, i-3), kVault)
+		}
+		return i + 1
+	}
+	if s.tokenAt(i - 1) {
+		return s.token(i, i-1, vaultAt(src, i-1), kVault)
+	}
+	return i + 1
+}

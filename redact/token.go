@@ -1,0 +1,177 @@
+package redact
+
+import "bytes"
+
+// b64End returns the end of the run of base64url characters that starts at i.
+func b64End(src []byte, i int) int {
+	for i < len(src) && isB64URL(src[i]) {
+		i++
+	}
+	return i
+}
+
+// jwtAt matches a JWS (three segments, RFC 7515 §7.1) or JWE (five segments,
+// RFC 7516 §7.1) in compact serialisation at i: a protected header that starts
+// eyJ (base64url of `{"`) and is at least 12 characters long, then '.'. A
+// header followed by a single segment is taken too when the input ends there.
+// It returns the end, or -1.
+func jwtAt(src []byte, i int) int {
+	n := len(src)
+	if n-i < 13 || src[i+1] != 'y' || src[i+2] != 'J' || i > 0 && src[i-1] == '-' {
+		return -1
+	}
+	j := b64End(src, i+3)
+	if j-i < 12 || j >= n || src[j] != '.' {
+		return -1
+	}
+	dots := 1
+	k := b64End(src, j+1)
+	for k < n && src[k] == '.' && dots < 4 {
+		dots++
+		k = b64End(src, k+1)
+	}
+	if dots >= 2 || k == n {
+		return k
+	}
+	return -1
+}
+
+// runEnd returns the end of the run that starts at i of bytes for which ok
+// holds.
+func runEnd(src []byte, i int, ok func(byte) bool) int {
+	for i < len(src) && ok(src[i]) {
+		i++
+	}
+	return i
+}
+
+// vaultAt matches a HashiCorp Vault token at i: hvs. or hvb. and 24 or more
+// base64url characters, or a legacy s. and 24 or more letters and digits of at
+// least two of upper case, lower case and digits. It returns the end, or -1.
+func vaultAt(src []byte, i int) int {
+	if hasPrefixAt(src, i, "hvs.") || hasPrefixAt(src, i, "hvb.") {
+		if e := b64End(src, i+4); e-i-4 >= 24 {
+			return e
+		}
+		return -1
+	}
+	if !hasPrefixAt(src, i, "s.") || i > 0 && (src[i-1] == '.' || src[i-1] == '/') {
+		return -1
+	}
+	e := runEnd(src, i+2, isAlnum)
+	if e-i-2 < 24 || e < len(src) && (src[e] == '.' || src[e] == '-' || src[e] == '_') {
+		return -1
+	}
+	var up, lo, dg int
+	for _, c := range src[i+2 : e] {
+		switch {
+		case isUpper(c):
+			up = 1
+		case isLower(c):
+			lo = 1
+		default:
+			dg = 1
+		}
+	}
+	if up+lo+dg < 2 {
+		return -1
+	}
+	return e
+}
+
+// awsAt matches an AWS access key id at i: AKIA (long-term) or ASIA
+// (temporary) and 16 upper-case letters and digits. It returns the end, or -1.
+func awsAt(src []byte, i int) int {
+	if !hasPrefixAt(src, i, "AKIA") && !hasPrefixAt(src, i, "ASIA") {
+		return -1
+	}
+	e := runEnd(src, i+4, isUpperDigit)
+	if e-i != 20 || e < len(src) && isWord(src[e]) {
+		return -1
+	}
+	return e
+}
+
+// stripeAt matches a Stripe secret or restricted key at i: sk_live_,
+// rk_live_, sk_test_ or rk_test_ and 10 or more letters and digits. It returns
+// the end, or -1.
+func stripeAt(src []byte, i int) int {
+	if len(src)-i < 8 || src[i] != 's' && src[i] != 'r' || src[i+1] != 'k' || src[i+2] != '_' ||
+		!hasPrefixAt(src, i+3, "live_") && !hasPrefixAt(src, i+3, "test_") {
+		return -1
+	}
+	if e := runEnd(src, i+8, isAlnum); e-i-8 >= 10 {
+		return e
+	}
+	return -1
+}
+
+// githubAt matches a GitHub token at i: ghp_, gho_, ghu_, ghs_ or ghr_ and 30
+// or more letters and digits, or github_pat_ and 22 or more word characters.
+// It returns the end, or -1.
+func githubAt(src []byte, i int) int {
+	if hasPrefixAt(src, i, "github_pat_") {
+		if e := runEnd(src, i+11, isWord); e-i-11 >= 22 {
+			return e
+		}
+		return -1
+	}
+	if len(src)-i < 4 || src[i+1] != 'h' || src[i+3] != '_' {
+		return -1
+	}
+	switch src[i+2] {
+	case 'p', 'o', 'u', 's', 'r':
+	default:
+		return -1
+	}
+	if e := runEnd(src, i+4, isAlnum); e-i-4 >= 30 {
+		return e
+	}
+	return -1
+}
+
+func isSlackChar(c byte) bool { return isAlnum(c) || c == '-' }
+
+// slackAt matches a Slack token at i: xoxb-, xoxp-, xoxa-, xoxr- or xoxs- and
+// 10 or more letters, digits and dashes. It returns the end, or -1.
+func slackAt(src []byte, i int) int {
+	if len(src)-i < 5 || !hasPrefixAt(src, i, "xox") || src[i+4] != '-' {
+		return -1
+	}
+	switch src[i+3] {
+	case 'b', 'p', 'a', 'r', 's':
+	default:
+		return -1
+	}
+	if e := runEnd(src, i+5, isSlackChar); e-i-5 >= 10 {
+		return e
+	}
+	return -1
+}
+
+// pemAt matches a PEM private key block at i (RFC 7468 §2): from
+// "-----BEGIN <label>PRIVATE KEY-----" to the end of the next
+// "-----END <label>-----". A block the input ends inside runs to the end of the
+// input and is reported open. It returns the end, or -1.
+func pemAt(src []byte, i int) (end int, open bool) {
+	n := len(src)
+	if n-i < 11 || src[i+1] != '-' || !hasPrefixAt(src, i, "-----BEGIN ") {
+		return -1, false
+	}
+	lab := i + 11
+	e := bytes.Index(src[lab:min(n, lab+64)], []byte("-----"))
+	if e < 0 || !bytes.HasSuffix(src[lab:lab+e], []byte("PRIVATE KEY")) {
+		return -1, false
+	}
+	body := lab + e + 5
+	k := bytes.Index(src[body:], []byte("-----END "))
+	if k < 0 {
+		return n, true
+	}
+	k += body + 9
+	e = bytes.Index(src[k:min(n, k+64)], []byte("-----"))
+	if e < 0 {
+		return n, true
+	}
+	return k + e + 5, false
+}
