@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -37,6 +38,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/middleware"
+	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -113,7 +115,11 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	co := &checkout{decide: p.line, handshakes: make(chan string, 4)}
+	logger, err := newLogger(p)
+	if err != nil {
+		return err
+	}
+	co := &checkout{decide: p.line, log: logger, handshakes: make(chan string, 4)}
 	stopCO := startServer(coLn, &http.Server{
 		Handler:   co.routes(auth),
 		TLSConfig: authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers),
@@ -373,7 +379,7 @@ type staticToken string
 func (t staticToken) AccessToken(context.Context) (string, error) { return string(t), nil }
 
 func post(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"cart":"cart_7","payment":"pm_card_visa"}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"cart":"cart_7","card":"4111 1111 1111 1111","email":"ada@example.com"}`))
 	if err != nil {
 		return nil, err
 	}
@@ -497,6 +503,45 @@ func tlsAlert(err error) string {
 type printer struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+// Write lets the redacting log handler share the printer's lock.
+func (p *printer) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.w.Write(b)
+}
+
+// newLogger returns the checkout's logger: slog text lines, without the time
+// so the output reads the same on every run, behind a redact.Handler that
+// truncates card numbers as PCI DSS allows, turns e-mails into keyed tokens
+// (the same customer gives the same token, so lines can still be joined) and
+// masks tokens and secrets.
+func newLogger(p *printer) (*slog.Logger, error) {
+	keyBytes := make([]byte, 32)
+	if _, err := rand.Read(keyBytes); err != nil {
+		return nil, err
+	}
+	key, err := redact.NewKey(keyBytes)
+	if err != nil {
+		return nil, err
+	}
+	r, err := redact.New(redact.WithMode(redact.KindCard, redact.ModeTruncate),
+		redact.WithMode(redact.KindEmail, redact.ModeToken), redact.WithKey(key))
+	if err != nil {
+		return nil, err
+	}
+	text := slog.NewTextHandler(p, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	h, err := redact.NewHandler(text, r)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(h), nil
 }
 
 func (p *printer) line(format string, args ...any) {

@@ -106,9 +106,16 @@ func assertScenario(t *testing.T, got, storefront string) {
 		"attacker  : POST /orders [forged SVID, DPoP token, DPoP proof] → refused in the TLS handshake (tls: bad certificate)",
 		"checkout: TLS deny   x509svid: could not verify leaf certificate",
 		"every request was decided as expected",
+		// The checkout's careless log line, through the redacting handler.
+		`msg="order received" authorization=[REDACTED:secret]`,
+		`\"card\":\"411111******1111\"`,
+		`\"email\":\"[email:`,
 	} {
 		assert.Contains(t, got, want)
 	}
+	// The card and the e-mail the storefront sent never reach the output in clear.
+	assert.NotContains(t, got, "4111 1111 1111 1111")
+	assert.NotContains(t, got, "ada@example.com")
 	assert.Equal(t, 2, strings.Count(got, "→ 201 Created")+strings.Count(got, "→ 403 Forbidden"),
 		"exactly one order placed and one refused for scope")
 	// No JWT (token or proof) and no client secret ever reaches the output.
