@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
@@ -15,6 +14,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
+	"github.com/ztkit/ztkit/internal/fifo"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -217,45 +217,20 @@ func (a *Authenticator) jwtSVID(r *http.Request) (spiffeid.ID, error) {
 // peerCache remembers verified client certificates by pointer until they
 // expire, bounded, oldest evicted first.
 type peerCache struct {
-	mu    sync.RWMutex
-	m     map[*x509.Certificate]peerEntry
-	order []*x509.Certificate
-	head  int
-	max   int
-	now   func() time.Time
-}
-
-type peerEntry struct {
-	id       spiffeid.ID
-	notAfter time.Time
+	m   *fifo.Map[*x509.Certificate, spiffeid.ID]
+	now func() time.Time
 }
 
 func newPeerCache(max int) *peerCache {
-	return &peerCache{m: make(map[*x509.Certificate]peerEntry), max: max, now: time.Now}
+	return &peerCache{m: fifo.New[*x509.Certificate, spiffeid.ID](max), now: time.Now}
 }
 
 func (c *peerCache) get(leaf *x509.Certificate) (spiffeid.ID, bool) {
-	c.mu.RLock()
-	e, ok := c.m[leaf]
-	c.mu.RUnlock()
-	if !ok || !c.now().Before(e.notAfter) {
+	id, ok := c.m.Get(leaf)
+	if !ok || !c.now().Before(leaf.NotAfter) {
 		return spiffeid.ID{}, false
 	}
-	return e.id, true
+	return id, true
 }
 
-func (c *peerCache) put(leaf *x509.Certificate, id spiffeid.ID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[leaf]; ok {
-		return
-	}
-	if len(c.order) < c.max {
-		c.order = append(c.order, leaf)
-	} else {
-		delete(c.m, c.order[c.head])
-		c.order[c.head] = leaf
-		c.head = (c.head + 1) % c.max
-	}
-	c.m[leaf] = peerEntry{id: id, notAfter: leaf.NotAfter}
-}
+func (c *peerCache) put(leaf *x509.Certificate, id spiffeid.ID) { c.m.Put(leaf, id) }

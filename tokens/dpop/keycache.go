@@ -2,8 +2,8 @@ package dpop
 
 import (
 	"crypto/sha256"
-	"sync"
 
+	"github.com/ztkit/ztkit/internal/fifo"
 	"github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/jsonscan"
 )
@@ -18,42 +18,23 @@ const defaultKeyCacheSize = 1024
 // the cache is bounded and evicts the oldest entry, so a flood of new keys
 // costs no memory, only the parsing it would have cost anyway.
 type keyCache struct {
-	mu    sync.RWMutex
-	m     map[[sha256.Size]byte]*jose.JWK
-	order [][sha256.Size]byte
-	head  int
-	max   int
+	m *fifo.Map[[sha256.Size]byte, *jose.JWK]
 }
 
 func newKeyCache(max int) *keyCache {
-	return &keyCache{m: make(map[[sha256.Size]byte]*jose.JWK, max), order: make([][sha256.Size]byte, 0, max), max: max}
+	return &keyCache{m: fifo.New[[sha256.Size]byte, *jose.JWK](max)}
 }
 
 // parse returns the public JWK in v, parsing it on first sight.
 func (c *keyCache) parse(v jsonscan.Value) (*jose.JWK, error) {
 	sum := sha256.Sum256(v.Raw)
-	c.mu.RLock()
-	k, ok := c.m[sum]
-	c.mu.RUnlock()
-	if ok {
+	if k, ok := c.m.Get(sum); ok {
 		return k, nil
 	}
 	k, err := jose.ParseJWKValue(v, false)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[sum]; ok {
-		return k, nil
-	}
-	if len(c.order) < c.max {
-		c.order = append(c.order, sum)
-	} else {
-		delete(c.m, c.order[c.head])
-		c.order[c.head] = sum
-		c.head = (c.head + 1) % c.max
-	}
-	c.m[sum] = k
+	c.m.Put(sum, k)
 	return k, nil
 }

@@ -457,7 +457,7 @@ func TestVerifierKeyCacheParsesOnce(t *testing.T) {
 	a3 := verify(a)
 	assert.NotSame(t, a1, a3, "a cache of one entry evicted the first key for the second")
 	assert.True(t, a1.Equal(a3))
-	assert.Len(t, v.keys.m, 1)
+	assert.Equal(t, 1, v.keys.m.Len())
 }
 
 // TestVerifierKeyCacheIsBounded checks that a flood of new keys never grows
@@ -470,10 +470,9 @@ func TestVerifierKeyCacheIsBounded(t *testing.T) {
 		p := vtProofer(t, vtP256(t), "", vtNow)
 		_, err := v.Verify(context.Background(), vtProof(t, p, "GET", vtURL, ""), Request{Method: "GET", URL: vtURL})
 		require.NoError(t, err, "key %d", i)
-		assert.LessOrEqual(t, len(v.keys.m), size)
-		assert.LessOrEqual(t, len(v.keys.order), size)
+		assert.LessOrEqual(t, v.keys.m.Len(), size)
 	}
-	assert.Len(t, v.keys.m, size)
+	assert.Equal(t, size, v.keys.m.Len())
 
 	t.Run("refused keys are not cached", func(t *testing.T) {
 		v := vtVerifier(t, vtNow)
@@ -483,7 +482,7 @@ func TestVerifierKeyCacheIsBounded(t *testing.T) {
 		proof := vtHandProofJWK(t, key, func(jwk map[string]string) { jwk["d"] = base64.RawURLEncoding.EncodeToString(d) })
 		_, err = v.Verify(context.Background(), proof, Request{Method: "GET", URL: vtURL})
 		require.ErrorIs(t, err, ErrInvalidProofKey)
-		assert.Empty(t, v.keys.m)
+		assert.Zero(t, v.keys.m.Len())
 	})
 }
 
