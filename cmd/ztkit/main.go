@@ -3,6 +3,9 @@
 // Usage:
 //
 //	ztkit redact [flags] < in > out
+//	ztkit policy check FILE...
+//	ztkit policy test -policy FILE [-run regexp] [-v] [-now time] CASES...
+//	ztkit policy explain -policy FILE [-run regexp] [-now time] CASES...
 //
 // The redact subcommand copies standard input to standard output line by
 // line, with payment cards, IBANs, e-mail addresses, phone numbers, tokens,
@@ -13,6 +16,55 @@
 // -key-env, never from the command line.
 //
 //	go run ./cmd/ztkit redact -card truncate -email token -key-env ZTKIT_REDACT_KEY < app.log
+//
+// # Policies
+//
+// The policy subcommands work on package github.com/ztkit/ztkit/authz's JSON
+// policy files, so that a service's CI can reject a bad policy before it is
+// deployed. check parses and compiles each file and prints every problem as
+// "file:line: rule ...: cause"; it exits 1 if any file is invalid.
+//
+// test runs what-if tables against one policy: each case names a principal,
+// a request and the expected decision, and optionally the reason and the
+// deciding rule. The output reads like go test's: a "--- FAIL" line per
+// failed case with its file and line, what the policy decided against what
+// was expected, the matching route patterns and every rule considered with
+// the condition it failed; then "ok" or "FAIL" per cases file. -run selects
+// cases by name, -v lists passing cases too, and -now sets the time cases
+// are decided at (max_auth_age, relative auth_time) unless the file or the
+// case sets "now". It exits 0 when every case passes, 1 when one fails or a
+// file is invalid, and 2 on usage errors. explain prints the same trace for
+// every case, passing or not.
+//
+// A cases file (the format is documented at authztest.ParseCases; in Go
+// tests, authztest.LoadCases and authztest.RunCases run the same files):
+//
+//	{
+//	  "now": "2025-06-01T12:00:00Z",
+//	  "cases": [
+//	    {
+//	      "name": "checkout pays with a DPoP-bound MFA token",
+//	      "principal": {
+//	        "kind": "user",
+//	        "peer": "spiffe://shop.example/checkout",
+//	        "client_id": "storefront",
+//	        "scopes": ["payments:write"], "acr": "mfa", "amr": ["pwd", "otp"],
+//	        "auth_time": "-5m", "binding": "dpop"
+//	      },
+//	      "request": {"method": "POST", "path": "/payments"},
+//	      "expect": {"allow": true, "rule": "checkout-pays"}
+//	    },
+//	    {
+//	      "name": "the storefront cannot charge over gRPC",
+//	      "principal": {"kind": "workload", "peer": "spiffe://shop.example/storefront"},
+//	      "request": {"grpc_method": "/shop.Payments/Charge"},
+//	      "expect": {"allow": false}
+//	    }
+//	  ]
+//	}
+//
+//	go run ./cmd/ztkit policy check authz.json
+//	go run ./cmd/ztkit policy test -policy authz.json authz_cases.json
 package main
 
 import (
@@ -48,6 +100,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	switch args[0] {
 	case "redact":
 		return runRedact(args[1:], stdin, stdout, stderr, getenv)
+	case "policy":
+		return runPolicy(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -63,6 +117,8 @@ func usage(w io.Writer) {
 commands:
   redact   copy stdin to stdout line by line with sensitive values replaced
            (ztkit redact -h lists its flags)
+  policy   check authz policy files and run what-if cases against them
+           (ztkit policy help lists its commands)
 `)
 }
 
