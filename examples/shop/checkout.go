@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 )
 
 // checkoutAudience is the checkout API's identifier in tokens' aud.
@@ -20,38 +23,88 @@ const checkoutAudience = "https://checkout.shop.example"
 
 // checkout is the checkout API. ztkit's middleware admits only requests over
 // mTLS from an allowed workload that carry a DPoP-bound access token for this
-// audience and a fresh proof with the server's nonce; the handler then checks
-// the scope.
+// audience and a fresh proof with the server's nonce, and then asks the
+// policy engine (policy.json) whether that principal may call the route.
 type checkout struct {
 	decide func(format string, args ...any)
 	// log writes the checkout's structured log through a redacting handler.
 	log *slog.Logger
 	// handshakes receives the reason of each refused TLS handshake.
 	handshakes chan string
+
+	mu sync.Mutex
+	// orders maps an order ID to the customer who placed it.
+	orders map[string]string
+	next   int
+	// last is the policy engine's last decision, for the scenario to check.
+	last    authz.Decision
+	hasLast bool
+}
+
+func newCheckout(decide func(format string, args ...any), log *slog.Logger) *checkout {
+	return &checkout{decide: decide, log: log, handshakes: make(chan string, 4), orders: map[string]string{}, next: 1001}
 }
 
 // routes returns the API, with auth (middleware.New) around each route.
 func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", c.decisions(auth(http.HandlerFunc(c.createOrder))))
+	mux.Handle("GET /orders/{id}", c.decisions(auth(http.HandlerFunc(c.getOrder))))
+	mux.Handle("/admin/{path...}", c.decisions(auth(http.HandlerFunc(c.admin))))
 	return mux
 }
 
-func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
+// attrRule is the span attribute that names the policy rule that decided.
+const attrRule = attribute.Key("shop.authz.rule")
+
+// authorize wraps the policy engine's Authorizer for middleware.WithAuthorizer:
+// it adds the deciding rule to the request's span, as a service would for its
+// traces, and keeps the decision for the scenario to check.
+func (c *checkout) authorize(next authz.Authorizer) authz.Authorizer {
+	return func(ctx context.Context, p *authn.Principal, req authz.Request) authz.Decision {
+		d := next.Decide(ctx, p, req)
+		trace.SpanFromContext(ctx).SetAttributes(attrRule.String(d.RuleID))
+		c.mu.Lock()
+		c.last, c.hasLast = d, true
+		c.mu.Unlock()
+		return d
+	}
+}
+
+// takeDecision returns the policy engine's last decision and forgets it; ok
+// is false when no request reached the engine since the last call.
+func (c *checkout) takeDecision() (d authz.Decision, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok = c.last, c.hasLast
+	c.last, c.hasLast = authz.Decision{}, false
+	return d, ok
+}
+
+// principal returns the request's principal; the middleware lets no request
+// through without one.
+func principal(w http.ResponseWriter, r *http.Request) (*authn.Principal, bool) {
 	p, ok := authn.PrincipalFromContext(r.Context())
-	if !ok { // the middleware lets no request through without one
+	if !ok {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+	return p, ok
+}
+
+// createOrder places an order. The policy has already checked the peer, the
+// token's binding and its checkout:write scope.
+func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
+	p, ok := principal(w, r)
+	if !ok {
 		return
 	}
-	if !p.HasScope("checkout:write") {
-		// RFC 6750 §3.1: the caller is authenticated, the token just does not allow this.
-		w.Header().Set("WWW-Authenticate", `DPoP error="insufficient_scope", scope="checkout:write"`)
-		c.decide("checkout: 403 deny   %s lacks scope checkout:write", p.ClientID)
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-		return
-	}
-	c.decide("checkout: 201 allow  order for %s via %s from %s (%s, acr %s, proof key %s…)",
-		p.Subject, p.ClientID, p.Peer, p.Methods, p.ACR, p.KeyThumbprint[:8])
+	c.mu.Lock()
+	id := fmt.Sprintf("ord_%d", c.next)
+	c.next++
+	c.orders[id] = p.Subject
+	c.mu.Unlock()
+	c.decide("checkout: 201 allow  order %s for %s via %s from %s (%s, acr %s, proof key %s…)",
+		id, p.Subject, p.ClientID, p.Peer, p.Methods, p.ACR, p.KeyThumbprint[:8])
 	// A careless log line of the kind services write every day: the whole
 	// request body and the Authorization header. The redacting handler keeps
 	// the card, the e-mail and the token out of the log.
@@ -59,10 +112,45 @@ func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
 	c.log.Info("order received", "authorization", r.Header.Get("Authorization"), "body", string(body))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]string{"order": "ord_1001", "status": "created"})
+	_ = json.NewEncoder(w).Encode(map[string]string{"order": id, "status": "created"})
 }
 
-// decisions prints every refusal of the middleware with its reason. The
+// getOrder returns an order to the customer who placed it. The policy decides
+// who may call the route at all; whose order it is, it cannot know: that
+// check is the handler's.
+func (c *checkout) getOrder(w http.ResponseWriter, r *http.Request) {
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	c.mu.Lock()
+	owner, found := c.orders[id]
+	c.mu.Unlock()
+	if !found || owner != p.Subject {
+		c.decide("checkout: 404 deny   no order %q for this customer", id)
+		http.NotFound(w, r)
+		return
+	}
+	c.decide("checkout: 200 allow  order %s for %s via %s from %s", id, p.Subject, p.ClientID, p.Peer)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"order": id, "status": "created"})
+}
+
+// admin is the back office: refunds, order search. Only the policy's
+// admin-console rule lets a request get here.
+func (c *checkout) admin(w http.ResponseWriter, r *http.Request) {
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	c.decide("checkout: 200 allow  admin %s %s for %s", r.Method, r.URL.Path, p.Subject)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// decisions prints every refusal of the middleware with its reason and, for
+// the policy's refusals, the rule. The
 // middleware records its decision as attributes of the request's
 // OpenTelemetry span (otelhttp would put one there and export it); here a
 // minimal recording span in the request's context collects them instead, so
@@ -73,6 +161,9 @@ func (c *checkout) decisions(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(trace.ContextWithSpan(r.Context(), span)))
 		if outcome, reason := span.get("ztkit.authn.outcome"), span.get("ztkit.authn.reason"); outcome == "deny" {
+			if rule := span.get(attrRule); rule != "" {
+				reason += " (rule " + rule + ")"
+			}
 			c.decide("checkout: %d deny   %s", sw.status, reason)
 		}
 	})

@@ -6,12 +6,21 @@
 // in-process SPIFFE issuer serving the Workload API); no external server is
 // needed.
 //
+// After authentication, checkout asks a policy engine (package authz) whether
+// the caller may call the route. Its rules, with those of the storefront,
+// the payments service and the admin console, are in policy.json, a file the
+// engine watches and reloads while it runs: the scenario edits it, enforcing
+// a rule that ran in shadow mode, then saves a broken version that the engine
+// rejects, keeping the last good policy.
+//
 //	go run ./examples/shop                                    # run the scenario, print each request and decision, exit 0
 //	go run ./examples/shop -serve                             # then keep the services running
+//	go run ./examples/shop -policy my-policy.json -serve      # watch a policy file of your own
 //	go run ./examples/shop -workload-api unix:///run/spire/agent.sock   # identities from a SPIRE agent
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -36,6 +45,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
@@ -59,6 +69,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	fs.SetOutput(out)
 	serve := fs.Bool("serve", false, "keep the services running after the scenario")
 	agent := fs.String("workload-api", "", "SPIFFE Workload API address of a SPIRE agent (unix:///path); default: an embedded issuer")
+	policyPath := fs.String("policy", "", "JSON authorization policy file for checkout, watched for changes; default: the embedded policy.json, written to a temporary file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +81,18 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, w.Close()) }()
+
+	// The shop's structured log, through a redacting handler; the policy
+	// engine's decisions and reloads go there too.
+	logger, err := newLogger(p)
+	if err != nil {
+		return err
+	}
+	policy, err := openPolicy(ctx, *policyPath, w, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, policy.Close()) }()
 
 	// Identity service: signing keys, issuer, JWKS, token endpoint.
 	idLn, idURL, err := listen("http")
@@ -94,7 +117,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	id := &identity{issuer: issuer, keys: keys, proofs: tokenProofs, url: idURL, clients: map[string]client{
 		// Demo credentials. A real client authenticates with mTLS or private_key_jwt.
-		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write"}, subject: "customer-42", acr: "urn:shop:acr:mfa"},
+		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write", "orders:read"}, subject: "customer-42", acr: "mfa"},
 	}}
 	stopID := startServer(idLn, &http.Server{Handler: id.routes()})
 	defer stopID()
@@ -111,15 +134,11 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 	defer remote.Close()
-	auth, err := checkoutAuth(remote, idURL, coURL, w)
+	co := newCheckout(p.line, logger)
+	auth, err := checkoutAuth(remote, idURL, coURL, w, co.authorize(policy.engine.Authorizer()))
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(p)
-	if err != nil {
-		return err
-	}
-	co := &checkout{decide: p.line, log: logger, handshakes: make(chan string, 4)}
 	stopCO := startServer(coLn, &http.Server{
 		Handler:   co.routes(auth),
 		TLSConfig: authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers),
@@ -131,10 +150,15 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		p.line("%s", l)
 	}
 	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
-	p.line("checkout: %s (POST /orders needs the mTLS peer above and a DPoP-bound token with scope checkout:write)", coURL)
+	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
+	if policy.text != nil {
+		p.line("policy:   embedded policy.json written to %s, watched every %s (edit it while -serve runs)", policy.path, pollInterval)
+	} else {
+		p.line("policy:   %s, watched every %s", policy.path, pollInterval)
+	}
 	p.line("")
 
-	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co}); err != nil {
+	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co, policy: policy}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -146,10 +170,11 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	return nil
 }
 
-// checkoutAuth returns the checkout's authentication middleware: mTLS from
-// the peers w allows, and a DPoP-bound token for checkoutAudience from the
-// identity service at idURL with a fresh proof carrying the server's nonce.
-func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads) (func(http.Handler) http.Handler, error) {
+// checkoutAuth returns the checkout's middleware: mTLS from the peers w
+// allows, and a DPoP-bound token for checkoutAudience from the identity
+// service at idURL with a fresh proof carrying the server's nonce; then az
+// decides whether that principal may make the request.
+func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az authz.Authorizer) (func(http.Handler) http.Handler, error) {
 	tv, err := tokens.NewVerifier(keys, idURL, []string{checkoutAudience})
 	if err != nil {
 		return nil, err
@@ -175,7 +200,7 @@ func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads) (fun
 	if err != nil {
 		return nil, err
 	}
-	return middleware.New(a, middleware.WithNonces(nonces))
+	return middleware.New(a, middleware.WithNonces(nonces), middleware.WithAuthorizer(az))
 }
 
 // stage is what the scenario plays on.
@@ -183,6 +208,7 @@ type stage struct {
 	idURL, coURL string
 	w            *workloads
 	co           *checkout
+	policy       *policyFile
 }
 
 // scenario plays the storefront's and the attacker's requests and checks each outcome.
@@ -203,42 +229,59 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	rec := &recorder{base: mtls, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
 
 	p.line("1. The storefront gets a token bound to its DPoP key.")
-	tok, err := getToken(ctx, proofer, rec, s.idURL, "cart:read checkout:write")
+	tok, err := getToken(ctx, proofer, rec, s.idURL, "cart:read checkout:write orders:read")
 	if err != nil {
 		return err
 	}
 	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(tok)}}
 
-	p.line("2. It places an order over mTLS: checkout asks for a nonce, the transport retries with it.")
-	if err := expect(http.StatusCreated)(post(ctx, shop, coOrders)); err != nil {
+	p.line("2. It places an order over mTLS: checkout asks for a nonce, the transport retries with it; the policy allows.")
+	body, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(post(ctx, shop, coOrders))
+	if err != nil {
+		return err
+	}
+	var order struct {
+		Order string `json:"order"`
+	}
+	if err := json.Unmarshal(body, &order); err != nil || !strings.HasPrefix(order.Order, "ord_") {
+		return fmt.Errorf("expected an order ID from checkout (%v)", err)
+	}
+	orderURL := coOrders + "/" + order.Order
+
+	p.line("3. It reads the order back. The policy allows; its shadow rule retire-storefront-order-reads, a dry run, logs that it would forbid.")
+	readOrder := func(want outcome) error {
+		_, err := s.expect(want)(get(ctx, shop, orderURL))
+		return err
+	}
+	if err := readOrder(outcome{status: http.StatusOK, reason: authz.ReasonAllowed, rule: "checkout-read-order", shadowRule: "retire-storefront-order-reads"}); err != nil {
 		return err
 	}
 
-	// Steps 3 to 5: the attacker sends through the storefront's own mTLS
+	// Steps 4 to 6: the attacker sends through the storefront's own mTLS
 	// connection (a compromised dependency, an SSRF), so only DPoP stops it.
-	p.line("3. An attacker who can send through the storefront's mTLS connection (an SSRF, a bad dependency) replays that request.")
+	p.line("4. An attacker who can send through the storefront's mTLS connection (an SSRF, a bad dependency) replays that request.")
 	last := rec.lastRequest()
 	attacker := &recorder{base: mtls, p: p, who: "attacker  ", peer: rec.peer}
-	replay, err := http.NewRequestWithContext(ctx, http.MethodPost, coOrders, nil)
+	replay, err := http.NewRequestWithContext(ctx, http.MethodGet, orderURL, nil)
 	if err != nil {
 		return err
 	}
 	replay.Header = last.Clone()
-	if err := expect(http.StatusUnauthorized)(send(attacker, replay)); err != nil {
+	if _, err := s.expect(outcome{status: http.StatusUnauthorized})(send(attacker, replay)); err != nil {
 		return err
 	}
 
-	p.line("4. The attacker presents the stolen token as a plain Bearer token.")
+	p.line("5. The attacker presents the stolen token as a plain Bearer token.")
 	bearer, err := http.NewRequestWithContext(ctx, http.MethodPost, coOrders, nil)
 	if err != nil {
 		return err
 	}
 	bearer.Header.Set("Authorization", "Bearer "+tok)
-	if err := expect(http.StatusUnauthorized)(send(attacker, bearer)); err != nil {
+	if _, err := s.expect(outcome{status: http.StatusUnauthorized})(send(attacker, bearer)); err != nil {
 		return err
 	}
 
-	p.line("5. The attacker signs fresh proofs with its own key for the stolen token.")
+	p.line("6. The attacker signs fresh proofs with its own key for the stolen token.")
 	attackerKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -248,23 +291,41 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 		return err
 	}
 	stolen := &http.Client{Transport: &dpop.Transport{Base: attacker, Proofer: attackerProofer, Token: staticToken(tok)}}
-	if err := expect(http.StatusUnauthorized)(post(ctx, stolen, coOrders)); err != nil {
+	if _, err := s.expect(outcome{status: http.StatusUnauthorized})(post(ctx, stolen, coOrders)); err != nil {
 		return err
 	}
 
-	p.line("6. A token for browsing only (cart:read) cannot place an order.")
+	p.line("7. A token for browsing only (cart:read) cannot place an order: the policy answers insufficient_scope and names the scope.")
 	readOnly, err := getToken(ctx, proofer, rec, s.idURL, "cart:read")
 	if err != nil {
 		return err
 	}
 	browse := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(readOnly)}}
-	if err := expect(http.StatusForbidden)(post(ctx, browse, coOrders)); err != nil {
+	if _, err := s.expect(outcome{status: http.StatusForbidden, reason: authz.ReasonInsufficientScope, rule: "checkout-place-order", scope: "checkout:write"})(post(ctx, browse, coOrders)); err != nil {
 		return err
 	}
 
-	// Step 7: the reverse. The attacker has the token and the DPoP key, so
+	p.line("8. A request for the admin API through the storefront (an SSRF, say): the policy forbids /admin to the storefront's SPIFFE ID, whatever the token.")
+	p.line("   It asks for an RFC 9457 problem, whose code is the policy's reason.")
+	adminReq, err := http.NewRequestWithContext(ctx, http.MethodGet, s.coURL+"/admin/orders", nil)
+	if err != nil {
+		return err
+	}
+	adminReq.Header.Set("Accept", "application/problem+json")
+	body, err = s.expect(outcome{status: http.StatusForbidden, reason: authz.ReasonForbidden, rule: "storefront-never-admin"})(shop.Do(adminReq))
+	if err != nil {
+		return err
+	}
+	var problem struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(body, &problem); err != nil || problem.Code != string(authz.ReasonForbidden) {
+		return fmt.Errorf("expected a problem with code %q (%v)", authz.ReasonForbidden, err)
+	}
+
+	// Step 9: the reverse. The attacker has the token and the DPoP key, so
 	// token and proof are valid, but not the storefront's SVID.
-	p.line("7. An attacker with the storefront's token and DPoP key but no SVID of its own:")
+	p.line("9. An attacker with the storefront's token and DPoP key but no SVID of its own:")
 	p.line("   a. over TLS with no client certificate (it trusts the public bundle to reach checkout);")
 	noCert := &http.Transport{DialTLSContext: awaitVerdict(tlsconfig.TLSClientConfig(s.w.storefrontBundles, s.w.storefrontServers.TLS()))}
 	defer noCert.CloseIdleConnections()
@@ -281,8 +342,73 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	if err := s.expectHandshakeRefused(ctx, p, proofer, tok, forgedCert, "forged SVID"); err != nil {
 		return err
 	}
+
+	if err := s.hotReload(ctx, p, readOrder); err != nil {
+		return err
+	}
 	p.line("")
 	p.line("every request was decided as expected; no token or proof was printed")
+	return nil
+}
+
+// hotReload edits the policy file while checkout runs (steps 10 to 12) and
+// checks the decisions on readOrder before and after. It leaves a file named
+// with -policy alone.
+func (s *stage) hotReload(ctx context.Context, p *printer, readOrder func(outcome) error) error {
+	pf := s.policy
+	if pf.text == nil {
+		p.line("10-12. Hot reload: skipped, the policy is your file (-policy) and the scenario writes only to its own copy.")
+		return nil
+	}
+	p.line("10. Hot reload: the operator enforces retire-storefront-order-reads (deletes its \"shadow\": true) and saves the file.")
+	enforced, err := replaceOnce(pf.text, shadowLine, "")
+	if err != nil {
+		return err
+	}
+	if err := pf.swap(ctx, enforced); err != nil {
+		return err
+	}
+	p.line("policy:   reloaded %s", pf.path)
+	forbidden := outcome{status: http.StatusForbidden, reason: authz.ReasonForbidden, rule: "retire-storefront-order-reads"}
+	if err := readOrder(forbidden); err != nil {
+		return err
+	}
+
+	p.line("11. A careless edit: the payments rule's min_acr becomes \"MFA\", which is not on the ACR ladder. The engine rejects the file.")
+	broken, err := replaceOnce(enforced, paymentsACR, typoACR)
+	if err != nil {
+		return err
+	}
+	failures := pf.engine.ReloadFailures()
+	if err := pf.write(broken); err != nil {
+		return err
+	}
+	// Check now rather than wait for the next poll. If the poller has read
+	// the file already, Reload finds it unchanged and returns nil; either way
+	// the rejection is in LastError.
+	_ = pf.engine.Reload(ctx)
+	rejected := pf.engine.LastError()
+	var pe *authz.PolicyError
+	if !errors.Is(rejected, authz.ErrUnknownACR) || !errors.As(rejected, &pe) || pe.Line == 0 {
+		return fmt.Errorf("expected the engine to reject the file for an unknown acr at a line, got %v", rejected)
+	}
+	if n := pf.engine.ReloadFailures(); n != failures+1 {
+		return fmt.Errorf("expected %d reload failures, got %d", failures+1, n)
+	}
+	p.line("policy:   rejected %s:%d, rule %s, %s; reload failures: %d; the last good policy stays",
+		pe.File, pe.Line, pe.RuleID, pe.Field, pf.engine.ReloadFailures())
+	if err := readOrder(forbidden); err != nil {
+		return err
+	}
+
+	p.line("12. The operator restores the original policy.")
+	if err := pf.swap(ctx, pf.text); err != nil {
+		return err
+	}
+	if err := pf.engine.LastError(); err != nil {
+		return fmt.Errorf("expected no policy error after the restore, got %w", err)
+	}
+	p.line("policy:   reloaded %s; no error, reload failures: %d", pf.path, pf.engine.ReloadFailures())
 	return nil
 }
 
@@ -389,18 +515,64 @@ func post(ctx context.Context, c *http.Client, u string) (*http.Response, error)
 
 func send(rt http.RoundTripper, req *http.Request) (*http.Response, error) { return rt.RoundTrip(req) }
 
-// expect returns a check that a response has status want.
-func expect(want int) func(*http.Response, error) error {
-	return func(resp *http.Response, err error) error {
+// get reads u with c.
+func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+// outcome is what a request to checkout must come to.
+type outcome struct {
+	status int
+	// reason and rule are the policy engine's decision; an empty reason
+	// means that the request must be refused before it reaches the engine.
+	reason authz.Reason
+	rule   string
+	// shadowRule, when set, is the shadow rule that must report that it
+	// would have forbidden the request.
+	shadowRule string
+	// scope, when set, is the scope an insufficient_scope challenge must name.
+	scope string
+}
+
+// expect returns a check that a response and checkout's decision are want;
+// it returns the body.
+func (s *stage) expect(want outcome) func(*http.Response, error) ([]byte, error) {
+	return func(resp *http.Response, err error) ([]byte, error) {
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != want {
-			return fmt.Errorf("expected status %d, got %d", want, resp.StatusCode)
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if err != nil {
+			return nil, err
 		}
-		return nil
+		if resp.StatusCode != want.status {
+			return nil, fmt.Errorf("expected status %d, got %d", want.status, resp.StatusCode)
+		}
+		d, decided := s.co.takeDecision()
+		switch {
+		case want.reason == "" && decided:
+			return nil, fmt.Errorf("expected a refusal before the policy, but the policy decided %s (rule %q)", d.Reason, d.RuleID)
+		case want.reason == "":
+		case !decided:
+			return nil, fmt.Errorf("expected the policy to decide %s, but the request did not reach it", want.reason)
+		case d.Reason != want.reason || d.RuleID != want.rule:
+			return nil, fmt.Errorf("expected the policy to decide %s by rule %q, got %s by rule %q", want.reason, want.rule, d.Reason, d.RuleID)
+		case want.shadowRule != "" && (!d.ShadowDeny || d.ShadowRuleID != want.shadowRule):
+			return nil, fmt.Errorf("expected shadow rule %q to report a denial, got %q (shadow deny %v)", want.shadowRule, d.ShadowRuleID, d.ShadowDeny)
+		case want.shadowRule == "" && (d.ShadowDeny || d.ShadowAllow):
+			return nil, fmt.Errorf("expected no shadow outcome, got rule %q", d.ShadowRuleID)
+		}
+		if want.scope != "" {
+			if code, scope := challenge(resp.Header); code != "insufficient_scope" || scope != want.scope {
+				return nil, fmt.Errorf("expected an insufficient_scope challenge for %q, got %q for %q", want.scope, code, scope)
+			}
+		}
+		return body, nil
 	}
 }
 
@@ -436,10 +608,30 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	outcome := resp.Status
-	if code := challengeError(resp.Header); code != "" {
+	if code, _ := challenge(resp.Header); code != "" {
 		outcome += " " + code
 	}
+	if resp.Header.Get("Content-Type") == "application/problem+json" {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		var problem struct {
+			Code string `json:"code"`
+		}
+		if json.Unmarshal(body, &problem) == nil {
+			outcome += fmt.Sprintf(" (problem code %q)", problem.Code)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	r.p.line("%s: %s %s%s → %s", r.who, req.Method, req.URL.Path, what, outcome)
+	if resp.StatusCode == http.StatusForbidden {
+		// A challenge holds no secret: the scheme, the error and the scopes.
+		for _, v := range resp.Header.Values("WWW-Authenticate") {
+			r.p.line("%*s  WWW-Authenticate: %s", len(r.who), "", v)
+		}
+	}
 	return resp, nil
 }
 
@@ -473,8 +665,9 @@ func describe(peer string, h http.Header) string {
 	return " [" + strings.Join(parts, ", ") + "]"
 }
 
-// challengeError returns the error code of a DPoP or Bearer challenge.
-func challengeError(h http.Header) string {
+// challenge returns the error code of a DPoP or Bearer challenge and, for
+// insufficient_scope, the scopes it names (RFC 6750 §3.1).
+func challenge(h http.Header) (code, scope string) {
 	for _, v := range h.Values("WWW-Authenticate") {
 		cs, err := httphdr.ParseChallenges(v)
 		if err != nil {
@@ -482,11 +675,11 @@ func challengeError(h http.Header) string {
 		}
 		for _, c := range cs {
 			if e := c.Params["error"]; e != "" {
-				return e
+				return e, c.Params["scope"]
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // tlsAlert returns the alert a server refused the TLS handshake with, such as

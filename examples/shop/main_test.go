@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffetest"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/internal/test/testenv"
 )
 
@@ -25,11 +29,13 @@ func TestShopScenario(t *testing.T) {
 		"spiffe:   trust domain shop.example, embedded issuer (authn/spiffetest) serving the Workload API at unix://",
 		"checkout: is spiffe://shop.example/checkout (X509-SVID from the Workload API); accepts mTLS from spiffe://shop.example/storefront only",
 		"storefront: is spiffe://shop.example/storefront (X509-SVID issued directly by the same CA",
-		"checkout: 201 allow  order for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop,",
+		"checkout: 201 allow  order ord_1001 for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop, acr mfa,",
+		"policy:   embedded policy.json written to ",
 	} {
 		assert.Contains(t, got, want)
 	}
 	assertScenario(t, got, "spiffe://shop.example/storefront")
+	assertHotReload(t, got)
 }
 
 // TestShopWithWorkloadAPI runs the -workload-api path against an issuer that,
@@ -54,6 +60,7 @@ func TestShopWithWorkloadAPI(t *testing.T) {
 		assert.Contains(t, got, want)
 	}
 	assertScenario(t, got, "spiffe://ztkit.test/workload")
+	assertHotReload(t, got)
 }
 
 // TestShopWithSPIRE runs the -workload-api path against the SPIRE agent that
@@ -73,34 +80,50 @@ func TestShopWithSPIRE(t *testing.T) {
 		assert.Contains(t, got, want)
 	}
 	assertScenario(t, got, id)
+	assertHotReload(t, got)
 }
 
-// assertScenario checks the lines every run prints, whatever the identities;
-// storefront is the storefront's SPIFFE ID or a prefix of it.
+// assertScenario checks the lines every run prints, whatever the identities
+// and the policy file; storefront is the storefront's SPIFFE ID or a prefix of it.
 func assertScenario(t *testing.T, got, storefront string) {
 	t.Helper()
 	mtls := "[mTLS " + storefront
 	for _, want := range []string{
 		"storefront: POST /token [client secret, DPoP proof] → 200 OK",
-		// 2. nonce, then the order.
+		// 2. nonce, then the order, which the policy allows.
 		"checkout: 401 deny   dpop_nonce",
 		"storefront: POST /orders " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized use_dpop_nonce",
+		`msg="authz decision" allow=true reason=allowed rule_id=checkout-place-order pattern="POST /orders" method=POST client_id=storefront peer=` + storefront,
 		"DPoP token, DPoP proof] → 201 Created",
-		// 3. replay.
+		// 3. the order read back; the shadow rule reports it would forbid.
+		`msg="authz decision" allow=true reason=allowed rule_id=checkout-read-order pattern="GET /orders/{id}" method=GET client_id=storefront peer=` + storefront,
+		"shadow_allow=false shadow_deny=true shadow_rule_id=retire-storefront-order-reads shadow_reason=forbidden",
+		"checkout: 200 allow  order ord_1001 for customer-42 via storefront",
+		"storefront: GET /orders/ord_1001 " + mtls,
+		"DPoP token, DPoP proof] → 200 OK",
+		// 4. replay.
 		"checkout: 401 deny   dpop_replayed",
-		"attacker  : POST /orders " + mtls,
+		"attacker  : GET /orders/ord_1001 " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized invalid_dpop_proof",
-		// 4. stolen token as Bearer.
+		// 5. stolen token as Bearer.
 		"checkout: 401 deny   bound_token_as_bearer",
 		"Bearer token] → 401 Unauthorized invalid_token",
-		// 5. the attacker's own proof key.
+		// 6. the attacker's own proof key.
 		"checkout: 401 deny   token_binding",
 		"DPoP token, DPoP proof] → 401 Unauthorized invalid_token",
-		// 6. insufficient scope.
-		"checkout: 403 deny   storefront lacks scope checkout:write",
+		// 7. insufficient scope, from the policy, with the RFC 6750 challenge.
+		`msg="authz decision" allow=false reason=insufficient_scope rule_id=checkout-place-order`,
+		"checkout: 403 deny   insufficient_scope (rule checkout-place-order)",
 		"DPoP token, DPoP proof] → 403 Forbidden insufficient_scope",
-		// 7. valid token and proof, no SVID.
+		`            WWW-Authenticate: DPoP error="insufficient_scope", `,
+		`, scope="checkout:write"`,
+		// 8. the admin API through the storefront.
+		`msg="authz decision" allow=false reason=forbidden rule_id=storefront-never-admin pattern=/admin/{path...} method=GET`,
+		"checkout: 403 deny   forbidden (rule storefront-never-admin)",
+		"storefront: GET /admin/orders " + mtls,
+		`DPoP token, DPoP proof] → 403 Forbidden (problem code "forbidden")`,
+		// 9. valid token and proof, no SVID.
 		"attacker  : POST /orders [no client certificate, DPoP token, DPoP proof] → refused in the TLS handshake (tls: certificate required)",
 		"checkout: TLS deny   tls: client didn't provide a certificate",
 		"attacker  : POST /orders [forged SVID, DPoP token, DPoP proof] → refused in the TLS handshake (tls: bad certificate)",
@@ -116,11 +139,101 @@ func assertScenario(t *testing.T, got, storefront string) {
 	// The card and the e-mail the storefront sent never reach the output in clear.
 	assert.NotContains(t, got, "4111 1111 1111 1111")
 	assert.NotContains(t, got, "ada@example.com")
-	assert.Equal(t, 2, strings.Count(got, "→ 201 Created")+strings.Count(got, "→ 403 Forbidden"),
-		"exactly one order placed and one refused for scope")
+	assert.Equal(t, 1, strings.Count(got, "→ 201 Created"), "exactly one order placed")
 	// No JWT (token or proof) and no client secret ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	assert.NotContains(t, got, "demo-storefront-secret")
+	// The policy engine's records name rules, patterns and workloads, never
+	// the customer or the path (which holds the order ID).
+	var authzLines int
+	for line := range strings.Lines(got) {
+		if strings.Contains(line, `msg="authz`) {
+			authzLines++
+			assert.NotContains(t, line, "customer-42")
+			assert.NotContains(t, line, "ord_")
+		}
+	}
+	assert.GreaterOrEqual(t, authzLines, 4, "the decision log is printed")
+}
+
+// assertHotReload checks steps 10 to 12, which edit the embedded policy's
+// copy, and that the copy is removed when run returns.
+func assertHotReload(t *testing.T, got string) {
+	t.Helper()
+	for _, want := range []string{
+		// 10. the shadow rule enforced.
+		`msg="authz: policy loaded" file=`,
+		`msg="authz decision" allow=false reason=forbidden rule_id=retire-storefront-order-reads pattern="GET /orders/{id}"`,
+		"checkout: 403 deny   forbidden (rule retire-storefront-order-reads)",
+		// 11. the broken file: logged with file and line, counted, not loaded.
+		`level=ERROR msg="authz: policy rejected, keeping the last good policy"`,
+		`/policy.json:42: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
+		"/policy.json:42, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
+		// 12. restored.
+		"; no error, reload failures: 1",
+	} {
+		assert.Contains(t, got, want)
+	}
+	// 2, 3 and 10 to 12 read the order; 7, 8, 10 and 11 are refused by the policy.
+	assert.Equal(t, 4, strings.Count(got, "→ 403 Forbidden"), "refused for scope, for /admin, and twice by the enforced rule")
+	assert.Equal(t, 2, strings.Count(got, "checkout: 403 deny   forbidden (rule retire-storefront-order-reads)"),
+		"the rejected file leaves the decision as it was")
+	_, rest, ok := strings.Cut(got, "policy:   embedded policy.json written to ")
+	require.True(t, ok)
+	path, _, _ := strings.Cut(rest, ",")
+	assert.NoFileExists(t, path, "the policy's temporary copy is removed")
+	assert.NoDirExists(t, filepath.Dir(path))
+}
+
+// TestShopWithPolicyFile runs the scenario on a policy file of the user's,
+// which the scenario must not write to.
+func TestShopWithPolicyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.json")
+	require.NoError(t, os.WriteFile(path, defaultPolicy, 0o600))
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-policy", path}))
+	got := out.String()
+	assert.Contains(t, got, "policy:   "+path+", watched every 200ms")
+	assert.Contains(t, got, "10-12. Hot reload: skipped, the policy is your file (-policy)")
+	assertScenario(t, got, "spiffe://shop.example/storefront")
+	assert.NotContains(t, got, "authz: policy loaded")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, defaultPolicy, after, "the scenario never writes to the user's file")
+}
+
+// TestShopPolicyFileErrors: a shop whose policy is missing, invalid or
+// decides differently from what the scenario expects does not succeed.
+func TestShopPolicyFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		return path
+	}
+	invalid, err := replaceOnce(defaultPolicy, paymentsACR, typoACR)
+	require.NoError(t, err)
+	stricter, err := replaceOnce(defaultPolicy, `"all_scopes": ["checkout:write"]`, `"all_scopes": ["checkout:admin"]`)
+	require.NoError(t, err)
+
+	t.Run("missing", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(context.Background(), &out, []string{"-policy", filepath.Join(dir, "none.json")})
+		require.ErrorIs(t, err, fs.ErrNotExist)
+	})
+	t.Run("invalid", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(context.Background(), &out, []string{"-policy", write("invalid.json", invalid)})
+		require.ErrorIs(t, err, authz.ErrInvalidPolicy)
+		assert.ErrorIs(t, err, authz.ErrUnknownACR)
+	})
+	t.Run("unexpected decision", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(context.Background(), &out, []string{"-policy", write("stricter.json", stricter)})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "expected status 201, got 403")
+		assert.NotContains(t, out.String(), "every request was decided as expected")
+	})
 }
 
 func TestShopRefusesUnknownFlag(t *testing.T) {
@@ -129,6 +242,7 @@ func TestShopRefusesUnknownFlag(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(out.String(), "-serve"), "usage lists the flags")
 	assert.True(t, strings.Contains(out.String(), "-workload-api"), "usage lists the flags")
+	assert.True(t, strings.Contains(out.String(), "-policy"), "usage lists the flags")
 }
 
 func TestShopFailsWithoutWorkloadAPI(t *testing.T) {
