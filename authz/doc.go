@@ -43,6 +43,15 @@
 // atomic pointer, so there is never a moment without a policy; an invalid
 // version is rejected, logged and counted while the last good policy stays.
 //
+// # Decision log and metrics
+//
+// [WithLogger] writes one record per decision (outcome, reason, rule,
+// pattern, method, client and workload IDs; never the subject, the path or a
+// token): give it a logger whose handler is redact.NewHandler so that
+// nothing slips through. [WithObserver] reports each decision and each
+// policy update to an [Observer]; package authz/authzotel counts them as
+// OpenTelemetry metrics by decision, reason and rule.
+//
 // # Usage
 //
 //	eng, err := authz.Watch(ctx, "/etc/shop/authz.json", authz.WithLogger(logger))

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -49,10 +50,19 @@ func New(p Policy, opts ...Option) (*Engine, error) {
 // is recorded for [Engine.LastError] and counted in [Engine.ReloadFailures].
 func (e *Engine) Update(p Policy) error {
 	c, err := compile(&p)
-	return e.swap(c, err)
+	return e.swap(context.Background(), c, err)
 }
 
-func (e *Engine) swap(c *compiled, err error) error {
+// swap installs c, or records err, and tells the observer.
+func (e *Engine) swap(ctx context.Context, c *compiled, err error) error {
+	err = e.install(c, err)
+	if o := e.cfg.observer; o != nil && !errors.Is(err, ErrClosed) {
+		o.ObservePolicy(ctx, err)
+	}
+	return err
+}
+
+func (e *Engine) install(c *compiled, err error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -110,6 +120,9 @@ func (e *Engine) WaitUntilUpdated(ctx context.Context) error {
 func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) Decision {
 	d := e.cur.Load().decide(p, req, e.cfg, nil)
 	e.log(ctx, p, req, &d)
+	if o := e.cfg.observer; o != nil {
+		o.ObserveDecision(ctx, d)
+	}
 	return d
 }
 

@@ -12,6 +12,7 @@ type Option interface {
 
 type config struct {
 	logger   *slog.Logger
+	observer Observer
 	now      func() time.Time
 	interval time.Duration
 	maxSize  int64

@@ -73,7 +73,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 	defer e.reloadMu.Unlock()
 	data, err := readLimited(e.file, e.cfg.maxSize)
 	if err != nil {
-		return e.swap(nil, err)
+		return e.swap(ctx, nil, err)
 	}
 	h := sha256.Sum256(data)
 	if h == e.lastHash {
@@ -81,7 +81,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 	}
 	e.lastHash = h // an invalid version is reported once, not on every poll
 	c, err := parseCompile(e.file, data)
-	return e.swap(c, err)
+	return e.swap(ctx, c, err)
 }
 
 // Close stops polling and waits for the poller to exit. It may be called
