@@ -129,6 +129,9 @@ func compile(p *Policy) (*compiled, error) {
 		pe := &PolicyError{File: p.file, Index: i, RuleID: id, Field: field, Err: err}
 		if i >= 0 && i < len(p.lines) {
 			pe.Line = p.lines[i]
+			if l := p.fieldLines[i][field]; l > 0 {
+				pe.Line = l
+			}
 		}
 		errs = append(errs, pe)
 	}

@@ -66,7 +66,7 @@ func ExampleParse() {
 }`))
 	fmt.Println(err)
 	// Output:
-	// authz: authz.json:4: rule "admin" (#0): match.min_acr: acr value not in acr_levels: "phr"
+	// authz: authz.json:5: rule "admin" (#0): match.min_acr: acr value not in acr_levels: "phr"
 }
 
 // Explain shows every rule considered and why it did not match.

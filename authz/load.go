@@ -93,20 +93,89 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 		return fmt.Errorf("%w: rules must be an array", ErrSyntax)
 	}
 	for dec.More() {
-		start := dec.InputOffset()
-		for start < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n,"), data[start]) >= 0 {
-			start++
+		start := skipSpace(data, dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return &PolicyError{File: p.file, Line: lineAt(data, dec.InputOffset()), Index: len(p.Rules), Err: syntax(err)}
 		}
-		line := lineAt(data, start)
+		rdec := json.NewDecoder(bytes.NewReader(raw))
+		rdec.DisallowUnknownFields()
 		var r Rule
-		if err := dec.Decode(&r); err != nil {
-			return &PolicyError{File: p.file, Line: lineAt(data, dec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
+		if err := rdec.Decode(&r); err != nil {
+			return &PolicyError{File: p.file, Line: lineAt(data, start+rdec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
 		}
 		p.Rules = append(p.Rules, r)
-		p.lines = append(p.lines, line)
+		p.lines = append(p.lines, lineAt(data, start))
+		p.fieldLines = append(p.fieldLines, fieldLines(data, start, raw))
 	}
 	_, err := dec.Token() // ]
 	return err
+}
+
+// skipSpace returns the offset of the first byte at or after off that is
+// not white space or a separator.
+func skipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n,:"), data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// fieldLines maps the path of every value in the rule raw, which starts at
+// offset start of data, to its line: "id", "routes[1]", "match.min_acr".
+// raw is valid JSON (it was decoded), so the walk does not fail.
+func fieldLines(data []byte, start int64, raw []byte) map[string]int {
+	type frame struct {
+		path  string
+		obj   bool
+		index int
+	}
+	lines := map[string]int{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var stack []frame
+	key := ""
+	for {
+		off := skipSpace(raw, dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return lines
+		}
+		path := ""
+		if n := len(stack); n > 0 {
+			f := &stack[n-1]
+			if f.obj {
+				if k, ok := tok.(string); ok && key == "" {
+					key = k // a key; its value comes next
+					continue
+				}
+				if d, ok := tok.(json.Delim); ok && d == '}' {
+					stack = stack[:n-1]
+					continue
+				}
+				path = key
+				if f.path != "" {
+					path = f.path + "." + key
+				}
+				key = ""
+			} else {
+				if d, ok := tok.(json.Delim); ok && d == ']' {
+					stack = stack[:n-1]
+					continue
+				}
+				path = fmt.Sprintf("%s[%d]", f.path, f.index)
+				f.index++
+			}
+			if _, seen := lines[path]; !seen {
+				lines[path] = lineAt(data, start+off)
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{path: path, obj: true})
+		case json.Delim('['):
+			stack = append(stack, frame{path: path})
+		}
+	}
 }
 
 func syntax(err error) error {

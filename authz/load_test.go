@@ -54,6 +54,42 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseErrorFieldLines: a problem in a field is reported at the line of
+// that field's value, not the line where its rule starts.
+func TestParseErrorFieldLines(t *testing.T) {
+	doc := `{
+  "acr_levels": ["pwd", "mfa"],
+  "rules": [
+    {
+      "id": "pay",
+      "effect": "allow",
+      "routes": [
+        "POST /payments",
+        "/a/{x...}/b"
+      ],
+      "match": {
+        "peers": [
+          "spiffe://shop.example/checkout",
+          "https://not-spiffe"
+        ],
+        "kind": "user",
+        "min_acr": "phr"
+      }
+    },
+    {"id": "pay", "effect": "forbid", "routes": ["/"]}
+  ]
+}`
+	_, err := authz.Parse("p.json", []byte(doc))
+	require.Error(t, err)
+	got := map[string]int{}
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var pe *authz.PolicyError
+		require.True(t, errors.As(e, &pe), "%T", e)
+		got[pe.Field] = pe.Line
+	}
+	assert.Equal(t, map[string]int{"routes[1]": 9, "match.peers[1]": 14, "match.min_acr": 17, "id": 20}, got)
+}
+
 func TestParseCollectsAllErrors(t *testing.T) {
 	_, err := authz.Parse("p.json", []byte("{\"rules\": [\n{\"id\": \"a\", \"effect\": \"allow\", \"routes\": [\"/\"]},\n{\"id\": \"b\", \"effect\": \"allow\", \"routes\": [\"x\"], \"match\": {\"any_principal\": true}}\n]}"))
 	require.Error(t, err)

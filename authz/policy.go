@@ -25,6 +25,8 @@ type Policy struct {
 
 	file  string // the name Parse was given
 	lines []int  // the line of each rule in file
+	// fieldLines maps each rule's value paths ("routes[1]") to their line.
+	fieldLines []map[string]int
 }
 
 // Rule allows or forbids Routes to the principals that Match describes.

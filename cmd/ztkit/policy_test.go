@@ -37,7 +37,7 @@ func TestPolicyCheck(t *testing.T) {
 	code, out, errOut = runCmd(t, "", nil, "policy", "check", policyFile, badPolicy)
 	assert.Equal(t, exitError, code)
 	assert.Equal(t, "ok  \ttestdata/policy.json\t7 rules\nFAIL\ttestdata/invalid_policy.json\t[invalid policy]\n", out)
-	assert.Equal(t, `testdata/invalid_policy.json:5: rule "pay" (#1): match.min_acr: acr value not in acr_levels: "phr"`+"\n", errOut)
+	assert.Equal(t, `testdata/invalid_policy.json:9: rule "pay" (#1): match.min_acr: acr value not in acr_levels: "phr"`+"\n", errOut)
 
 	// Every problem of a policy is listed, each with its line.
 	twoBad := writeFile(t, "two.json", `{
@@ -150,7 +150,7 @@ func TestPolicyTestInvalidInputs(t *testing.T) {
 	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", badPolicy, casesFile)
 	assert.Equal(t, exitError, code)
 	assert.Empty(t, out)
-	assert.Contains(t, errOut, "testdata/invalid_policy.json:5: rule \"pay\"")
+	assert.Contains(t, errOut, "testdata/invalid_policy.json:9: rule \"pay\"")
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, "testdata/none.json")
 	assert.Equal(t, exitError, code)

@@ -167,8 +167,8 @@ func assertHotReload(t *testing.T, got string) {
 		"checkout: 403 deny   forbidden (rule retire-storefront-order-reads)",
 		// 11. the broken file: logged with file and line, counted, not loaded.
 		`level=ERROR msg="authz: policy rejected, keeping the last good policy"`,
-		`/policy.json:42: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
-		"/policy.json:42, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
+		`/policy.json:47: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
+		"/policy.json:47, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
 		// 12. restored.
 		"; no error, reload failures: 1",
 	} {
