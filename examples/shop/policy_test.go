@@ -241,3 +241,15 @@ func TestReplaceOnce(t *testing.T) {
 	_, err = replaceOnce([]byte("a c"), "b", "x")
 	assert.Error(t, err, "absent")
 }
+
+// TestPolicyCasesFile runs policy_cases.json, the what-if file that
+// "ztkit policy test -policy policy.json policy_cases.json" runs in CI
+// without Go code.
+func TestPolicyCasesFile(t *testing.T) {
+	p, err := authz.Parse("policy.json", defaultPolicy)
+	require.NoError(t, err)
+	cases, err := authztest.LoadCases("policy_cases.json", time.Now())
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	authztest.RunCases(t, p, cases)
+}
