@@ -306,3 +306,30 @@ func TestKeyValue(t *testing.T) {
 		{"prose", "token expired for user"},
 	})
 }
+
+// TestTimestampsAndUUIDs: RFC 3339 timestamps and UUIDs are skipped whole,
+// and neither hides nor mangles a value next to it.
+func TestTimestampsAndUUIDs(t *testing.T) {
+	runKeepCases(t, [][2]string{
+		{"rfc3339 nanoseconds", `{"time":"2026-11-23T10:00:00.123456789+01:00"}`},
+		{"rfc3339 utc", "2026-11-23T10:00:00Z"},
+		{"rfc3339 lower case", "2026-11-23t10:00:00z"},
+		{"rfc3339 negative offset", "at 2026-11-23T10:00:00-05:00 sharp"},
+		{"space separated", "2026-11-23 10:00:00.123 INFO"},
+		{"two timestamps", "2026-11-23T10:00:00-05:00-2026-11-23 10:00:00"},
+		{"timestamp then date", "2026-11-23T10:00:00.123456789+01:00-2026-11-23."},
+		{"uuid", "request 550e8400-e29b-41d4-a716-446655440000 done"},
+		{"uuid of digits", "12345678-1234-1234-1234-123456789012"},
+		{"uuid upper case", "550E8400-E29B-41D4-A716-446655440000"},
+	})
+	runDetectCases(t, []detectCase{
+		{"card after timestamp", "2026-11-23T10:00:00-05:00 4111 1111 1111 1111,", "2026-11-23T10:00:00-05:00 [REDACTED:card],"},
+		{"card after space timestamp", "2026-11-23 10:00:00 4111 1111 1111 1111", "2026-11-23 10:00:00 [REDACTED:card]"},
+		{"phone after timestamp", "2026-11-23T10:00:00Z +1 (415) 555-2671", "2026-11-23T10:00:00Z [REDACTED:phone]"},
+		{"card as a long fraction", "2026-11-23T10:00:00.123 4111111111111111", "2026-11-23T10:00:00.123 [REDACTED:card]"},
+		{"card after uuid", "550e8400-e29b-41d4-a716-446655440000 4111111111111111", "550e8400-e29b-41d4-a716-446655440000 [REDACTED:card]"},
+		{"uuid e-mail", "550e8400-e29b-41d4-a716-446655440000@example.com", "[REDACTED:email]"},
+		{"secret uuid", "api_key=550e8400-e29b-41d4-a716-446655440000", "api_key=[REDACTED:secret]"},
+		{"card glued after uuid", "550e8400-e29b-41d4-a716-4466554400004111111111111111", ""},
+	})
+}

@@ -90,6 +90,12 @@ func (s *scanner) run() {
 				j++
 			}
 			if j-i < 9 && (j+1 >= n || !isDigit(src[j+1]) || !isPhoneSep(src[j])) {
+				// A UUID (request and order ids) is skipped whole: no card
+				// or phone number is looked for inside one anyway.
+				if i+36 <= n && src[i+8] == '-' && s.wordStart(i) && uuidAt(src, i) {
+					i += 36
+					continue
+				}
 				i = skipWord(src, j)
 				continue
 			}
@@ -199,6 +205,13 @@ func (s *scanner) digit(i, j int) int {
 	n := len(src)
 	if i > 0 && isWord(src[i-1]) {
 		return skipWord(src, j) // inside a word: a hex id, an IBAN, a version tag
+	}
+	if j-i == 4 && src[j] == '-' {
+		// An RFC 3339 timestamp, which starts most JSON log lines, in
+		// one step: its fixed fields hold no card or phone number.
+		if e := timestampAt(src, i); e > 0 {
+			return e
+		}
 	}
 	// Count the digits of the span of groups joined by single spaces, dashes or
 	// dots: fewer than nine make neither a card nor a national phone number.
@@ -352,4 +365,49 @@ func (s *scanner) dot(i int) int {
 		return s.token(i, i-1, vaultAt(src, i-1), kVault)
 	}
 	return i + 1
+}
+
+// timestampAt returns the end of the RFC 3339 date-time that starts at i,
+// "2026-11-23T10:00:00.123456789+01:00", with at most nine fraction digits
+// and not followed by a word character, or -1.
+func timestampAt(src []byte, i int) int {
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if len(src)-i < len(layout) {
+		return -1
+	}
+	for k := 0; k < len(layout); k++ {
+		c := src[i+k]
+		switch layout[k] {
+		case 'd':
+			if !isDigit(c) {
+				return -1
+			}
+		case 'T':
+			if c != 'T' && c != 't' && c != ' ' {
+				return -1
+			}
+		default:
+			if c != layout[k] {
+				return -1
+			}
+		}
+	}
+	e := i + len(layout)
+	if e < len(src) && src[e] == '.' {
+		d := digitsAt(src, e+1)
+		if d == 0 || d > 9 {
+			return -1
+		}
+		e += 1 + d
+	}
+	if e < len(src) && (src[e] == 'Z' || src[e] == 'z') {
+		e++
+	} else if e+6 <= len(src) && (src[e] == '+' || src[e] == '-') && isDigit(src[e+1]) && isDigit(src[e+2]) &&
+		src[e+3] == ':' && isDigit(src[e+4]) && isDigit(src[e+5]) {
+		e += 6
+	}
+	if e < len(src) && isWord(src[e]) {
+		return -1
+	}
+	return e
 }
