@@ -177,3 +177,30 @@ func TestTruncate(t *testing.T) {
 	}
 	assert.Equal(t, "GB****************5432", string(truncateIBAN(nil, []byte("GB82 WEST 1234 5698 7654 32"))))
 }
+
+// TestMayEndSecretKey: the bit set lets through every two-letter ending
+// of a secret key name, in any case, and no other pair of letters.
+func TestMayEndSecretKey(t *testing.T) {
+	endings := map[string]bool{"rd": true, "wd": true, "et": true, "ey": true, "en": true, "on": true,
+		"in": true, "ie": true, "se": true, "vv": true, "vc": true, "op": true}
+	for a := range 256 {
+		for b := range 256 {
+			la, lb := byte(a)|0x20, byte(b)|0x20
+			letters := la >= 'a' && la <= 'z' && lb >= 'a' && lb <= 'z'
+			if !letters {
+				continue
+			}
+			want := endings[string([]byte{la, lb})]
+			if got := mayEndSecretKey(byte(a), byte(b)); got != want {
+				t.Errorf("mayEndSecretKey(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+	for _, name := range []string{"password", "passwd", "secret", "api_key", "private-key", "token", "authorization",
+		"pin", "cookie", "set-cookie", "passphrase", "cvv", "cvc", "dpop", "client_secret", "access_token"} {
+		n := len(name)
+		if !mayEndSecretKey(name[n-2], name[n-1]) {
+			t.Errorf("%s is filtered out", name)
+		}
+	}
+}

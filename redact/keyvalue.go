@@ -10,20 +10,25 @@ const (
 	keyHeader                 // Cookie, Set-Cookie: a header-style value runs to the end of the line
 )
 
-// mayEndSecretKey is a cheap filter on the last two bytes of a key name: it
-// lets through the endings of every word secretKey knows.
+// secretKeyEnds is a bit set of the last two letters of the secret key
+// names, indexed by their low five bits (so case-insensitively): bit b&31 of
+// row a&31, four bytes a row. A byte pair that is not two letters may alias a
+// listed one, which only costs a full check.
+const secretKeyEnds = "" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x40\x10\x02\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x20\x40\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x01\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x20\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x40\x00\x10\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+// mayEndSecretKey reports whether a and b may be the last two bytes of a
+// secret key name: password, passwd, secret, api key, private key, token,
+// authorization, pin, cookie, passphrase, cvv, cvc, dpop.
 func mayEndSecretKey(a, b byte) bool {
-	switch uint16(a|0x20)<<8 | uint16(b|0x20) {
-	case 'r'<<8 | 'd', 'w'<<8 | 'd', // password, passwd
-		'e'<<8 | 't',                             // secret
-		'e'<<8 | 'y',                             // api key, private key
-		'e'<<8 | 'n', 'o'<<8 | 'n', 'i'<<8 | 'n', // token, authorization, pin
-		'i'<<8 | 'e', 's'<<8 | 'e', // cookie, passphrase
-		'v'<<8 | 'v', 'v'<<8 | 'c', // cvv, cvc
-		'o'<<8 | 'p': // dpop
-		return true
-	}
-	return false
+	return secretKeyEnds[int(a&31)<<2|int(b&31)>>3]>>(b&7)&1 != 0
 }
 
 // hasSuffixFold reports whether k ends with the lower-case word w, ignoring
