@@ -34,7 +34,7 @@ type Dialer struct {
 	spiffe    []*tls.Config // per rule index; nil for external destinations
 	web       *tls.Config
 	notPublic []netip.Prefix
-	net       net.Dialer
+	tcp       net.Dialer
 	refused   atomic.Uint64
 }
 
@@ -61,7 +61,11 @@ func NewDialer(list *List, opts ...Option) (*Dialer, error) {
 		if cfg.svid == nil || cfg.bundles == nil {
 			return nil, fmt.Errorf("%w: destination %s needs WithSPIFFE (an X.509-SVID source and a bundle source)", ErrInvalidConfig, r.dest.String())
 		}
-		d.spiffe[r.index] = authn.ClientTLSConfig(cfg.svid, cfg.bundles, r.dest.Server)
+		c := authn.ClientTLSConfig(cfg.svid, cfg.bundles, r.dest.Server)
+		if c.VerifyPeerCertificate == nil { // go-spiffe always sets it; never dial without it
+			return nil, fmt.Errorf("%w: no SPIFFE verification for %s", ErrInvalidConfig, r.dest.String())
+		}
+		d.spiffe[r.index] = c
 	}
 	return d, nil
 }
@@ -177,7 +181,7 @@ func (d *Dialer) connect(ctx context.Context, scheme, network, addr string) (*ru
 
 	var first error
 	for _, a := range allowed {
-		conn, err := d.net.DialContext(ctx, network, netip.AddrPortFrom(a, uint16(ep.Port)).String())
+		conn, err := d.tcp.DialContext(ctx, network, netip.AddrPortFrom(a, uint16(ep.Port)).String())
 		if err == nil {
 			return r, ep, conn, nil
 		}

@@ -4,15 +4,17 @@
 // ([Transport]) and a dialer ([Dialer]) that package egressgrpc plugs into
 // gRPC.
 //
-// A storefront calls the payment provider, the tax service and the catalog,
-// and nothing else. The allow-list says so:
+// A storefront calls the payment provider, the payments service and a legacy
+// tax service, and nothing else. The allow-list says so:
 //
 //	list, err := egress.NewList(
-//		egress.Destination{Host: "api.stripe.com"},                                    // web PKI, port 443
-//		egress.Destination{Host: "payments.shop.internal", Port: 8443,
-//			Server: authn.AuthorizeID(paymentsID)},                                    // SPIFFE mTLS
+//		// The payment provider: web PKI, port 443.
+//		egress.Destination{Host: "api.stripe.com"},
+//		// The payments service: SPIFFE mTLS, and it must be the payments workload.
+//		egress.Destination{Host: "payments.shop.internal", Port: 8443, Server: authn.AuthorizeID(paymentsID)},
+//		// A legacy tax service: plaintext, pinned to its network.
 //		egress.Destination{Scheme: "http", Host: "tax.legacy.internal",
-//			Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}},      // plaintext, pinned
+//			Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}},
 //	)
 //	d, err := egress.NewDialer(list, egress.WithSPIFFE(svids, bundles), egress.WithLogger(logger))
 //	t, err := egress.NewTransport(d)

@@ -12,9 +12,11 @@ import (
 // with [errors.Is].
 var (
 	// ErrDestinationNotAllowed: the request or dial was refused before any
-	// connection was made: its scheme, host or port is not on the [List], the
-	// URL carries userinfo, the Host header names another host, or every
-	// address the host resolved to is outside the destination's networks.
+	// connection was made: its scheme, host and port are not on the [List];
+	// or the host is malformed, the URL carries userinfo, the Host header
+	// names another endpoint, the method is CONNECT or the network is not
+	// TCP; or no address the host resolved to is allowed for the
+	// destination. The [Reason] of the [*DestinationError] says which.
 	ErrDestinationNotAllowed = errors.New("egress: destination not allowed")
 	// ErrServerIdentity: the TLS handshake with a listed destination failed
 	// because the server is not who the list says it must be: its X.509-SVID

@@ -9,7 +9,10 @@ import (
 
 // List is a compiled allow-list of destinations. Create it with [NewList];
 // it is immutable and safe for concurrent use, and one List may serve
-// several [Dialer] values. The zero value allows nothing.
+// several [Dialer] values. The zero value allows nothing. To change the
+// destinations of a running service, build a new List, Dialer and
+// Transport and swap them in; the old Transport's pooled connections stay
+// usable until its CloseIdleConnections.
 type List struct {
 	rules []*rule
 	exact map[ruleKey]*rule

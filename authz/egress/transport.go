@@ -9,8 +9,9 @@ import (
 
 // Transport is an http.RoundTripper that sends requests only to the
 // destinations of a [Dialer]'s list. Create it with [NewTransport] and use
-// it as an http.Client's Transport; wrap it (otelhttp, retries) rather than
-// wrapping something else with it. It is safe for concurrent use.
+// it as an http.Client's Transport. It is the innermost RoundTripper, with
+// no Base to delegate to: wrap it with otelhttp, retries or token sources,
+// not the other way round. It is safe for concurrent use.
 //
 // Each RoundTrip checks the request before anything is dialed, and refuses
 // with a [*DestinationError] matching [ErrDestinationNotAllowed]:

@@ -23,8 +23,8 @@
 // "passthrough:///host:port"; the port defaults to 443. The name is not
 // resolved by gRPC but by the Dialer, which checks the resolved addresses
 // and connects to them. Other schemes (unix, xds and so on) are refused by
-// NewClient, and with DialOptions their addresses reach the Dialer as IP
-// literals, which are refused unless listed as such. There is no plaintext:
+// NewClient, and with DialOptions the addresses their resolvers produce
+// reach the Dialer, which refuses each one that is not listed. There is no plaintext:
 // a destination listed for http does not admit gRPC.
 //
 // The gRPC authority must name the dialed endpoint: grpc.WithAuthority and
