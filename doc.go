@@ -15,9 +15,16 @@
 //	share DPoP replay state across replicas on Redis                 [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
 //	a SPIFFE Workload API in tests or a demo, without SPIRE          [github.com/ztkit/ztkit/authn/spiffetest]
 //	decide who may call which route, deny by default                 [github.com/ztkit/ztkit/authz]
+//	count authz decisions by outcome, reason and rule (OpenTelemetry) [github.com/ztkit/ztkit/authz/authzotel]
+//	test a policy with what-if tables, in Go or from a JSON file      [github.com/ztkit/ztkit/authz/authztest]
+//	call only listed hosts, and only the expected SPIFFE ID          [github.com/ztkit/ztkit/authz/egress]
+//	the same egress allow-list for gRPC clients                      [github.com/ztkit/ztkit/authz/egress/egressgrpc]
 //	keep cards, IBANs, emails, phones and secrets out of logs        [github.com/ztkit/ztkit/redact]
 //
 // The root package holds no code; import the package that does the job.
+// The command [github.com/ztkit/ztkit/cmd/ztkit] holds the operator tools:
+// "ztkit policy check|test|explain" for policy files and what-if tables in
+// CI, and "ztkit redact" for log pipelines.
 //
 // Every package fails closed: a parse error, an unknown key, an unreachable store
 // or a clock outside its leeway denies with a typed error that callers can match
