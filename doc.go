@@ -7,19 +7,19 @@
 //
 // ztkit is a set of small packages, each usable on its own:
 //
-//	I need to …                                                     package
-//	wrap an http.Handler so every request is authenticated          [github.com/ztkit/ztkit/middleware]
-//	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal  [github.com/ztkit/ztkit/authn]
-//	issue or verify short-lived access tokens, JWKS, key rotation    [github.com/ztkit/ztkit/tokens]
-//	bind tokens to a client key and check proofs (DPoP, RFC 9449)    [github.com/ztkit/ztkit/tokens/dpop]
-//	share DPoP replay state across replicas on Redis                 [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
-//	a SPIFFE Workload API in tests or a demo, without SPIRE          [github.com/ztkit/ztkit/authn/spiffetest]
-//	decide who may call which route, deny by default                 [github.com/ztkit/ztkit/authz]
-//	count authz decisions by outcome, reason and rule (OpenTelemetry) [github.com/ztkit/ztkit/authz/authzotel]
-//	test a policy with what-if tables, in Go or from a JSON file      [github.com/ztkit/ztkit/authz/authztest]
-//	call only listed hosts, and only the expected SPIFFE ID          [github.com/ztkit/ztkit/authz/egress]
-//	the same egress allow-list for gRPC clients                      [github.com/ztkit/ztkit/authz/egress/egressgrpc]
-//	keep cards, IBANs, emails, phones and secrets out of logs        [github.com/ztkit/ztkit/redact]
+//	I need to …                                                        package
+//	wrap an http.Handler so every request is authenticated             [github.com/ztkit/ztkit/middleware]
+//	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal     [github.com/ztkit/ztkit/authn]
+//	issue or verify short-lived access tokens, JWKS, key rotation      [github.com/ztkit/ztkit/tokens]
+//	bind tokens to a client key and check proofs (DPoP, RFC 9449)      [github.com/ztkit/ztkit/tokens/dpop]
+//	share DPoP replay state across replicas on Redis                   [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
+//	a SPIFFE Workload API in tests or a demo, without SPIRE            [github.com/ztkit/ztkit/authn/spiffetest]
+//	decide who may call which route, deny by default                   [github.com/ztkit/ztkit/authz]
+//	count authz decisions by outcome, reason and rule (OpenTelemetry)  [github.com/ztkit/ztkit/authz/authzotel]
+//	test a policy with what-if tables, in Go or from a JSON file       [github.com/ztkit/ztkit/authz/authztest]
+//	call only listed hosts, and only the expected SPIFFE ID            [github.com/ztkit/ztkit/authz/egress]
+//	the same egress allow-list for gRPC clients                        [github.com/ztkit/ztkit/authz/egress/egressgrpc]
+//	keep cards, IBANs, emails, phones and secrets out of logs          [github.com/ztkit/ztkit/redact]
 //
 // The root package holds no code; import the package that does the job.
 // The command [github.com/ztkit/ztkit/cmd/ztkit] holds the operator tools:
