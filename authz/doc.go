@@ -24,7 +24,8 @@
 // [Engine.Decide] returns a [Decision] with a bounded [Reason] (for metrics
 // and logs), the deciding rule and, for insufficient_scope, the missing
 // scopes an HTTP layer needs for an RFC 6750 §3.1 error.
-// [Engine.Explain] returns the full [Trace]. Shadow rules, or a shadow
+// [Engine.Explain] returns the full [Trace], and [ExplainHandler] serves it
+// as a debug endpoint, off unless a service mounts it. Shadow rules, or a shadow
 // policy, are evaluated and reported without being enforced.
 //
 // # Policy files

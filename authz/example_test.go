@@ -2,7 +2,11 @@ package authz_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -92,4 +96,34 @@ func ExampleEngine_Explain() {
 	// [/admin/{path...}]
 	// allow admin false insufficient_amr
 	// false insufficient_amr
+}
+
+// Mount the explain endpoint on an operators' listener, behind the
+// authentication middleware, so that "why was I refused?" is answered for
+// the principal actually calling. Nothing serves it unless a service does
+// this.
+func ExampleExplainHandler() {
+	eng, err := authz.New(authz.Policy{Rules: []authz.Rule{{
+		ID: "read-orders", Effect: authz.Allow, Routes: []string{"GET /orders/{id}"},
+		Match: authz.Match{AllScopes: []string{"orders:read"}},
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	admin := http.NewServeMux()
+	admin.Handle("GET /debug/authz", authz.ExplainHandler(eng)) // wrap admin in middleware.New(...) in a service
+
+	rec := httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/authz?method=GET&path=/orders/7", nil))
+	var trace struct {
+		Decision struct {
+			Allow  bool
+			Reason string
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &trace); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(trace.Decision.Allow, trace.Decision.Reason)
+	// Output: false insufficient_scope
 }
