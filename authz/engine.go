@@ -171,19 +171,19 @@ func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *De
 
 // decide evaluates req; t, when non-nil, receives every step.
 func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace) Decision {
-	var anon authn.Principal
 	if p == nil {
-		p = &anon
+		p = &authn.Principal{}
 	}
 	method, path := req.normalize()
 	if t != nil {
 		t.Method, t.Path = method, path
 	}
-	if method == "" || !cleanPath(path) {
+	clean, escaped := scanPath(path)
+	if method == "" || !clean {
 		return c.finish(Decision{Reason: ReasonBadRequest})
 	}
 	var ms matches
-	c.index.match(method, path, &ms)
+	c.index.match(method, path, escaped, &ms)
 	if t != nil {
 		for i := range ms.n {
 			t.Patterns = append(t.Patterns, ms.at(i).pattern)

@@ -125,8 +125,42 @@ type node struct {
 
 // trie indexes rules by method, then path segment.
 type trie struct {
-	methods   map[string]*node
+	common    [numCommonMethods]*node // by methodIndex
+	methods   map[string]*node        // other methods
 	anyMethod *node
+}
+
+// numCommonMethods is how many methods methodIndex knows: their patterns
+// are found without hashing the method.
+const numCommonMethods = 7
+
+// methodIndex returns the index of a common method, GET being 0, or -1.
+func methodIndex(m string) int {
+	switch m {
+	case "GET":
+		return 0
+	case "POST":
+		return 1
+	case "PUT":
+		return 2
+	case "PATCH":
+		return 3
+	case "DELETE":
+		return 4
+	case "HEAD":
+		return 5
+	case "OPTIONS":
+		return 6
+	}
+	return -1
+}
+
+// root returns the root node of method's patterns, nil if it has none.
+func (t *trie) root(method string) *node {
+	if i := methodIndex(method); i >= 0 {
+		return t.common[i]
+	}
+	return t.methods[method]
 }
 
 func (t *trie) insert(r route) *node {
@@ -137,10 +171,18 @@ func (t *trie) insert(r route) *node {
 		}
 		n = t.anyMethod
 	} else {
-		if t.methods == nil {
+		if i := methodIndex(r.method); i >= 0 {
+			if t.common[i] == nil {
+				t.common[i] = &node{}
+			}
+			n = t.common[i]
+		} else if t.methods == nil {
 			t.methods = map[string]*node{}
 		}
-		if n = t.methods[r.method]; n == nil {
+		if n == nil {
+			n = t.methods[r.method]
+		}
+		if n == nil {
 			n = &node{}
 			t.methods[r.method] = n
 		}
@@ -203,35 +245,36 @@ func (m *matches) at(i int) *node {
 // match finds every pattern that matches method and the escaped path, with
 // ServeMux's rules: GET patterns match HEAD, and patterns without a method
 // match every method.
-func (t *trie) match(method, path string, m *matches) {
-	if n := t.methods[method]; n != nil {
-		n.walk(path, m)
+// escaped says whether path holds a percent escape to decode in segments.
+func (t *trie) match(method, path string, escaped bool, m *matches) {
+	if n := t.root(method); n != nil {
+		n.walk(path, escaped, m)
 	}
 	if method == "HEAD" {
-		if n := t.methods["GET"]; n != nil {
-			n.walk(path, m)
+		if n := t.common[0]; n != nil {
+			n.walk(path, escaped, m)
 		}
 	}
 	if t.anyMethod != nil {
-		t.anyMethod.walk(path, m)
+		t.anyMethod.walk(path, escaped, m)
 	}
 }
 
 // walk mirrors net/http's routingNode.matchPath, but explores every branch:
 // literal child, then single wildcard, then multi wildcard.
-func (n *node) walk(path string, m *matches) {
+func (n *node) walk(path string, escaped bool, m *matches) {
 	if path == "" {
 		if n.pattern != "" {
 			m.add(n)
 		}
 		return
 	}
-	seg, rest := firstSegment(path)
+	seg, rest := firstSegment(path, escaped)
 	if c := n.lit[seg]; c != nil {
-		c.walk(rest, m)
+		c.walk(rest, escaped, m)
 	}
 	if n.wild != nil && seg != "/" {
-		n.wild.walk(rest, m)
+		n.wild.walk(rest, escaped, m)
 	}
 	if n.multi != nil && n.multi.pattern != "" {
 		m.add(n.multi)
@@ -239,8 +282,9 @@ func (n *node) walk(path string, m *matches) {
 }
 
 // firstSegment splits path like net/http's firstSegment: "/" alone is the
-// segment "/", which only {$} matches.
-func firstSegment(path string) (seg, rest string) {
+// segment "/", which only {$} matches. The segment is unescaped when
+// escaped says the path holds a percent escape.
+func firstSegment(path string, escaped bool) (seg, rest string) {
 	if path == "/" {
 		return "/", ""
 	}
@@ -250,7 +294,7 @@ func firstSegment(path string) (seg, rest string) {
 		i = len(path)
 	}
 	seg, rest = path[:i], path[i:]
-	if strings.IndexByte(seg, '%') >= 0 {
+	if escaped && strings.IndexByte(seg, '%') >= 0 {
 		if u, err := url.PathUnescape(seg); err == nil {
 			seg = u
 		}
@@ -258,11 +302,12 @@ func firstSegment(path string) (seg, rest string) {
 	return seg, rest
 }
 
-// cleanPath reports whether p is an absolute path without empty, "." or
-// ".." segments, the only paths ServeMux routes without a redirect.
-func cleanPath(p string) bool {
+// scanPath reports whether p is an absolute path without empty, "." or
+// ".." segments, the only paths ServeMux routes without a redirect, and
+// whether it holds a percent escape that segments must be decoded for.
+func scanPath(p string) (clean, escaped bool) {
 	if p == "" || p[0] != '/' {
-		return false
+		return false, false
 	}
 	for i := 1; i <= len(p); {
 		j := strings.IndexByte(p[i:], '/')
@@ -271,9 +316,9 @@ func cleanPath(p string) bool {
 		}
 		seg := p[i : i+j]
 		if seg == "." || seg == ".." || (seg == "" && i+j < len(p)) {
-			return false
+			return false, false
 		}
 		i += j + 1
 	}
-	return true
+	return true, strings.IndexByte(p, '%') >= 0
 }
