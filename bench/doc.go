@@ -3,6 +3,9 @@
 // tokens and proofs, in the same run, and the whole per-request cost of
 // ztkit's net/http middleware (mTLS peer, DPoP-bound token, proof) against a
 // hand-assembled stack. cmd/e2e and e2e.sh load a small HTTPS server with wrk,
-// with and without ztkit. It is a module of its own so that the competitors
-// stay out of ztkit's go.mod. See README.md.
+// with and without ztkit. It also times redact against regular expressions
+// (Go regexp, RE2) and the IndexByte floor, and one authz decision against
+// cedar-go, OPA and Casbin on equivalent policies of 10 to 10,000 rules. It
+// is a module of its own so that the competitors stay out of ztkit's
+// go.mod. See README.md.
 package bench
