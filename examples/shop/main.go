@@ -13,6 +13,14 @@
 // a rule that ran in shadow mode, then saves a broken version that the engine
 // rejects, keeping the last good policy.
 //
+// The storefront's own calls go through an egress allow-list (package
+// authz/egress): checkout, over SPIFFE mTLS and only if the server presents
+// checkout's SPIFFE ID, and the identity service, in plaintext on loopback.
+// The scenario ends with an SSRF that aims the storefront at the cloud
+// metadata service and an exfiltration server, refused before any
+// connection, and an impostor at checkout's address, refused in the TLS
+// handshake before a byte of the request is sent.
+//
 //	go run ./examples/shop                                    # run the scenario, print each request and decision, exit 0
 //	go run ./examples/shop -serve                             # then keep the services running
 //	go run ./examples/shop -policy my-policy.json -serve      # watch a policy file of your own
@@ -46,6 +54,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/authz/egress"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
@@ -146,11 +155,20 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	})
 	defer stopCO()
 
+	// The storefront's outbound transport: checkout and the identity
+	// service are listed, nothing else is.
+	sfEgress, err := storefrontEgress(w, idURL, coURL, logger)
+	if err != nil {
+		return err
+	}
+	defer sfEgress.CloseIdleConnections()
+
 	for _, l := range w.describe {
 		p.line("%s", l)
 	}
 	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
+	p.line("%s", describeEgress(sfEgress, w))
 	if policy.text != nil {
 		p.line("policy:   embedded policy.json written to %s, watched every %s (edit it while -serve runs)", policy.path, pollInterval)
 	} else {
@@ -158,7 +176,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("")
 
-	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co, policy: policy}); err != nil {
+	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -209,6 +227,10 @@ type stage struct {
 	w            *workloads
 	co           *checkout
 	policy       *policyFile
+	// egress is the storefront's outbound transport (storefrontEgress).
+	egress *egress.Transport
+	// log is the shop's redacting structured log.
+	log *slog.Logger
 }
 
 // scenario plays the storefront's and the attacker's requests and checks each outcome.
@@ -222,11 +244,10 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	if err != nil {
 		return err
 	}
-	// The storefront's connections: mTLS with its SVID to checkout (plain
-	// HTTP to the identity service on loopback).
-	mtls := &http.Transport{TLSClientConfig: authn.ClientTLSConfig(s.w.storefrontSVID, s.w.storefrontBundles, s.w.storefrontServers)}
-	defer mtls.CloseIdleConnections()
-	rec := &recorder{base: mtls, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
+	// The storefront's connections go through its egress allow-list: mTLS
+	// with its SVID to checkout, plain HTTP to the identity service on
+	// loopback, nowhere else.
+	rec := &recorder{base: s.egress, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
 
 	p.line("1. The storefront gets a token bound to its DPoP key.")
 	tok, err := getToken(ctx, proofer, rec, s.idURL, "cart:read checkout:write orders:read")
@@ -258,10 +279,11 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	}
 
 	// Steps 4 to 6: the attacker sends through the storefront's own mTLS
-	// connection (a compromised dependency, an SSRF), so only DPoP stops it.
+	// connection (a compromised dependency, an SSRF): checkout is on the
+	// storefront's egress list, so only DPoP stops it.
 	p.line("4. An attacker who can send through the storefront's mTLS connection (an SSRF, a bad dependency) replays that request.")
 	last := rec.lastRequest()
-	attacker := &recorder{base: mtls, p: p, who: "attacker  ", peer: rec.peer}
+	attacker := &recorder{base: s.egress, p: p, who: "attacker  ", peer: rec.peer}
 	replay, err := http.NewRequestWithContext(ctx, http.MethodGet, orderURL, nil)
 	if err != nil {
 		return err
@@ -333,7 +355,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 		return err
 	}
 	p.line("   b. with an X509-SVID for %s that it signed with a CA of its own.", s.w.storefrontID)
-	forged, err := s.w.forgedSVID(ctx)
+	forged, err := s.w.forgedSVID(ctx, s.w.storefrontID)
 	if err != nil {
 		return err
 	}
@@ -344,6 +366,9 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	}
 
 	if err := s.hotReload(ctx, p, readOrder); err != nil {
+		return err
+	}
+	if err := s.egressSteps(ctx, p, shop, proofer, tok); err != nil {
 		return err
 	}
 	p.line("")
@@ -602,8 +627,17 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
-		if alert := tlsAlert(err); alert != "" {
-			r.p.line("%s: %s %s%s → refused in the TLS handshake (%s)", r.who, req.Method, req.URL.Path, what, alert)
+		// An egress refusal is printed without the URL's path (the
+		// endpoint is in the error), and without the client certificate:
+		// the storefront refused before presenting it.
+		var refused *egress.DestinationError
+		switch {
+		case errors.As(err, &refused) && refused.Reason == egress.ReasonServerIdentity:
+			r.p.line("%s: %s%s → refused in the TLS handshake (%v)", r.who, req.Method, describe("", req.Header), refused)
+		case errors.As(err, &refused):
+			r.p.line("%s: %s%s → refused before connecting (%v)", r.who, req.Method, describe("", req.Header), refused)
+		case tlsAlert(err) != "":
+			r.p.line("%s: %s %s%s → refused in the TLS handshake (%s)", r.who, req.Method, req.URL.Path, what, tlsAlert(err))
 		}
 		return nil, err
 	}

@@ -36,6 +36,10 @@ func TestShopScenario(t *testing.T) {
 	}
 	assertScenario(t, got, "spiffe://shop.example/storefront")
 	assertHotReload(t, got)
+	assertEgress(t, got, "spiffe://shop.example/checkout",
+		"storefront: POST [DPoP token, DPoP proof] → refused in the TLS handshake (egress: https://127.0.0.1:",
+		" (server_identity): server identity refused: authn: peer not authorized: spiffe://shop.example/impostor)",
+		"    a genuine X509-SVID for spiffe://shop.example/impostor from the shop's own CA.")
 }
 
 // TestShopWithWorkloadAPI runs the -workload-api path against an issuer that,
@@ -61,6 +65,7 @@ func TestShopWithWorkloadAPI(t *testing.T) {
 	}
 	assertScenario(t, got, "spiffe://ztkit.test/workload")
 	assertHotReload(t, got)
+	assertEgress(t, got, "spiffe://ztkit.test/workload", agentImpostor("spiffe://ztkit.test/workload")...)
 }
 
 // TestShopWithSPIRE runs the -workload-api path against the SPIRE agent that
@@ -81,6 +86,51 @@ func TestShopWithSPIRE(t *testing.T) {
 	}
 	assertScenario(t, got, id)
 	assertHotReload(t, got)
+	assertEgress(t, got, id, agentImpostor(id)...)
+}
+
+// agentImpostor is what step 14 prints with identities from an agent: the
+// impostor signed the checkout's ID itself.
+func agentImpostor(id string) []string {
+	return []string{
+		"    an X509-SVID for " + id + " that it signed with a CA of its own.",
+		"    (The agent issues this process only its one SVID: no genuine SVID of another workload can be had here.)",
+		" (server_identity): server identity refused: x509svid: could not verify leaf certificate: x509: certificate signed by unknown authority",
+	}
+}
+
+// assertEgress checks steps 13 and 14, the storefront's egress allow-list:
+// checkout is its SPIFFE ID; impostor are the lines that step 14 prints
+// about the impostor and the refusal, which depend on where the identities
+// come from.
+func assertEgress(t *testing.T, got, checkout string, impostor ...string) {
+	t.Helper()
+	for _, want := range append([]string{
+		"storefront: egress allow-list (authz/egress): https://127.0.0.1:",
+		" only if the server is " + checkout + " (checkout), http://127.0.0.1:",
+		" (identity, plaintext); anything else is refused",
+		// 13. the SSRF, refused before connecting, logged without the URL.
+		`level=WARN msg="egress refused" scheme=http host=169.254.169.254 port=80 reason=not_listed`,
+		"storefront: GET [DPoP token, DPoP proof] → refused before connecting (egress: http://169.254.169.254:80 (not_listed): destination not allowed)",
+		`level=WARN msg="egress refused" scheme=https host=evil.example port=443 reason=not_listed`,
+		"storefront: GET [DPoP token, DPoP proof] → refused before connecting (egress: https://evil.example:443 (not_listed): destination not allowed)",
+		"egress:   2 refusals, nothing dialed",
+		// 14. the impostor at checkout's address, refused in the handshake.
+		"14. A hijack: a poisoned service registry gives checkout's address as https://127.0.0.1:",
+		"    The storefront builds its allow-list as always, expecting " + checkout + " there.",
+		`level=WARN msg="egress refused" scheme=https host=127.0.0.1 port=`,
+		" reason=server_identity",
+		"storefront: POST [DPoP token, DPoP proof] → refused in the TLS handshake (egress: https://127.0.0.1:",
+		"impostor: TLS handshake failed (remote error: tls: bad certificate); it received no request byte",
+	}, impostor...) {
+		assert.Contains(t, got, want)
+	}
+	assert.Equal(t, 2, strings.Count(got, "→ refused before connecting"))
+	assert.Equal(t, 1, strings.Count(got, "(server_identity)"))
+	// The SSRF URLs' paths and queries never reach the output.
+	for _, secret := range []string{"meta-data", "security-credentials", "/collect", "email="} {
+		assert.NotContains(t, got, secret)
+	}
 }
 
 // assertScenario checks the lines every run prints, whatever the identities
@@ -196,6 +246,7 @@ func TestShopWithPolicyFile(t *testing.T) {
 	assert.Contains(t, got, "policy:   "+path+", watched every 200ms")
 	assert.Contains(t, got, "10-12. Hot reload: skipped, the policy is your file (-policy)")
 	assertScenario(t, got, "spiffe://shop.example/storefront")
+	assertEgress(t, got, "spiffe://shop.example/checkout")
 	assert.NotContains(t, got, "authz: policy loaded")
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)

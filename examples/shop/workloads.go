@@ -32,8 +32,12 @@ type workloads struct {
 	storefrontID      spiffeid.ID
 	storefrontSVID    x509svid.Source
 	storefrontBundles x509bundle.Source
-	// storefrontServers is whom the storefront accepts as the checkout.
+	// storefrontServers is whom the storefront accepts as the checkout: its
+	// egress allow-list requires it of the server at checkout's address.
 	storefrontServers authn.PeerAuthorizer
+
+	// issuer is the embedded issuer; nil with an external agent.
+	issuer *spiffetest.Issuer
 
 	closers []func() error
 }
@@ -83,6 +87,7 @@ func (w *workloads) embedded(ctx context.Context) error {
 		return err
 	}
 	w.closers = append(w.closers, iss.Close)
+	w.issuer = iss
 	if err := iss.Register(w.checkoutID); err != nil {
 		return err
 	}
@@ -113,7 +118,8 @@ func (w *workloads) embedded(ctx context.Context) error {
 // agent serves a process the SVIDs of the registration entries that match it
 // (by uid, for example); both workloads run in this one process, so they get
 // the same SVID (the first, if there are several), and the checkout can only
-// authorize the whole trust domain.
+// authorize the whole trust domain. The storefront still requires the
+// checkout's exact SPIFFE ID of the server it calls: it knows what that is.
 func (w *workloads) agent(ctx context.Context, addr string) error {
 	co, err := spiffesource.NewX509Source(ctx, addr, 0)
 	if err != nil {
@@ -139,7 +145,7 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 	w.storefrontSVID, w.storefrontBundles = sf, sf
 
 	w.checkoutPeers = authn.AuthorizeMemberOf(w.td)
-	w.storefrontServers = authn.AuthorizeMemberOf(w.td)
+	w.storefrontServers = authn.AuthorizeID(w.checkoutID)
 	w.describe = []string{
 		fmt.Sprintf("spiffe:   Workload API at %s (an external agent); it serves this process %s", addr, w.checkoutID),
 		fmt.Sprintf("checkout: is %s; accepts mTLS from any workload of trust domain %s, since both workloads have the agent's one SVID",
@@ -149,14 +155,43 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 	return nil
 }
 
-// forgedSVID returns an X509-SVID for the storefront's SPIFFE ID signed by a
-// CA of the same trust domain name that nobody trusts: what an attacker can
-// make for itself.
-func (w *workloads) forgedSVID(ctx context.Context) (*x509svid.SVID, error) {
+// forgedSVID returns an X509-SVID for id signed by a CA of the same trust
+// domain name that nobody trusts: what an attacker can make for itself.
+func (w *workloads) forgedSVID(ctx context.Context, id spiffeid.ID) (*x509svid.SVID, error) {
 	rogue, err := spiffetest.New(ctx, w.td)
 	if err != nil {
 		return nil, err
 	}
-	svid, err := rogue.IssueX509SVID(w.storefrontID)
+	svid, err := rogue.IssueX509SVID(id)
 	return svid, errors.Join(err, rogue.Close())
+}
+
+// impostor is the identity of a server that is not the checkout.
+type impostor struct {
+	svid *x509svid.SVID
+	// what says in words what the impostor presents.
+	what []string
+	// cause, when set, is the error the storefront's refusal must match
+	// besides egress.ErrServerIdentity.
+	cause error
+}
+
+// impostor returns the identity of a server that is not the checkout. With
+// the embedded issuer it is a genuine X509-SVID of the shop's own CA for
+// spiffe://<td>/impostor: another workload of the trust domain, which the
+// storefront's authorizer must refuse. An external agent serves this process
+// only its one SVID, so no genuine SVID for another ID can be had; the
+// impostor then presents the checkout's ID signed by a CA of its own, which
+// the trust bundle must refuse.
+func (w *workloads) impostor(ctx context.Context) (impostor, error) {
+	if w.issuer == nil {
+		svid, err := w.forgedSVID(ctx, w.checkoutID)
+		return impostor{svid: svid, what: []string{
+			fmt.Sprintf("an X509-SVID for %s that it signed with a CA of its own.", w.checkoutID),
+			"(The agent issues this process only its one SVID: no genuine SVID of another workload can be had here.)",
+		}}, err
+	}
+	id := spiffeid.RequireFromPath(w.td, "/impostor")
+	svid, err := w.issuer.IssueX509SVID(id)
+	return impostor{svid: svid, what: []string{fmt.Sprintf("a genuine X509-SVID for %s from the shop's own CA.", id)}, cause: authn.ErrPeerNotAuthorized}, err
 }
