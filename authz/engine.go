@@ -118,8 +118,11 @@ func (e *Engine) WaitUntilUpdated(ctx context.Context) error {
 // Decide keeps working after [Engine.Close], with the last policy, so that
 // requests in flight during shutdown are still decided.
 func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) Decision {
-	d := e.cur.Load().decide(p, req, e.cfg, nil)
-	e.log(ctx, p, req, &d)
+	var d Decision
+	e.cur.Load().decide(&d, p, req, e.cfg, nil)
+	if e.cfg.logOn {
+		e.log(ctx, p, req, &d)
+	}
 	if o := e.cfg.observer; o != nil {
 		o.ObserveDecision(ctx, d)
 	}
@@ -131,7 +134,7 @@ func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) De
 // not log; use it for debugging and policy tests.
 func (e *Engine) Explain(_ context.Context, p *authn.Principal, req Request) Trace {
 	var t Trace
-	t.Decision = e.cur.Load().decide(p, req, e.cfg, &t)
+	e.cur.Load().decide(&t.Decision, p, req, e.cfg, &t)
 	return t
 }
 
@@ -169,8 +172,9 @@ func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *De
 	l.LogAttrs(ctx, slog.LevelInfo, "authz decision", attrs...)
 }
 
-// decide evaluates req; t, when non-nil, receives every step.
-func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace) Decision {
+// decide evaluates req into d, which must be zero; t, when non-nil,
+// receives every step.
+func (c *compiled) decide(d *Decision, p *authn.Principal, req Request, cfg *config, t *Trace) {
 	if p == nil {
 		p = &authn.Principal{}
 	}
@@ -180,7 +184,9 @@ func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace
 	}
 	clean, escaped := scanPath(path)
 	if method == "" || !clean {
-		return c.finish(Decision{Reason: ReasonBadRequest})
+		d.Reason = ReasonBadRequest
+		c.finish(d)
+		return
 	}
 	var ms matches
 	c.index.match(method, path, escaped, &ms)
@@ -189,7 +195,7 @@ func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace
 			t.Patterns = append(t.Patterns, ms.at(i).pattern)
 		}
 	}
-	d := Decision{Reason: ReasonNoRule}
+	d.Reason = ReasonNoRule
 	decided := false
 	// Forbid wins: every enforced forbid rule of every matching pattern first.
 	for i := 0; i < ms.n && !decided; i++ {
@@ -199,7 +205,7 @@ func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace
 			reason, _ := c.eval(r, p, cfg.now)
 			t.step(r, n, reason)
 			if reason == "" {
-				d = Decision{Reason: ReasonForbidden, RuleID: r.id, Pattern: n.pattern}
+				d.Reason, d.RuleID, d.Pattern = ReasonForbidden, r.id, n.pattern
 				decided = true
 				break
 			}
@@ -213,13 +219,13 @@ func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace
 			reason, stage := c.eval(r, p, cfg.now)
 			t.step(r, n, reason)
 			if reason == "" {
-				d = Decision{Allow: true, Reason: ReasonAllowed, RuleID: r.id, Pattern: n.pattern}
+				d.Allow, d.Reason, d.RuleID, d.Pattern = true, ReasonAllowed, r.id, n.pattern
 				decided = true
 				break
 			}
 			if stage > best {
 				best, bestRule = stage, r
-				d = Decision{Reason: reason, RuleID: r.id, Pattern: n.pattern}
+				d.Reason, d.RuleID, d.Pattern = reason, r.id, n.pattern
 			}
 		}
 	}
@@ -246,15 +252,17 @@ func (c *compiled) decide(p *authn.Principal, req Request, cfg *config, t *Trace
 			}
 		}
 	}
-	return c.finish(d)
+	c.finish(d)
 }
 
 // finish applies policy-wide shadow mode: allow, and report what would have been.
-func (c *compiled) finish(d Decision) Decision {
+// finish applies a shadow policy to d: it allows, and reports what it
+// would have decided.
+func (c *compiled) finish(d *Decision) {
 	if !c.shadow || d.Allow {
-		return d
+		return
 	}
-	return Decision{
+	*d = Decision{
 		Allow: true, Reason: ReasonShadowPolicy, Pattern: d.Pattern, MissingScopes: d.MissingScopes,
 		ShadowDeny: true, ShadowRuleID: d.RuleID, ShadowReason: d.Reason,
 	}

@@ -12,6 +12,7 @@ type Option interface {
 
 type config struct {
 	logger   *slog.Logger
+	logOn    bool // logger is not the default, which discards
 	observer Observer
 	now      func() time.Time
 	interval time.Duration
@@ -31,6 +32,7 @@ func newConfig(opts []Option) *config {
 			o.apply(c)
 		}
 	}
+	c.logOn = c.logger.Handler() != slog.DiscardHandler
 	return c
 }
 
