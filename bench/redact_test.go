@@ -255,17 +255,21 @@ func BenchmarkRedact(b *testing.B) {
 					dst := make([]byte, 0, 8<<10)
 					b.SetBytes(int64(len(l.line)))
 					b.ReportAllocs()
+					cpu := startCPU()
 					for b.Loop() {
 						dst = nr.r.Redact(dst[:0], l.line)
 					}
+					cpu.report(b)
 				})
 			}
 			b.Run("indexbyte-floor", func(b *testing.B) {
 				b.SetBytes(int64(len(l.line)))
 				b.ReportAllocs()
+				cpu := startCPU()
 				for b.Loop() {
 					indexByteSink += bytes.IndexByte(l.line, 0)
 				}
+				cpu.report(b)
 			})
 		})
 	}
