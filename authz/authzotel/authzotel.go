@@ -42,11 +42,18 @@ const ScopeName = "github.com/ztkit/ztkit/authz/authzotel"
 
 // Attribute keys of the decision and update counters.
 const (
+	// AttrDecision is "allow" or "deny", the enforced decision.
 	AttrDecision = attribute.Key("ztkit.authz.decision")
-	AttrReason   = attribute.Key("ztkit.authz.reason")
-	AttrRuleID   = attribute.Key("ztkit.authz.rule_id")
-	AttrShadow   = attribute.Key("ztkit.authz.shadow")
-	AttrResult   = attribute.Key("ztkit.authz.result")
+	// AttrReason is the decision's [authz.Reason].
+	AttrReason = attribute.Key("ztkit.authz.reason")
+	// AttrRuleID is the deciding rule; absent when no rule covers the route,
+	// "_OTHER" past the bound on distinct attribute sets.
+	AttrRuleID = attribute.Key("ztkit.authz.rule_id")
+	// AttrShadow is "would_deny" or "would_allow" when a shadow rule or
+	// policy disagreed with the enforced decision; absent otherwise.
+	AttrShadow = attribute.Key("ztkit.authz.shadow")
+	// AttrResult is "applied" or "rejected", on the update counter.
+	AttrResult = attribute.Key("ztkit.authz.result")
 )
 
 // maxSets bounds the distinct attribute sets counted. A policy of n rules
@@ -56,6 +63,10 @@ const maxSets = 16384
 
 // otherRule is the rule_id of decisions counted past maxSets.
 const otherRule = "_OTHER"
+
+// maxEntries bounds the keys mapped to counters, aliases of _OTHER
+// included; a key past it is counted correctly but looked up under the lock.
+const maxEntries = 2 * maxSets
 
 // ErrNilMeterProvider is returned by [New] when given a nil MeterProvider.
 var ErrNilMeterProvider = errors.New("authzotel: nil MeterProvider")
@@ -73,13 +84,14 @@ type Metrics struct {
 
 	applied, rejected atomic.Int64
 
-	// read holds the counters looked up without locking. New counters go
-	// to dirty, under mu, and are merged into a new read map once dirty
-	// holds a quarter as many, so the copying stays linear overall.
-	read  atomic.Pointer[map[setKey]*counter]
-	mu    sync.Mutex
-	dirty map[setKey]*counter
-	total int // counters in read and dirty, under mu
+	// read maps attribute keys to counters without locking. New keys go to
+	// dirty, under mu, until add merges them into a new read map.
+	read   atomic.Pointer[map[setKey]*counter]
+	mu     sync.Mutex
+	dirty  map[setKey]*counter
+	misses int        // lookups that missed read since it was built
+	sets   int        // distinct counters (attribute sets)
+	all    []*counter // every counter once, for the callback
 }
 
 var _ authz.Observer = (*Metrics)(nil)
@@ -122,10 +134,7 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 	ms.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		ms.mu.Lock()
 		defer ms.mu.Unlock()
-		for _, c := range *ms.read.Load() {
-			o.ObserveInt64(decisions, c.n.Load(), metric.WithAttributeSet(c.set))
-		}
-		for _, c := range ms.dirty {
+		for _, c := range ms.all {
 			o.ObserveInt64(decisions, c.n.Load(), metric.WithAttributeSet(c.set))
 		}
 		o.ObserveInt64(updates, ms.applied.Load(), applied)
@@ -138,8 +147,9 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 	return ms, nil
 }
 
-// Close unregisters the counters from the meter; later decisions are no
-// longer reported.
+// Close unregisters the counters from the meter: later decisions are still
+// counted, cheaply, but no longer reported. Remove m from the engine (or
+// close the engine) as well when it is done with.
 func (m *Metrics) Close() error { return m.reg.Unregister() }
 
 // ObserveDecision counts d.
@@ -167,7 +177,12 @@ func (m *Metrics) ObservePolicy(_ context.Context, err error) {
 	m.applied.Add(1)
 }
 
-// add returns the counter of k, creating it if need be.
+// add returns the counter of k, creating it if need be. It runs when k is
+// not in the read map: the counter is then in dirty, or new. Either way it
+// counts a miss, and the read map is rebuilt with dirty merged in once the
+// misses or the new counters reach a quarter of its size (at least 8), so
+// the copying stays linear overall and a hot counter leaves the locked
+// path after a few calls.
 func (m *Metrics) add(k setKey) *counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -175,10 +190,29 @@ func (m *Metrics) add(k setKey) *counter {
 	if c, ok := read[k]; ok {
 		return c
 	}
-	if c, ok := m.dirty[k]; ok {
-		return c
+	c, ok := m.dirty[k]
+	if !ok {
+		c = m.counterFor(read, k)
+		if len(read)+len(m.dirty) < maxEntries {
+			m.dirty[k] = c // for a key past maxSets, an alias of its _OTHER counter
+		}
 	}
-	if m.total >= maxSets && k.ruleID != otherRule {
+	m.misses++
+	if limit := max(8, len(read)/4); len(m.dirty) > 0 && (m.misses >= limit || len(m.dirty) >= limit) {
+		next := make(map[setKey]*counter, len(read)+len(m.dirty))
+		maps.Copy(next, read)
+		maps.Copy(next, m.dirty)
+		m.read.Store(&next)
+		m.dirty = map[setKey]*counter{}
+		m.misses = 0
+	}
+	return c
+}
+
+// counterFor finds or makes the counter k counts under: its own, or past
+// maxSets distinct sets, the _OTHER one of its decision, reason and shadow.
+func (m *Metrics) counterFor(read map[setKey]*counter, k setKey) *counter {
+	if m.sets >= maxSets {
 		k.ruleID = otherRule
 		if c, ok := read[k]; ok {
 			return c
@@ -201,13 +235,7 @@ func (m *Metrics) add(k setKey) *counter {
 	}
 	c := &counter{set: attribute.NewSet(attrs...)}
 	m.dirty[k] = c
-	m.total++
-	if len(m.dirty) >= max(8, len(read)/4) {
-		next := make(map[setKey]*counter, len(read)+len(m.dirty))
-		maps.Copy(next, read)
-		maps.Copy(next, m.dirty)
-		m.read.Store(&next)
-		m.dirty = map[setKey]*counter{}
-	}
+	m.sets++
+	m.all = append(m.all, c)
 	return c
 }
