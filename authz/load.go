@@ -193,6 +193,10 @@ func lineAt(data []byte, off int64) int {
 // checkDuplicateKeys walks the document and reports the offset of the first
 // repeated key in any object: encoding/json would silently keep the last,
 // which would let a reviewer read one effect while the engine enforces another.
+// It also refuses a key that is not in canonical form: encoding/json matches
+// field names case-insensitively (with Unicode folding: "ſ" is "s"), so
+// {"effect": "allow", "EFFECT": "forbid"} would otherwise pass the
+// duplicate check and enforce the second.
 func checkDuplicateKeys(data []byte) (int64, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
@@ -217,6 +221,9 @@ func checkDuplicateKeys(data []byte) (int64, error) {
 					continue
 				}
 				k, _ := tok.(string)
+				if !canonicalKey(k) {
+					return dec.InputOffset(), fmt.Errorf("%w: key %q: keys are lower case ASCII letters, digits and '_'", ErrSyntax, k)
+				}
 				if f.keys[k] {
 					return dec.InputOffset(), fmt.Errorf("%w: duplicate key %q", ErrSyntax, k)
 				}
@@ -261,4 +268,19 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, &PolicyError{File: path, Index: -1, Err: ErrPolicyTooLarge}
 	}
 	return data, nil
+}
+
+// canonicalKey reports whether k is spelled as every key of a policy file
+// is: lower-case ASCII letters, digits and underscores.
+func canonicalKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }

@@ -39,6 +39,12 @@ func TestParseErrors(t *testing.T) {
 		{"negative age", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"max_auth_age": "-1m"}}]}`, authz.ErrInvalidMatch, ""},
 		{"empty scope", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"all_scopes": [""]}}]}`, authz.ErrInvalidMatch, ""},
 		{"trailing data", `{"rules": []} {}`, authz.ErrSyntax, ""},
+		// encoding/json folds case: without the canonical-key check the
+		// second spelling would silently win.
+		{"case variant of a key", "{\"rules\": [\n{\"id\": \"a\", \"effect\": \"allow\", \"EFFECT\": \"forbid\", \"routes\": [\"/\"], \"match\": {\"any_principal\": true}}]}", authz.ErrSyntax, `bad.json:2: policy syntax error: key "EFFECT"`},
+		{"upper-case key alone", `{"Rules": []}`, authz.ErrSyntax, `key "Rules"`},
+		{"unicode fold of a key", `{"rules": [{"id": "a", "effect": "forbid", "routeſ": ["/"]}]}`, authz.ErrSyntax, "keys are lower case"},
+		{"kelvin sign in a key", `{"rules": [{"id": "a", "effect": "forbid", "routes": ["/"], "match": {"any_principal": true, "Kind": "user"}}]}`, authz.ErrSyntax, "keys are lower case"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
