@@ -128,10 +128,7 @@ func compile(p *Policy) (*compiled, error) {
 	fail := func(i int, id, field string, err error) {
 		pe := &PolicyError{File: p.file, Index: i, RuleID: id, Field: field, Err: err}
 		if i >= 0 && i < len(p.lines) {
-			pe.Line = p.lines[i]
-			if l := p.fieldLines[i][field]; l > 0 {
-				pe.Line = l
-			}
+			pe.Line = p.lines[i] // Parse moves it to the field's line
 		}
 		errs = append(errs, pe)
 	}

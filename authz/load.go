@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 )
 
 // Parse decodes and validates a JSON policy. name is used in errors only,
@@ -29,7 +30,7 @@ func Parse(name string, data []byte) (Policy, error) {
 		return Policy{}, err
 	}
 	if _, err := compile(&p); err != nil {
-		return Policy{}, err
+		return Policy{}, fieldLines(err, data, p.starts)
 	}
 	return p, nil
 }
@@ -39,7 +40,11 @@ func parseCompile(name string, data []byte) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compile(&p)
+	c, err := compile(&p)
+	if err != nil {
+		return nil, fieldLines(err, data, p.starts)
+	}
+	return c, nil
 }
 
 func parse(name string, data []byte) (Policy, error) {
@@ -106,7 +111,7 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 		}
 		p.Rules = append(p.Rules, r)
 		p.lines = append(p.lines, lineAt(data, start))
-		p.fieldLines = append(p.fieldLines, fieldLines(data, start, raw))
+		p.starts = append(p.starts, start)
 	}
 	_, err := dec.Token() // ]
 	return err
@@ -121,26 +126,46 @@ func skipSpace(data []byte, off int64) int64 {
 	return off
 }
 
-// fieldLines maps the path of every value in the rule raw, which starts at
-// offset start of data, to its line: "id", "routes[1]", "match.min_acr".
-// raw is valid JSON (it was decoded), so the walk does not fail.
-func fieldLines(data []byte, start int64, raw []byte) map[string]int {
+// fieldLines moves each rule problem in err (the errors compile joined)
+// from the line of its rule to the line of its field, found by walking the
+// rule's text, which starts at starts[index] in data. It runs only when a
+// policy is refused, so parsing does no such work for a valid one.
+func fieldLines(err error, data []byte, starts []int64) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		pe, ok := e.(*PolicyError)
+		if !ok || pe.Field == "" || pe.Index < 0 || pe.Index >= len(starts) {
+			continue
+		}
+		if l := fieldLine(data, starts[pe.Index], pe.Field); l > 0 {
+			pe.Line = l
+		}
+	}
+	return err
+}
+
+// fieldLine returns the line of the value at path ("id", "routes[1]",
+// "match.min_acr") in the JSON value that starts at offset start of data,
+// or 0 when it is not there.
+func fieldLine(data []byte, start int64, path string) int {
 	type frame struct {
 		path  string
 		obj   bool
 		index int
 	}
-	lines := map[string]int{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec := json.NewDecoder(bytes.NewReader(data[start:]))
 	var stack []frame
 	key := ""
 	for {
-		off := skipSpace(raw, dec.InputOffset())
+		off := skipSpace(data, start+dec.InputOffset())
 		tok, err := dec.Token()
 		if err != nil {
-			return lines
+			return 0
 		}
-		path := ""
+		p := ""
 		if n := len(stack); n > 0 {
 			f := &stack[n-1]
 			if f.obj {
@@ -149,12 +174,14 @@ func fieldLines(data []byte, start int64, raw []byte) map[string]int {
 					continue
 				}
 				if d, ok := tok.(json.Delim); ok && d == '}' {
-					stack = stack[:n-1]
+					if stack = stack[:n-1]; len(stack) == 0 {
+						return 0
+					}
 					continue
 				}
-				path = key
+				p = key
 				if f.path != "" {
-					path = f.path + "." + key
+					p = f.path + "." + key
 				}
 				key = ""
 			} else {
@@ -162,18 +189,18 @@ func fieldLines(data []byte, start int64, raw []byte) map[string]int {
 					stack = stack[:n-1]
 					continue
 				}
-				path = fmt.Sprintf("%s[%d]", f.path, f.index)
+				p = f.path + "[" + strconv.Itoa(f.index) + "]"
 				f.index++
 			}
-			if _, seen := lines[path]; !seen {
-				lines[path] = lineAt(data, start+off)
+			if p == path {
+				return lineAt(data, off)
 			}
 		}
 		switch tok {
 		case json.Delim('{'):
-			stack = append(stack, frame{path: path, obj: true})
+			stack = append(stack, frame{path: p, obj: true})
 		case json.Delim('['):
-			stack = append(stack, frame{path: path})
+			stack = append(stack, frame{path: p})
 		}
 	}
 }

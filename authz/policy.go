@@ -23,10 +23,9 @@ type Policy struct {
 	// Rules are evaluated in order within each route; forbid wins over allow.
 	Rules []Rule `json:"rules"`
 
-	file  string // the name Parse was given
-	lines []int  // the line of each rule in file
-	// fieldLines maps each rule's value paths ("routes[1]") to their line.
-	fieldLines []map[string]int
+	file   string  // the name Parse was given
+	lines  []int   // the line of each rule in file
+	starts []int64 // the offset of each rule in file
 }
 
 // Rule allows or forbids Routes to the principals that Match describes.
