@@ -20,8 +20,14 @@ import (
 // authentication middleware, with a policy rule for its own route), since
 // it reveals rule IDs and route patterns. It never shows the principal's
 // subject or a token, and it neither logs nor counts what it explains.
+// Given a nil Engine it answers 503 to every request.
 func ExplainHandler(e *Engine) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if e == nil {
+			http.Error(w, "no policy engine", http.StatusServiceUnavailable)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

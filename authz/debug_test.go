@@ -55,6 +55,7 @@ func TestExplainHandler(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
 	assert.Equal(t, "no-store", hdr.Get("Cache-Control"))
+	assert.Equal(t, "nosniff", hdr.Get("X-Content-Type-Options"))
 	assert.NotContains(t, string(body), "customer-4711")
 	var tr struct {
 		Method, Path string
@@ -106,4 +107,12 @@ func TestExplainHandler(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))
+}
+
+// TestExplainHandlerNilEngine: a handler built without an engine refuses
+// rather than panics.
+func TestExplainHandlerNilEngine(t *testing.T) {
+	rec := httptest.NewRecorder()
+	authz.ExplainHandler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/debug/authz?method=GET&path=/", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 }

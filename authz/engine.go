@@ -255,8 +255,7 @@ func (c *compiled) decide(d *Decision, p *authn.Principal, req Request, cfg *con
 	c.finish(d)
 }
 
-// finish applies policy-wide shadow mode: allow, and report what would have been.
-// finish applies a shadow policy to d: it allows, and reports what it
+// finish applies policy-wide shadow mode to d: allow, and report what it
 // would have decided.
 func (c *compiled) finish(d *Decision) {
 	if !c.shadow || d.Allow {

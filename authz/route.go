@@ -155,6 +155,32 @@ func methodIndex(m string) int {
 	return -1
 }
 
+// rootFor returns the root node of method's patterns ("" for the patterns
+// without a method), creating it.
+func (t *trie) rootFor(method string) *node {
+	var slot **node
+	switch i := methodIndex(method); {
+	case method == "":
+		slot = &t.anyMethod
+	case i >= 0:
+		slot = &t.common[i]
+	default:
+		if t.methods == nil {
+			t.methods = map[string]*node{}
+		}
+		n := t.methods[method]
+		if n == nil {
+			n = &node{}
+			t.methods[method] = n
+		}
+		return n
+	}
+	if *slot == nil {
+		*slot = &node{}
+	}
+	return *slot
+}
+
 // root returns the root node of method's patterns, nil if it has none.
 func (t *trie) root(method string) *node {
 	if i := methodIndex(method); i >= 0 {
@@ -164,29 +190,7 @@ func (t *trie) root(method string) *node {
 }
 
 func (t *trie) insert(r route) *node {
-	var n *node
-	if r.method == "" {
-		if t.anyMethod == nil {
-			t.anyMethod = &node{}
-		}
-		n = t.anyMethod
-	} else {
-		if i := methodIndex(r.method); i >= 0 {
-			if t.common[i] == nil {
-				t.common[i] = &node{}
-			}
-			n = t.common[i]
-		} else if t.methods == nil {
-			t.methods = map[string]*node{}
-		}
-		if n == nil {
-			n = t.methods[r.method]
-		}
-		if n == nil {
-			n = &node{}
-			t.methods[r.method] = n
-		}
-	}
+	n := t.rootFor(r.method)
 	for _, s := range r.segs {
 		var next **node
 		switch s.kind {
@@ -251,7 +255,7 @@ func (t *trie) match(method, path string, escaped bool, m *matches) {
 		n.walk(path, escaped, m)
 	}
 	if method == "HEAD" {
-		if n := t.common[0]; n != nil {
+		if n := t.root("GET"); n != nil {
 			n.walk(path, escaped, m)
 		}
 	}
