@@ -3,8 +3,9 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/ztkit/ztkit/internal/srcloc"
 )
 
 // Sentinel errors. Every error that [Parse], [LoadFile], [New], [Engine.Update]
@@ -58,25 +59,8 @@ type PolicyError struct {
 // Error formats the location and the cause, as in
 // `authz: policy.json:12: rule "pay" (#3): routes[0]: ...`.
 func (e *PolicyError) Error() string {
-	var b strings.Builder
-	b.WriteString("authz: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			b.WriteString(":" + strconv.Itoa(e.Line))
-		}
-		b.WriteString(": ")
-	} else if e.Line > 0 {
-		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
-	}
-	if e.Index >= 0 {
-		fmt.Fprintf(&b, "rule %q (#%d): ", e.RuleID, e.Index)
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(strings.TrimPrefix(fmt.Sprint(e.Err), "authz: "))
-	return b.String()
+	loc := srcloc.Loc{File: e.File, Line: e.Line, Kind: "rule", Index: e.Index, Name: e.RuleID, Field: e.Field}
+	return loc.Format("authz: ", strings.TrimPrefix(fmt.Sprint(e.Err), "authz: "))
 }
 
 // Unwrap returns the cause.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/ztkit/ztkit/internal/srcloc"
 )
 
 // Parse decodes and validates a JSON policy. name is used in errors only,
@@ -212,10 +214,7 @@ func syntax(err error) error {
 	return fmt.Errorf("%w: %v", ErrSyntax, err)
 }
 
-func lineAt(data []byte, off int64) int {
-	off = min(max(off, 0), int64(len(data)))
-	return bytes.Count(data[:off], []byte("\n")) + 1
-}
+func lineAt(data []byte, off int64) int { return srcloc.Line(data, off) }
 
 // checkDuplicateKeys walks the document and reports the offset of the first
 // repeated key in any object: encoding/json would silently keep the last,
@@ -287,11 +286,11 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("authz: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	data, tooLarge, err := srcloc.ReadLimited(f, limit)
 	if err != nil {
 		return nil, fmt.Errorf("authz: %w", err)
 	}
-	if int64(len(data)) > limit {
+	if tooLarge {
 		return nil, &PolicyError{File: path, Index: -1, Err: ErrPolicyTooLarge}
 	}
 	return data, nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/internal/srcloc"
 )
 
 // ErrInvalidCases: a cases file cannot be read as a table of cases. Every
@@ -45,25 +45,8 @@ type CasesError struct {
 // Error formats the location and the cause, as in
 // `authztest: cases.json:12: case "pays" (#3): principal.kind: want "workload" or "user"`.
 func (e *CasesError) Error() string {
-	var b strings.Builder
-	b.WriteString("authztest: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			b.WriteString(":" + strconv.Itoa(e.Line))
-		}
-		b.WriteString(": ")
-	} else if e.Line > 0 {
-		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
-	}
-	if e.Index >= 0 {
-		fmt.Fprintf(&b, "case %q (#%d): ", e.Case, e.Index)
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(fmt.Sprint(e.Err))
-	return b.String()
+	loc := srcloc.Loc{File: e.File, Line: e.Line, Kind: "case", Index: e.Index, Name: e.Case, Field: e.Field}
+	return loc.Format("authztest: ", fmt.Sprint(e.Err))
 }
 
 // Unwrap returns the cause.
@@ -93,11 +76,11 @@ func LoadCases(path string, now time.Time) ([]FileCase, error) {
 		return nil, fmt.Errorf("authztest: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCasesFile+1))
+	data, tooLarge, err := srcloc.ReadLimited(f, maxCasesFile)
 	if err != nil {
 		return nil, fmt.Errorf("authztest: %w", err)
 	}
-	if len(data) > maxCasesFile {
+	if tooLarge {
 		return nil, &CasesError{File: path, Index: -1, Err: fmt.Errorf("file larger than %d bytes", maxCasesFile)}
 	}
 	return ParseCases(path, data, now)
@@ -206,10 +189,7 @@ type rawCase struct {
 	raw   []byte
 }
 
-func (f *fileParser) line(off int64) int {
-	off = min(max(off, 0), int64(len(f.data)))
-	return bytes.Count(f.data[:off], []byte("\n")) + 1
-}
+func (f *fileParser) line(off int64) int { return srcloc.Line(f.data, off) }
 
 func (f *fileParser) fileErr(off int64, field string, err error) error {
 	return &CasesError{File: f.name, Line: f.line(off), Index: -1, Field: field, Err: err}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/authz/authztest"
+	"github.com/ztkit/ztkit/internal/srcloc"
 )
 
 // maxStdin bounds a cases file read from standard input, as LoadCases bounds files.
@@ -236,11 +237,11 @@ func loadCases(path string, ref time.Time, stdin io.Reader, stdinUsed *bool) ([]
 		return nil, errors.New(`standard input ("-") given twice`)
 	}
 	*stdinUsed = true
-	data, err := io.ReadAll(io.LimitReader(stdin, maxStdin+1))
+	data, tooLarge, err := srcloc.ReadLimited(stdin, maxStdin)
 	if err != nil {
 		return nil, fmt.Errorf("reading standard input: %w", err)
 	}
-	if len(data) > maxStdin {
+	if tooLarge {
 		return nil, fmt.Errorf("standard input larger than %d bytes", maxStdin)
 	}
 	return authztest.ParseCases(display(path), data, ref)
