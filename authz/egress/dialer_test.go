@@ -15,11 +15,12 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 func TestNewDialerConfig(t *testing.T) {
-	iss := newIssuer(t)
-	svid := issue(t, iss, storefront)
+	iss := shoprig.NewIssuer(t, td)
+	svid := shoprig.SVID(t, iss, storefront)
 	internal := newList(t, egress.Destination{Host: "payments.test", Server: authn.AuthorizeID(payments)})
 	external := newList(t, egress.Destination{Host: "api.stripe.com"})
 
@@ -53,7 +54,7 @@ func TestDialNetworks(t *testing.T) {
 	)
 	d, err := egress.NewDialer(list, egress.WithResolver(res))
 	require.NoError(t, err)
-	ctx := testContext(t)
+	ctx := shoprig.Context(t)
 
 	for _, network := range []string{"udp", "unix", "ip", ""} {
 		_, err := d.DialContext(ctx, network, "legacy.test:8080")
@@ -155,12 +156,12 @@ func startServerOrSkip(t *testing.T, ip string, port int, h http.Handler) *serve
 // TestDialTLSContext: the dialer on its own, for a protocol other than
 // HTTP: the connection it returns has passed the identity check.
 func TestDialTLSContext(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 	d := storefrontDialer(t, iss, list)
 
-	conn, err := d.DialTLSContext(testContext(t), "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.Port)))
+	conn, err := d.DialTLSContext(shoprig.Context(t), "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.Port)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	tc, ok := conn.(*tls.Conn)
@@ -187,7 +188,7 @@ func TestDialErrors(t *testing.T) {
 	)
 	d, err := egress.NewDialer(list, egress.WithResolver(newHosts(map[string][]netip.Addr{"down.partner.test": {loopback}})))
 	require.NoError(t, err)
-	ctx := testContext(t)
+	ctx := shoprig.Context(t)
 
 	_, err = d.DialTLSContext(ctx, "tcp", "gone.partner.test:443")
 	var dnsErr *net.DNSError

@@ -24,6 +24,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 var (
@@ -35,30 +36,6 @@ var (
 	loopback   = netip.MustParseAddr("127.0.0.1")
 	loopbackV4 = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 )
-
-// testContext bounds a test so that a bug shows as a failure rather than a
-// hung binary. Nothing asserts on the time.
-func testContext(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(tb.Context(), time.Minute)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-func newIssuer(tb testing.TB) *spiffetest.Issuer {
-	tb.Helper()
-	iss, err := spiffetest.New(testContext(tb), td)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, iss.Close()) })
-	return iss
-}
-
-func issue(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID) *x509svid.SVID {
-	tb.Helper()
-	s, err := iss.IssueX509SVID(id)
-	require.NoError(tb, err)
-	return s
-}
 
 // hosts is a resolver with a fixed table, as /etc/hosts would be. It
 // records every name it is asked for.
@@ -135,7 +112,7 @@ func startServer(tb testing.TB, ip string, port int, cfg *tls.Config, h http.Han
 // the storefront as client.
 func spiffeServer(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID, ip string, port int) *server {
 	tb.Helper()
-	cfg := authn.ServerTLSConfig(issue(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))
+	cfg := authn.ServerTLSConfig(shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))
 	return startServer(tb, ip, port, cfg, whoami(id.Path()))
 }
 
@@ -157,7 +134,7 @@ func whoami(name string) http.Handler {
 // the issuer's bundle.
 func storefrontDialer(tb testing.TB, iss *spiffetest.Issuer, list *egress.List, opts ...egress.Option) *egress.Dialer {
 	tb.Helper()
-	opts = append([]egress.Option{egress.WithSPIFFE(issue(tb, iss, storefront), iss.X509Bundle())}, opts...)
+	opts = append([]egress.Option{egress.WithSPIFFE(shoprig.SVID(tb, iss, storefront), iss.X509Bundle())}, opts...)
 	d, err := egress.NewDialer(list, opts...)
 	require.NoError(tb, err)
 	return d
@@ -181,7 +158,7 @@ func newList(tb testing.TB, dests ...egress.Destination) *egress.List {
 // get sends req (a GET of url when req is nil) and returns the body.
 func get(tb testing.TB, c *http.Client, url string) (string, *http.Response, error) {
 	tb.Helper()
-	req, err := http.NewRequestWithContext(testContext(tb), http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(shoprig.Context(tb), http.MethodGet, url, nil)
 	require.NoError(tb, err)
 	return do(c, req)
 }

@@ -13,12 +13,13 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 // TestRefusalLog locks in the log line of a refusal: endpoint and reason,
 // never the path, query, headers or body of the request.
 func TestRefusalLog(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	impostor := spiffeServer(t, iss, attacker, "127.0.0.1", 0)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{
@@ -34,7 +35,7 @@ func TestRefusalLog(t *testing.T) {
 	d := storefrontDialer(t, iss, list, egress.WithResolver(res), egress.WithLogger(logger))
 	c := newClient(t, d)
 
-	req, err := http.NewRequestWithContext(testContext(t), http.MethodGet,
+	req, err := http.NewRequestWithContext(shoprig.Context(t), http.MethodGet,
 		"https://Evil.Test./customers/jane.doe@example.com?card=4111111111111111", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.secret")

@@ -10,13 +10,14 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 // TestProxyEnvironmentIgnored: the proxy environment variables, which the
 // standard transport honours, are ignored: a proxy would receive the
 // connection in place of the destination.
 func TestProxyEnvironmentIgnored(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	direct := startServer(t, "127.0.0.1", 0, nil, whoami("direct"))
 	secure := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 	proxy := startServer(t, "127.0.0.1", 0, nil, whoami("proxied"))

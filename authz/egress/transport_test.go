@@ -22,16 +22,17 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 // TestTransportSPIFFE: an internal destination is reached over mTLS (the
 // server sees the storefront's SPIFFE ID) and HTTP/2, and only when the
 // server presents the expected SPIFFE ID.
 func TestTransportSPIFFE(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	good := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 	impostor := spiffeServer(t, iss, attacker, "127.0.0.1", 0)
-	otherCA := newIssuer(t) // the same trust domain name, another CA
+	otherCA := shoprig.NewIssuer(t, td) // the same trust domain name, another CA
 	forged := spiffeServer(t, otherCA, payments, "127.0.0.1", 0)
 
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}})
@@ -68,8 +69,8 @@ func TestTransportSPIFFE(t *testing.T) {
 // TestServerIdentityNoRequestBytes: with the wrong server, the client aborts
 // the handshake; the server reads no application data at all.
 func TestServerIdentityNoRequestBytes(t *testing.T) {
-	iss := newIssuer(t)
-	cfg := authn.ServerTLSConfig(issue(t, iss, attacker), iss.X509Bundle(), authn.AuthorizeAny())
+	iss := shoprig.NewIssuer(t, td)
+	cfg := authn.ServerTLSConfig(shoprig.SVID(t, iss, attacker), iss.X509Bundle(), authn.AuthorizeAny())
 	lis, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lis.Close() })
@@ -85,7 +86,7 @@ func TestServerIdentityNoRequestBytes(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		herr := conn.(*tls.Conn).HandshakeContext(testContext(t))
+		herr := conn.(*tls.Conn).HandshakeContext(shoprig.Context(t))
 		n, _ := io.Copy(io.Discard, conn)
 		done <- result{handshake: herr, read: n}
 	}()
@@ -93,7 +94,7 @@ func TestServerIdentityNoRequestBytes(t *testing.T) {
 	port := lis.Addr().(*net.TCPAddr).Port
 	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: port, Server: authn.AuthorizeID(payments)})
 	c := newClient(t, storefrontDialer(t, iss, list))
-	req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, link("https", "127.0.0.1", port, "/charge"),
+	req, err := http.NewRequestWithContext(shoprig.Context(t), http.MethodPost, link("https", "127.0.0.1", port, "/charge"),
 		strings.NewReader(`{"card":"4111111111111111"}`))
 	require.NoError(t, err)
 	_, _, err = do(c, req)
@@ -158,7 +159,7 @@ func TestTransportWebPKI(t *testing.T) {
 // else than a listed destination. Every one is refused with a typed error
 // before any name is resolved or any connection is made.
 func TestRefusedBeforeDialing(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 	p := srv.Port
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}, "evil.test": {loopback}})
@@ -207,7 +208,7 @@ func TestRefusedBeforeDialing(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, err := http.NewRequestWithContext(testContext(t), method, tc.url, nil)
+			req, err := http.NewRequestWithContext(shoprig.Context(t), method, tc.url, nil)
 			require.NoError(t, err)
 			if tc.host != "" {
 				req.Host = tc.host
@@ -231,7 +232,7 @@ func TestRefusedBeforeDialing(t *testing.T) {
 		require.NoError(t, err, u)
 		assert.Equal(t, "/payments spiffe://shop.test/storefront HTTP/2.0", body, u)
 	}
-	req, err := http.NewRequestWithContext(testContext(t), http.MethodGet, link("https", "payments.test", p, "/"), nil)
+	req, err := http.NewRequestWithContext(shoprig.Context(t), http.MethodGet, link("https", "payments.test", p, "/"), nil)
 	require.NoError(t, err)
 	req.Host = "Payments.TEST.:" + strconv.Itoa(p) // the same endpoint
 	_, _, err = do(c, req)
@@ -241,10 +242,10 @@ func TestRefusedBeforeDialing(t *testing.T) {
 // TestRedirects: http.Client calls RoundTrip for every hop, so a redirect to
 // a host that is not listed, or a downgrade to plaintext, is refused.
 func TestRedirects(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	target := spiffeServer(t, iss, orders, "127.0.0.1", 0)
 	evil := startServer(t, "127.0.0.1", 0, nil, whoami("evil"))
-	cfg := authn.ServerTLSConfig(issue(t, iss, payments), iss.X509Bundle(), authn.AuthorizeID(storefront))
+	cfg := authn.ServerTLSConfig(shoprig.SVID(t, iss, payments), iss.X509Bundle(), authn.AuthorizeID(storefront))
 	redirector := startServer(t, "127.0.0.1", 0, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	}))
@@ -278,7 +279,7 @@ func TestRedirects(t *testing.T) {
 // over HTTP/2 with a certificate valid for both.
 func TestNoConnectionReuseAcrossHosts(t *testing.T) {
 	t.Run("SPIFFE", func(t *testing.T) {
-		iss := newIssuer(t)
+		iss := shoprig.NewIssuer(t, td)
 		srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 		res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}, "orders.test": {loopback}})
 		list := newList(t,
@@ -336,7 +337,7 @@ func TestRequestBodyClosedOnRefusal(t *testing.T) {
 	tr, err := egress.NewTransport(d)
 	require.NoError(t, err)
 	body := &closeRecorder{Reader: strings.NewReader("amount=100")}
-	req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, "https://evil.example/", body)
+	req, err := http.NewRequestWithContext(shoprig.Context(t), http.MethodPost, "https://evil.example/", body)
 	require.NoError(t, err)
 	resp, err := tr.RoundTrip(req)
 	assert.Nil(t, resp)
@@ -362,9 +363,9 @@ func (c *closeRecorder) Close() error {
 // TestWorkloadAPISource: the storefront's SVID comes from the Workload API,
 // as in production, and keeps working across a rotation.
 func TestWorkloadAPISource(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	require.NoError(t, iss.Register(storefront))
-	src, err := workloadapi.NewX509Source(testContext(t), workloadapi.WithClientOptions(workloadapi.WithAddr(iss.Addr())))
+	src, err := workloadapi.NewX509Source(shoprig.Context(t), workloadapi.WithClientOptions(workloadapi.WithAddr(iss.Addr())))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, src.Close()) })
 
@@ -383,7 +384,7 @@ func TestWorkloadAPISource(t *testing.T) {
 	before, err := src.GetX509SVID()
 	require.NoError(t, err)
 	require.NoError(t, iss.Rotate())
-	require.NoError(t, src.WaitUntilUpdated(testContext(t)))
+	require.NoError(t, src.WaitUntilUpdated(shoprig.Context(t)))
 	after, err := src.GetX509SVID()
 	require.NoError(t, err)
 	require.NotEqual(t, before.Certificates[0].SerialNumber, after.Certificates[0].SerialNumber)

@@ -36,6 +36,7 @@ import (
 	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/authz/egress"
 	"github.com/ztkit/ztkit/authz/egress/egressgrpc"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
 )
 
 var (
@@ -45,28 +46,6 @@ var (
 	attacker   = spiffeid.RequireFromPath(td, "/attacker")
 	loopback   = netip.MustParseAddr("127.0.0.1")
 )
-
-func testContext(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(tb.Context(), time.Minute)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-func newIssuer(tb testing.TB) *spiffetest.Issuer {
-	tb.Helper()
-	iss, err := spiffetest.New(testContext(tb), td)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, iss.Close()) })
-	return iss
-}
-
-func issue(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID) *x509svid.SVID {
-	tb.Helper()
-	s, err := iss.IssueX509SVID(id)
-	require.NoError(tb, err)
-	return s
-}
 
 // hosts is a resolver with a fixed table, as /etc/hosts would be.
 type hosts map[string][]netip.Addr
@@ -131,7 +110,7 @@ func startServer(tb testing.TB, creds credentials.TransportCredentials) *server 
 // spiffeServer serves as id over SPIFFE mTLS, accepting only the storefront.
 func spiffeServer(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID) *server {
 	tb.Helper()
-	return startServer(tb, credentials.NewTLS(authn.ServerTLSConfig(issue(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))))
+	return startServer(tb, credentials.NewTLS(authn.ServerTLSConfig(shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))))
 }
 
 func (s *server) clientID() spiffeid.ID {
@@ -149,7 +128,7 @@ func storefrontDialer(tb testing.TB, iss *spiffetest.Issuer, dests ...egress.Des
 	list, err := egress.NewList(dests...)
 	require.NoError(tb, err)
 	d, err := egress.NewDialer(list,
-		egress.WithSPIFFE(issue(tb, iss, storefront), iss.X509Bundle()),
+		egress.WithSPIFFE(shoprig.SVID(tb, iss, storefront), iss.X509Bundle()),
 		egress.WithResolver(hosts{"payments.test": {loopback}, "evil.test": {loopback}}))
 	require.NoError(tb, err)
 	return d
@@ -157,7 +136,7 @@ func storefrontDialer(tb testing.TB, iss *spiffetest.Issuer, dests ...egress.Des
 
 func check(tb testing.TB, conn *grpc.ClientConn, opts ...grpc.CallOption) (*healthpb.HealthCheckResponse, error) {
 	tb.Helper()
-	return healthpb.NewHealthClient(conn).Check(testContext(tb), &healthpb.HealthCheckRequest{}, opts...)
+	return healthpb.NewHealthClient(conn).Check(shoprig.Context(tb), &healthpb.HealthCheckRequest{}, opts...)
 }
 
 func newClient(tb testing.TB, target string, d *egress.Dialer, opts ...grpc.DialOption) *grpc.ClientConn {
@@ -180,7 +159,7 @@ func requireUnavailable(tb testing.TB, err error, reason egress.Reason) {
 // TestHealthOverSPIFFE: the expected server is reached over mTLS; the client
 // sees the server's verified SPIFFE ID and the server sees the storefront's.
 func TestHealthOverSPIFFE(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 
@@ -210,7 +189,7 @@ func TestHealthOverSPIFFE(t *testing.T) {
 // TestWrongServerID: a server with another SPIFFE ID fails the handshake in
 // the dialer; no RPC reaches it.
 func TestWrongServerID(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, attacker)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 	conn := newClient(t, srv.target("payments.test"), d)
@@ -226,7 +205,7 @@ func TestWrongServerID(t *testing.T) {
 // listed, or that gRPC would not resolve through the dialer, with a typed
 // error and without connecting.
 func TestNotListedRefusedBeforeDialing(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 	p := strconv.Itoa(srv.Port)
@@ -271,7 +250,7 @@ func TestNotListedRefusedBeforeDialing(t *testing.T) {
 // grpc.NewClient, a target that is not listed fails its RPCs without any
 // connection, while a listed one works.
 func TestDialOptions(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 	opts, err := egressgrpc.DialOptions(d)
@@ -314,7 +293,7 @@ func TestDialOptions(t *testing.T) {
 // TestAuthorityOverride: the :authority is what a shared front end routes
 // on, so it must name the dialed endpoint.
 func TestAuthorityOverride(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 
@@ -338,7 +317,7 @@ func TestAuthorityOverride(t *testing.T) {
 // DialOptions replaces the egress dialer; the credentials then refuse its
 // connections rather than send RPCs over them.
 func TestOptionsOverriddenFailClosed(t *testing.T) {
-	iss := newIssuer(t)
+	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
 	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
 	opts, err := egressgrpc.DialOptions(d)
