@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/internal/test/replaytest"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -68,38 +68,7 @@ func TestMemoryReplayStoreFirstReplayExpiry(t *testing.T) {
 }
 
 func TestMemoryReplayStorePairsAreDistinct(t *testing.T) {
-	tests := []struct {
-		name     string
-		jktA     string
-		jtiA     string
-		jktB     string
-		jtiB     string
-		distinct bool
-	}{
-		{name: "separator collision", jktA: "a|b", jtiA: "c", jktB: "a", jtiB: "b|c", distinct: true},
-		{name: "bytes moved across fields", jktA: "ab", jtiA: "c", jktB: "a", jtiB: "bc", distinct: true},
-		{name: "distinct jkt, same jti", jktA: testJKT, jtiA: "jti", jktB: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", jtiB: "jti", distinct: true},
-		{name: "same jkt, distinct jti", jktA: testJKT, jtiA: "jti-a", jktB: testJKT, jtiB: "jti-b", distinct: true},
-		{name: "swapped", jktA: "x", jtiA: "y", jktB: "y", jtiB: "x", distinct: true},
-		{name: "empty jti vs empty jkt", jktA: "", jtiA: "v", jktB: "v", jtiB: "", distinct: true},
-		{name: "same pair", jktA: testJKT, jtiA: "jti", jktB: testJKT, jtiB: "jti", distinct: false},
-		{name: "same long jti", jktA: testJKT, jtiA: strings.Repeat("j", 10_000), jktB: testJKT, jtiB: strings.Repeat("j", 10_000), distinct: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			clock := newFakeClock()
-			s := newMemoryStore(t, dpop.WithClock(clock.Now))
-			expiry := clock.Now().Add(time.Minute)
-			require.NoError(t, s.CheckAndStore(ctx, tt.jktA, tt.jtiA, expiry))
-			err := s.CheckAndStore(ctx, tt.jktB, tt.jtiB, expiry)
-			if tt.distinct {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, dpop.ErrReplayed)
-			}
-		})
-	}
+	replaytest.PairsAreDistinct(t, func(t *testing.T) dpop.ReplayStore { return newMemoryStore(t) })
 }
 
 func TestMemoryReplayStoreBound(t *testing.T) {
@@ -199,31 +168,7 @@ func TestMemoryReplayStorePastExpiryIsStillRecorded(t *testing.T) {
 }
 
 func TestMemoryReplayStoreConcurrentSameProof(t *testing.T) {
-	const goroutines = 64
-	s := newMemoryStore(t)
-	expiry := time.Now().Add(time.Minute)
-
-	var accepted, replayed atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range goroutines {
-		wg.Go(func() {
-			<-start
-			err := s.CheckAndStore(context.Background(), testJKT, "same-jti", expiry)
-			switch {
-			case err == nil:
-				accepted.Add(1)
-			case errors.Is(err, dpop.ErrReplayed):
-				replayed.Add(1)
-			default:
-				t.Errorf("unexpected error: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	assert.Equal(t, int64(1), accepted.Load(), "exactly one caller accepts the proof")
-	assert.Equal(t, int64(goroutines-1), replayed.Load())
+	replaytest.ConcurrentSameProof(t, newMemoryStore(t), 64)
 }
 
 func TestMemoryReplayStoreConcurrentFlood(t *testing.T) {
@@ -318,15 +263,7 @@ func TestMemoryReplayStoreFailsClosed(t *testing.T) {
 }
 
 func TestMemoryReplayStoreErrorsDoNotLeak(t *testing.T) {
-	const secretJTI = "jti-must-not-leak-7f3a"
-	const secretJKT = "jkt-must-not-leak-91c2"
-	s := newMemoryStore(t)
-	expiry := time.Now().Add(time.Minute)
-	require.NoError(t, s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry))
-	err := s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry)
-	require.ErrorIs(t, err, dpop.ErrReplayed)
-	assert.NotContains(t, err.Error(), secretJTI)
-	assert.NotContains(t, err.Error(), secretJKT)
+	replaytest.ErrorsDoNotLeak(t, newMemoryStore(t))
 }
 
 func TestMemoryReplayStoreAllocsAtCapacity(t *testing.T) {

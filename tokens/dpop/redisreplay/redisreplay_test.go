@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/internal/replaykey"
+	"github.com/ztkit/ztkit/internal/test/replaytest"
 	"github.com/ztkit/ztkit/internal/test/testenv"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/dpop/redisreplay"
@@ -195,63 +194,14 @@ func TestCheckAndStorePastExpiryIsStillRecorded(t *testing.T) {
 
 func TestCheckAndStorePairsAreDistinct(t *testing.T) {
 	client := sharedRedis(t)
-	tests := []struct {
-		name     string
-		jktA     string
-		jtiA     string
-		jktB     string
-		jtiB     string
-		distinct bool
-	}{
-		{name: "separator collision", jktA: "a|b", jtiA: "c", jktB: "a", jtiB: "b|c", distinct: true},
-		{name: "colon separator collision", jktA: "a:b", jtiA: "c", jktB: "a", jtiB: "b:c", distinct: true},
-		{name: "distinct jkt, same jti", jktA: testJKT, jtiA: "jti", jktB: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", jtiB: "jti", distinct: true},
-		{name: "same pair", jktA: testJKT, jtiA: "jti", jktB: testJKT, jtiB: "jti", distinct: false},
-		{name: "same 1 MiB jti", jktA: testJKT, jtiA: strings.Repeat("j", 1<<20), jktB: testJKT, jtiB: strings.Repeat("j", 1<<20), distinct: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
-			expiry := time.Now().Add(time.Minute)
-			require.NoError(t, s.CheckAndStore(ctx, tt.jktA, tt.jtiA, expiry))
-			err := s.CheckAndStore(ctx, tt.jktB, tt.jtiB, expiry)
-			if tt.distinct {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, dpop.ErrReplayed)
-			}
-		})
-	}
+	replaytest.PairsAreDistinct(t, func(t *testing.T) dpop.ReplayStore {
+		return newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+	})
 }
 
 func TestCheckAndStoreConcurrentSameProof(t *testing.T) {
-	const goroutines = 100
 	client := sharedRedis(t)
-	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
-	expiry := time.Now().Add(time.Minute)
-
-	var accepted, replayed atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range goroutines {
-		wg.Go(func() {
-			<-start
-			err := s.CheckAndStore(context.Background(), testJKT, "same-jti", expiry)
-			switch {
-			case err == nil:
-				accepted.Add(1)
-			case errors.Is(err, dpop.ErrReplayed):
-				replayed.Add(1)
-			default:
-				t.Errorf("unexpected error: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	assert.Equal(t, int64(1), accepted.Load(), "exactly one replica or request accepts the proof")
-	assert.Equal(t, int64(goroutines-1), replayed.Load())
+	replaytest.ConcurrentSameProof(t, newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout)), 100)
 }
 
 func TestCheckAndStoreKeys(t *testing.T) {
@@ -296,13 +246,7 @@ func TestCheckAndStoreKeys(t *testing.T) {
 
 func TestCheckAndStoreErrorsDoNotLeak(t *testing.T) {
 	client := sharedRedis(t)
-	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
-	expiry := time.Now().Add(time.Minute)
-	require.NoError(t, s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry))
-	err := s.CheckAndStore(context.Background(), secretJKT, secretJTI, expiry)
-	require.ErrorIs(t, err, dpop.ErrReplayed)
-	assert.NotContains(t, err.Error(), secretJTI)
-	assert.NotContains(t, err.Error(), secretJKT)
+	replaytest.ErrorsDoNotLeak(t, newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout)))
 }
 
 func TestCheckAndStoreFailsClosed(t *testing.T) {
