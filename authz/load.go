@@ -52,7 +52,7 @@ func parseCompile(name string, data []byte) (*compiled, error) {
 func parse(name string, data []byte) (Policy, error) {
 	p := Policy{file: name}
 	perr := func(off int64, idx int, field string, err error) error {
-		return &PolicyError{File: name, Line: lineAt(data, off), Index: idx, Field: field, Err: err}
+		return &PolicyError{File: name, Line: srcloc.Line(data, off), Index: idx, Field: field, Err: err}
 	}
 	if off, err := checkDuplicateKeys(data); err != nil {
 		return Policy{}, perr(off, -1, "", err)
@@ -103,16 +103,16 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 		start := skipSpace(data, dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return &PolicyError{File: p.file, Line: lineAt(data, dec.InputOffset()), Index: len(p.Rules), Err: syntax(err)}
+			return &PolicyError{File: p.file, Line: srcloc.Line(data, dec.InputOffset()), Index: len(p.Rules), Err: syntax(err)}
 		}
 		rdec := json.NewDecoder(bytes.NewReader(raw))
 		rdec.DisallowUnknownFields()
 		var r Rule
 		if err := rdec.Decode(&r); err != nil {
-			return &PolicyError{File: p.file, Line: lineAt(data, start+rdec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
+			return &PolicyError{File: p.file, Line: srcloc.Line(data, start+rdec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
 		}
 		p.Rules = append(p.Rules, r)
-		p.lines = append(p.lines, lineAt(data, start))
+		p.lines = append(p.lines, srcloc.Line(data, start))
 		p.starts = append(p.starts, start)
 	}
 	_, err := dec.Token() // ]
@@ -195,7 +195,7 @@ func fieldLine(data []byte, start int64, path string) int {
 				f.index++
 			}
 			if p == path {
-				return lineAt(data, off)
+				return srcloc.Line(data, off)
 			}
 		}
 		switch tok {
@@ -213,8 +213,6 @@ func syntax(err error) error {
 	}
 	return fmt.Errorf("%w: %v", ErrSyntax, err)
 }
-
-func lineAt(data []byte, off int64) int { return srcloc.Line(data, off) }
 
 // checkDuplicateKeys walks the document and reports the offset of the first
 // repeated key in any object: encoding/json would silently keep the last,
