@@ -25,6 +25,8 @@ type Redactor struct {
 	custom   []customDetector // detectors from WithDetectors
 	tokenLen int              // hex digits of a token
 	tokens   *sync.Pool       // of *tokenState; nil without a key
+	simd     simdKind         // the CPU's vector classifier; the zero value scans without
+	tabs     *laneTables      // its tables
 }
 
 type customDetector struct {
@@ -53,7 +55,10 @@ func New(opts ...Option) (*Redactor, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	r := &Redactor{tokenLen: c.tokenLen}
+	r := &Redactor{tokenLen: c.tokenLen, simd: detectSIMD()}
+	if r.simd != simdNone {
+		r.tabs = newLaneTables()
+	}
 	for _, k := range c.off {
 		i := builtinIndex(k)
 		if i < 0 {
@@ -179,7 +184,7 @@ func (r *Redactor) Redact(dst, src []byte) []byte {
 		}
 		return r.render(dst, src, ms, 0, len(src))
 	}
-	s := scanner{src: src, off: r.off, r: r, out: dst}
+	s := scanner{src: src, off: r.off, r: r, out: dst, simd: r.simd, tabs: r.tabs}
 	s.run()
 	if s.found == 0 {
 		if dst == nil {
@@ -210,7 +215,7 @@ func (r *Redactor) RedactString(s string) string {
 
 // scan appends the matches in src to ms, ordered and disjoint.
 func (r *Redactor) scan(src []byte, ms []match) []match {
-	s := scanner{src: src, off: r.off, ms: ms}
+	s := scanner{src: src, off: r.off, ms: ms, simd: r.simd, tabs: r.tabs}
 	s.run()
 	ms = s.ms
 	if len(r.custom) == 0 {

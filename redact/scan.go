@@ -36,6 +36,9 @@ type scanner struct {
 	// it ends where it does. This keeps nested key=value pairs linear.
 	runFrom, runTo int
 	runLine        bool
+
+	simd simdKind    // how run finds the bytes worth a visit
+	tabs *laneTables // for simdAVX512
 }
 
 func (s *scanner) on(k int) bool { return s.off&(1<<k) == 0 }
@@ -64,6 +67,10 @@ func (s *scanner) emit(start, end, ctx, kind int, open bool) {
 func (s *scanner) wordStart(i int) bool { return i == 0 || !isWord(s.src[i-1]) }
 
 func (s *scanner) run() {
+	if s.simd != simdNone && len(s.src) >= maskedMin {
+		s.runMasked()
+		return
+	}
 	src := s.src
 	n := len(src)
 	for i := 0; i < n; {
@@ -81,77 +88,79 @@ func (s *scanner) run() {
 		if i >= n {
 			break
 		}
-		switch charClass[src[i]] & classMask {
-		case cDigit:
-			// A short number standing alone, the most common case, is skipped
-			// here without a call.
-			j := i + 1
-			for j < n && isDigit(src[j]) {
-				j++
-			}
-			if j-i < 9 && (j+1 >= n || !isDigit(src[j+1]) || !isPhoneSep(src[j])) {
-				// A UUID (request and order ids) is skipped whole: no card
-				// or phone number is looked for inside one anyway.
-				if i+36 <= n && src[i+8] == '-' && s.wordStart(i) && uuidAt(src, i) {
-					i += 36
-					continue
-				}
-				i = skipWord(src, j)
-				continue
-			}
-			i = s.digit(i, j)
-		case cUpper:
-			// An IBAN starts [A-Z]{2}[0-9]{2}, an AWS key AKIA or ASIA; a JWT's
-			// eyJ is anchored at the J; nothing else starts with upper case.
-			if src[i] != 'J' && (i+3 >= n || !isDigit(src[i+2]) || !isDigit(src[i+3])) &&
-				(src[i] != 'A' || i+1 >= n || src[i+1] != 'K' && src[i+1] != 'S') {
-				i = skipWord(src, i+1)
-				continue
-			}
-			i = s.upper(i)
-		case cAt:
-			i = s.at(i)
-		case cColon, cEquals:
-			// Most keys end in two bytes no secret key name ends in: a JSON key
-			// ("level":), an escaped one (\"level\":), a bare one (level=), or
-			// the digits of a time (10:30).
-			if k := i - 1; k >= 3 && src[k] != ' ' && src[k] != '\t' {
-				if src[k] == '"' || src[k] == '\'' {
-					k--
-					if src[k] == '\\' {
-						k--
-					}
-				}
-				if !mayEndSecretKey(src[k-1], src[k]) && (src[i] != ':' || i+1 >= n || src[i+1] != '/') {
-					i++
-					continue
-				}
-			}
-			i = s.separator(i)
-		case cPlus:
-			i = s.plus(i)
-		case cParen:
-			i = s.paren(i)
-		case cDash:
-			if (i+1 >= n || src[i+1] != '-') && (i < 4 || src[i-3] != 'o') {
-				i++
-				continue
-			}
-			i = s.dash(i)
-		case cUnderscore:
-			if i < 2 || src[i-1] != 'k' && src[i-2] != 'h' && src[i-1] != 'b' {
-				i++
-				continue
-			}
-			i = s.underscore(i)
-		case cDot:
-			if i == 0 || src[i-1] != 's' && src[i-1] != 'b' {
-				i++
-				continue
-			}
-			i = s.dot(i)
-		}
+		i = s.visit(i)
 	}
+}
+
+// visit handles the byte at i, which anchors a detector, and returns where
+// scanning goes on: always past i.
+func (s *scanner) visit(i int) int {
+	src := s.src
+	n := len(src)
+	switch charClass[src[i]] & classMask {
+	case cDigit:
+		// A short number standing alone, the most common case, is skipped
+		// here without a call.
+		j := i + 1
+		for j < n && isDigit(src[j]) {
+			j++
+		}
+		if j-i < 9 && (j+1 >= n || !isDigit(src[j+1]) || !isPhoneSep(src[j])) {
+			// A UUID (request and order ids) is skipped whole: no card
+			// or phone number is looked for inside one anyway.
+			if i+36 <= n && src[i+8] == '-' && s.wordStart(i) && uuidAt(src, i) {
+				return i + 36
+			}
+			return skipWord(src, j)
+		}
+		return s.digit(i, j)
+	case cUpper:
+		// An IBAN starts [A-Z]{2}[0-9]{2}, an AWS key AKIA or ASIA; a JWT's
+		// eyJ is anchored at the J; nothing else starts with upper case.
+		if src[i] != 'J' && (i+3 >= n || !isDigit(src[i+2]) || !isDigit(src[i+3])) &&
+			(src[i] != 'A' || i+1 >= n || src[i+1] != 'K' && src[i+1] != 'S') {
+			return skipWord(src, i+1)
+		}
+		return s.upper(i)
+	case cAt:
+		return s.at(i)
+	case cColon, cEquals:
+		// Most keys end in two bytes no secret key name ends in: a JSON key
+		// ("level":), an escaped one (\"level\":), a bare one (level=), or
+		// the digits of a time (10:30).
+		if k := i - 1; k >= 3 && src[k] != ' ' && src[k] != '\t' {
+			if src[k] == '"' || src[k] == '\'' {
+				k--
+				if src[k] == '\\' {
+					k--
+				}
+			}
+			if !mayEndSecretKey(src[k-1], src[k]) && (src[i] != ':' || i+1 >= n || src[i+1] != '/') {
+				return i + 1
+			}
+		}
+		return s.separator(i)
+	case cPlus:
+		return s.plus(i)
+	case cParen:
+		return s.paren(i)
+	case cDash:
+		if (i+1 >= n || src[i+1] != '-') && (i < 4 || src[i-3] != 'o') {
+			return i + 1
+		}
+		return s.dash(i)
+	case cUnderscore:
+		if i < 2 || src[i-1] != 'k' && src[i-2] != 'h' && src[i-1] != 'b' {
+			return i + 1
+		}
+		return s.underscore(i)
+	case cDot:
+		if i == 0 || src[i-1] != 's' && src[i-1] != 'b' {
+			return i + 1
+		}
+		return s.dot(i)
+	}
+	return i + 1
 }
 
 // tokenAt reports whether a prefixed token may start at st: at a word start,
@@ -371,28 +380,21 @@ func (s *scanner) dot(i int) int {
 // "2026-11-23T10:00:00.123456789+01:00", with at most nine fraction digits
 // and not followed by a word character, or -1.
 func timestampAt(src []byte, i int) int {
-	const layout = "dddd-dd-ddTdd:dd:dd"
-	if len(src)-i < len(layout) {
+	const n = len("2026-11-23T10:00:00")
+	if len(src)-i < n {
 		return -1
 	}
-	for k := 0; k < len(layout); k++ {
-		c := src[i+k]
-		switch layout[k] {
-		case 'd':
-			if !isDigit(c) {
-				return -1
-			}
-		case 'T':
-			if c != 'T' && c != 't' && c != ' ' {
-				return -1
-			}
-		default:
-			if c != layout[k] {
-				return -1
-			}
+	t := src[i : i+n : i+n]
+	// The separators first: a date alone, a range or an id fails on them.
+	if t[4] != '-' || t[7] != '-' || t[10] != 'T' && t[10] != 't' && t[10] != ' ' || t[13] != ':' || t[16] != ':' {
+		return -1
+	}
+	for _, k := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if !isDigit(t[k]) {
+			return -1
 		}
 	}
-	e := i + len(layout)
+	e := i + n
 	if e < len(src) && src[e] == '.' {
 		d := digitsAt(src, e+1)
 		if d == 0 || d > 9 {

@@ -91,15 +91,18 @@ func hasPrefixAt(src []byte, i int, p string) bool {
 // uuidAt reports whether an RFC 9562 UUID in its 8-4-4-4-12 hex form starts at
 // i and ends at a word boundary.
 func uuidAt(src []byte, i int) bool {
-	if len(src)-i < 36 || src[i+8] != '-' || src[i+13] != '-' || src[i+18] != '-' || src[i+23] != '-' {
+	if len(src)-i < 36 {
 		return false
 	}
-	for k := 0; k < 36; k++ {
-		if k == 8 || k == 13 || k == 18 || k == 23 {
-			continue
-		}
-		if !isHex(src[i+k]) {
-			return false
+	u := src[i : i+36 : i+36]
+	if u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
+		return false
+	}
+	for _, seg := range [...][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
+		for _, c := range u[seg[0]:seg[1]] {
+			if !isHex(c) {
+				return false
+			}
 		}
 	}
 	return i+36 == len(src) || !isWord(src[i+36])
