@@ -47,6 +47,34 @@ func isQuote(c byte) bool { return c == '"' || c == '\'' }
 // vv vc.
 func pairAt(a, b byte) bool { return pairPrev(a)&pairLast(b) != 0 }
 
+// keyEnd reports whether a separator after the bytes a and b ends a key that
+// may be secret: b is a space or a tab, or a quote after a backslash, or a
+// and b are a pair of pairAt. The vector code computes it as keyPrev(a) &
+// keyLast(b), from two tables.
+func keyEnd(a, b byte) bool { return keyPrev(a)&keyLast(b) != 0 }
+
+// keyPrev and keyLast extend pairPrev and pairLast with bit 6, always set in
+// keyPrev and set for a space or a tab in keyLast, and bit 7, set for a
+// backslash in keyPrev and for a quote in keyLast.
+func keyPrev(c byte) byte {
+	k := pairPrev(c) | 1<<6
+	if c == '\\' {
+		k |= 1 << 7
+	}
+	return k
+}
+
+func keyLast(c byte) byte {
+	k := pairLast(c)
+	if c == ' ' || c == '\t' {
+		k |= 1 << 6
+	}
+	if isQuote(c) {
+		k |= 1 << 7
+	}
+	return k
+}
+
 // pairPrev returns the groups of pairAt in which c is the first letter;
 // pairLast, those in which it is the second.
 func pairPrev(c byte) byte {
@@ -122,8 +150,7 @@ func candidateAt(src []byte, x int) bool {
 	case c == ':' || c == '=':
 		// After a space, before "//", or after a key that may be secret:
 		// bare, quoted, or quoted and escaped.
-		return c1 == ' ' || c1 == '\t' || n1 == '/' || pairAt(c2, c1) ||
-			isQuote(c1) && (pairAt(c3, c2) || c2 == '\\')
+		return n1 == '/' || keyEnd(c2, c1) || isQuote(c1) && keyEnd(c3, c2)
 	}
 	return false
 }
@@ -169,7 +196,7 @@ const (
 // laneTables drive the vector code: 128-byte tables that map an ASCII byte
 // to a class byte with one bit a lane. A lane holds at x when its bit is set
 // in start[x] and in none of the fail tables at their neighbours. prev and
-// last are pairPrev and pairLast. The vector code looks non-ASCII bytes up
+// last are keyPrev and keyLast. The vector code looks non-ASCII bytes up
 // as DEL, which is in no class, as none of them is.
 type laneTables struct {
 	start      [128]byte
@@ -209,8 +236,8 @@ func newLaneTables() *laneTables {
 		set(&t.fail[failM2], laneUS, c != 'h')
 		set(&t.fail[failP1], laneDash, c != '-')
 		set(&t.fail[failM3], laneDashO, c != 'o')
-		t.prev[i] = pairPrev(c)
-		t.last[i] = pairLast(c)
+		t.prev[i] = keyPrev(c)
+		t.last[i] = keyLast(c)
 	}
 	return t
 }

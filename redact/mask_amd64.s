@@ -39,7 +39,7 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 // byte; it reads src[-3:64*nblocks+8]. The lanes of laneTables come first:
 // start of x and the fail tables of its neighbours, looked up with VPERMI2B,
 // give a class byte whose set bits are the lanes that hold. The separators
-// follow, with compares and pairAt in K registers.
+// follow, with compares and keyEnd in K registers.
 TEXT ·classifyAVX512(SB), NOSPLIT, $0-32
 	MOVQ tables+0(FP), AX
 	MOVQ src+8(FP), SI
@@ -60,12 +60,8 @@ TEXT ·classifyAVX512(SB), NOSPLIT, $0-32
 	BCAST(0x7f, Z20)
 	BCAST(58, Z12)
 	BCAST(61, Z13)
-	BCAST(32, Z14)
-	BCAST(9, Z15)
 	BCAST(47, Z16)
-	BCAST(34, Z17)
-	BCAST(39, Z18)
-	BCAST(92, Z19)
+	BCAST(0x80, Z17)
 
 loop:
 	// The lanes.
@@ -93,35 +89,27 @@ loop:
 	VPTERNLOGD $0x10, Z8, Z1, Z0 // Z0 &^= Z1 | Z8
 	VPTESTMB   Z0, Z0, K2
 
-	// ':' or '=' (K3) after a space, before '/', or after a key that may
-	// be secret: bare, quoted (K5), or quoted and escaped.
+	// ':' or '=' (K3) before '/' or after the end of a key that may be
+	// secret (keyEnd), bare or quoted (K5).
 	VMOVDQU64 (SI), Z0
 	VPCMPEQB  Z12, Z0, K3
 	VPCMPEQB  Z13, Z0, K4
 	KORQ      K4, K3, K3
+	VMOVDQU64 1(SI), Z0
+	VPCMPEQB  Z16, Z0, K3, K4
 	VMOVDQU64 -1(SI), Z1
-	VPCMPEQB  Z14, Z1, K3, K4
-	VPCMPEQB  Z15, Z1, K3, K5
-	KORQ      K5, K4, K4
-	VMOVDQU64 1(SI), Z2
-	VPCMPEQB  Z16, Z2, K3, K5
-	KORQ      K5, K4, K4
-	VPCMPEQB  Z17, Z1, K3, K5
-	VPCMPEQB  Z18, Z1, K3, K6
-	KORQ      K6, K5, K5
 	LOOKUP(Z1, Z31, 1344(AX)) // last of x-1
 	VMOVDQU64 -2(SI), Z2
-	VPCMPEQB  Z19, Z2, K5, K6
-	KORQ      K6, K4, K4
 	VMOVDQA64 Z2, Z3
 	LOOKUP(Z2, Z30, 1216(AX)) // prev of x-2
 	LOOKUP(Z3, Z31, 1344(AX)) // last of x-2
-	VPTESTMB  Z2, Z1, K3, K6
-	KORQ      K6, K4, K4
-	VMOVDQU64 -3(SI), Z1
-	LOOKUP(Z1, Z30, 1216(AX)) // prev of x-3
-	VPTESTMB  Z1, Z3, K5, K6
-	KORQ      K6, K4, K4
+	VMOVDQU64 -3(SI), Z0
+	LOOKUP(Z0, Z30, 1216(AX)) // prev of x-3
+	VPTESTMB  Z2, Z1, K3, K5
+	KORQ      K5, K4, K4
+	VPTESTMB  Z17, Z1, K3, K5 // a quote at x-1
+	VPTESTMB  Z0, Z3, K5, K5
+	KORQ      K5, K4, K4
 	KORQ      K4, K2, K2
 
 	KMOVQ K2, BX
