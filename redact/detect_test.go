@@ -252,6 +252,7 @@ func TestTokens(t *testing.T) {
 		{"stripe short", "sk_live_abc"},
 		{"github short", "ghp_abc"},
 		{"github other", "ghx_abcdefghijklmnopqrstuvwxyz0123456789"},
+		{"github look-alike", "xhp_abcdefghijklmnopqrstuvwxyz0123456789 0hp_0000000000000000000000000000000"},
 		{"slack other", "xoxz-1234567890-abc"},
 		{"certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
 		{"public key", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"},

@@ -17,7 +17,7 @@ func b64End(src []byte, i int) int {
 // It returns the end, or -1.
 func jwtAt(src []byte, i int) int {
 	n := len(src)
-	if n-i < 13 || src[i+1] != 'y' || src[i+2] != 'J' || i > 0 && src[i-1] == '-' {
+	if n-i < 13 || src[i] != 'e' || src[i+1] != 'y' || src[i+2] != 'J' || i > 0 && src[i-1] == '-' {
 		return -1
 	}
 	j := b64End(src, i+3)
@@ -116,7 +116,7 @@ func githubAt(src []byte, i int) int {
 		}
 		return -1
 	}
-	if len(src)-i < 4 || src[i+1] != 'h' || src[i+3] != '_' {
+	if len(src)-i < 4 || src[i] != 'g' || src[i+1] != 'h' || src[i+3] != '_' {
 		return -1
 	}
 	switch src[i+2] {
