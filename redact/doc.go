@@ -68,9 +68,9 @@
 // A scan is linear in the input. Most bytes of a log line start nothing:
 // the scanner visits only those that may start a value (a digit that begins a
 // word, a key separator, a token prefix). On amd64 CPUs with AVX-512 (F, BW
-// and VBMI) it finds them 64 bytes at a time with vector instructions; on
-// other CPUs, and when built with the purego tag, one byte at a time. Both
-// find the same values.
+// and VBMI) a Redactor from [New] finds them 64 bytes at a time with vector
+// instructions; on other CPUs, with the purego build tag, or in the zero
+// Redactor, one byte at a time. Both find the same values.
 //
 // The package imports the standard library only.
 package redact

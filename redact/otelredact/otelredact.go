@@ -11,13 +11,18 @@ import (
 	"github.com/ztkit/ztkit/redact"
 )
 
-// orDefault returns r, or a zero [redact.Redactor] (every built-in detector,
-// every kind masked) when r is nil.
+// orDefault returns r, or the Redactor of redact.New() (every built-in
+// detector, every kind masked) when r is nil.
 func orDefault(r *redact.Redactor) *redact.Redactor {
-	if r == nil {
-		return new(redact.Redactor)
+	if r != nil {
+		return r
 	}
-	return r
+	if d, err := redact.New(); err == nil {
+		return d
+	}
+	// New fails only on options; the zero Redactor detects the same, with
+	// the plain scan.
+	return new(redact.Redactor)
 }
 
 // exporter is the SpanExporter NewExporter returns.
