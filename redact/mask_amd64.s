@@ -57,11 +57,11 @@ TEXT ·classifyAVX512(SB), NOSPLIT, $0-32
 	VMOVDQU64 1024(AX), Z29 // fail x+8
 	VMOVDQU64 1152(AX), Z30 // prev
 	VMOVDQU64 1280(AX), Z31 // last
-	BCAST(0x7f, Z20)
-	BCAST(58, Z12)
-	BCAST(61, Z13)
-	BCAST(47, Z16)
-	BCAST(0x80, Z17)
+	BCAST(0x7f, Z20) // DEL, the most a byte looked up can be
+	BCAST(58, Z12)   // ':'
+	BCAST(61, Z13)   // '='
+	BCAST(47, Z16)   // '/'
+	BCAST(0x80, Z17) // bit 7 of keyLast: a quote
 
 loop:
 	// The lanes.
