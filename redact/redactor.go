@@ -26,8 +26,7 @@ type Redactor struct {
 	custom   []customDetector // detectors from WithDetectors
 	tokenLen int              // hex digits of a token
 	tokens   *sync.Pool       // of *tokenState; nil without a key
-	simd     simdKind         // the CPU's vector classifier; the zero value scans without
-	tabs     *laneTables      // its tables
+	tabs     *laneTables      // of the masked scan, on CPUs that run it; nil: the plain scan
 }
 
 type customDetector struct {
@@ -56,8 +55,8 @@ func New(opts ...Option) (*Redactor, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	r := &Redactor{tokenLen: c.tokenLen, simd: detectSIMD()}
-	if r.simd != simdNone {
+	r := &Redactor{tokenLen: c.tokenLen}
+	if detectSIMD() == simdAVX512 {
 		r.tabs = newLaneTables()
 	}
 	for _, k := range c.off {
@@ -185,7 +184,8 @@ func (r *Redactor) Redact(dst, src []byte) []byte {
 		}
 		return r.render(dst, src, ms, 0, len(src))
 	}
-	s := scanner{src: src, off: r.off, r: r, out: dst, simd: r.simd, tabs: r.tabs}
+	s := r.scanner(src)
+	s.r, s.out = r, dst
 	s.run()
 	if s.found == 0 {
 		if dst == nil {
@@ -214,9 +214,20 @@ func (r *Redactor) RedactString(s string) string {
 	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
+// scanner returns a scanner of src with r's detectors, on the masked scan
+// when r has its tables.
+func (r *Redactor) scanner(src []byte) scanner {
+	s := scanner{src: src, off: r.off, tabs: r.tabs}
+	if r.tabs != nil {
+		s.simd = simdAVX512
+	}
+	return s
+}
+
 // scan appends the matches in src to ms, ordered and disjoint.
 func (r *Redactor) scan(src []byte, ms []match) []match {
-	s := scanner{src: src, off: r.off, ms: ms, simd: r.simd, tabs: r.tabs}
+	s := r.scanner(src)
+	s.ms = ms
 	s.run()
 	ms = s.ms
 	if len(r.custom) == 0 {
