@@ -94,7 +94,7 @@ func (f corpusFormat) String() string {
 }
 
 // corpusSig says which characters of a secret count when looking for what is
-// left of it: a run of corpusSigLen of them, with whatever lies between,
+// left of it: a run of runLen of them, with whatever lies between,
 // must not survive.
 type corpusSig uint8
 
@@ -324,11 +324,13 @@ func (g *corpusGen) cardOddSep() corpusValue {
 		{"double-space", "  "}, {"double-dash", "--"}, {"space-dash-space", " - "}, {"mixed", ""},
 	}
 	s := seps[g.intn(len(seps))]
+	mixed := []string{" ", "-", "."} // each next group takes the next of these
+	m := g.intn(len(mixed))
 	var b strings.Builder
 	for i, grp := range gs {
 		if i > 0 {
 			if s.name == "mixed" {
-				b.WriteString(g.pick(" ", "-", ".", " ", "-"))
+				b.WriteString(mixed[(m+i)%len(mixed)])
 			} else {
 				b.WriteString(s.sep)
 			}
@@ -520,7 +522,14 @@ func (g *corpusGen) iban(class string, countries []ibanCountry) corpusValue {
 		case 0:
 			v.raw, v.note = strings.Join(groupsOf(e, func(int) int { return 4 }), "-"), c.cc+" dashes"
 		case 1:
-			v.raw, v.note = strings.Join(groupsOf(e, func(int) int { return g.between(2, 6) }), " "), c.cc+" irregular groups"
+			first := g.pick("2", "3", "5", "6")[0] - '0' // not the print form's 4
+			v.raw = strings.Join(groupsOf(e, func(i int) int {
+				if i == 0 {
+					return int(first)
+				}
+				return g.between(2, 6)
+			}), " ")
+			v.note = c.cc + " irregular groups"
 		default:
 			v.raw, v.note = e[:2]+" "+e[2:4]+" "+e[4:], c.cc+" cc-check-bban"
 		}
