@@ -52,42 +52,42 @@ const (
 type corpusFormat uint16
 
 const (
-	fmtSlog    corpusFormat = 1 << iota // log/slog JSONHandler, attributes in groups or not
-	fmtJSON                             // a JSON line written by another stack (Node, PHP, Java)
-	fmtLogfmt                           // key=value
-	fmtPlain                            // a sentence with the values in it
-	fmtAccess                           // nginx combined access log, values in the query string
-	fmtHeaders                          // an HTTP request dump, one header a line
-	fmtStack                            // a Go panic or a Java exception with its frames
-	fmtEnv                              // an environment dump, KEY=value a line
-	fmtINI                              // an AWS credentials or INI config file
-	fmtPEM                              // a log line, a PEM private key block, a log line
+	corpusFmtSlog    corpusFormat = 1 << iota // log/slog JSONHandler, attributes in groups or not
+	corpusFmtJSON                             // a JSON line written by another stack (Node, PHP, Java)
+	corpusFmtLogfmt                           // key=value
+	corpusFmtPlain                            // a sentence with the values in it
+	corpusFmtAccess                           // nginx combined access log, values in the query string
+	corpusFmtHeaders                          // an HTTP request dump, one header a line
+	corpusFmtStack                            // a Go panic or a Java exception with its frames
+	corpusFmtEnv                              // an environment dump, KEY=value a line
+	corpusFmtINI                              // an AWS credentials or INI config file
+	corpusFmtPEM                              // a log line, a PEM private key block, a log line
 )
 
-// fmtText are the formats that take any printable value as it is.
-const fmtText = fmtSlog | fmtJSON | fmtLogfmt | fmtPlain | fmtStack | fmtEnv | fmtINI | fmtHeaders
+// corpusFmtText are the formats that take any printable value as it is.
+const corpusFmtText = corpusFmtSlog | corpusFmtJSON | corpusFmtLogfmt | corpusFmtPlain | corpusFmtStack | corpusFmtEnv | corpusFmtINI | corpusFmtHeaders
 
 func (f corpusFormat) String() string {
 	switch f {
-	case fmtSlog:
+	case corpusFmtSlog:
 		return "slog"
-	case fmtJSON:
+	case corpusFmtJSON:
 		return "json"
-	case fmtLogfmt:
+	case corpusFmtLogfmt:
 		return "logfmt"
-	case fmtPlain:
+	case corpusFmtPlain:
 		return "plain"
-	case fmtAccess:
+	case corpusFmtAccess:
 		return "access"
-	case fmtHeaders:
+	case corpusFmtHeaders:
 		return "headers"
-	case fmtStack:
+	case corpusFmtStack:
 		return "stack"
-	case fmtEnv:
+	case corpusFmtEnv:
 		return "env"
-	case fmtINI:
+	case corpusFmtINI:
 		return "ini"
-	case fmtPEM:
+	case corpusFmtPEM:
 		return "pem"
 	}
 	return "?"
@@ -99,23 +99,23 @@ func (f corpusFormat) String() string {
 type corpusSig uint8
 
 const (
-	sigAll    corpusSig = iota // every byte; runs of 6
-	sigDigits                  // digits (cards, phones); runs of 4
-	sigAlnum                   // letters and digits (IBANs); runs of 4
+	corpusSigAll    corpusSig = iota // every byte; runs of 6
+	corpusSigDigits                  // digits (cards, phones); runs of 4
+	corpusSigAlnum                   // letters and digits (IBANs); runs of 4
 )
 
 func (s corpusSig) is(c byte) bool {
 	switch s {
-	case sigDigits:
+	case corpusSigDigits:
 		return c >= '0' && c <= '9'
-	case sigAlnum:
+	case corpusSigAlnum:
 		return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 	}
 	return true
 }
 
 func (s corpusSig) runLen() int {
-	if s == sigAll {
+	if s == corpusSigAll {
 		return 6
 	}
 	return 4
@@ -142,7 +142,7 @@ type corpusValue struct {
 type corpusRecord struct {
 	format corpusFormat
 	text   string       // the record as an unredacted logger writes it, each line ending in \n
-	rec    *slog.Record // fmtSlog: the record a Handler gets
+	rec    *slog.Record // corpusFmtSlog: the record a Handler gets
 	values []corpusValue
 }
 
@@ -168,14 +168,14 @@ func newCorpusGen() *corpusGen {
 }
 
 const (
-	alphaDigits = "0123456789"
-	alphaUpper  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	alphaLower  = "abcdefghijklmnopqrstuvwxyz"
-	alphaAlnum  = alphaUpper + alphaLower + alphaDigits
-	alphaB64URL = alphaAlnum + "-_"
-	alphaB64    = alphaAlnum + "+/"
-	alphaHex    = "0123456789abcdef"
-	alphaPass   = alphaAlnum + "-_.!*~"
+	corpusAlphaDigits = "0123456789"
+	corpusAlphaUpper  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	corpusAlphaLower  = "abcdefghijklmnopqrstuvwxyz"
+	corpusAlphaAlnum  = corpusAlphaUpper + corpusAlphaLower + corpusAlphaDigits
+	corpusAlphaB64URL = corpusAlphaAlnum + "-_"
+	corpusAlphaB64    = corpusAlphaAlnum + "+/"
+	corpusAlphaHex    = "0123456789abcdef"
+	corpusAlphaPass   = corpusAlphaAlnum + "-_.!*~"
 )
 
 func (g *corpusGen) intn(n int) int           { return g.rnd.IntN(n) }
@@ -191,7 +191,7 @@ func (g *corpusGen) chars(n int, alphabet string) string {
 	return string(b)
 }
 
-func (g *corpusGen) digits(n int) string { return g.chars(n, alphaDigits) }
+func (g *corpusGen) digits(n int) string { return g.chars(n, corpusAlphaDigits) }
 
 // nzDigits returns n digits, the first not 0.
 func (g *corpusGen) nzDigits(n int) string {
@@ -213,8 +213,8 @@ func (g *corpusGen) tick() time.Time {
 
 // ----- payment cards -----
 
-// luhnOK reports whether the digits d pass the Luhn check.
-func luhnOK(d string) bool {
+// corpusLuhnOK reports whether the digits d pass the Luhn check.
+func corpusLuhnOK(d string) bool {
 	sum, double := 0, false
 	for i := len(d) - 1; i >= 0; i-- {
 		v := int(d[i] - '0')
@@ -230,26 +230,26 @@ func luhnOK(d string) bool {
 	return sum%10 == 0
 }
 
-// luhnFinish appends the Luhn check digit to d.
-func luhnFinish(d string) string {
+// corpusLuhnFinish appends the Luhn check digit to d.
+func corpusLuhnFinish(d string) string {
 	for c := byte('0'); c <= '9'; c++ {
-		if luhnOK(d + string(c)) {
+		if corpusLuhnOK(d + string(c)) {
 			return d + string(c)
 		}
 	}
 	return d + "0" // not reached
 }
 
-type cardBrand struct {
+type corpusCardBrand struct {
 	name     string
 	prefixes []string
 	lengths  []int
 }
 
-// cardBrands returns issuer ranges and lengths as the card networks publish
+// corpusCardBrands returns issuer ranges and lengths as the card networks publish
 // them (a sample of each range).
-func cardBrands() []cardBrand {
-	return []cardBrand{
+func corpusCardBrands() []corpusCardBrand {
+	return []corpusCardBrand{
 		{"visa", []string{"4"}, []int{16, 16, 16, 13, 19}},
 		{"mastercard", []string{"51", "52", "53", "54", "55", "2221", "2720", "23", "26"}, []int{16}},
 		{"amex", []string{"34", "37"}, []int{15}},
@@ -264,7 +264,7 @@ func cardBrands() []cardBrand {
 // cardNumber returns a valid card number of a random brand and its brand;
 // maxLen bounds its length.
 func (g *corpusGen) cardNumber(maxLen int) (string, string) {
-	bs := cardBrands()
+	bs := corpusCardBrands()
 	for {
 		b := bs[g.intn(len(bs))]
 		n := b.lengths[g.intn(len(b.lengths))]
@@ -272,13 +272,13 @@ func (g *corpusGen) cardNumber(maxLen int) (string, string) {
 			continue
 		}
 		p := b.prefixes[g.intn(len(b.prefixes))]
-		return luhnFinish(p + g.digits(n-1-len(p))), b.name
+		return corpusLuhnFinish(p + g.digits(n-1-len(p))), b.name
 	}
 }
 
-// cardGroups splits a card number as it is embossed: 4-6-5 (15 digits),
+// corpusCardGroups splits a card number as it is embossed: 4-6-5 (15 digits),
 // 4-6-4 (14), otherwise fours with a short tail joined to the last group.
-func cardGroups(d string) []string {
+func corpusCardGroups(d string) []string {
 	var sizes []int
 	switch len(d) {
 	case 15:
@@ -302,8 +302,8 @@ func cardGroups(d string) []string {
 	return gs
 }
 
-func cardValue(class, key, raw, note string) corpusValue {
-	return corpusValue{class: class, secret: true, key: key, raw: raw, sig: sigDigits, note: note}
+func corpusCardValue(class, key, raw, note string) corpusValue {
+	return corpusValue{class: class, secret: true, key: key, raw: raw, sig: corpusSigDigits, note: note}
 }
 
 func (g *corpusGen) cardKey() string {
@@ -313,12 +313,12 @@ func (g *corpusGen) cardKey() string {
 func (g *corpusGen) cardJoined(class string, seps ...string) corpusValue {
 	d, brand := g.cardNumber(19)
 	sep := seps[g.intn(len(seps))]
-	return cardValue(class, g.cardKey(), strings.Join(cardGroups(d), sep), brand)
+	return corpusCardValue(class, g.cardKey(), strings.Join(corpusCardGroups(d), sep), brand)
 }
 
 func (g *corpusGen) cardOddSep() corpusValue {
 	d, brand := g.cardNumber(19)
-	gs := cardGroups(d)
+	gs := corpusCardGroups(d)
 	seps := []struct{ name, sep string }{
 		{"dot", "."}, {"slash", "/"}, {"tab", "\t"}, {"nbsp", "\u00a0"},
 		{"double-space", "  "}, {"double-dash", "--"}, {"space-dash-space", " - "}, {"mixed", ""},
@@ -337,20 +337,20 @@ func (g *corpusGen) cardOddSep() corpusValue {
 		}
 		b.WriteString(grp)
 	}
-	return cardValue("card/odd-separators", g.cardKey(), b.String(), brand+" sep="+s.name)
+	return corpusCardValue("card/odd-separators", g.cardKey(), b.String(), brand+" sep="+s.name)
 }
 
 func (g *corpusGen) cardURLEncoded() corpusValue {
 	d, brand := g.cardNumber(19)
 	sep := g.pick("%20", "+", "%20", "%2D")
-	return cardValue("card/url-encoded", g.pick("pan", "card", "cc_number"), strings.Join(cardGroups(d), sep), brand+" sep="+sep)
+	return corpusCardValue("card/url-encoded", g.pick("pan", "card", "cc_number"), strings.Join(corpusCardGroups(d), sep), brand+" sep="+sep)
 }
 
 func (g *corpusGen) cardJSONNumber() corpusValue {
 	d, brand := g.cardNumber(19)
 	n, _ := strconv.ParseUint(d, 10, 64)
 	v := slog.Uint64Value(n)
-	c := cardValue("card/json-number", g.cardKey(), d, brand)
+	c := corpusCardValue("card/json-number", g.cardKey(), d, brand)
 	c.num = &v
 	return c
 }
@@ -359,7 +359,7 @@ func (g *corpusGen) cardUEscaped() corpusValue {
 	d, brand := g.cardNumber(19)
 	var b strings.Builder
 	spaced := g.chance(0.3)
-	for i, grp := range cardGroups(d) {
+	for i, grp := range corpusCardGroups(d) {
 		if i > 0 && spaced {
 			b.WriteString(`\u0020`)
 		}
@@ -371,7 +371,7 @@ func (g *corpusGen) cardUEscaped() corpusValue {
 			}
 		}
 	}
-	c := cardValue("card/json-u-escaped", g.cardKey(), b.String(), brand)
+	c := corpusCardValue("card/json-u-escaped", g.cardKey(), b.String(), brand)
 	c.verbatim = true
 	return c
 }
@@ -385,7 +385,7 @@ func (g *corpusGen) cardSlogInt() corpusValue {
 	} else {
 		v = slog.Uint64Value(n)
 	}
-	c := cardValue("card/slog-int", g.cardKey(), d, brand)
+	c := corpusCardValue("card/slog-int", g.cardKey(), d, brand)
 	c.num = &v
 	return c
 }
@@ -401,7 +401,7 @@ func (g *corpusGen) cardSlogFloat() corpusValue {
 			continue
 		}
 		v := slog.Float64Value(float64(n))
-		c := cardValue("card/slog-float64", g.cardKey(), d, brand)
+		c := corpusCardValue("card/slog-float64", g.cardKey(), d, brand)
 		c.num = &v
 		return c
 	}
@@ -409,7 +409,7 @@ func (g *corpusGen) cardSlogFloat() corpusValue {
 
 // ----- IBANs -----
 
-type ibanCountry struct {
+type corpusIBANCountry struct {
 	cc     string
 	length int
 	lead   int  // letters at the start of the BBAN (bank code)
@@ -417,13 +417,13 @@ type ibanCountry struct {
 	mixed  bool // letters may appear in the account number
 }
 
-// ibanCountries parses "CCnn" entries with optional flags aN (N leading
+// corpusIBANCountries parses "CCnn" entries with optional flags aN (N leading
 // letters), zN (N trailing letters) and m (letters in the account number).
-func ibanCountries(spec string) []ibanCountry {
-	var cs []ibanCountry
+func corpusIBANCountries(spec string) []corpusIBANCountry {
+	var cs []corpusIBANCountry
 	for _, e := range strings.Fields(spec) {
 		n, _ := strconv.Atoi(e[2:4])
-		c := ibanCountry{cc: e[:2], length: n}
+		c := corpusIBANCountry{cc: e[:2], length: n}
 		for f := e[4:]; f != ""; {
 			switch f[0] {
 			case 'a':
@@ -442,9 +442,9 @@ func ibanCountries(spec string) []ibanCountry {
 	return cs
 }
 
-// ibanRegistryCountries are the 89 countries of the SWIFT IBAN Registry
+// corpusIBANRegistryCountries are the 89 countries of the SWIFT IBAN Registry
 // (release 99, 2025), with BBAN layouts from the registry's entries.
-const ibanRegistryCountries = "AD24m AE23 AL28m AT20 AZ28a4m BA20 BE16 BG22a4m BH22a4m BI27 " +
+const corpusIBANRegistryCountries = "AD24m AE23 AL28m AT20 AZ28a4m BA20 BE16 BG22a4m BH22a4m BI27 " +
 	"BR29z2 BY28a4m CH21m CR22 CY28m CZ24 DE22 DJ27 DK18 DO28a4 " +
 	"EE20 EG29 ES24 FI18 FK18a2 FO18 FR27m GB22a4 GE22a2 GI23a4m " +
 	"GL18 GR27m GT28a4m HN28a4 HR21 HU28 IE22a4 IL23 IQ23a4 IS26 " +
@@ -454,22 +454,22 @@ const ibanRegistryCountries = "AD24m AE23 AL28m AT20 AZ28a4m BA20 BE16 BG22a4m B
 	"RU33m SA24m SC31a4z3 SD18 SE24 SI19 SK24 SM27a1m SO23 ST25 " +
 	"SV28a4 TL23 TN24 TR26m UA29m VA22 VG24a4 XK20 YE30a4m"
 
-// ibanPartialCountries use IBANs at home without being in the registry (the
+// corpusIBANPartialCountries use IBANs at home without being in the registry (the
 // registry's "partial" list and its usual companions).
-const ibanPartialCountries = "DZ26 AO25 BJ28a2 BF28a2 CM27 CV25 CF27 TD27 KM27 CG27 " +
+const corpusIBANPartialCountries = "DZ26 AO25 BJ28a2 BF28a2 CM27 CV25 CF27 TD27 KM27 CG27 " +
 	"GQ27 GA27 GW25a2 IR26 CI28a2 MG27 ML28a2 MA28 MZ25 NE28a2 SN28a2 TG28a2"
 
 // ibanFor returns an IBAN of c in electronic form with good check digits
 // (ISO 7064 MOD 97-10, ISO 13616-1).
-func (g *corpusGen) ibanFor(c ibanCountry) string {
+func (g *corpusGen) ibanFor(c corpusIBANCountry) string {
 	n := c.length - 4
 	b := []byte(g.digits(n))
 	for i := range b {
 		switch {
 		case i < c.lead, i >= n-c.trail:
-			b[i] = alphaUpper[g.intn(26)]
+			b[i] = corpusAlphaUpper[g.intn(26)]
 		case c.mixed && i >= 4 && g.chance(0.2):
-			b[i] = alphaUpper[g.intn(26)]
+			b[i] = corpusAlphaUpper[g.intn(26)]
 		}
 	}
 	bban := string(b)
@@ -484,7 +484,7 @@ func (g *corpusGen) ibanFor(c ibanCountry) string {
 	return fmt.Sprintf("%s%02d%s", c.cc, 98-rem, bban)
 }
 
-func groupsOf(s string, sizes func(i int) int) []string {
+func corpusGroupsOf(s string, sizes func(i int) int) []string {
 	var gs []string
 	for i := 0; s != ""; i++ {
 		k := min(sizes(i), len(s))
@@ -494,36 +494,36 @@ func groupsOf(s string, sizes func(i int) int) []string {
 	return gs
 }
 
-func printIBAN(e string) string {
-	return strings.Join(groupsOf(e, func(int) int { return 4 }), " ")
+func corpusPrintIBAN(e string) string {
+	return strings.Join(corpusGroupsOf(e, func(int) int { return 4 }), " ")
 }
 
 func (g *corpusGen) ibanKey() string {
 	return g.pick("iban", "IBAN", "account", "payout_account", "refund_to", "beneficiary_iban", "debtor_account")
 }
 
-func (g *corpusGen) iban(class string, countries []ibanCountry) corpusValue {
+func (g *corpusGen) iban(class string, countries []corpusIBANCountry) corpusValue {
 	c := countries[g.intn(len(countries))]
 	e := g.ibanFor(c)
-	v := corpusValue{class: class, secret: true, key: g.ibanKey(), sig: sigAlnum, note: c.cc}
+	v := corpusValue{class: class, secret: true, key: g.ibanKey(), sig: corpusSigAlnum, note: c.cc}
 	switch class {
 	case "iban/electronic":
 		v.raw = e
 	case "iban/print":
-		v.raw = printIBAN(e)
+		v.raw = corpusPrintIBAN(e)
 	case "iban/lower-case":
 		if g.chance(0.5) {
 			v.raw, v.note = strings.ToLower(e), c.cc+" electronic"
 		} else {
-			v.raw, v.note = strings.ToLower(printIBAN(e)), c.cc+" print"
+			v.raw, v.note = strings.ToLower(corpusPrintIBAN(e)), c.cc+" print"
 		}
 	case "iban/irregular":
 		switch g.intn(3) {
 		case 0:
-			v.raw, v.note = strings.Join(groupsOf(e, func(int) int { return 4 }), "-"), c.cc+" dashes"
+			v.raw, v.note = strings.Join(corpusGroupsOf(e, func(int) int { return 4 }), "-"), c.cc+" dashes"
 		case 1:
 			first := g.pick("2", "3", "5", "6")[0] - '0' // not the print form's 4
-			v.raw = strings.Join(groupsOf(e, func(i int) int {
+			v.raw = strings.Join(corpusGroupsOf(e, func(i int) int {
 				if i == 0 {
 					return int(first)
 				}
@@ -537,7 +537,7 @@ func (g *corpusGen) iban(class string, countries []ibanCountry) corpusValue {
 		if g.chance(0.5) {
 			v.raw, v.note = e, c.cc+" electronic"
 		} else {
-			v.raw, v.note = printIBAN(e), c.cc+" print"
+			v.raw, v.note = corpusPrintIBAN(e), c.cc+" print"
 		}
 	}
 	return v
@@ -570,14 +570,14 @@ func (g *corpusGen) emailKey() string {
 	return g.pick("email", "customer_email", "user", "to", "recipient", "billing_email", "login")
 }
 
-func emailValue(class, key, raw, note string) corpusValue {
-	return corpusValue{class: class, secret: true, key: key, raw: raw, sig: sigAll, note: note}
+func corpusEmailValue(class, key, raw, note string) corpusValue {
+	return corpusValue{class: class, secret: true, key: key, raw: raw, sig: corpusSigAll, note: note}
 }
 
 func (g *corpusGen) emailIDN() corpusValue {
 	d := g.pick("bücher.de", "müller-shop.at", "café-paris.fr", "straße.example", "почта.рф", "магазин.рф",
 		"例え.jp", "メール.example.jp", "ñandú.es", "kunde.bücher.de", "δοκιμή.gr", "пример.испытание")
-	return emailValue("email/idn-domain", g.emailKey(), g.emailLocal()+"@"+d, "")
+	return corpusEmailValue("email/idn-domain", g.emailKey(), g.emailLocal()+"@"+d, "")
 }
 
 func (g *corpusGen) phoneE164() corpusValue {
@@ -600,7 +600,7 @@ func (g *corpusGen) phoneE164() corpusValue {
 	default:
 		raw = "+61 2 " + g.nzDigits(4) + " " + g.digits(4)
 	}
-	return corpusValue{class: "phone/e164", secret: true, key: g.pick("phone", "mobile", "msisdn", "contact_phone"), raw: raw, sig: sigDigits}
+	return corpusValue{class: "phone/e164", secret: true, key: g.pick("phone", "mobile", "msisdn", "contact_phone"), raw: raw, sig: corpusSigDigits}
 }
 
 func (g *corpusGen) phoneNational() corpusValue {
@@ -624,7 +624,7 @@ func (g *corpusGen) phoneNational() corpusValue {
 	default:
 		raw = "030-" + g.nzDigits(8)
 	}
-	return corpusValue{class: "phone/national", secret: true, key: g.pick("phone", "tel", "delivery_phone", "contact"), raw: raw, sig: sigDigits}
+	return corpusValue{class: "phone/national", secret: true, key: g.pick("phone", "tel", "delivery_phone", "contact"), raw: raw, sig: corpusSigDigits}
 }
 
 // ----- tokens and keys -----
@@ -635,58 +635,58 @@ func (g *corpusGen) neutralKey() string {
 	return g.pick("value", "arg", "detail", "cfg", "hint", "source", "input", "ref")
 }
 
-func tokenValue(class, key, raw, core, note string) corpusValue {
-	return corpusValue{class: class, secret: true, key: key, raw: raw, core: core, sig: sigAll, note: note}
+func corpusTokenValue(class, key, raw, core, note string) corpusValue {
+	return corpusValue{class: class, secret: true, key: key, raw: raw, core: core, sig: corpusSigAll, note: note}
 }
 
 func (g *corpusGen) jwt() string {
 	b64 := base64.RawURLEncoding.EncodeToString
 	alg := g.pick("RS256", "ES256", "PS256", "EdDSA", "HS256")
 	if g.chance(0.1) { // JWE, RFC 7516 §7.1
-		h := b64([]byte(`{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"` + g.chars(8, alphaAlnum) + `"}`))
+		h := b64([]byte(`{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"` + g.chars(8, corpusAlphaAlnum) + `"}`))
 		return h + "." + b64(g.bytes(256)) + "." + b64(g.bytes(12)) + "." + b64(g.bytes(g.between(40, 200))) + "." + b64(g.bytes(16))
 	}
-	h := b64([]byte(`{"alg":"` + alg + `","typ":"` + g.pick("JWT", "at+jwt", "dpop+jwt") + `","kid":"` + g.chars(10, alphaB64URL) + `"}`))
+	h := b64([]byte(`{"alg":"` + alg + `","typ":"` + g.pick("JWT", "at+jwt", "dpop+jwt") + `","kid":"` + g.chars(10, corpusAlphaB64URL) + `"}`))
 	iat := g.now.Unix()
 	p := b64([]byte(fmt.Sprintf(`{"iss":"https://id.shop.example","sub":"%s","aud":"checkout","iat":%d,"exp":%d,"scope":"orders:read"}`,
-		g.chars(12, alphaAlnum), iat, iat+900)))
+		g.chars(12, corpusAlphaAlnum), iat, iat+900)))
 	return h + "." + p + "." + b64(g.bytes(g.between(32, 256)))
 }
 
 // ----- secret keys -----
 
 func (g *corpusGen) password() string {
-	return g.chars(1, alphaAlnum) + g.chars(g.between(9, 23), alphaPass)
+	return g.chars(1, corpusAlphaAlnum) + g.chars(g.between(9, 23), corpusAlphaPass)
 }
 
-func keyedValue(class, key, raw, core string) corpusValue {
-	return corpusValue{class: class, secret: true, key: key, keyed: true, raw: raw, core: core, sig: sigAll, note: "key=" + key}
+func corpusKeyedValue(class, key, raw, core string) corpusValue {
+	return corpusValue{class: class, secret: true, key: key, keyed: true, raw: raw, core: core, sig: corpusSigAll, note: "key=" + key}
 }
 
 func (g *corpusGen) keyDocumented(f corpusFormat) corpusValue {
 	const class = "secret/documented-key"
-	if f == fmtHeaders && g.chance(0.4) {
+	if f == corpusFmtHeaders && g.chance(0.4) {
 		switch g.intn(3) {
 		case 0:
-			sid := g.chars(32, alphaB64URL)
-			return keyedValue(class, "Cookie", "sid="+sid+"; theme=dark; lang=de", sid)
+			sid := g.chars(32, corpusAlphaB64URL)
+			return corpusKeyedValue(class, "Cookie", "sid="+sid+"; theme=dark; lang=de", sid)
 		case 1:
-			cred := base64.StdEncoding.EncodeToString([]byte("svc-" + g.chars(4, alphaLower) + ":" + g.password()))
-			return keyedValue(class, "Authorization", "Basic "+cred, cred)
+			cred := base64.StdEncoding.EncodeToString([]byte("svc-" + g.chars(4, corpusAlphaLower) + ":" + g.password()))
+			return corpusKeyedValue(class, "Authorization", "Basic "+cred, cred)
 		default:
-			k := g.chars(40, alphaAlnum)
-			return keyedValue(class, g.pick("X-Api-Key", "x-api-key", "X-Auth-Token"), k, "")
+			k := g.chars(40, corpusAlphaAlnum)
+			return corpusKeyedValue(class, g.pick("X-Api-Key", "x-api-key", "X-Auth-Token"), k, "")
 		}
 	}
 	switch k := g.pick("password", "passwd", "db_password", "DB_PASSWORD", "userPassword", "passphrase",
 		"secret", "client_secret", "app_secret", "api_key", "apiKey", "api-key", "access_token",
 		"refresh_token", "session_token", "private_key", "card_cvv", "cvc", "userPin"); k {
 	case "card_cvv", "cvc":
-		return keyedValue(class, k, g.digits(3+g.intn(2)), "")
+		return corpusKeyedValue(class, k, g.digits(3+g.intn(2)), "")
 	case "userPin":
-		return keyedValue(class, k, g.digits(4), "")
+		return corpusKeyedValue(class, k, g.digits(4), "")
 	default:
-		return keyedValue(class, k, g.password(), "")
+		return corpusKeyedValue(class, k, g.password(), "")
 	}
 }
 
@@ -711,7 +711,7 @@ func (g *corpusGen) longKey(env bool) string {
 func (g *corpusGen) pemBlock(nl string) (block, body string) {
 	label := g.pick("RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
 	enc := base64.StdEncoding.EncodeToString(g.bytes(48 * g.between(3, 8)))
-	lines := groupsOf(enc, func(int) int { return 64 })
+	lines := corpusGroupsOf(enc, func(int) int { return 64 })
 	body = strings.Join(lines, nl)
 	return "-----BEGIN " + label + "-----" + nl + body + nl + "-----END " + label + "-----", body
 }
@@ -726,17 +726,17 @@ func (g *corpusGen) uuid() string {
 
 // ----- look-alikes -----
 
-func lookalike(class, key, raw string) corpusValue {
+func corpusLookalike(class, key, raw string) corpusValue {
 	return corpusValue{class: class, key: key, raw: raw}
 }
 
-func numLookalike(class, key string, v slog.Value, raw string) corpusValue {
-	c := lookalike(class, key, raw)
+func corpusNumLookalike(class, key string, v slog.Value, raw string) corpusValue {
+	c := corpusLookalike(class, key, raw)
 	c.num = &v
 	return c
 }
 
-func canNum(f corpusFormat) bool { return f == fmtSlog || f == fmtJSON }
+func corpusCanNum(f corpusFormat) bool { return f == corpusFmtSlog || f == corpusFmtJSON }
 
 // nonLuhn16 returns 16 digits that fail the Luhn check, with a card brand's
 // prefix most of the time; when grouped, no prefix of whole groups of 12 or
@@ -753,7 +753,7 @@ func (g *corpusGen) nonLuhn16(grouped bool) string {
 		} else {
 			d = g.nzDigits(16)
 		}
-		if luhnOK(d) || grouped && luhnOK(d[:12]) {
+		if corpusLuhnOK(d) || grouped && corpusLuhnOK(d[:12]) {
 			continue
 		}
 		return d
@@ -765,20 +765,20 @@ func (g *corpusGen) lookDigits16(f corpusFormat) corpusValue {
 	key := g.pick("order_number", "reference", "invoice_ref", "batch_id", "ledger_id", "external_id")
 	var v corpusValue
 	switch {
-	case canNum(f) && g.chance(0.4):
+	case corpusCanNum(f) && g.chance(0.4):
 		d := g.nonLuhn16(false)
 		n, _ := strconv.ParseInt(d, 10, 64)
-		if f == fmtSlog && n < 1<<53 && g.chance(0.3) {
-			v = numLookalike(class, key, slog.Float64Value(float64(n)), d)
+		if f == corpusFmtSlog && n < 1<<53 && g.chance(0.3) {
+			v = corpusNumLookalike(class, key, slog.Float64Value(float64(n)), d)
 		} else {
-			v = numLookalike(class, key, slog.Int64Value(n), d)
+			v = corpusNumLookalike(class, key, slog.Int64Value(n), d)
 		}
 		v.note = "number"
-	case f != fmtAccess && f != fmtEnv && g.chance(0.3):
-		v = lookalike(class, key, strings.Join(groupsOf(g.nonLuhn16(true), func(int) int { return 4 }), " "))
+	case f != corpusFmtAccess && f != corpusFmtEnv && g.chance(0.3):
+		v = corpusLookalike(class, key, strings.Join(corpusGroupsOf(g.nonLuhn16(true), func(int) int { return 4 }), " "))
 		v.note = "grouped"
 	default:
-		v = lookalike(class, key, g.nonLuhn16(false))
+		v = corpusLookalike(class, key, g.nonLuhn16(false))
 		v.note = "compact"
 	}
 	return v
@@ -787,10 +787,10 @@ func (g *corpusGen) lookDigits16(f corpusFormat) corpusValue {
 func (g *corpusGen) lookMillis(f corpusFormat) corpusValue {
 	ms := g.now.UnixMilli() - int64(g.intn(86400000))
 	key := g.pick("ts_ms", "created_at_ms", "event_time", "timestamp", "paid_at", "expires_at")
-	if canNum(f) && g.chance(0.6) {
-		return numLookalike("lookalike/epoch-millis", key, slog.Int64Value(ms), strconv.FormatInt(ms, 10))
+	if corpusCanNum(f) && g.chance(0.6) {
+		return corpusNumLookalike("lookalike/epoch-millis", key, slog.Int64Value(ms), strconv.FormatInt(ms, 10))
 	}
-	return lookalike("lookalike/epoch-millis", key, strconv.FormatInt(ms, 10))
+	return corpusLookalike("lookalike/epoch-millis", key, strconv.FormatInt(ms, 10))
 }
 
 func (g *corpusGen) lookRFC3339() corpusValue {
@@ -806,31 +806,31 @@ func (g *corpusGen) lookRFC3339() corpusValue {
 	default:
 		raw = t.Format("2006-01-02T15:04:05.000000-07:00")
 	}
-	return lookalike("lookalike/rfc3339", g.pick("created_at", "shipped_at", "updated", "not_before", "deadline"), raw)
+	return corpusLookalike("lookalike/rfc3339", g.pick("created_at", "shipped_at", "updated", "not_before", "deadline"), raw)
 }
 
 func (g *corpusGen) lookOrderID(f corpusFormat) corpusValue {
 	key := g.pick("order_id", "order", "cart_id", "invoice", "po_number")
 	switch g.intn(5) {
 	case 0:
-		return lookalike("lookalike/order-id", key, fmt.Sprintf("ORD-%d-%06d", 2020+g.intn(7), g.intn(1e6)))
+		return corpusLookalike("lookalike/order-id", key, fmt.Sprintf("ORD-%d-%06d", 2020+g.intn(7), g.intn(1e6)))
 	case 1:
-		return lookalike("lookalike/order-id", key, "SO-"+g.digits(9))
+		return corpusLookalike("lookalike/order-id", key, "SO-"+g.digits(9))
 	case 2:
-		if f != fmtAccess && f != fmtEnv {
-			return lookalike("lookalike/order-id", key, "#"+g.nzDigits(g.between(4, 10)))
+		if f != corpusFmtAccess && f != corpusFmtEnv {
+			return corpusLookalike("lookalike/order-id", key, "#"+g.nzDigits(g.between(4, 10)))
 		}
 	case 3:
-		return lookalike("lookalike/order-id", key, g.chars(3, alphaUpper)+"-"+g.chars(6, alphaUpper+alphaDigits))
+		return corpusLookalike("lookalike/order-id", key, g.chars(3, corpusAlphaUpper)+"-"+g.chars(6, corpusAlphaUpper+corpusAlphaDigits))
 	}
 	// Numeric order ids, 9 to 12 digits starting with 1: no card brand starts
 	// with 1, so none is a card.
 	d := "1" + g.digits(g.between(8, 11))
-	if canNum(f) && g.chance(0.5) {
+	if corpusCanNum(f) && g.chance(0.5) {
 		n, _ := strconv.ParseInt(d, 10, 64)
-		return numLookalike("lookalike/order-id", key, slog.Int64Value(n), d)
+		return corpusNumLookalike("lookalike/order-id", key, slog.Int64Value(n), d)
 	}
-	return lookalike("lookalike/order-id", key, d)
+	return corpusLookalike("lookalike/order-id", key, d)
 }
 
 // Tracking numbers as carriers print them. UPS: 1Z and 16 letters and
@@ -846,20 +846,20 @@ func (g *corpusGen) trackingKey() string {
 }
 
 func (g *corpusGen) lookUPS() corpusValue {
-	return lookalike("lookalike/tracking-ups", g.trackingKey(), "1Z"+g.chars(6, alphaUpper+alphaDigits)+g.digits(10))
+	return corpusLookalike("lookalike/tracking-ups", g.trackingKey(), "1Z"+g.chars(6, corpusAlphaUpper+corpusAlphaDigits)+g.digits(10))
 }
 
 func (g *corpusGen) lookFedEx(f corpusFormat) corpusValue {
 	switch g.intn(3) {
 	case 0:
-		if f != fmtAccess && f != fmtEnv {
+		if f != corpusFmtAccess && f != corpusFmtEnv {
 			d := "7" + g.digits(11)
-			return lookalike("lookalike/tracking-fedex", g.trackingKey(), d[:4]+" "+d[4:8]+" "+d[8:])
+			return corpusLookalike("lookalike/tracking-fedex", g.trackingKey(), d[:4]+" "+d[4:8]+" "+d[8:])
 		}
 	case 1:
-		return lookalike("lookalike/tracking-fedex", g.trackingKey(), string(byte('0'+g.intn(2)))+g.digits(14))
+		return corpusLookalike("lookalike/tracking-fedex", g.trackingKey(), string(byte('0'+g.intn(2)))+g.digits(14))
 	}
-	return lookalike("lookalike/tracking-fedex", g.trackingKey(), "7"+g.digits(11))
+	return corpusLookalike("lookalike/tracking-fedex", g.trackingKey(), "7"+g.digits(11))
 }
 
 func (g *corpusGen) uspsDigits() string {
@@ -871,7 +871,7 @@ func (g *corpusGen) lookUUID() corpusValue {
 	if g.chance(0.2) {
 		u = strings.ToUpper(u)
 	}
-	return lookalike("lookalike/uuid", g.pick("request_id", "customer_id", "payment_id", "idempotency_key", "correlation_id"), u)
+	return corpusLookalike("lookalike/uuid", g.pick("request_id", "customer_id", "payment_id", "idempotency_key", "correlation_id"), u)
 }
 
 func (g *corpusGen) lookSKU() corpusValue {
@@ -880,13 +880,13 @@ func (g *corpusGen) lookSKU() corpusValue {
 	case 0:
 		raw = g.pick("TSH", "HOD", "MUG", "CAP", "SNK") + "-" + g.pick("BLK", "WHT", "RED", "NVY") + "-" + g.pick("S", "M", "L", "XL") + "-" + g.digits(4)
 	case 1:
-		raw = "B0" + g.chars(8, alphaUpper+alphaDigits) // ASIN
+		raw = "B0" + g.chars(8, corpusAlphaUpper+corpusAlphaDigits) // ASIN
 	case 2:
 		raw = g.digits(6) + "-" + g.digits(2)
 	default:
 		raw = "SKU" + g.digits(8)
 	}
-	return lookalike("lookalike/sku", g.pick("sku", "item", "product", "variant_sku"), raw)
+	return corpusLookalike("lookalike/sku", g.pick("sku", "item", "product", "variant_sku"), raw)
 }
 
 func (g *corpusGen) lookVersion() corpusValue {
@@ -901,7 +901,7 @@ func (g *corpusGen) lookVersion() corpusValue {
 	default:
 		raw = fmt.Sprintf("%d.%d.%d.%d", 1+g.intn(20), g.intn(10), g.intn(100), g.intn(9999))
 	}
-	return lookalike("lookalike/version", g.pick("version", "build", "app_version", "sdk"), raw)
+	return corpusLookalike("lookalike/version", g.pick("version", "build", "app_version", "sdk"), raw)
 }
 
 func (g *corpusGen) lookIP() corpusValue {
@@ -916,32 +916,32 @@ func (g *corpusGen) lookIP() corpusValue {
 	default:
 		raw = fmt.Sprintf("2001:db8:%x::%x:%x", g.intn(65536), g.intn(65536), g.intn(65536))
 	}
-	return lookalike("lookalike/ip-address", g.pick("client_ip", "remote_addr", "peer", "upstream"), raw)
+	return corpusLookalike("lookalike/ip-address", g.pick("client_ip", "remote_addr", "peer", "upstream"), raw)
 }
 
 func (g *corpusGen) lookPrice(f corpusFormat) corpusValue {
 	cents := g.between(99, 999999)
 	key := g.pick("amount", "total", "price", "subtotal", "refund_amount")
-	if canNum(f) && g.chance(0.4) {
+	if corpusCanNum(f) && g.chance(0.4) {
 		v := float64(cents) / 100
-		return numLookalike("lookalike/price", key, slog.Float64Value(v), strconv.FormatFloat(v, 'f', -1, 64))
+		return corpusNumLookalike("lookalike/price", key, slog.Float64Value(v), strconv.FormatFloat(v, 'f', -1, 64))
 	}
 	switch g.intn(4) {
 	case 0:
-		if f != fmtAccess {
-			return lookalike("lookalike/price", key, fmt.Sprintf("$%s.%02d", thousands(cents/100), cents%100))
+		if f != corpusFmtAccess {
+			return corpusLookalike("lookalike/price", key, fmt.Sprintf("$%s.%02d", corpusThousands(cents/100), cents%100))
 		}
 	case 1:
-		return lookalike("lookalike/price", key, fmt.Sprintf("%d.%02d", cents/100, cents%100))
+		return corpusLookalike("lookalike/price", key, fmt.Sprintf("%d.%02d", cents/100, cents%100))
 	case 2:
-		if f != fmtAccess && f != fmtEnv {
-			return lookalike("lookalike/price", key, fmt.Sprintf("%d,%02d EUR", cents/100, cents%100))
+		if f != corpusFmtAccess && f != corpusFmtEnv {
+			return corpusLookalike("lookalike/price", key, fmt.Sprintf("%d,%02d EUR", cents/100, cents%100))
 		}
 	}
-	return lookalike("lookalike/price", key+"_cents", strconv.Itoa(cents))
+	return corpusLookalike("lookalike/price", key+"_cents", strconv.Itoa(cents))
 }
 
-func thousands(n int) string {
+func corpusThousands(n int) string {
 	s := strconv.Itoa(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
@@ -952,206 +952,206 @@ func thousands(n int) string {
 func (g *corpusGen) lookHash() corpusValue {
 	switch g.intn(4) {
 	case 0:
-		return lookalike("lookalike/hex-hash", "commit", g.chars(40, alphaHex))
+		return corpusLookalike("lookalike/hex-hash", "commit", g.chars(40, corpusAlphaHex))
 	case 1:
-		return lookalike("lookalike/hex-hash", "rev", g.chars(7, alphaHex))
+		return corpusLookalike("lookalike/hex-hash", "rev", g.chars(7, corpusAlphaHex))
 	case 2:
-		return lookalike("lookalike/hex-hash", "digest", "sha256:"+g.chars(64, alphaHex))
+		return corpusLookalike("lookalike/hex-hash", "digest", "sha256:"+g.chars(64, corpusAlphaHex))
 	}
-	return lookalike("lookalike/hex-hash", "traceparent", "00-"+g.chars(32, alphaHex)+"-"+g.chars(16, alphaHex)+"-01")
+	return corpusLookalike("lookalike/hex-hash", "traceparent", "00-"+g.chars(32, corpusAlphaHex)+"-"+g.chars(16, corpusAlphaHex)+"-01")
 }
 
 func (g *corpusGen) lookFile() corpusValue {
 	name := g.pick("icon", "logo", "hero-banner", "product-"+g.digits(5), "avatar", "sprite") +
 		g.pick("@2x", "@3x", "@2x", "@1.5x") + "." + g.pick("png", "webp", "jpg", "svg", "avif")
-	return lookalike("lookalike/file-name-at", g.pick("asset", "file", "image", "src"), name)
+	return corpusLookalike("lookalike/file-name-at", g.pick("asset", "file", "image", "src"), name)
 }
 
 func (g *corpusGen) lookImage() corpusValue {
 	hdr := g.pick("iVBORw0KGgoAAAANSUhEUgAA", "/9j/4AAQSkZJRgABAQ", "R0lGODlhAQABAIAAAP", "UklGRiQAAABXRUJQVlA4")
 	b := base64.StdEncoding.EncodeToString(g.bytes(3 * g.between(20, 80)))
 	mime := g.pick("png", "jpeg", "gif", "webp")
-	return lookalike("lookalike/base64-image", g.pick("thumbnail", "image", "preview"), "data:image/"+mime+";base64,"+hdr+b)
+	return corpusLookalike("lookalike/base64-image", g.pick("thumbnail", "image", "preview"), "data:image/"+mime+";base64,"+hdr+b)
 }
 
 // corpusClasses returns every class, secrets first.
 func corpusClasses() []corpusClass {
-	registry, partial := ibanCountries(ibanRegistryCountries), ibanCountries(ibanPartialCountries)
+	registry, partial := corpusIBANCountries(corpusIBANRegistryCountries), corpusIBANCountries(corpusIBANPartialCountries)
 	return []corpusClass{
 		// Payment cards.
-		{"card/plain", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"card/plain", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			d, b := g.cardNumber(19)
-			return cardValue("card/plain", g.cardKey(), d, b)
+			return corpusCardValue("card/plain", g.cardKey(), d, b)
 		}},
-		{"card/spaces", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/spaces", " ") }},
-		{"card/dashes", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/dashes", "-") }},
-		{"card/odd-separators", true, fmtSlog | fmtJSON | fmtLogfmt | fmtPlain | fmtStack, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardOddSep() }},
-		{"card/url-encoded", true, fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardURLEncoded() }},
-		{"card/json-number", true, fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJSONNumber() }},
-		{"card/json-u-escaped", true, fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardUEscaped() }},
-		{"card/slog-int", true, fmtSlog, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardSlogInt() }},
-		{"card/slog-float64", true, fmtSlog, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardSlogFloat() }},
+		{"card/spaces", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/spaces", " ") }},
+		{"card/dashes", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/dashes", "-") }},
+		{"card/odd-separators", true, corpusFmtSlog | corpusFmtJSON | corpusFmtLogfmt | corpusFmtPlain | corpusFmtStack, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardOddSep() }},
+		{"card/url-encoded", true, corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardURLEncoded() }},
+		{"card/json-number", true, corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJSONNumber() }},
+		{"card/json-u-escaped", true, corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardUEscaped() }},
+		{"card/slog-int", true, corpusFmtSlog, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardSlogInt() }},
+		{"card/slog-float64", true, corpusFmtSlog, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardSlogFloat() }},
 		// IBANs.
-		{"iban/electronic", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"iban/electronic", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			return g.iban("iban/electronic", registry)
 		}},
-		{"iban/print", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"iban/print", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
 			return g.iban("iban/print", registry)
 		}},
-		{"iban/lower-case", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"iban/lower-case", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
 			return g.iban("iban/lower-case", registry)
 		}},
-		{"iban/irregular", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"iban/irregular", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
 			return g.iban("iban/irregular", registry)
 		}},
-		{"iban/partial-list", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"iban/partial-list", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
 			return g.iban("iban/partial-list", partial)
 		}},
 		// E-mail addresses and phone numbers.
-		{"email/ascii", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
-			return emailValue("email/ascii", g.emailKey(), g.emailLocal()+"@"+g.emailDomain(), "")
+		{"email/ascii", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+			return corpusEmailValue("email/ascii", g.emailKey(), g.emailLocal()+"@"+g.emailDomain(), "")
 		}},
-		{"email/idn-domain", true, fmtText &^ fmtHeaders, func(g *corpusGen, _ corpusFormat) corpusValue { return g.emailIDN() }},
-		{"email/pct40", true, fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
-			return emailValue("email/pct40", g.emailKey(), g.emailLocal()+"%40"+g.emailDomain(), "")
+		{"email/idn-domain", true, corpusFmtText &^ corpusFmtHeaders, func(g *corpusGen, _ corpusFormat) corpusValue { return g.emailIDN() }},
+		{"email/pct40", true, corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+			return corpusEmailValue("email/pct40", g.emailKey(), g.emailLocal()+"%40"+g.emailDomain(), "")
 		}},
-		{"email/u0040", true, fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
-			v := emailValue("email/u0040", g.emailKey(), g.emailLocal()+`\u0040`+g.emailDomain(), "")
+		{"email/u0040", true, corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
+			v := corpusEmailValue("email/u0040", g.emailKey(), g.emailLocal()+`\u0040`+g.emailDomain(), "")
 			v.verbatim = true
 			return v
 		}},
-		{"phone/e164", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.phoneE164() }},
-		{"phone/national", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.phoneNational() }},
+		{"phone/e164", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.phoneE164() }},
+		{"phone/national", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.phoneNational() }},
 		// Tokens.
-		{"token/jwt", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
-			return tokenValue("token/jwt", g.pick("assertion", "jwt", "id", "x-jwt-assertion", "sso"), g.jwt(), "", "")
+		{"token/jwt", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+			return corpusTokenValue("token/jwt", g.pick("assertion", "jwt", "id", "x-jwt-assertion", "sso"), g.jwt(), "", "")
 		}},
-		{"token/bearer", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
-			t := g.chars(g.between(32, 64), alphaB64URL)
-			v := keyedValue("token/bearer", g.pick("Authorization", "authorization"), "Bearer "+t, t)
+		{"token/bearer", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+			t := g.chars(g.between(32, 64), corpusAlphaB64URL)
+			v := corpusKeyedValue("token/bearer", g.pick("Authorization", "authorization"), "Bearer "+t, t)
 			return v
 		}},
-		{"token/github", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"token/github", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			if g.chance(0.25) {
-				s := g.chars(22, alphaAlnum) + "_" + g.chars(59, alphaAlnum)
-				return tokenValue("token/github", g.neutralKey(), "github_pat_"+s, s, "github_pat_")
+				s := g.chars(22, corpusAlphaAlnum) + "_" + g.chars(59, corpusAlphaAlnum)
+				return corpusTokenValue("token/github", g.neutralKey(), "github_pat_"+s, s, "github_pat_")
 			}
 			p := g.pick("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
-			s := g.chars(36, alphaAlnum)
-			return tokenValue("token/github", g.neutralKey(), p+s, s, p)
+			s := g.chars(36, corpusAlphaAlnum)
+			return corpusTokenValue("token/github", g.neutralKey(), p+s, s, p)
 		}},
-		{"token/stripe", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"token/stripe", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			p := g.pick("sk_live_", "rk_live_", "sk_test_")
-			s := g.chars(g.between(24, 99), alphaAlnum)
-			return tokenValue("token/stripe", g.neutralKey(), p+s, s, p)
+			s := g.chars(g.between(24, 99), corpusAlphaAlnum)
+			return corpusTokenValue("token/stripe", g.neutralKey(), p+s, s, p)
 		}},
-		{"token/aws-access-key-id", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"token/aws-access-key-id", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			p := g.pick("AKIA", "ASIA")
-			s := g.chars(16, alphaUpper+"234567")
-			return tokenValue("token/aws-access-key-id", g.neutralKey(), p+s, s, p)
+			s := g.chars(16, corpusAlphaUpper+"234567")
+			return corpusTokenValue("token/aws-access-key-id", g.neutralKey(), p+s, s, p)
 		}},
-		{"token/slack", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"token/slack", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			p := g.pick("xoxb-", "xoxp-", "xoxa-")
-			s := g.nzDigits(12) + "-" + g.nzDigits(13) + "-" + g.chars(24, alphaAlnum)
-			return tokenValue("token/slack", g.neutralKey(), p+s, s, p)
+			s := g.nzDigits(12) + "-" + g.nzDigits(13) + "-" + g.chars(24, corpusAlphaAlnum)
+			return corpusTokenValue("token/slack", g.neutralKey(), p+s, s, p)
 		}},
-		{"token/vault", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
-			s := g.chars(g.between(24, 90), alphaB64URL)
-			return tokenValue("token/vault", g.neutralKey(), "hvs."+s, s, "hvs.")
+		{"token/vault", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+			s := g.chars(g.between(24, 90), corpusAlphaB64URL)
+			return corpusTokenValue("token/vault", g.neutralKey(), "hvs."+s, s, "hvs.")
 		}},
-		{"token/webhook-secret", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
-			s := g.chars(32, alphaAlnum)
+		{"token/webhook-secret", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+			s := g.chars(32, corpusAlphaAlnum)
 			if g.chance(0.3) { // Svix: base64 of 24 bytes
 				s = base64.StdEncoding.EncodeToString(g.bytes(24))
 			}
-			return tokenValue("token/webhook-secret", g.neutralKey(), "whsec_"+s, s, "whsec_")
+			return corpusTokenValue("token/webhook-secret", g.neutralKey(), "whsec_"+s, s, "whsec_")
 		}},
 		// Values of secret keys.
-		{"secret/documented-key", true, fmtText | fmtAccess, func(g *corpusGen, f corpusFormat) corpusValue { return g.keyDocumented(f) }},
-		{"secret/ecosystem-key", true, fmtText | fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"secret/documented-key", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, f corpusFormat) corpusValue { return g.keyDocumented(f) }},
+		{"secret/ecosystem-key", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			k := g.pick("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "DJANGO_SECRET_KEY",
 				"pwd", "db_pwd", "passcode", "otp_passcode", "credentials", "google_credentials")
-			return keyedValue("secret/ecosystem-key", k, g.password(), "")
+			return corpusKeyedValue("secret/ecosystem-key", k, g.password(), "")
 		}},
-		{"secret/credential-header", true, fmtHeaders | fmtSlog | fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"secret/credential-header", true, corpusFmtHeaders | corpusFmtSlog | corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
 			k := g.pick("X-Client-Credential", "Proxy-Credential", "X-Service-Credentials", "X-Goog-Credential", "Credential")
-			return keyedValue("secret/credential-header", k, g.chars(40, alphaB64URL), "")
+			return corpusKeyedValue("secret/credential-header", k, g.chars(40, corpusAlphaB64URL), "")
 		}},
-		{"secret/long-key", true, fmtSlog | fmtJSON | fmtLogfmt | fmtEnv | fmtINI, func(g *corpusGen, f corpusFormat) corpusValue {
-			return keyedValue("secret/long-key", g.longKey(f == fmtEnv), g.password(), "")
+		{"secret/long-key", true, corpusFmtSlog | corpusFmtJSON | corpusFmtLogfmt | corpusFmtEnv | corpusFmtINI, func(g *corpusGen, f corpusFormat) corpusValue {
+			return corpusKeyedValue("secret/long-key", g.longKey(f == corpusFmtEnv), g.password(), "")
 		}},
-		{"secret/json-u-escaped-key", true, fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"secret/json-u-escaped-key", true, corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
 			k := g.pick(`pass\u0077ord`, `\u0070assword`, `client\u005fsecret`, `api\u005Fkey`, `\u0074oken`, `pass\u0077d`)
-			v := keyedValue("secret/json-u-escaped-key", k, g.password(), "")
+			v := corpusKeyedValue("secret/json-u-escaped-key", k, g.password(), "")
 			return v
 		}},
-		{"secret/url-encoded-query-key", true, fmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"secret/url-encoded-query-key", true, corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue {
 			k := g.pick("pass%77ord", "api%5Fkey", "client%5Fsecret", "access%5ftoken", "%70assword", "api%5fkey")
-			return keyedValue("secret/url-encoded-query-key", k, g.password(), "")
+			return corpusKeyedValue("secret/url-encoded-query-key", k, g.password(), "")
 		}},
-		{"secret/url-password", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
-			pw := g.chars(g.between(10, 24), alphaAlnum)
+		{"secret/url-password", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+			pw := g.chars(g.between(10, 24), corpusAlphaAlnum)
 			raw := g.pick("postgres://shop:", "amqp://orders:", "redis://default:", "https://deploy:", "mysql://app:") +
 				pw + "@" + g.pick("db.internal:5432/orders?sslmode=require", "rabbit.internal:5672/", "cache:6379/0", "git.internal/shop.git", "10.0.4.7:3306/shop")
-			return tokenValue("secret/url-password", g.pick("dsn", "url", "broker", "remote"), raw, pw, "")
+			return corpusTokenValue("secret/url-password", g.pick("dsn", "url", "broker", "remote"), raw, pw, "")
 		}},
 		// Private keys.
-		{"private-key/pem", true, fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"private-key/pem", true, corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
 			block, body := g.pemBlock("\n")
-			return tokenValue("private-key/pem", "", block, body, "")
+			return corpusTokenValue("private-key/pem", "", block, body, "")
 		}},
-		{"private-key/json-escaped", true, fmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
+		{"private-key/json-escaped", true, corpusFmtJSON, func(g *corpusGen, _ corpusFormat) corpusValue {
 			block, body := g.pemBlock(`\n`)
-			v := tokenValue("private-key/json-escaped", g.pick("private_key", "tls_key_pem", "material"), block+`\n`, body, "")
+			v := corpusTokenValue("private-key/json-escaped", g.pick("private_key", "tls_key_pem", "material"), block+`\n`, body, "")
 			v.verbatim = true
 			return v
 		}},
 		// Chat webhooks.
-		{"webhook/slack", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
-			s := g.chars(24, alphaAlnum)
-			raw := "https://hooks.slack.com/services/T" + g.chars(8, alphaUpper+alphaDigits) + "/B" + g.chars(10, alphaUpper+alphaDigits) + "/" + s
-			return tokenValue("webhook/slack", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
+		{"webhook/slack", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+			s := g.chars(24, corpusAlphaAlnum)
+			raw := "https://hooks.slack.com/services/T" + g.chars(8, corpusAlphaUpper+corpusAlphaDigits) + "/B" + g.chars(10, corpusAlphaUpper+corpusAlphaDigits) + "/" + s
+			return corpusTokenValue("webhook/slack", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
 		}},
-		{"webhook/discord", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
-			s := g.chars(68, alphaB64URL)
+		{"webhook/discord", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+			s := g.chars(68, corpusAlphaB64URL)
 			raw := "https://" + g.pick("discord.com", "discordapp.com") + "/api/webhooks/" + g.nzDigits(19) + "/" + s
-			return tokenValue("webhook/discord", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
+			return corpusTokenValue("webhook/discord", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
 		}},
-		{"webhook/teams", true, fmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
-			s := g.chars(32, alphaHex) + "/" + g.uuid()
+		{"webhook/teams", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue {
+			s := g.chars(32, corpusAlphaHex) + "/" + g.uuid()
 			raw := "https://" + g.pick("contoso", "shopgmbh", "acme") + ".webhook.office.com/webhookb2/" + g.uuid() + "@" + g.uuid() + "/IncomingWebhook/" + s
-			return tokenValue("webhook/teams", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
+			return corpusTokenValue("webhook/teams", g.pick("webhook", "notify_url", "url", "endpoint"), raw, s, "")
 		}},
 
 		// Look-alikes.
-		{"lookalike/order-id", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookOrderID(f) }},
-		{"lookalike/non-luhn-16-digits", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookDigits16(f) }},
-		{"lookalike/epoch-millis", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookMillis(f) }},
-		{"lookalike/rfc3339", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookRFC3339() }},
-		{"lookalike/tracking-ups", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookUPS() }},
-		{"lookalike/tracking-fedex", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookFedEx(f) }},
-		{"lookalike/tracking-usps", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
-			return lookalike("lookalike/tracking-usps", g.trackingKey(), g.uspsDigits())
+		{"lookalike/order-id", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookOrderID(f) }},
+		{"lookalike/non-luhn-16-digits", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookDigits16(f) }},
+		{"lookalike/epoch-millis", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookMillis(f) }},
+		{"lookalike/rfc3339", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookRFC3339() }},
+		{"lookalike/tracking-ups", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookUPS() }},
+		{"lookalike/tracking-fedex", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookFedEx(f) }},
+		{"lookalike/tracking-usps", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
+			return corpusLookalike("lookalike/tracking-usps", g.trackingKey(), g.uspsDigits())
 		}},
-		{"lookalike/tracking-usps-grouped", false, fmtText&^fmtEnv | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
-			return lookalike("lookalike/tracking-usps-grouped", g.trackingKey(), strings.Join(groupsOf(g.uspsDigits(), func(int) int { return 4 }), " "))
+		{"lookalike/tracking-usps-grouped", false, corpusFmtText&^corpusFmtEnv | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue {
+			return corpusLookalike("lookalike/tracking-usps-grouped", g.trackingKey(), strings.Join(corpusGroupsOf(g.uspsDigits(), func(int) int { return 4 }), " "))
 		}},
-		{"lookalike/uuid", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookUUID() }},
-		{"lookalike/sku", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookSKU() }},
-		{"lookalike/version", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookVersion() }},
-		{"lookalike/ip-address", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookIP() }},
-		{"lookalike/price", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookPrice(f) }},
-		{"lookalike/hex-hash", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookHash() }},
-		{"lookalike/file-name-at", false, fmtText | fmtAccess | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookFile() }},
-		{"lookalike/base64-image", false, fmtSlog | fmtJSON | fmtLogfmt | fmtPlain | fmtStack | fmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookImage() }},
+		{"lookalike/uuid", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookUUID() }},
+		{"lookalike/sku", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookSKU() }},
+		{"lookalike/version", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookVersion() }},
+		{"lookalike/ip-address", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookIP() }},
+		{"lookalike/price", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, f corpusFormat) corpusValue { return g.lookPrice(f) }},
+		{"lookalike/hex-hash", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookHash() }},
+		{"lookalike/file-name-at", false, corpusFmtText | corpusFmtAccess | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookFile() }},
+		{"lookalike/base64-image", false, corpusFmtSlog | corpusFmtJSON | corpusFmtLogfmt | corpusFmtPlain | corpusFmtStack | corpusFmtPEM, func(g *corpusGen, _ corpusFormat) corpusValue { return g.lookImage() }},
 	}
 }
 
 // ----- records -----
 
-// jsonEscape escapes s as slog's JSONHandler does (RFC 8259 §7, without
+// corpusJsonEscape escapes s as slog's JSONHandler does (RFC 8259 §7, without
 // HTML escaping).
-func jsonEscape(s string) string {
+func corpusJsonEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -1173,8 +1173,8 @@ func jsonEscape(s string) string {
 	return b.String()
 }
 
-// numText returns how a JSONHandler writes the number v.
-func numText(v slog.Value) string {
+// corpusNumText returns how a JSONHandler writes the number v.
+func corpusNumText(v slog.Value) string {
 	switch v.Kind() {
 	case slog.KindInt64:
 		return strconv.FormatInt(v.Int64(), 10)
@@ -1191,10 +1191,10 @@ func (v *corpusValue) settle(f corpusFormat) {
 		core = v.raw
 	}
 	switch {
-	case v.num != nil && canNum(f):
-		v.text, v.coreText = numText(*v.num), numText(*v.num)
-	case (f == fmtSlog || f == fmtJSON) && !v.verbatim:
-		v.text, v.coreText = jsonEscape(v.raw), jsonEscape(core)
+	case v.num != nil && corpusCanNum(f):
+		v.text, v.coreText = corpusNumText(*v.num), corpusNumText(*v.num)
+	case (f == corpusFmtSlog || f == corpusFmtJSON) && !v.verbatim:
+		v.text, v.coreText = corpusJsonEscape(v.raw), corpusJsonEscape(core)
 	default:
 		v.text, v.coreText = v.raw, core
 	}
@@ -1206,7 +1206,7 @@ func (g *corpusGen) message() string {
 		"inventory synced", "invoice sent", "cart abandoned", "fraud check passed", "retrying request")
 }
 
-func headerName(k string) string {
+func corpusHeaderName(k string) string {
 	parts := strings.FieldsFunc(k, func(r rune) bool { return r == '_' || r == '-' || r == '.' })
 	for i, p := range parts {
 		parts[i] = strings.ToUpper(p[:1]) + p[1:]
@@ -1214,7 +1214,7 @@ func headerName(k string) string {
 	return "X-" + strings.Join(parts, "-")
 }
 
-func logfmtValue(s string) string {
+func corpusLogfmtValue(s string) string {
 	if strings.ContainsAny(s, " \t\"=") {
 		return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 	}
@@ -1227,7 +1227,7 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 	ts := t.Format("2006-01-02T15:04:05.000Z07:00")
 	var b strings.Builder
 	switch f {
-	case fmtSlog:
+	case corpusFmtSlog:
 		rec := slog.NewRecord(t, slog.LevelInfo, g.message(), 0)
 		var attrs []slog.Attr
 		for _, v := range vs {
@@ -1247,7 +1247,7 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			return "", nil, err
 		}
 		return buf.String(), &rec, nil
-	case fmtJSON:
+	case corpusFmtJSON:
 		fmt.Fprintf(&b, `{"@timestamp":"%s","level":"%s","service":"%s","message":"%s"`, ts, g.pick("info", "warn", "error"),
 			g.pick("payments", "orders", "shipping", "accounts"), g.message())
 		for _, v := range vs {
@@ -1258,13 +1258,13 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			}
 		}
 		b.WriteString("}\n")
-	case fmtLogfmt:
+	case corpusFmtLogfmt:
 		fmt.Fprintf(&b, `time=%s level=%s msg="%s"`, ts, g.pick("info", "warn", "error"), g.message())
 		for _, v := range vs {
-			fmt.Fprintf(&b, " %s=%s", v.key, logfmtValue(v.text))
+			fmt.Fprintf(&b, " %s=%s", v.key, corpusLogfmtValue(v.text))
 		}
 		b.WriteString("\n")
-	case fmtPlain:
+	case corpusFmtPlain:
 		fmt.Fprintf(&b, "%s %s [%s] %s:", t.Format("2006-01-02 15:04:05.000"), g.pick("INFO", "WARN", "ERROR"), g.pick("checkout", "worker-3", "main"), g.message())
 		for i, v := range vs {
 			if i > 0 {
@@ -1282,7 +1282,7 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			}
 		}
 		b.WriteString("\n")
-	case fmtAccess:
+	case corpusFmtAccess:
 		var q []string
 		for _, v := range vs {
 			q = append(q, v.key+"="+v.text)
@@ -1292,19 +1292,19 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			g.pick("api/v1/checkout", "pay/return", "account/verify", "orders/search", "hooks/psp"), strings.Join(q, "&"),
 			[]int{200, 302, 400, 404, 500}[g.intn(5)], 200+g.intn(5000),
 			g.pick("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "curl/8.5.0", "okhttp/4.12.0"))
-	case fmtHeaders:
+	case corpusFmtHeaders:
 		prefix := g.pick("", "> ")
 		fmt.Fprintf(&b, "%s%s /v1/%s HTTP/1.1\n%sHost: api.shop.example\n%sContent-Type: application/json\n", prefix,
 			g.pick("POST", "GET", "PUT"), g.pick("payments", "refunds", "customers"), prefix, prefix)
 		for _, v := range vs {
 			name := v.key
 			if !v.keyed {
-				name = headerName(v.key)
+				name = corpusHeaderName(v.key)
 			}
 			fmt.Fprintf(&b, "%s%s: %s\n", prefix, name, v.text)
 		}
 		fmt.Fprintf(&b, "%sUser-Agent: shop-sdk/%d.%d\n%s\n", prefix, 1+g.intn(3), g.intn(20), prefix)
-	case fmtStack:
+	case corpusFmtStack:
 		var msg []string
 		for _, v := range vs {
 			if v.keyed || g.chance(0.5) {
@@ -1324,8 +1324,8 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			fmt.Fprintf(&b, "\tat com.shop.payments.PaymentService.charge(PaymentService.java:%d)\n\tat com.shop.api.CheckoutController.pay(CheckoutController.java:%d)\n", 20+g.intn(300), 20+g.intn(300))
 			fmt.Fprintf(&b, "\tat java.base/java.lang.Thread.run(Thread.java:1583)\nCaused by: java.net.SocketTimeoutException: Read timed out\n\t... %d more\n", 10+g.intn(40))
 		}
-	case fmtEnv:
-		fmt.Fprintf(&b, "HOSTNAME=checkout-%s\nHOME=/home/app\nGOMAXPROCS=2\n", g.chars(5, alphaLower+alphaDigits))
+	case corpusFmtEnv:
+		fmt.Fprintf(&b, "HOSTNAME=checkout-%s\nHOME=/home/app\nGOMAXPROCS=2\n", g.chars(5, corpusAlphaLower+corpusAlphaDigits))
 		for _, v := range vs {
 			k := v.key
 			if !v.keyed {
@@ -1338,13 +1338,13 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			fmt.Fprintf(&b, "%s=%s\n", k, val)
 		}
 		b.WriteString("OTEL_SERVICE_NAME=checkout\n")
-	case fmtINI:
+	case corpusFmtINI:
 		fmt.Fprintf(&b, "[%s]\n", g.pick("default", "profile shop-prod", "shop-staging"))
 		for _, v := range vs {
 			fmt.Fprintf(&b, "%s = %s\n", v.key, v.text)
 		}
 		fmt.Fprintf(&b, "region = %s\n", g.pick("eu-west-1", "us-east-1", "eu-central-1"))
-	case fmtPEM:
+	case corpusFmtPEM:
 		var first, last []string
 		var block string
 		for _, v := range vs {
@@ -1352,9 +1352,9 @@ func (g *corpusGen) render(f corpusFormat, vs []corpusValue) (string, *slog.Reco
 			case v.class == "private-key/pem":
 				block = v.text
 			case len(first) <= len(last):
-				first = append(first, v.key+"="+logfmtValue(v.text))
+				first = append(first, v.key+"="+corpusLogfmtValue(v.text))
 			default:
-				last = append(last, v.key+"="+logfmtValue(v.text))
+				last = append(last, v.key+"="+corpusLogfmtValue(v.text))
 			}
 		}
 		fmt.Fprintf(&b, "time=%s level=warn msg=\"key material in config\" %s key=\n%s\ntime=%s level=info msg=\"key loaded\" %s\n",
@@ -1375,7 +1375,7 @@ func (g *corpusGen) record(classes []corpusClass) (corpusRecord, error) {
 	}
 	first := secrets[g.intn(len(secrets))]
 	var fs []corpusFormat
-	for f := fmtSlog; f <= fmtPEM; f <<= 1 {
+	for f := corpusFmtSlog; f <= corpusFmtPEM; f <<= 1 {
 		if first.formats&f != 0 {
 			fs = append(fs, f)
 		}
@@ -1387,7 +1387,7 @@ func (g *corpusGen) record(classes []corpusClass) (corpusRecord, error) {
 		case c.formats&f == 0:
 		case !c.secret:
 			looks = append(looks, c)
-		case f != fmtPEM:
+		case f != corpusFmtPEM:
 			others = append(others, c)
 		}
 	}
@@ -1397,7 +1397,7 @@ func (g *corpusGen) record(classes []corpusClass) (corpusRecord, error) {
 		if v.secret && v.core == "" {
 			v.core = v.raw
 		}
-		if f == fmtAccess && strings.ContainsAny(v.raw, " \t\"&#") || f == fmtHeaders && strings.ContainsAny(v.raw, "\n") {
+		if f == corpusFmtAccess && strings.ContainsAny(v.raw, " \t\"&#") || f == corpusFmtHeaders && strings.ContainsAny(v.raw, "\n") {
 			return
 		}
 		vs = append(vs, v)
@@ -1406,13 +1406,13 @@ func (g *corpusGen) record(classes []corpusClass) (corpusRecord, error) {
 	if len(others) > 0 && g.chance(0.3) {
 		add(others[g.intn(len(others))])
 	}
-	if f == fmtINI && g.chance(0.5) { // an AWS credentials file
-		s := g.chars(16, alphaUpper+"234567")
-		vs = append(vs, tokenValue("token/aws-access-key-id", "aws_access_key_id", "AKIA"+s, s, "AKIA"))
-		vs = append(vs, keyedValue("secret/ecosystem-key", "aws_secret_access_key", g.chars(40, alphaB64), ""))
+	if f == corpusFmtINI && g.chance(0.5) { // an AWS credentials file
+		s := g.chars(16, corpusAlphaUpper+"234567")
+		vs = append(vs, corpusTokenValue("token/aws-access-key-id", "aws_access_key_id", "AKIA"+s, s, "AKIA"))
+		vs = append(vs, corpusKeyedValue("secret/ecosystem-key", "aws_secret_access_key", g.chars(40, corpusAlphaB64), ""))
 		if g.chance(0.5) {
 			t := base64.StdEncoding.EncodeToString(g.bytes(g.between(60, 200)))
-			vs = append(vs, keyedValue("secret/documented-key", "aws_session_token", t, ""))
+			vs = append(vs, corpusKeyedValue("secret/documented-key", "aws_session_token", t, ""))
 		}
 	}
 	for range g.between(2, 5) {
@@ -1444,8 +1444,8 @@ func buildCorpus(lines int) ([]corpusRecord, error) {
 
 // ----- judging -----
 
-// countOverlapping counts the occurrences of sub in s, overlapping ones too.
-func countOverlapping(s, sub string) int {
+// corpusCountOverlapping counts the occurrences of sub in s, overlapping ones too.
+func corpusCountOverlapping(s, sub string) int {
 	n := 0
 	for i := 0; ; {
 		k := strings.Index(s[i:], sub)
@@ -1457,14 +1457,14 @@ func countOverlapping(s, sub string) int {
 	}
 }
 
-// isAlnumByte reports an ASCII letter or digit.
-func isAlnumByte(c byte) bool {
+// corpusIsAlnumByte reports an ASCII letter or digit.
+func corpusIsAlnumByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// countWhole counts the occurrences of sub in s that no letter or digit
+// corpusCountWhole counts the occurrences of sub in s that no letter or digit
 // touches on either side: the places a value may stand on its own.
-func countWhole(s, sub string) int {
+func corpusCountWhole(s, sub string) int {
 	n := 0
 	for i := 0; ; {
 		k := strings.Index(s[i:], sub)
@@ -1472,16 +1472,16 @@ func countWhole(s, sub string) int {
 			return n
 		}
 		a, b := i+k, i+k+len(sub)
-		if (a == 0 || !isAlnumByte(s[a-1]) || !isAlnumByte(sub[0])) && (b == len(s) || !isAlnumByte(s[b]) || !isAlnumByte(sub[len(sub)-1])) {
+		if (a == 0 || !corpusIsAlnumByte(s[a-1]) || !corpusIsAlnumByte(sub[0])) && (b == len(s) || !corpusIsAlnumByte(s[b]) || !corpusIsAlnumByte(sub[len(sub)-1])) {
 			n++
 		}
 		i = a + 1
 	}
 }
 
-// cutWhole replaces the occurrences of sub in s that stand on their own (see
-// countWhole) with a NUL byte.
-func cutWhole(s, sub string) string {
+// corpusCutWhole replaces the occurrences of sub in s that stand on their own
+// (see corpusCountWhole) with a NUL byte.
+func corpusCutWhole(s, sub string) string {
 	var b strings.Builder
 	for {
 		k := strings.Index(s, sub)
@@ -1490,7 +1490,7 @@ func cutWhole(s, sub string) string {
 			return b.String()
 		}
 		e := k + len(sub)
-		if (k == 0 || !isAlnumByte(s[k-1]) || !isAlnumByte(sub[0])) && (e == len(s) || !isAlnumByte(s[e]) || !isAlnumByte(sub[len(sub)-1])) {
+		if (k == 0 || !corpusIsAlnumByte(s[k-1]) || !corpusIsAlnumByte(sub[0])) && (e == len(s) || !corpusIsAlnumByte(s[e]) || !corpusIsAlnumByte(sub[len(sub)-1])) {
 			b.WriteString(s[:k])
 			b.WriteByte(0)
 		} else {
@@ -1541,7 +1541,7 @@ func corpusLeaked(pieces []string, whole bool, out string, base func() string) b
 		if !strings.Contains(out, w) {
 			continue
 		}
-		if whole && countWhole(out, w) > countWhole(base(), w) || !whole && countOverlapping(out, w) > countOverlapping(base(), w) {
+		if whole && corpusCountWhole(out, w) > corpusCountWhole(base(), w) || !whole && corpusCountOverlapping(out, w) > corpusCountOverlapping(base(), w) {
 			return true
 		}
 	}
@@ -1551,11 +1551,11 @@ func corpusLeaked(pieces []string, whole bool, out string, base func() string) b
 // corpusKept reports whether out holds the look-alike v byte for byte as often
 // as the record (with its secrets cut out) does.
 func corpusKept(v corpusValue, out, base string) bool {
-	return countOverlapping(out, v.text) >= countOverlapping(base, v.text)
+	return corpusCountOverlapping(out, v.text) >= corpusCountOverlapping(base, v.text)
 }
 
-// masked shows a secret as its first two and last two bytes and its length.
-func masked(s string) string {
+// corpusMasked shows a secret as its first two and last two bytes and its length.
+func corpusMasked(s string) string {
 	if len(s) < 8 {
 		return fmt.Sprintf("(%d bytes)", len(s))
 	}
@@ -1677,8 +1677,8 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 			var shown string
 			if v.secret {
 				pieces, whole := corpusPieces(v)
-				ok = !corpusLeaked(pieces, whole, out, func() string { return cutWhole(rc.text, v.text) })
-				shown = masked(v.text)
+				ok = !corpusLeaked(pieces, whole, out, func() string { return corpusCutWhole(rc.text, v.text) })
+				shown = corpusMasked(v.text)
 			} else {
 				ok = corpusKept(v, out, clean)
 				shown = fmt.Sprintf("%q", v.text) // generated, not secret
@@ -1704,14 +1704,14 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 	for i, rc := range records {
 		lines += strings.Count(rc.text, "\n")
 		for _, v := range rc.values {
-			if countWhole(rc.text, v.text) == 0 {
-				t.Fatalf("corpus: record %d (%s) does not hold its %s value %s", i, rc.format, v.class, masked(v.text))
+			if corpusCountWhole(rc.text, v.text) == 0 {
+				t.Fatalf("corpus: record %d (%s) does not hold its %s value %s", i, rc.format, v.class, corpusMasked(v.text))
 			}
 		}
 		clean := rc.text
 		for _, v := range rc.values {
 			if v.secret {
-				clean = cutWhole(clean, v.text)
+				clean = corpusCutWhole(clean, v.text)
 			}
 		}
 		judge(i, "RedactString", rc, clean, r.RedactString(rc.text))
@@ -1763,9 +1763,9 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 // TestCorpusJudge checks the measure itself: what counts as a leak and what
 // as a kept look-alike.
 func TestCorpusJudge(t *testing.T) {
-	card := corpusValue{secret: true, sig: sigDigits, text: "4111 1111 1111 1111", coreText: "4111 1111 1111 1111"}
-	cvv := corpusValue{secret: true, sig: sigAll, text: "202", coreText: "202"}
-	tok := corpusValue{secret: true, sig: sigAll, text: "ghp_abcdefghij", coreText: "abcdefghij"}
+	card := corpusValue{secret: true, sig: corpusSigDigits, text: "4111 1111 1111 1111", coreText: "4111 1111 1111 1111"}
+	cvv := corpusValue{secret: true, sig: corpusSigAll, text: "202", coreText: "202"}
+	tok := corpusValue{secret: true, sig: corpusSigAll, text: "ghp_abcdefghij", coreText: "abcdefghij"}
 	tests := []struct {
 		name     string
 		v        corpusValue
@@ -1784,7 +1784,7 @@ func TestCorpusJudge(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pieces, whole := corpusPieces(tc.v)
-			got := corpusLeaked(pieces, whole, tc.out, func() string { return cutWhole(tc.in, tc.v.text) })
+			got := corpusLeaked(pieces, whole, tc.out, func() string { return corpusCutWhole(tc.in, tc.v.text) })
 			assert.Equal(t, tc.wantLeak, got)
 		})
 	}
