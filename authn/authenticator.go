@@ -114,6 +114,8 @@ func (a *Authenticator) Policy() Policy { return a.policy }
 // Authenticate verifies what the policy requires of r and returns who is
 // calling. Refusals match this package's Err values or, for the token and
 // proof, those of packages tokens and dpop (a *dpop.NonceError among them).
+// A refusal after a part of r verified (the peer, or the token) is a
+// *[RefusalError] that says what did.
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
 	p := &Principal{}
 	if a.policy.Peer != nil {
@@ -122,7 +124,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 			return nil, err
 		}
 		if err := a.policy.Peer.authorize(id); err != nil {
-			return nil, err
+			return nil, &RefusalError{Peer: id, Err: err}
 		}
 		p.Peer = id
 		p.Methods |= MethodMTLS
@@ -130,20 +132,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	switch a.policy.Token {
 	case AccessToken, DPoPBoundToken:
 		if len(r.Header["Authorization"]) == 0 {
-			return nil, ErrMissingToken
+			return nil, refused(p, ErrMissingToken)
 		}
 		res, err := a.tokens.Verify(ctx, r)
 		if err != nil {
-			return nil, err
+			return nil, refused(p, err)
 		}
 		if a.policy.Token == DPoPBoundToken && res.Proof == nil {
-			return nil, ErrDPoPRequired
+			return nil, &RefusalError{Peer: p.Peer, ClientID: res.Claims.ClientID, Err: ErrDPoPRequired}
 		}
 		fromToken(p, res)
 	case JWTSVID:
 		id, err := a.jwtSVID(r)
 		if err != nil {
-			return nil, err
+			return nil, refused(p, err)
 		}
 		p.Workload = id
 		p.Methods |= MethodJWTSVID

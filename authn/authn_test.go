@@ -677,6 +677,15 @@ func TestAuthenticateAccessTokens(t *testing.T) {
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
 				assert.Nil(t, p)
+				// Only the token that verified without its proof names its client.
+				var re *authn.RefusalError
+				if errors.Is(err, authn.ErrDPoPRequired) {
+					require.ErrorAs(t, err, &re)
+					assert.Equal(t, shoprig.ClientID, re.ClientID)
+					assert.True(t, re.Peer.IsZero())
+				} else {
+					assert.False(t, errors.As(err, &re), "nothing verified: the cause alone")
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -720,11 +729,14 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 		cert  *tls.Certificate
 		token string
 		want  want
+		// refusedPeer is the verified peer an authn refusal names in its
+		// *authn.RefusalError; zero when the refusal is not one.
+		refusedPeer spiffeid.ID
 	}{
-		{"checkout with a DPoP-bound token", checkout, token, want{anSPIFFETLS: nil, anRequestCert: nil}},
-		{"checkout without a token", checkout, "", want{anSPIFFETLS: authn.ErrMissingToken, anRequestCert: authn.ErrMissingToken}},
-		{"a token without a client certificate", nil, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrMissingPeer}},
-		{"storefront with a DPoP-bound token", storefront, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrPeerNotAuthorized}},
+		{"checkout with a DPoP-bound token", checkout, token, want{anSPIFFETLS: nil, anRequestCert: nil}, spiffeid.ID{}},
+		{"checkout without a token", checkout, "", want{anSPIFFETLS: authn.ErrMissingToken, anRequestCert: authn.ErrMissingToken}, shoprig.Checkout},
+		{"a token without a client certificate", nil, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrMissingPeer}, spiffeid.ID{}},
+		{"storefront with a DPoP-bound token", storefront, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrPeerNotAuthorized}, shoprig.Storefront},
 	}
 	for _, mode := range []anServerMode{anSPIFFETLS, anRequestCert} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -744,6 +756,18 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 					if w := tc.want[mode]; w != nil {
 						assert.ErrorIs(t, got.err, w)
 						assert.Nil(t, got.p)
+						if w == anHandshake {
+							return
+						}
+						var re *authn.RefusalError
+						if tc.refusedPeer.IsZero() {
+							assert.False(t, errors.As(got.err, &re), "nothing verified: the cause alone")
+							return
+						}
+						require.ErrorAs(t, got.err, &re)
+						assert.Equal(t, tc.refusedPeer, re.Peer)
+						assert.Empty(t, re.ClientID)
+						assert.Equal(t, re.Err.Error(), got.err.Error(), "the message is the cause's")
 						return
 					}
 					require.NoError(t, got.err)
