@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type config struct {
 	nonces *dpop.Nonces
 	realm  string
 	algs   string
+	logger *slog.Logger
 }
 
 type optionFunc func(*config)
@@ -88,12 +90,14 @@ func WithDPoPAlgorithms(names ...string) Option {
 // Each decision is added to the request's existing OpenTelemetry span as
 // attributes (no new span) and counted in the ztkit.authn.decisions counter and
 // ztkit.authn.duration histogram, by outcome, reason, method and route
-// pattern: never by path, subject, token or address.
+// pattern: never by path, subject, token or address. The package
+// documentation lists every attribute. With [WithLogger], each refusal is
+// also logged once.
 func New(a *authn.Authenticator, opts ...Option) (func(http.Handler) http.Handler, error) {
 	if a == nil {
 		return nil, errors.New("middleware: nil authenticator")
 	}
-	c := config{meters: otel.GetMeterProvider(), algs: "ES256 ES384 EdDSA Ed25519 PS256 RS256"}
+	c := config{meters: otel.GetMeterProvider(), algs: "ES256 ES384 EdDSA Ed25519 PS256 RS256", logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o.apply(&c)
 	}
@@ -101,7 +105,11 @@ func New(a *authn.Authenticator, opts ...Option) (func(http.Handler) http.Handle
 	if err != nil {
 		return nil, err
 	}
-	m := &mw{a: a, cfg: c, tel: tel, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken}
+	refusals, err := newRefusalLog(c.logger)
+	if err != nil {
+		return nil, err
+	}
+	m := &mw{a: a, cfg: c, tel: tel, refusals: refusals, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m.serve(w, r, next)
@@ -113,6 +121,7 @@ type mw struct {
 	a         *authn.Authenticator
 	cfg       config
 	tel       *telemetry
+	refusals  *refusalLog
 	tokenDPoP bool
 }
 
@@ -126,6 +135,7 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if err != nil {
 		ref := classify(err)
 		m.tel.record(ctx, r, start, false, ref.reason, nil)
+		m.refusals.authn(ctx, r, ref, err)
 		m.refuse(w, r, err, ref)
 		return
 	}
@@ -133,6 +143,7 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		d := m.cfg.authz.Decide(ctx, p, authz.Request{Method: r.Method, Path: r.URL.EscapedPath()})
 		if !d.Allow {
 			m.tel.record(ctx, r, start, false, Reason(d.Reason), p)
+			m.refusals.authz(ctx, r, p, d)
 			m.forbid(w, r, d)
 			return
 		}
@@ -144,13 +155,9 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 // forbid answers an authorization denial: 403 (400 for a path the policy
 // refuses to route), with an insufficient_scope challenge when scopes are missing.
 func (m *mw) forbid(w http.ResponseWriter, r *http.Request, d authz.Decision) {
-	ref := refusal{status: http.StatusForbidden, reason: Reason(d.Reason), detail: "The caller is not allowed to make this request."}
-	if d.Reason == authz.ReasonBadRequest {
-		ref.status, ref.detail = http.StatusBadRequest, "The request path is not acceptable."
-	}
+	ref := denial(d)
 	h := w.Header()
 	if d.Reason == authz.ReasonInsufficientScope {
-		ref.detail = "The access token lacks a required scope."
 		c := m.challenge(usesDPoP(r), "insufficient_scope")
 		if scopes := strings.Join(d.MissingScopes, " "); scopes != "" && !strings.ContainsAny(scopes, "\"\\") {
 			c += fmt.Sprintf(", scope=%q", scopes)

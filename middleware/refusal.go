@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -107,4 +108,17 @@ func classify(err error) refusal {
 	}
 	// Anything else is a fault on the server's side; refuse without detail.
 	return refusal{http.StatusInternalServerError, "", ReasonInternal, false, "Authentication failed."}
+}
+
+// denial is how an authorization denial d is answered: 403, or 400 for a
+// path the policy refuses to route.
+func denial(d authz.Decision) refusal {
+	ref := refusal{status: http.StatusForbidden, reason: Reason(d.Reason), detail: "The caller is not allowed to make this request."}
+	switch d.Reason {
+	case authz.ReasonBadRequest:
+		ref.status, ref.detail = http.StatusBadRequest, "The request path is not acceptable."
+	case authz.ReasonInsufficientScope:
+		ref.detail = "The access token lacks a required scope."
+	}
+	return ref
 }

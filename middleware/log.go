@@ -1,0 +1,199 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/redact"
+)
+
+// RefusalMessage is the message of the log record of a refused request; see
+// [WithLogger].
+const RefusalMessage = "request refused"
+
+// Keys of the attributes of a refusal's log record; see [WithLogger].
+const (
+	LogKeyReason       = "reason"
+	LogKeyStatus       = "status"
+	LogKeyStage        = "stage"
+	LogKeyMethod       = "method"
+	LogKeyRoute        = "route"
+	LogKeyRuleID       = "rule_id"
+	LogKeyPeer         = "peer"
+	LogKeyWorkload     = "workload"
+	LogKeyClientID     = "client_id"
+	LogKeyMissingScope = "missing_scope"
+	LogKeyError        = "error"
+)
+
+// WithLogger logs each refused request once, at a level that says what kind
+// of refusal it is, with message [RefusalMessage] ("request refused") and
+// these attributes, each present only when known:
+//
+//   - reason: the [Reason] code, also in the metrics, the span and the
+//     problem body;
+//   - status: the HTTP status answered (400, 401, 403, 500 or 503);
+//   - stage: "authn" when authentication refused the request, "authz" when
+//     the authorizer of [WithAuthorizer] denied it;
+//   - method: the HTTP method, or "_OTHER" for a method outside RFC 9110's
+//     (a client picks it);
+//   - route: the route pattern: the authz rule's pattern that matched, or the
+//     net/http.ServeMux pattern the request was routed by (Request.Pattern);
+//     never the request's path or query;
+//   - rule_id: the authz rule that denied, or came closest to allowing;
+//   - peer: the SPIFFE ID of the mTLS client certificate, when it verified
+//     against the trust bundles (also when the route's peer policy then
+//     refused it, reason peer_forbidden);
+//   - workload: the SPIFFE ID of a verified JWT-SVID;
+//   - client_id: the client_id of an access token that verified;
+//   - missing_scope: the scopes the token lacks, space-separated, for
+//     reason insufficient_scope;
+//   - error: for a refusal logged at Error only (an outage or a fault on the
+//     server's side), the cause's message.
+//
+// Nothing else is logged: never a token, a proof, a key, the subject, the
+// request's path, query, headers or address. Every value that is not a fixed
+// code goes through a [redact.Redactor] first.
+//
+// Levels follow the cause, so that an alert on Error fires on outages and
+// not on clients that send bad credentials:
+//
+//   - Debug: dpop_nonce, the server asking for a fresh proof with its nonce,
+//     a normal step of RFC 9449 §8 that the client retries.
+//   - Info: missing or invalid credentials and policy denials: every 400,
+//     401 and 403 not listed under Warn.
+//   - Warn: refusals that suggest an attack rather than a misconfigured
+//     client: dpop_replayed (a proof used twice, RFC 9449 §11.1),
+//     token_signature (a token under a known key that does not verify),
+//     token_binding (a DPoP-bound token with another key's proof),
+//     bound_token_as_bearer (a bound token without its proof, RFC 9449 §7.2)
+//     and peer_invalid (a client certificate that does not chain to a trusted
+//     bundle).
+//   - Error: keys_unavailable, dpop_replay_unavailable and internal: the
+//     service cannot authenticate anyone (503 or 500).
+//
+// Each record is logged with the request's context, so a handler can add
+// its trace ID. A service that also gives the authorizer a logger
+// ([authz.WithLogger]) gets the authz decision logged there as well, under
+// its own message. nil keeps the default, which discards.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// refusalLog logs refusals. A nil *refusalLog logs nothing.
+type refusalLog struct {
+	l   *slog.Logger
+	red *redact.Redactor
+}
+
+// newRefusalLog returns the refusal log of l, or nil when l discards.
+func newRefusalLog(l *slog.Logger) (*refusalLog, error) {
+	if l == nil || l.Handler() == slog.DiscardHandler {
+		return nil, nil
+	}
+	red, err := redact.New()
+	if err != nil {
+		return nil, err
+	}
+	return &refusalLog{l: l, red: red}, nil
+}
+
+// refusalLevel is the level a refusal is logged at; see [WithLogger].
+func refusalLevel(ref refusal) slog.Level {
+	if ref.status >= http.StatusInternalServerError {
+		return slog.LevelError
+	}
+	switch ref.reason {
+	case ReasonNonceRequired:
+		return slog.LevelDebug
+	case ReasonProofReplayed, ReasonTokenSignature, ReasonBindingMismatch, ReasonBoundTokenAsBearer, ReasonPeerInvalid:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// authn logs a refusal of authentication with cause err.
+func (l *refusalLog) authn(ctx context.Context, r *http.Request, ref refusal, err error) {
+	if l == nil {
+		return
+	}
+	level := refusalLevel(ref)
+	if !l.l.Enabled(ctx, level) {
+		return
+	}
+	attrs := l.common(make([]slog.Attr, 0, 8), r, ref, "authn", "")
+	var re *authn.RefusalError
+	if errors.As(err, &re) {
+		attrs = l.id(attrs, LogKeyPeer, re.Peer)
+		attrs = l.str(attrs, LogKeyClientID, re.ClientID)
+	}
+	if level >= slog.LevelError {
+		attrs = l.str(attrs, LogKeyError, err.Error())
+	}
+	l.l.LogAttrs(ctx, level, RefusalMessage, attrs...)
+}
+
+// authz logs a denial d of principal p.
+func (l *refusalLog) authz(ctx context.Context, r *http.Request, p *authn.Principal, d authz.Decision) {
+	if l == nil {
+		return
+	}
+	ref := denial(d)
+	level := refusalLevel(ref)
+	if !l.l.Enabled(ctx, level) {
+		return
+	}
+	attrs := l.common(make([]slog.Attr, 0, 10), r, ref, "authz", d.Pattern)
+	attrs = l.str(attrs, LogKeyRuleID, d.RuleID)
+	if p != nil {
+		attrs = l.id(attrs, LogKeyPeer, p.Peer)
+		attrs = l.id(attrs, LogKeyWorkload, p.Workload)
+		attrs = l.str(attrs, LogKeyClientID, p.ClientID)
+	}
+	if d.Reason == authz.ReasonInsufficientScope {
+		attrs = l.str(attrs, LogKeyMissingScope, strings.Join(d.MissingScopes, " "))
+	}
+	l.l.LogAttrs(ctx, level, RefusalMessage, attrs...)
+}
+
+// common appends the attributes of every refusal. route is the authz
+// pattern, or "" for the ServeMux pattern.
+func (l *refusalLog) common(attrs []slog.Attr, r *http.Request, ref refusal, stage, route string) []slog.Attr {
+	attrs = append(attrs,
+		slog.String(LogKeyReason, string(ref.reason)),
+		slog.Int(LogKeyStatus, ref.status),
+		slog.String(LogKeyStage, stage),
+		slog.String(LogKeyMethod, normalizeMethod(r.Method)),
+	)
+	if route == "" {
+		route = r.Pattern
+	}
+	return l.str(attrs, LogKeyRoute, route)
+}
+
+// str appends key=v, redacted, unless v is empty.
+func (l *refusalLog) str(attrs []slog.Attr, key, v string) []slog.Attr {
+	if v == "" {
+		return attrs
+	}
+	return append(attrs, slog.String(key, l.red.RedactString(v)))
+}
+
+// id appends key=id, redacted, unless id is zero.
+func (l *refusalLog) id(attrs []slog.Attr, key string, id spiffeid.ID) []slog.Attr {
+	if id.IsZero() {
+		return attrs
+	}
+	return l.str(attrs, key, id.String())
+}

@@ -1,0 +1,100 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+)
+
+// TestRefusalLevel: every reason is logged at the level its cause calls for
+// (see WithLogger). A new Reason must be added here, deliberately.
+func TestRefusalLevel(t *testing.T) {
+	cases := []struct {
+		reason Reason
+		status int
+		level  slog.Level
+	}{
+		{ReasonNonceRequired, 401, slog.LevelDebug},
+		{ReasonMissingToken, 401, slog.LevelInfo},
+		{ReasonInvalidRequest, 400, slog.LevelInfo},
+		{ReasonTokenExpired, 401, slog.LevelInfo},
+		{ReasonTokenInvalid, 401, slog.LevelInfo},
+		{ReasonTokenAudience, 401, slog.LevelInfo},
+		{ReasonTokenIssuer, 401, slog.LevelInfo},
+		{ReasonUnknownKey, 401, slog.LevelInfo},
+		{ReasonProofMissing, 401, slog.LevelInfo},
+		{ReasonProofInvalid, 401, slog.LevelInfo},
+		{ReasonDPoPRequired, 401, slog.LevelInfo},
+		{ReasonPeerMissing, 403, slog.LevelInfo},
+		{ReasonPeerForbidden, 403, slog.LevelInfo},
+		{ReasonJWTSVIDInvalid, 401, slog.LevelInfo},
+		{ReasonTokenSignature, 401, slog.LevelWarn},
+		{ReasonProofReplayed, 401, slog.LevelWarn},
+		{ReasonBindingMismatch, 401, slog.LevelWarn},
+		{ReasonBoundTokenAsBearer, 401, slog.LevelWarn},
+		{ReasonPeerInvalid, 403, slog.LevelWarn},
+		{ReasonKeysUnavailable, 503, slog.LevelError},
+		{ReasonReplayUnavailable, 503, slog.LevelError},
+		{ReasonInternal, 500, slog.LevelError},
+		{Reason(authz.ReasonForbidden), 403, slog.LevelInfo},
+		{Reason(authz.ReasonNoRule), 403, slog.LevelInfo},
+		{Reason(authz.ReasonInsufficientScope), 403, slog.LevelInfo},
+		{Reason(authz.ReasonBadRequest), 400, slog.LevelInfo},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.reason), func(t *testing.T) {
+			assert.Equal(t, tc.level, refusalLevel(refusal{status: tc.status, reason: tc.reason}))
+		})
+	}
+}
+
+// TestRefusalLogRedacts: values that are not fixed codes (client IDs, SPIFFE
+// IDs, rule IDs, patterns, scopes) go through the redactor; a JWT-SVID's
+// workload is logged.
+func TestRefusalLogRedacts(t *testing.T) {
+	var buf bytes.Buffer
+	l, err := newRefusalLog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})))
+	require.NoError(t, err)
+	require.NotNil(t, l)
+	p := &authn.Principal{
+		Peer:     spiffeid.RequireFromString("spiffe://shop.example/checkout"),
+		Workload: spiffeid.RequireFromString("spiffe://shop.example/ns/prod/sa/checkout"),
+		ClientID: "alice@example.com",
+		Subject:  "customer-4711",
+	}
+	r := httptest.NewRequest(http.MethodDelete, "/orders/4111111111111111", nil)
+	l.authz(context.Background(), r, p, authz.Decision{Reason: authz.ReasonInsufficientScope, RuleID: "refunds", Pattern: "DELETE /orders/{id}", MissingScopes: []string{"orders:write", "password=hunter2"}})
+	assert.Equal(t, `{"level":"INFO","msg":"request refused","reason":"insufficient_scope","status":403,"stage":"authz","method":"DELETE","route":"DELETE /orders/{id}","rule_id":"refunds",`+
+		`"peer":"spiffe://shop.example/checkout","workload":"spiffe://shop.example/ns/prod/sa/checkout","client_id":"[REDACTED:email]","missing_scope":"orders:write password=[REDACTED:secret]"}`+"\n", buf.String())
+	assert.NotContains(t, buf.String(), "customer-4711")
+	assert.NotContains(t, buf.String(), "4111111111111111")
+	assert.NotContains(t, buf.String(), "hunter2")
+}
+
+// TestRefusalLogOff: a discarding logger, the default, turns the log off.
+func TestRefusalLogOff(t *testing.T) {
+	for _, l := range []*slog.Logger{nil, slog.New(slog.DiscardHandler)} {
+		rl, err := newRefusalLog(l)
+		require.NoError(t, err)
+		assert.Nil(t, rl)
+		// A nil log is safe to call.
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		rl.authn(context.Background(), r, refusal{status: 401, reason: ReasonMissingToken}, authn.ErrMissingToken)
+		rl.authz(context.Background(), r, nil, authz.Decision{Reason: authz.ReasonNoRule})
+	}
+}
