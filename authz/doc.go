@@ -48,8 +48,10 @@
 //
 // [WithLogger] writes one record per decision (outcome, reason, rule,
 // pattern, method, client and workload IDs; never the subject, the path or a
-// token): give it a logger whose handler is redact.NewHandler so that
-// nothing slips through. [WithObserver] reports each decision and each
+// token), denials at Info and allows at Debug: give it a logger whose
+// handler is redact.NewHandler so that nothing slips through. Behind package
+// middleware, whose WithLogger logs every refusal, a decision logger adds the
+// allows. [WithObserver] reports each decision and each
 // policy update to an [Observer]; package authz/authzotel counts them as
 // OpenTelemetry metrics by decision, reason and rule.
 //

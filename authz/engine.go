@@ -142,8 +142,8 @@ func (e *Engine) Explain(_ context.Context, p *authn.Principal, req Request) Tra
 func (e *Engine) Authorizer() Authorizer { return e.Decide }
 
 func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *Decision) {
-	l := e.cfg.logger
-	if !l.Enabled(ctx, slog.LevelInfo) {
+	l, level := e.cfg.logger, decisionLevel(d)
+	if !l.Enabled(ctx, level) {
 		return
 	}
 	method, _ := req.normalize()
@@ -169,7 +169,16 @@ func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *De
 		attrs = append(attrs, slog.Bool("shadow_allow", d.ShadowAllow), slog.Bool("shadow_deny", d.ShadowDeny),
 			slog.String("shadow_rule_id", d.ShadowRuleID), slog.String("shadow_reason", string(d.ShadowReason)))
 	}
-	l.LogAttrs(ctx, slog.LevelInfo, "authz decision", attrs...)
+	l.LogAttrs(ctx, level, "authz decision", attrs...)
+}
+
+// decisionLevel is the level d is logged at: Debug for an allow, Info for a
+// denial and for an allow that a shadow rule or policy would have denied.
+func decisionLevel(d *Decision) slog.Level {
+	if d.Allow && !d.ShadowDeny {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // decide evaluates req into d, which must be zero; t, when non-nil,

@@ -116,23 +116,59 @@ func TestExplain(t *testing.T) {
 	assert.Equal(t, tr.Decision, e.Decide(t.Context(), customer(), authz.Request{Method: "GET", Path: "/admin/users"}))
 }
 
-// TestDecisionLog locks the decision log line: no subject, path or token.
+// TestDecisionLog locks the decision log lines and their levels: an allow
+// at Debug, a denial at Info, an allow that a shadow rule would have denied
+// at Info; never the subject, the path or a token.
 func TestDecisionLog(t *testing.T) {
-	var buf bytes.Buffer
-	h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}})
-	e := shopEngine(t, authz.WithLogger(slog.New(h)))
-	e.Decide(context.Background(), customer(), authz.Request{Method: "POST", Path: "/payments/secret-id/capture"})
-	assert.JSONEq(t, `{"level":"INFO","msg":"authz decision","allow":true,"reason":"allowed","rule_id":"checkout-pays",
-		"pattern":"POST /payments/{id}/capture","method":"POST","client_id":"storefront","peer":"spiffe://shop.example/checkout"}`, buf.String())
-	assert.NotContains(t, buf.String(), "cust-42")
-	assert.NotContains(t, buf.String(), "secret-id")
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
+	eu := &authn.Principal{Peer: spiffeid.RequireFromPath(td, "/eu/web"), Subject: "cust-42", Scopes: []string{"orders:read"}}
+	cases := []struct {
+		name      string
+		level     slog.Level
+		principal *authn.Principal
+		req       authz.Request
+		want      string // "" for no record
+	}{
+		{
+			name: "allow at Debug", level: slog.LevelDebug, principal: customer(), req: authz.Request{Method: "POST", Path: "/payments/secret-id/capture"},
+			want: `{"level":"DEBUG","msg":"authz decision","allow":true,"reason":"allowed","rule_id":"checkout-pays",
+				"pattern":"POST /payments/{id}/capture","method":"POST","client_id":"storefront","peer":"spiffe://shop.example/checkout"}`,
+		},
+		{
+			name: "allow not logged at Info", level: slog.LevelInfo, principal: customer(), req: authz.Request{Method: "POST", Path: "/payments/secret-id/capture"},
+		},
+		{
+			name: "deny at Info", level: slog.LevelInfo, principal: with(customer(), func(p *authn.Principal) { p.Scopes = nil }), req: authz.Request{Method: "POST", Path: "/payments/secret-id/capture"},
+			want: `{"level":"INFO","msg":"authz decision","allow":false,"reason":"insufficient_scope","rule_id":"checkout-pays",
+				"pattern":"POST /payments/{id}/capture","method":"POST","client_id":"storefront","peer":"spiffe://shop.example/checkout"}`,
+		},
+		{
+			name: "shadow deny at Info", level: slog.LevelInfo, principal: eu, req: authz.Request{Method: "GET", Path: "/orders/secret-id"},
+			want: `{"level":"INFO","msg":"authz decision","allow":true,"reason":"allowed","rule_id":"orders-read","pattern":"GET /orders/{id}","method":"GET",
+				"peer":"spiffe://shop.example/eu/web","shadow_allow":false,"shadow_deny":true,"shadow_rule_id":"trial-block-eu","shadow_reason":"forbidden"}`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: tc.level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}})
+			e := shopEngine(t, authz.WithLogger(slog.New(h)))
+			e.Decide(context.Background(), tc.principal, tc.req)
+			if tc.want == "" {
+				assert.Empty(t, buf.String())
+				return
+			}
+			assert.JSONEq(t, tc.want, buf.String())
+			assert.NotContains(t, buf.String(), "cust-42")
+			assert.NotContains(t, buf.String(), "secret-id")
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
+		})
+	}
 }
 
 func TestAuthorizer(t *testing.T) {

@@ -40,10 +40,15 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithLogger logs one Info record per decision ("authz decision": allow,
+// WithLogger logs one record per decision ("authz decision": allow,
 // reason, rule_id, pattern, method, client_id, peer, workload and shadow
 // fields; never the subject, the path or any token) and one record per
-// policy reload. nil keeps the default, which discards.
+// policy reload. A denial is logged at Info, and so is an allow that a
+// shadow rule or a shadow policy would have denied (shadow_deny true), so
+// that a stricter policy can be watched before it is enforced; every other
+// allow is logged at Debug, so that a service's Info log is not one line per
+// request. A policy reload is logged at Info, a rejected one at Error. nil
+// keeps the default, which discards.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {
