@@ -13,7 +13,8 @@ import (
 // safe for concurrent use.
 type Authorizer func(ctx context.Context, p *authn.Principal, req Request) Decision
 
-// DenyAll denies every request with [ReasonNoRule].
+// DenyAll denies every request with [ReasonNoRule]. It is the way to deny
+// everything on purpose: a [Policy] without rules is refused with [ErrNoRules].
 func DenyAll() Authorizer {
 	return func(context.Context, *authn.Principal, Request) Decision { return Decision{Reason: ReasonNoRule} }
 }

@@ -140,6 +140,9 @@ func compile(p *Policy) (*compiled, error) {
 		}
 		c.acr[a] = i
 	}
+	if len(p.Rules) == 0 {
+		fail(-1, "", "rules", ErrNoRules)
+	}
 	ids := make(map[string]bool, len(p.Rules))
 	c.rules = make([]crule, len(p.Rules))
 	for i := range p.Rules {

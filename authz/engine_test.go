@@ -180,8 +180,9 @@ func TestAuthorizer(t *testing.T) {
 	assert.True(t, a.Decide(t.Context(), nil, authz.Request{Method: "GET", Path: "/healthz"}).Allow)
 	_, err = authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{{ID: "h", Effect: authz.Allow, Routes: []string{"GET /healthz"}}}})
 	assert.ErrorIs(t, err, authz.ErrEmptyMatch)
+	// A policy without rules would deny everything: refused; DenyAll says so on purpose.
 	var zero authz.Policy
-	e, err := authz.New(zero)
-	require.NoError(t, err)
-	assert.Equal(t, authz.ReasonNoRule, e.Decide(t.Context(), customer(), authz.Request{Method: "GET", Path: "/"}).Reason)
+	_, err = authz.New(zero)
+	assert.ErrorIs(t, err, authz.ErrNoRules)
+	assert.Equal(t, authz.ReasonNoRule, authz.DenyAll().Decide(t.Context(), customer(), authz.Request{Method: "GET", Path: "/"}).Reason)
 }

@@ -27,6 +27,11 @@ var (
 	// ErrEmptyMatch: an allow rule has no condition at all and does not set
 	// AnyPrincipal; allowing everyone must be written down explicitly.
 	ErrEmptyMatch = errors.New("authz: allow rule matches every principal without any_principal")
+	// ErrNoRules: the policy has no rules, so it would deny every request.
+	// A policy file that lost its rules is refused, and [Watch] keeps the
+	// last good policy; an [Authorizer] that denies everything on purpose is
+	// [DenyAll].
+	ErrNoRules = errors.New("authz: policy has no rules: it would deny every request")
 	// ErrDuplicateRuleID: two rules share an ID, or a rule has none.
 	ErrDuplicateRuleID = errors.New("authz: missing or duplicate rule id")
 	// ErrInvalidEffect: a rule's effect is neither allow nor forbid.

@@ -39,6 +39,11 @@ func TestParseErrors(t *testing.T) {
 		{"negative age", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"max_auth_age": "-1m"}}]}`, authz.ErrInvalidMatch, ""},
 		{"empty scope", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"all_scopes": [""]}}]}`, authz.ErrInvalidMatch, ""},
 		{"trailing data", `{"rules": []} {}`, authz.ErrSyntax, ""},
+		{"no rules", `{"rules": []}`, authz.ErrNoRules, `bad.json: rules: policy has no rules`},
+		{"no rules key", `{"acr_levels": ["pwd"]}`, authz.ErrNoRules, `bad.json: rules: policy has no rules`},
+		{"empty object", `{}`, authz.ErrNoRules, ""},
+		{"null rules", `{"rules": null}`, authz.ErrSyntax, ""},
+		{"shadow policy without rules", `{"shadow": true, "rules": []}`, authz.ErrNoRules, ""},
 		// encoding/json folds case: without the canonical-key check the
 		// second spelling would silently win.
 		{"case variant of a key", "{\"rules\": [\n{\"id\": \"a\", \"effect\": \"allow\", \"EFFECT\": \"forbid\", \"routes\": [\"/\"], \"match\": {\"any_principal\": true}}]}", authz.ErrSyntax, `bad.json:2: policy syntax error: key "EFFECT"`},

@@ -9,8 +9,11 @@ import (
 // Policy is a deny-by-default list of rules: a request is allowed only when
 // an enforced allow rule for its route matches the principal and no enforced
 // forbid rule does. It is plain data, safe to build in Go or to load with
-// [Parse] or [LoadFile]; its zero value denies everything. A Policy is not
-// used after [New] or [Engine.Update] return, so the caller may reuse it.
+// [Parse] or [LoadFile]. A policy without rules, its zero value among them,
+// is refused with [ErrNoRules]: it would deny every request, which by
+// accident (an emptied file, a rules key misspelled in Go) is an outage; use
+// [DenyAll] to deny everything on purpose. A Policy is not used after [New]
+// or [Engine.Update] return, so the caller may reuse it.
 type Policy struct {
 	// ACRLevels orders acr values from weakest to strongest, for example
 	// ["pwd", "mfa", "phr"]. A rule's MinACR must be one of them; a

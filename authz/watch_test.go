@@ -57,6 +57,16 @@ func TestWatchReload(t *testing.T) {
 	require.ErrorIs(t, e.Reload(t.Context()), nil, "the same bad file is reported once")
 	assert.Equal(t, uint64(1), e.ReloadFailures())
 
+	// A file that lost its rules would deny everything: rejected, the last good policy stays.
+	for _, emptied := range []string{`{"rules": []}`, `{}`} {
+		writePolicy(t, dir, emptied)
+		assert.ErrorIs(t, e.Reload(t.Context()), authz.ErrNoRules)
+		assert.Equal(t, "b", e.Decide(t.Context(), nil, req).RuleID, "the last good policy stays")
+	}
+	assert.ErrorIs(t, e.Update(authz.Policy{}), authz.ErrNoRules)
+	assert.Equal(t, "b", e.Decide(t.Context(), nil, req).RuleID)
+	assert.Equal(t, uint64(4), e.ReloadFailures())
+
 	require.NoError(t, os.Remove(path))
 	assert.Error(t, e.Reload(t.Context()))
 	assert.Equal(t, "b", e.Decide(t.Context(), nil, req).RuleID)
