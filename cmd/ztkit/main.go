@@ -6,6 +6,15 @@
 //	ztkit policy check FILE...
 //	ztkit policy test -policy FILE [-run regexp] [-v] [-now time] CASES...
 //	ztkit policy explain -policy FILE [-run regexp] [-now time] CASES...
+//	ztkit version
+//	ztkit help [command [subcommand]]
+//
+// Every command and subcommand prints its help on standard output and exits
+// 0 with -h, -help or --help (and "ztkit help COMMAND" does the same); a
+// usage error is reported on standard error with exit code 2. version prints
+// the module version ztkit was built from ("(devel)" when built from a
+// checkout rather than installed with go install …@version) and the Go
+// version, platform included.
 //
 // The redact subcommand copies standard input to standard output line by
 // line, with payment cards, IBANs, e-mail addresses, phone numbers, tokens,
@@ -23,6 +32,12 @@
 // policy files, so that a service's CI can reject a bad policy before it is
 // deployed. check parses and compiles each file and prints every problem as
 // "file:line: rule ...: cause"; it exits 1 if any file is invalid.
+//
+// A file that cannot be read is reported as such (`policy file "x.json": no
+// such file`), not as an invalid policy. A policy without rules is invalid
+// (it would deny every request; package authz refuses it with
+// authz.ErrNoRules), and check warns about a policy with rules none of which
+// is an enforced allow rule, which denies every request as well.
 //
 // test runs what-if tables against one policy: each case names a principal,
 // a request and the expected decision, and optionally the reason and the
@@ -75,6 +90,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/ztkit/ztkit/redact"
@@ -102,7 +119,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return runRedact(args[1:], stdin, stdout, stderr, getenv)
 	case "policy":
 		return runPolicy(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "-help", "--help":
+	case "version":
+		return runVersion(args[1:], stdout, stderr)
+	case "help":
+		if len(args) > 1 { // ztkit help policy check: ztkit policy check -h
+			return run(append(args[1:len(args):len(args)], "-h"), stdin, stdout, stderr, getenv)
+		}
+		usage(stdout)
+		return exitOK
+	case "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
 	}
@@ -119,7 +144,78 @@ commands:
            (ztkit redact -h lists its flags)
   policy   check authz policy files and run what-if cases against them
            (ztkit policy help lists its commands)
+  version  print ztkit's module version and the Go version it was built with
+  help     print this help, or a command's: ztkit help policy test
 `)
+}
+
+// parseFlags parses args into fs. With -h, -help or --help it prints usage
+// on stdout and returns exitOK and false; on a usage error it prints the
+// error (the flag package does) and usage on stderr and returns exitUsage
+// and false.
+func parseFlags(fs *flag.FlagSet, args []string, usage func(io.Writer), stdout, stderr io.Writer) (int, bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, on the stream the outcome calls for
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return exitOK, false
+	}
+	usage(stderr)
+	return exitUsage, false
+}
+
+// readError describes err when it is a failure to read the file at path,
+// of the given kind ("policy file"): `policy file "x.json": no such file`.
+// ok is false for any other error, such as an invalid policy.
+func readError(kind, path string, err error) (msg, tag string, ok bool) {
+	var pe *os.PathError
+	if !errors.As(err, &pe) {
+		return "", "", false
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("%s %q: no such file", kind, path), "[no such file]", true
+	}
+	return fmt.Sprintf("%s %q: %v", kind, path, pe.Err), "[unreadable]", true
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ztkit version", flag.ContinueOnError)
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, "usage: ztkit version\n\nPrints the module version ztkit was built from and the Go version.\n")
+	}
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ztkit version: unexpected argument %q\n", fs.Arg(0))
+		usage(stderr)
+		return exitUsage
+	}
+	info, ok := debug.ReadBuildInfo()
+	fmt.Fprintln(stdout, versionLine(info, ok))
+	return exitOK
+}
+
+// versionLine is what ztkit version prints, as go version does:
+// "ztkit version v1.2.0 go1.26.0 linux/amd64". The module version is
+// "(devel)" when ztkit was built from a checkout, "(unknown)" when the
+// binary carries no build information.
+func versionLine(info *debug.BuildInfo, ok bool) string {
+	v, goVersion := "(unknown)", runtime.Version()
+	if ok && info != nil {
+		v = info.Main.Version
+		if v == "" {
+			v = "(devel)"
+		}
+		if info.GoVersion != "" {
+			goVersion = info.GoVersion
+		}
+	}
+	return fmt.Sprintf("ztkit version %s %s %s/%s", v, goVersion, runtime.GOOS, runtime.GOARCH)
 }
 
 // flagName is the command-line spelling of a kind: dashes for underscores.
@@ -127,7 +223,6 @@ func flagName(k redact.Kind) string { return strings.ReplaceAll(string(k), "_", 
 
 func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("ztkit redact", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	kinds := redact.BuiltinKinds()
 	modes := make(map[redact.Kind]*string, len(kinds))
 	for _, k := range kinds {
@@ -142,15 +237,13 @@ func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	keyEnv := fs.String("key-env", "", "read the HMAC key of token mode from the environment variable with this `name`")
 	tokenLen := fs.Int("token-length", 0, "hex digits of a token, 8 to 64 (default 10)")
 	bufSize := fs.Int("buffer", 0, fmt.Sprintf("bound in bytes of the buffer for a line without a newline (default %d)", redact.DefaultBufferSize))
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: ztkit redact [flags] < in > out\n\n")
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, "usage: ztkit redact [flags] < in > out\n\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ztkit redact: unexpected argument %q: input is read from stdin\n", fs.Arg(0))
@@ -213,8 +306,11 @@ func readKey(file, env string, getenv func(string) string) (*redact.Key, error) 
 		return nil, errors.New("give -key-file or -key-env, not both")
 	case file != "":
 		b, err := os.ReadFile(file)
+		if msg, _, ok := readError("key file", file, err); ok {
+			return nil, errors.New(msg)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("key file: %w", err)
+			return nil, fmt.Errorf("key file %q: %w", file, err)
 		}
 		raw = bytes.TrimRight(b, "\r\n")
 	case env != "":

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +75,8 @@ func TestRedactUsageErrors(t *testing.T) {
 		{"key on the command line", []string{"redact", "-key", "0123456789abcdef"}, "flag provided but not defined"},
 		{"unset env", []string{"redact", "-key-env", "NOPE"}, "NOPE is empty or unset"},
 		{"both key sources", []string{"redact", "-key-env", "A", "-key-file", "f"}, "not both"},
-		{"missing key file", []string{"redact", "-key-file", filepath.Join(dir, "none")}, "key file"},
+		{"missing key file", []string{"redact", "-key-file", filepath.Join(dir, "none")}, `ztkit redact: key file "` + filepath.Join(dir, "none") + `": no such file` + "\n"},
+		{"key file is a directory", []string{"redact", "-key-file", dir}, `ztkit redact: key file "` + dir + `": is a directory`},
 		{"short key", []string{"redact", "-key-file", short}, "key too short"},
 		{"unknown kind", []string{"redact", "-disable", "nope"}, "unknown kind"},
 		{"argument", []string{"redact", "in.log"}, "read from stdin"},
@@ -88,14 +92,93 @@ func TestRedactUsageErrors(t *testing.T) {
 	}
 }
 
+// TestHelp: every command and subcommand prints its help on stdout and
+// exits 0, however help is asked for; nothing goes to stderr.
 func TestHelp(t *testing.T) {
-	code, out, _ := runCmd(t, "", nil, "help")
-	assert.Equal(t, exitOK, code)
-	assert.Contains(t, out, "redact")
-	code, _, errOut := runCmd(t, "", nil, "redact", "-h")
-	assert.Equal(t, exitOK, code)
-	assert.Contains(t, errOut, "-key-env")
-	assert.Contains(t, errOut, "-card")
+	commands := []struct {
+		args []string // the command
+		want []string // in its help
+	}{
+		{nil, []string{"usage: ztkit <command>", "redact", "policy", "version"}},
+		{[]string{"redact"}, []string{"usage: ztkit redact", "-key-env", "-card"}},
+		{[]string{"policy"}, []string{"usage: ztkit policy", "check", "test", "explain"}},
+		{[]string{"policy", "check"}, []string{"usage: ztkit policy check", "without rules"}},
+		{[]string{"policy", "test"}, []string{"usage: ztkit policy test", "-policy", "-run", "-v"}},
+		{[]string{"policy", "explain"}, []string{"usage: ztkit policy explain", "-policy", "-now"}},
+		{[]string{"version"}, []string{"usage: ztkit version"}},
+	}
+	for _, c := range commands {
+		forms := map[string][]string{
+			"-h":     append(slices.Clone(c.args), "-h"),
+			"-help":  append(slices.Clone(c.args), "-help"),
+			"--help": append(slices.Clone(c.args), "--help"),
+			"help":   append([]string{"help"}, c.args...),
+		}
+		if len(c.args) == 2 { // ztkit policy help check
+			forms["policy help"] = []string{c.args[0], "help", c.args[1]}
+		}
+		for form, args := range forms {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, out, errOut := runCmd(t, "", nil, args...)
+				assert.Equal(t, exitOK, code, form)
+				assert.Empty(t, errOut)
+				for _, w := range c.want {
+					assert.Contains(t, out, w)
+				}
+			})
+		}
+	}
+}
+
+// TestUsageErrorsOnStderr: a usage error prints the error and the usage on
+// stderr, nothing on stdout, and exits 2.
+func TestUsageErrorsOnStderr(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"usage: ztkit <command>"}},
+		{[]string{"help", "scrub"}, []string{`unknown command "scrub"`, "usage: ztkit <command>"}},
+		{[]string{"redact", "-nope"}, []string{"flag provided but not defined: -nope", "usage: ztkit redact"}},
+		{[]string{"policy", "check", "-nope"}, []string{"flag provided but not defined: -nope", "usage: ztkit policy check"}},
+		{[]string{"policy", "check"}, []string{"no policy files given", "usage: ztkit policy check"}},
+		{[]string{"policy", "help", "lint"}, []string{`unknown command "lint"`, "usage: ztkit policy"}},
+		{[]string{"policy", "test", "-nope"}, []string{"flag provided but not defined: -nope", "usage: ztkit policy test"}},
+		{[]string{"version", "-nope"}, []string{"flag provided but not defined: -nope", "usage: ztkit version"}},
+		{[]string{"version", "now"}, []string{`unexpected argument "now"`, "usage: ztkit version"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := runCmd(t, "", nil, tc.args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Empty(t, out)
+			for _, w := range tc.want {
+				assert.Contains(t, errOut, w)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, errOut := runCmd(t, "", nil, "version")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, errOut)
+	assert.Regexp(t, `^ztkit version \S+ go1\.\d+\S* `+runtime.GOOS+"/"+runtime.GOARCH+"\n$", out)
+
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"installed at a version", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Path: "github.com/ztkit/ztkit", Version: "v1.4.0"}}, true, "ztkit version v1.4.0 go1.26.1"},
+		{"built from a checkout", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Path: "github.com/ztkit/ztkit", Version: "(devel)"}}, true, "ztkit version (devel) go1.26.1"},
+		{"no main module version", &debug.BuildInfo{GoVersion: "go1.26.1"}, true, "ztkit version (devel) go1.26.1"},
+		{"no build information", nil, false, "ztkit version (unknown) " + runtime.Version()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want+" "+runtime.GOOS+"/"+runtime.GOARCH, versionLine(tc.info, tc.ok))
+		})
+	}
 }
 
 type failWriter struct{}

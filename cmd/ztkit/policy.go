@@ -48,7 +48,13 @@ func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runPolicyTest(args[1:], stdin, stdout, stderr, false)
 	case "explain":
 		return runPolicyTest(args[1:], stdin, stdout, stderr, true)
-	case "help", "-h", "-help", "--help":
+	case "help":
+		if len(args) > 1 { // ztkit policy help test: ztkit policy test -h
+			return runPolicy(append(args[1:len(args):len(args)], "-h"), stdin, stdout, stderr)
+		}
+		policyUsage(stdout)
+		return exitOK
+	case "-h", "-help", "--help":
 		policyUsage(stdout)
 		return exitOK
 	}
@@ -59,32 +65,51 @@ func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func runPolicyCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ztkit policy check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: ztkit policy check FILE...\n\nParses and compiles each policy file; exits 1 if any is invalid.\n")
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, "usage: ztkit policy check FILE...\n\n"+
+			"Parses and compiles each policy file; exits 1 if any is invalid or cannot be\n"+
+			"read. A policy without rules is invalid: it would deny every request.\n")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "ztkit policy check: no policy files given")
+		usage(stderr)
 		return exitUsage
 	}
 	code := exitOK
 	for _, path := range fs.Args() {
 		p, err := authz.LoadFile(path) // parses and compiles: an invalid policy fails here
+		if msg, tag, ok := readError("policy file", path, err); ok {
+			fmt.Fprintf(stderr, "ztkit policy check: %s\n", msg)
+			fmt.Fprintf(stdout, "FAIL\t%s\t%s\n", path, tag)
+			code = exitError
+			continue
+		}
 		if err != nil {
 			printErrors(stderr, "ztkit policy check", err)
 			fmt.Fprintf(stdout, "FAIL\t%s\t[invalid policy]\n", path)
 			code = exitError
 			continue
 		}
+		if !allowsAny(p) {
+			fmt.Fprintf(stderr, "%s: warning: no rule is an enforced allow rule (all forbid or shadow): the policy denies every request\n", path)
+		}
 		fmt.Fprintf(stdout, "ok  \t%s\t%s\n", path, count(len(p.Rules), "rule"))
 	}
 	return code
+}
+
+// allowsAny reports whether p has an enforced allow rule: without one,
+// every request is denied (or, in a shadow policy, reported as denied).
+func allowsAny(p authz.Policy) bool {
+	for _, r := range p.Rules {
+		if r.Effect == authz.Allow && !r.Shadow {
+			return true
+		}
+	}
+	return false
 }
 
 // printErrors writes each of err's problems on its own line. Policy and
@@ -115,7 +140,6 @@ func runPolicyTest(args []string, stdin io.Reader, stdout, stderr io.Writer, exp
 		name = "ztkit policy explain"
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	policyPath := fs.String("policy", "", "the policy `file` to test (required)")
 	runExpr := fs.String("run", "", "run only the cases whose name matches this `regexp`")
 	nowFlag := fs.String("now", "", "decide cases that set no \"now\" at this RFC 3339 `time` (default: the current time)")
@@ -123,28 +147,28 @@ func runPolicyTest(args []string, stdin io.Reader, stdout, stderr io.Writer, exp
 	if !explain {
 		verbose = fs.Bool("v", false, "list passing cases too")
 	}
-	fs.Usage = func() {
+	usage := func(w io.Writer) {
 		if explain {
-			fmt.Fprint(stderr, "usage: ztkit policy explain -policy FILE [flags] CASES...\n\n"+
+			fmt.Fprint(w, "usage: ztkit policy explain -policy FILE [flags] CASES...\n\n"+
 				"Prints how the policy decides each case: the matching route patterns, every\nrule considered and why it did or did not match.\n\n")
 		} else {
-			fmt.Fprint(stderr, "usage: ztkit policy test -policy FILE [flags] CASES...\n\n"+
+			fmt.Fprint(w, "usage: ztkit policy test -policy FILE [flags] CASES...\n\n"+
 				"Runs what-if cases files against the policy. Exits 0 when every case passes,\n1 when a case fails or a file is invalid, 2 on usage errors.\n\n")
 		}
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	if *policyPath == "" {
 		fmt.Fprintf(stderr, "%s: -policy is required\n", name)
+		usage(stderr)
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintf(stderr, "%s: no cases files given\n", name)
+		usage(stderr)
 		return exitUsage
 	}
 	var filter *regexp.Regexp
@@ -169,6 +193,10 @@ func runPolicyTest(args []string, stdin io.Reader, stdout, stderr io.Writer, exp
 	// Cases run one after the other, each at its own time.
 	var now time.Time
 	p, err := authz.LoadFile(*policyPath)
+	if msg, _, ok := readError("policy file", *policyPath, err); ok {
+		fmt.Fprintf(stderr, "%s: %s\n", name, msg)
+		return exitError
+	}
 	if err != nil {
 		printErrors(stderr, name, err)
 		return exitError
@@ -182,6 +210,12 @@ func runPolicyTest(args []string, stdin io.Reader, stdout, stderr io.Writer, exp
 	code, ran, stdinUsed := exitOK, 0, false
 	for _, path := range fs.Args() {
 		cases, err := loadCases(path, ref, stdin, &stdinUsed)
+		if msg, tag, ok := readError("cases file", path, err); ok {
+			fmt.Fprintf(stderr, "%s: %s\n", name, msg)
+			fmt.Fprintf(stdout, "FAIL\t%s\t%s\n", display(path), tag)
+			code = exitError
+			continue
+		}
 		if err != nil {
 			printErrors(stderr, name, err)
 			fmt.Fprintf(stdout, "FAIL\t%s\t[invalid cases file]\n", display(path))

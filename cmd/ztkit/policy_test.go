@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,10 +60,63 @@ func TestPolicyCheck(t *testing.T) {
 	assert.Equal(t, exitError, code)
 	assert.True(t, strings.HasPrefix(errOut, syntax+":3: "), errOut)
 
-	code, out, errOut = runCmd(t, "", nil, "policy", "check", "testdata/none.json")
+	// A file that cannot be read is reported as such, not as an invalid policy.
+	code, out, errOut = runCmd(t, "", nil, "policy", "check", "testdata/none.json", policyFile)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "FAIL\ttestdata/none.json\t[invalid policy]\n", out)
-	assert.Contains(t, errOut, "ztkit policy check: authz: open testdata/none.json: no such file")
+	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/policy.json\t7 rules\n", out)
+	assert.Equal(t, "ztkit policy check: policy file \"testdata/none.json\": no such file\n", errOut)
+
+	code, out, errOut = runCmd(t, "", nil, "policy", "check", "testdata")
+	assert.Equal(t, exitError, code)
+	assert.Equal(t, "FAIL\ttestdata\t[unreadable]\n", out)
+	assert.Equal(t, "ztkit policy check: policy file \"testdata\": is a directory\n", errOut)
+}
+
+// TestPolicyCheckDeniesEverything: a policy without rules would deny every
+// request: it is invalid. One whose rules allow nothing (only forbid or
+// shadow rules) is valid but warned about.
+func TestPolicyCheckDeniesEverything(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		code      int
+		out       string
+		errOut    string
+	}{
+		{
+			name: "no rules", doc: `{"rules": []}`, code: exitError,
+			out:    "FAIL\t%s\t[invalid policy]\n",
+			errOut: "%s: rules: policy has no rules: it would deny every request\n",
+		},
+		{
+			name: "no rules key", doc: `{"acr_levels": ["pwd", "mfa"]}`, code: exitError,
+			out:    "FAIL\t%s\t[invalid policy]\n",
+			errOut: "%s: rules: policy has no rules: it would deny every request\n",
+		},
+		{
+			name: "only forbid and shadow rules", code: exitOK,
+			doc: `{"rules": [{"id": "no-debug", "effect": "forbid", "routes": ["/debug/"], "match": {}},
+				{"id": "trial", "effect": "allow", "shadow": true, "routes": ["GET /x"], "match": {"any_principal": true}}]}`,
+			out:    "ok  \t%s\t2 rules\n",
+			errOut: "%s: warning: no rule is an enforced allow rule (all forbid or shadow): the policy denies every request\n",
+		},
+		{
+			name: "an allow rule", code: exitOK,
+			doc: `{"rules": [{"id": "health", "effect": "allow", "routes": ["GET /healthz"], "match": {"any_principal": true}}]}`,
+			out: "ok  \t%s\t1 rule\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, "policy.json", tc.doc)
+			code, out, errOut := runCmd(t, "", nil, "policy", "check", path)
+			assert.Equal(t, tc.code, code)
+			assert.Equal(t, fmt.Sprintf(tc.out, path), out)
+			if tc.errOut == "" {
+				assert.Empty(t, errOut)
+			} else {
+				assert.Equal(t, fmt.Sprintf(tc.errOut, path), errOut)
+			}
+		})
+	}
 }
 
 func TestPolicyTestPasses(t *testing.T) {
@@ -152,10 +206,17 @@ func TestPolicyTestInvalidInputs(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Contains(t, errOut, "testdata/invalid_policy.json:9: rule \"pay\"")
 
-	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, "testdata/none.json")
+	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, "testdata/none.json", casesFile)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "FAIL\ttestdata/none.json\t[invalid cases file]\n", out)
-	assert.Contains(t, errOut, "ztkit policy test: authztest: open testdata/none.json: no such file")
+	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/cases.json\t9 cases\n", out)
+	assert.Equal(t, "ztkit policy test: cases file \"testdata/none.json\": no such file\n", errOut)
+
+	for _, sub := range []string{"test", "explain"} {
+		code, out, errOut = runCmd(t, "", nil, "policy", sub, "-policy", "testdata/none.json", casesFile)
+		assert.Equal(t, exitError, code)
+		assert.Empty(t, out)
+		assert.Equal(t, "ztkit policy "+sub+": policy file \"testdata/none.json\": no such file\n", errOut)
+	}
 }
 
 // TestPolicyTestNow checks that -now sets the decision time of cases that set
@@ -278,8 +339,9 @@ func TestPolicyUsage(t *testing.T) {
 		assert.Contains(t, out, "policy")
 	}
 	for _, sub := range []string{"check", "test", "explain"} {
-		code, _, errOut := runCmd(t, "", nil, "policy", sub, "-h")
+		code, out, errOut := runCmd(t, "", nil, "policy", sub, "-h")
 		assert.Equal(t, exitOK, code)
-		assert.Contains(t, errOut, "usage: ztkit policy "+sub)
+		assert.Contains(t, out, "usage: ztkit policy "+sub)
+		assert.Empty(t, errOut)
 	}
 }
