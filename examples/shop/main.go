@@ -743,7 +743,8 @@ func (p *printer) Write(b []byte) (int, error) {
 // so the output reads the same on every run, behind a redact.Handler that
 // truncates card numbers as PCI DSS allows, turns e-mails into keyed tokens
 // (the same customer gives the same token, so lines can still be joined) and
-// masks tokens and secrets.
+// masks tokens and secrets. It logs at Debug so that the demo shows every
+// authz decision: authz.WithLogger logs allows at Debug, denials at Info.
 func newLogger(p *printer) (*slog.Logger, error) {
 	keyBytes := make([]byte, 32)
 	if _, err := rand.Read(keyBytes); err != nil {
@@ -758,7 +759,7 @@ func newLogger(p *printer) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := slog.NewTextHandler(p, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+	text := slog.NewTextHandler(p, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) == 0 && a.Key == slog.TimeKey {
 			return slog.Attr{}
 		}
