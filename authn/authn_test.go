@@ -225,9 +225,9 @@ func TestNewConfig(t *testing.T) {
 	}
 }
 
-// anHandshake marks a request refused in the TLS handshake, before any
+// errHandshake marks a request refused in the TLS handshake, before any
 // handler runs.
-var anHandshake = errors.New("refused in the TLS handshake")
+var errHandshake = errors.New("refused in the TLS handshake")
 
 // anServerMode is how the TLS layer of a test server treats client certificates.
 type anServerMode int
@@ -301,7 +301,7 @@ func (f *anFixture) serve(t *testing.T, cfg *tls.Config, connState func(net.Conn
 }
 
 // anGet sends GET url with client and returns the result the server reported,
-// or anHandshake when the TLS handshake refused the client.
+// or errHandshake when the TLS handshake refused the client.
 func anGet(t *testing.T, srv *shoprig.Server, results <-chan anResult, client *http.Client, target string) anResult {
 	t.Helper()
 	ctx := shoprig.Context(t)
@@ -325,7 +325,7 @@ func anGet(t *testing.T, srv *shoprig.Server, results <-chan anResult, client *h
 			t.Fatalf("a refused handshake reached the handler: %+v", r)
 		default:
 		}
-		return anResult{err: anHandshake}
+		return anResult{err: errHandshake}
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	require.NoError(t, resp.Body.Close())
@@ -368,37 +368,37 @@ func TestAuthenticatePeerOverTLS(t *testing.T) {
 		{
 			name: "SVID of another trust domain",
 			cert: shoprig.Certificate(shoprig.SVID(t, partner, shoprig.Bank)),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
 		},
 		{
 			name: "SVID with the wrong path",
 			cert: shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Storefront)),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrPeerNotAuthorized, anRequireAnyCert: authn.ErrPeerNotAuthorized},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrPeerNotAuthorized, anRequireAnyCert: authn.ErrPeerNotAuthorized},
 		},
 		{
 			name: "expired SVID",
 			cert: shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout, spiffetest.WithValidity(past, past.Add(time.Hour)))),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
 		},
 		{
 			name: "not yet valid SVID",
 			cert: shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout, spiffetest.WithValidity(time.Now().Add(time.Hour), time.Now().Add(2*time.Hour)))),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
 		},
 		{
 			name: "no client certificate",
 			cert: nil,
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrMissingPeer, anRequireAnyCert: anHandshake},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrMissingPeer, anRequireAnyCert: errHandshake},
 		},
 		{
 			name: "SVID from another CA of the same trust domain",
 			cert: shoprig.Certificate(shoprig.SVID(t, impostor, shoprig.Checkout)),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
 		},
 		{
 			name: "self-signed SVID",
 			cert: shoprig.SelfSignedSVID(t, shoprig.Checkout),
-			want: want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
+			want: want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrInvalidPeer, anRequireAnyCert: authn.ErrInvalidPeer},
 		},
 	}
 	for _, mode := range []anServerMode{anSPIFFETLS, anRequestCert, anRequireAnyCert} {
@@ -509,8 +509,8 @@ func TestAuthenticateFederatedPeer(t *testing.T) {
 		peer spiffeid.ID
 	}{
 		{"partner's bank", shoprig.Certificate(shoprig.SVID(t, partner, shoprig.Bank)), nil, shoprig.Bank},
-		{"a workload of the shop itself", shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout)), anHandshake, spiffeid.ID{}},
-		{"a trust domain not federated", shoprig.Certificate(shoprig.SVID(t, stranger, spiffeid.RequireFromString("spiffe://stranger.example/bank"))), anHandshake, spiffeid.ID{}},
+		{"a workload of the shop itself", shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout)), errHandshake, spiffeid.ID{}},
+		{"a trust domain not federated", shoprig.Certificate(shoprig.SVID(t, stranger, spiffeid.RequireFromString("spiffe://stranger.example/bank"))), errHandshake, spiffeid.ID{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -735,8 +735,8 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 	}{
 		{"checkout with a DPoP-bound token", checkout, token, want{anSPIFFETLS: nil, anRequestCert: nil}, spiffeid.ID{}},
 		{"checkout without a token", checkout, "", want{anSPIFFETLS: authn.ErrMissingToken, anRequestCert: authn.ErrMissingToken}, shoprig.Checkout},
-		{"a token without a client certificate", nil, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrMissingPeer}, spiffeid.ID{}},
-		{"storefront with a DPoP-bound token", storefront, token, want{anSPIFFETLS: anHandshake, anRequestCert: authn.ErrPeerNotAuthorized}, shoprig.Storefront},
+		{"a token without a client certificate", nil, token, want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrMissingPeer}, spiffeid.ID{}},
+		{"storefront with a DPoP-bound token", storefront, token, want{anSPIFFETLS: errHandshake, anRequestCert: authn.ErrPeerNotAuthorized}, shoprig.Storefront},
 	}
 	for _, mode := range []anServerMode{anSPIFFETLS, anRequestCert} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -756,7 +756,7 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 					if w := tc.want[mode]; w != nil {
 						assert.ErrorIs(t, got.err, w)
 						assert.Nil(t, got.p)
-						if w == anHandshake {
+						if w == errHandshake {
 							return
 						}
 						var re *authn.RefusalError

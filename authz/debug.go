@@ -47,6 +47,8 @@ func ExplainHandler(e *Engine) http.Handler {
 	})
 }
 
+// stepJSON and decisionJSON are Step and Decision with JSON names, field
+// for field, so that each converts from its type.
 type stepJSON struct {
 	RuleID  string `json:"rule_id"`
 	Effect  Effect `json:"effect"`
@@ -82,10 +84,8 @@ func traceJSON(t Trace) traceBody {
 		b.Patterns = []string{}
 	}
 	for i, s := range t.Steps {
-		b.Steps[i] = stepJSON{RuleID: s.RuleID, Effect: s.Effect, Shadow: s.Shadow, Pattern: s.Pattern, Matched: s.Matched, Reason: s.Reason}
+		b.Steps[i] = stepJSON(s)
 	}
-	d := t.Decision
-	b.Decision = decisionJSON{Allow: d.Allow, Reason: d.Reason, RuleID: d.RuleID, Pattern: d.Pattern, MissingScopes: d.MissingScopes,
-		ShadowDeny: d.ShadowDeny, ShadowAllow: d.ShadowAllow, ShadowRuleID: d.ShadowRuleID, ShadowReason: d.ShadowReason}
+	b.Decision = decisionJSON(t.Decision)
 	return b
 }

@@ -113,7 +113,7 @@ permit (
 		for i, s := range p.Scopes {
 			scopes[i] = cedar.String(s)
 		}
-		d, _ := ps.IsAuthorized(entities, cedar.Request{
+		d, _ := cedar.Authorize(ps, entities, cedar.Request{
 			Principal: cedar.NewEntityUID("Workload", cedar.String(p.Peer.String())),
 			Action:    cedar.NewEntityUID("Action", cedar.String(req.Method)),
 			Resource:  shop,

@@ -199,7 +199,7 @@ func htuMatches(htu, want string) bool {
 	if want == "" {
 		return false
 	}
-	if htu == want && strings.IndexAny(htu, "?#") < 0 {
+	if htu == want && !strings.ContainsAny(htu, "?#") {
 		return true
 	}
 	a, err := normalizeHTU(htu)

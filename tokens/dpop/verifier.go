@@ -210,7 +210,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if !c.htm.Equal(req.Method) {
 		return nil, ErrMethodMismatch
 	}
-	if !c.htu.Equal(req.URL) || strings.IndexAny(req.URL, "?#") >= 0 {
+	if !c.htu.Equal(req.URL) || strings.ContainsAny(req.URL, "?#") {
 		htu, err := c.htu.Str()
 		if err != nil || !htuMatches(htu, req.URL) {
 			return nil, ErrURIMismatch
