@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -9,13 +11,15 @@ import (
 	"strings"
 	"time"
 
+	ijose "github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/jsonscan"
 )
 
 // Claims are the verified claims of an access token (RFC 9068 §2.2, RFC 7519 §4.1).
 //
-// A Claims value returned by [Verifier.Verify] is the caller's own copy; its
-// slices may be shared with the verifier's cache and must not be modified in place.
+// A Claims value returned by [Verifier.Verify] is the caller's own, slices
+// included: editing or appending to them changes nothing that a later Verify
+// of the same token returns.
 type Claims struct {
 	// Issuer is iss.
 	Issuer string
@@ -29,7 +33,9 @@ type Claims struct {
 	ID string
 	// ClientID is client_id (RFC 8693 §4.3).
 	ClientID string
-	// Scopes is the space-separated scope claim, split.
+	// Scopes is the scope claim split into its scope-tokens (RFC 9068
+	// §2.2.3, RFC 6749 §3.3, see [ParseScope]); nil when the claim is absent.
+	// A scope claim outside that grammar refuses the token with [ErrInvalidScope].
 	Scopes []string
 	// AuthTime, ACR and AMR describe how the subject authenticated (RFC 9068
 	// §2.2.1, OpenID Connect Core §2); zero when absent.
@@ -39,6 +45,9 @@ type Claims struct {
 	// Roles, Groups and Entitlements are the RFC 9068 §2.2.3.1 attributes (RFC 7643 §4.1.2).
 	Roles, Groups, Entitlements []string
 	// Confirmation is cnf (RFC 7800): how the token is bound to its holder.
+	// A token with a cnf that Confirmation cannot represent in full is refused
+	// with [ErrUnsupportedConfirmation], so a zero Confirmation means the token
+	// had no cnf claim at all.
 	Confirmation Confirmation
 	// KeyID is the kid of the key that signed the token.
 	KeyID string
@@ -46,7 +55,9 @@ type Claims struct {
 	payload []byte
 }
 
-// Confirmation is the cnf claim: the key or certificate a token is bound to.
+// Confirmation is the cnf claim (RFC 7800 §3): the key or certificate a
+// token is bound to. [Verifier.Verify] accepts only the confirmation methods
+// it can represent here, each a base64url SHA-256 thumbprint.
 type Confirmation struct {
 	// JKT is the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1), or "".
 	JKT string
@@ -56,6 +67,43 @@ type Confirmation struct {
 
 // Bound reports whether the token is bound to a key or certificate.
 func (c Confirmation) Bound() bool { return c.JKT != "" || c.X5TS256 != "" }
+
+// ownedSlices is how many strings a Claims copy holds without a second
+// allocation: enough for the audience, scopes and amr of most tokens.
+const ownedSlices = 8
+
+// claimsBox is a Claims and room for its slices' elements, allocated together.
+type claimsBox struct {
+	c   Claims
+	buf [ownedSlices]string
+}
+
+// clone returns a copy of c whose slices share no backing array with c nor
+// with each other, each with its capacity capped at its length so that an
+// append by the caller reallocates instead of writing into a neighbour. The
+// strings themselves are immutable and shared. It costs one allocation for
+// up to ownedSlices elements in all, two beyond.
+func (c *Claims) clone() *Claims {
+	box := &claimsBox{c: *c}
+	n := len(c.Audience) + len(c.Scopes) + len(c.AMR) + len(c.Roles) + len(c.Groups) + len(c.Entitlements)
+	if n == 0 {
+		return &box.c
+	}
+	buf := box.buf[:0]
+	if n > ownedSlices {
+		buf = make([]string, 0, n)
+	}
+	cp := &box.c
+	for _, f := range [...]*[]string{&cp.Audience, &cp.Scopes, &cp.AMR, &cp.Roles, &cp.Groups, &cp.Entitlements} {
+		if *f == nil {
+			continue
+		}
+		i := len(buf)
+		buf = append(buf, *f...)
+		*f = buf[i:len(buf):len(buf)]
+	}
+	return cp
+}
 
 // HasScope reports whether the token grants scope s.
 func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
@@ -143,9 +191,8 @@ func parseClaims(payload []byte, c *Claims, known []string) error {
 			c.ClientID, err = v.Str()
 			have |= hasClientID
 		case "scope":
-			var s string
-			if s, err = v.Str(); err == nil {
-				c.Scopes = strings.Fields(s)
+			if c.Scopes, err = parseScopeClaim(v); err != nil {
+				return err
 			}
 		case "auth_time":
 			c.AuthTime, err = numericDate(v)
@@ -160,7 +207,9 @@ func parseClaims(payload []byte, c *Claims, known []string) error {
 		case "entitlements":
 			c.Entitlements, err = stringList(v)
 		case "cnf":
-			err = parseConfirmation(v, &c.Confirmation)
+			if err = parseConfirmation(v, &c.Confirmation); err != nil {
+				return err
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%w: claim %q has the wrong type", ErrMissingClaim, o.Key())
@@ -193,31 +242,67 @@ func missingClaims(have uint, c *Claims) string {
 	return "missing " + strings.Join(missing, ", ")
 }
 
-func parseConfirmation(v jsonscan.Value, cnf *Confirmation) error {
-	o := v.Object()
-	for o.Next() {
-		var err error
-		switch string(o.Key()) {
-		case "jkt":
-			cnf.JKT, err = v2str(o.Value())
-		case "x5t#S256":
-			cnf.X5TS256, err = v2str(o.Value())
-		}
-		if err != nil {
-			return err
-		}
+// parseScopeClaim reads the scope claim: a JSON string in the grammar of
+// RFC 6749 §3.3 (RFC 9068 §2.2.3, RFC 8693 §4.2). Any other value, including
+// an array of scopes, is refused rather than interpreted.
+func parseScopeClaim(v jsonscan.Value) ([]string, error) {
+	s, err := v.Str()
+	if err != nil {
+		return nil, fmt.Errorf("%w: scope claim is not a JSON string", ErrInvalidScope)
 	}
-	return o.Err()
+	return ParseScope(s)
 }
 
-// v2str reads a non-empty string.
-func v2str(v jsonscan.Value) (string, error) {
-	s, err := v.Str()
-	if err == nil && s == "" {
-		err = jsonscan.ErrType
+// parseConfirmation reads cnf (RFC 7800 §3). Once a token carries cnf it is a
+// proof-of-possession token: anything ztkit cannot enforce (cnf not an
+// object, an empty object, any member but jkt and x5t#S256, or one of those
+// not a base64url SHA-256 thumbprint) refuses the token with
+// ErrUnsupportedConfirmation, so that it is never taken for a bearer token.
+func parseConfirmation(v jsonscan.Value, cnf *Confirmation) error {
+	if v.Kind != jsonscan.ObjectKind {
+		return fmt.Errorf("%w: cnf is not a JSON object", ErrUnsupportedConfirmation)
 	}
-	return s, err
+	o := v.Object()
+	for o.Next() {
+		var dst *string
+		switch string(o.Key()) {
+		case "jkt":
+			dst = &cnf.JKT
+		case "x5t#S256":
+			dst = &cnf.X5TS256
+		default:
+			return fmt.Errorf("%w: cnf has a confirmation method other than jkt and x5t#S256", ErrUnsupportedConfirmation)
+		}
+		s, err := o.Value().Str()
+		if err != nil || !validThumbprint(s) {
+			return fmt.Errorf("%w: cnf %s is not a base64url SHA-256 thumbprint", ErrUnsupportedConfirmation, o.Key())
+		}
+		*dst = s
+	}
+	if o.Err() != nil {
+		return fmt.Errorf("%w: cnf is not a valid JSON object", ErrMalformed)
+	}
+	if !cnf.Bound() {
+		return fmt.Errorf("%w: cnf is empty", ErrUnsupportedConfirmation)
+	}
+	return nil
 }
+
+// validThumbprint reports whether s is the unpadded base64url encoding
+// (RFC 7515 §2) of a SHA-256 digest, in its one canonical form: the form of
+// the RFC 7638 thumbprint of cnf.jkt (RFC 9449 §6.1) and of cnf.x5t#S256
+// (RFC 8705 §3.1).
+func validThumbprint(s string) bool {
+	if len(s) != thumbprintLen {
+		return false
+	}
+	var sum [sha256.Size]byte
+	n, err := base64.RawURLEncoding.Strict().Decode(sum[:], ijose.StringBytes(s))
+	return err == nil && n == sha256.Size
+}
+
+// thumbprintLen is the length of an unpadded base64url SHA-256 digest.
+const thumbprintLen = (sha256.Size*8 + 5) / 6
 
 // stringOrList reads aud: a string or an array of strings (RFC 7519 §4.1.3).
 func stringOrList(v jsonscan.Value, known []string) ([]string, error) {

@@ -54,4 +54,28 @@ var (
 	ErrInvalidKey = errors.New("tokens: invalid key")
 	// ErrClosed: the value was used after Close.
 	ErrClosed = errors.New("tokens: closed")
+
+	// ErrInvalidScope: a scope claim, or a scope given to [Issuer.Issue],
+	// [ParseScope] or [FormatScope], does not follow the scope grammar of
+	// RFC 6749 §3.3 (scope-tokens of printable ASCII other than '"' and '\',
+	// separated by single spaces). It also matches [ErrMalformed], so that a
+	// token refused for its scope claim is classified as an invalid token.
+	ErrInvalidScope error = &refinedError{msg: "tokens: scope does not follow RFC 6749 §3.3", parent: ErrMalformed}
+	// ErrUnsupportedConfirmation: the token carries a cnf claim (RFC 7800 §3)
+	// that ztkit cannot enforce: not a JSON object, empty, with a member other
+	// than jkt (RFC 9449 §6.1) and x5t#S256 (RFC 8705 §3.1), such as jwk or
+	// kid, or with one of those two not a base64url SHA-256 thumbprint. A
+	// token with any confirmation is a proof-of-possession token, so it is
+	// refused, never accepted as a bearer token. It also matches [ErrMalformed].
+	ErrUnsupportedConfirmation error = &refinedError{msg: "tokens: confirmation (cnf) cannot be enforced", parent: ErrMalformed}
 )
+
+// refinedError is a sentinel that is a special case of another: errors.Is
+// matches both, so callers that only know the general one still classify it.
+type refinedError struct {
+	msg    string
+	parent error
+}
+
+func (e *refinedError) Error() string { return e.msg }
+func (e *refinedError) Unwrap() error { return e.parent }

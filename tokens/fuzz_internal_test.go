@@ -16,9 +16,9 @@ import (
 func FuzzParseClaims(f *testing.F) {
 	for _, s := range []string{
 		`{"iss":"https://id.shop.example","sub":"u1","aud":"api","exp":1700000300,"iat":1700000000,"jti":"j","client_id":"c"}`,
-		`{"iss":"i","sub":"s","aud":["a","b"],"exp":1.5e9,"iat":1e9,"jti":"j","client_id":"c","scope":"a b","cnf":{"jkt":"x"},"amr":["pwd"],"roles":[]}`,
+		`{"iss":"i","sub":"s","aud":["a","b"],"exp":1.5e9,"iat":1e9,"jti":"j","client_id":"c","scope":"a b","cnf":{"jkt":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"amr":["pwd"],"roles":[]}`,
 		`{"iss":"i","sub":"s","aud":[],"exp":1,"iat":0,"jti":"j","client_id":"c"}`,
-		`{"iss":1}`, `{"exp":"1"}`, `[]`, `{"iss":"a","iss":"b"}`, `{"cnf":{"jkt":1}}`, `{"aud":[1]}`, `{"exp":-1}`,
+		`{"iss":1}`, `{"exp":"1"}`, `[]`, `{"iss":"a","iss":"b"}`, `{"cnf":{"jkt":1}}`, `{"cnf":{"jwk":{}}}`, `{"cnf":{}}`, `{"cnf":null}`, `{"scope":"a\u00a0b"}`, `{"scope":"a  b"}`, `{"aud":[1]}`, `{"exp":-1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -29,6 +29,21 @@ func FuzzParseClaims(f *testing.F) {
 		}
 		if c.Issuer == "" || c.Subject == "" || c.ID == "" || c.ClientID == "" || len(c.Audience) == 0 {
 			t.Fatalf("accepted claims without a required claim")
+		}
+		for _, sc := range c.Scopes {
+			if !IsScopeToken(sc) {
+				t.Fatalf("accepted a scope that is not an RFC 6749 scope-token")
+			}
+		}
+		if cnf := c.Confirmation; (cnf.JKT != "" && !validThumbprint(cnf.JKT)) || (cnf.X5TS256 != "" && !validThumbprint(cnf.X5TS256)) {
+			t.Fatalf("accepted a cnf that is not a thumbprint")
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(data, &members); err != nil {
+			t.Fatalf("accepted what encoding/json refuses: %v", err)
+		}
+		if _, ok := members["cnf"]; ok && !c.Confirmation.Bound() {
+			t.Fatalf("a token with cnf was read as unbound")
 		}
 		var std struct {
 			Iss      string `json:"iss"`

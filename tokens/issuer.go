@@ -68,7 +68,9 @@ type TokenRequest struct {
 	Subject  string
 	ClientID string
 	Audience []string
-	// Scopes become the space-separated scope claim. A scope may not contain a space.
+	// Scopes become the scope claim, joined by single spaces. Each must be a
+	// scope-token of RFC 6749 §3.3 (see [ParseScope]); Issue refuses any
+	// other with an error matching both [ErrInvalidConfig] and [ErrInvalidScope].
 	Scopes []string
 	// Roles, Groups and Entitlements are RFC 9068 §2.2.3.1 attributes.
 	Roles, Groups, Entitlements []string
@@ -113,7 +115,8 @@ type accessTokenClaims struct {
 }
 
 // Issue returns a signed access token for r. It fails with [ErrInvalidConfig]
-// when r lacks a required field or is inconsistent.
+// when r lacks a required field or is inconsistent, and also with
+// [ErrInvalidScope] when a scope is not an RFC 6749 §3.3 scope-token.
 func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -121,9 +124,11 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 	if r.Subject == "" || r.ClientID == "" || len(r.Audience) == 0 || slices.Contains(r.Audience, "") {
 		return "", fmt.Errorf("%w: subject, client id and a non-empty audience are required", ErrInvalidConfig)
 	}
-	for _, s := range r.Scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			return "", fmt.Errorf("%w: invalid scope", ErrInvalidConfig)
+	var scope string
+	if len(r.Scopes) > 0 {
+		var err error
+		if scope, err = FormatScope(r.Scopes); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
 	lifetime := i.lifetime
@@ -137,7 +142,7 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 	c := accessTokenClaims{
 		Issuer: i.issuer, Subject: r.Subject, ClientID: r.ClientID,
 		IssuedAt: now.Unix(), Expiry: now.Add(lifetime).Unix(),
-		Scope: strings.Join(r.Scopes, " "), ACR: r.ACR, AMR: r.AMR,
+		Scope: scope, ACR: r.ACR, AMR: r.AMR,
 		Roles: r.Roles, Groups: r.Groups, Entitlements: r.Entitlements,
 	}
 	if len(r.Audience) == 1 {
@@ -154,7 +159,7 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 			if tp == "" {
 				continue
 			}
-			if b, err := ijose.Decode([]byte(tp)); err != nil || len(b) != 32 {
+			if !validThumbprint(tp) {
 				return "", fmt.Errorf("%w: cnf %s is not a base64url SHA-256 thumbprint", ErrInvalidConfig, name)
 			}
 			c.Cnf[name] = tp

@@ -130,7 +130,8 @@ func NewVerifier(keys KeySource, issuer string, audiences []string, opts ...Veri
 // typ at+jwt; the key named by kid (never a key from the token); the signature;
 // the claims RFC 9068 requires; iss; aud; exp, nbf and iat with the leeway; and
 // the maximum lifetime. Any failure returns an error matching one of the Err
-// values of this package, and no claims.
+// values of this package, and no claims. The claims returned are the
+// caller's own: nothing the caller does to them reaches the verifier's cache.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) == 0 || len(token) > v.cfg.maxSize {
 		return nil, fmt.Errorf("%w: empty or larger than %d bytes", ErrMalformed, v.cfg.maxSize)
@@ -143,8 +144,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 				if err := v.checkTimes(c); err != nil {
 					return nil, err
 				}
-				cp := *c
-				return &cp, nil
+				return c.clone(), nil
 			}
 			v.cache.remove(&sum) // key rotated out or revoked: verify afresh
 		}
@@ -155,8 +155,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if v.cache != nil {
 		v.cache.put(&sum, c, key)
-		cp := *c
-		return &cp, nil
+		return c.clone(), nil // the cached value is never handed out
 	}
 	return c, nil
 }

@@ -359,11 +359,11 @@ func refusedCases() []refusedCase {
 		{name: "iat as bool", want: tokens.ErrMissingClaim, token: claims(set("iat", true))},
 		{name: "sub as object", want: tokens.ErrMissingClaim, token: claims(set("sub", map[string]any{"id": testSubject}))},
 		{name: "client_id null", want: tokens.ErrMissingClaim, token: claims(set("client_id", nil))},
-		{name: "scope as array", want: tokens.ErrMissingClaim, token: claims(set("scope", []string{"read"}))},
+		{name: "scope as array", want: tokens.ErrInvalidScope, token: claims(set("scope", []string{"read"}))},
 		{name: "negative exp", want: tokens.ErrMissingClaim, token: claims(set("exp", -1))},
 		{name: "exp past year 9999", want: tokens.ErrMissingClaim, token: claims(set("exp", 1e300))},
-		{name: "cnf as string", want: tokens.ErrMissingClaim, token: claims(set("cnf", "jkt"))},
-		{name: "cnf jkt empty", want: tokens.ErrMissingClaim, token: claims(set("cnf", map[string]any{"jkt": ""}))},
+		{name: "cnf as string", want: tokens.ErrUnsupportedConfirmation, token: claims(set("cnf", "jkt"))},
+		{name: "cnf jkt empty", want: tokens.ErrUnsupportedConfirmation, token: claims(set("cnf", map[string]any{"jkt": ""}))},
 
 		// Algorithms (RFC 8725 §3.1, §3.2).
 		{name: "alg none with empty signature", want: tokens.ErrMalformed, token: func(tb testing.TB, f *verifierFixture) string {

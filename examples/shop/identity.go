@@ -63,7 +63,12 @@ func (id *identity) token(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := c.scopes
 	if s := r.PostForm.Get("scope"); s != "" {
-		scopes = narrow(c.scopes, strings.Fields(s))
+		requested, err := tokens.ParseScope(s)
+		if err != nil {
+			oauthError(w, http.StatusBadRequest, "invalid_scope") // RFC 6749 §5.2
+			return
+		}
+		scopes = narrow(c.scopes, requested)
 	}
 	tok, err := id.issuer.Issue(r.Context(), tokens.TokenRequest{
 		Subject: c.subject, ClientID: clientID, Audience: []string{checkoutAudience},
