@@ -46,6 +46,11 @@ var (
 	// ErrKeySetUnavailable: the keys to verify with cannot be had (a remote JWKS has
 	// been unreachable for longer than the stale bound allows).
 	ErrKeySetUnavailable = errors.New("tokens: key set unavailable")
+	// ErrCrossOriginRedirect: the server of a [RemoteKeySet]'s JWK Set answered
+	// with a redirect to another origin (scheme, host or port, RFC 6454 §4),
+	// which is refused: the JWK Set is the trust anchor for every token. It
+	// comes wrapped with [ErrKeySetUnavailable].
+	ErrCrossOriginRedirect = errors.New("tokens: JWK Set redirected to another origin")
 	// ErrInvalidConfig: a constructor was given options that would turn a check off
 	// or cannot work, such as an empty audience.
 	ErrInvalidConfig = errors.New("tokens: invalid configuration")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,9 +39,11 @@ func MarshalJWKS(keys []*PublicKey) ([]byte, error) {
 }
 
 // ParseJWKS reads a JWK Set. It keeps the signature keys ztkit can verify with
-// and skips the rest, as RFC 7517 §5 asks: keys with another use, unsupported
-// types or curves, RSA keys under 2048 bits, and keys without a kid (which no
-// token could select). It refuses the whole set, with an error matching
+// and skips the rest, as RFC 7517 §5 asks: keys whose "use" is not "sig"
+// (RFC 7517 §4.2) or whose "key_ops" is malformed or lacks "verify" (RFC 7517
+// §4.3), so that an encryption key never verifies a token; unsupported types
+// or curves; RSA keys under 2048 bits; and keys without a kid (which no token
+// could select). It refuses the whole set, with an error matching
 // [ErrInvalidKey], when the set is malformed, has more than 100 keys, names a
 // kid twice, or publishes private key material: an issuer that leaks private
 // keys cannot be trusted for any of them.
@@ -71,7 +74,7 @@ func ParseJWKS(data []byte) ([]*PublicKey, error) {
 			return nil, fmt.Errorf("%w: JWK Set publishes private key material", ErrInvalidKey)
 		case err != nil:
 			continue // unsupported or malformed key: never selectable
-		case k.Kid == "" || (k.Use != "" && k.Use != "sig"):
+		case k.Kid == "" || !forVerifying(a.Value()):
 			continue
 		}
 		if k.Alg != "" {
@@ -90,6 +93,54 @@ func ParseJWKS(data []byte) ([]*PublicKey, error) {
 		return nil, fmt.Errorf("%w: not a JWK Set", ErrInvalidKey)
 	}
 	return out, nil
+}
+
+// forVerifying reports whether the JWK v may verify signatures by its
+// intended-use members: "use", when present, is exactly "sig" (RFC 7517
+// §4.2), and "key_ops", when present, is an array of distinct strings that
+// holds "verify" (RFC 7517 §4.3). A key for encryption, or whose members are
+// malformed, never verifies a token.
+func forVerifying(v jsonscan.Value) bool {
+	o := v.Object()
+	for o.Next() {
+		switch string(o.Key()) {
+		case "use":
+			if !o.Value().Equal("sig") {
+				return false
+			}
+		case "key_ops":
+			if !opsAllowVerify(o.Value()) {
+				return false
+			}
+		}
+	}
+	return o.Err() == nil
+}
+
+// maxKeyOps bounds the key_ops members read: RFC 7517 §4.3 defines eight.
+const maxKeyOps = 16
+
+// opsAllowVerify reports whether v is a key_ops array of at most maxKeyOps
+// distinct strings, one of them "verify".
+func opsAllowVerify(v jsonscan.Value) bool {
+	var (
+		ops    [maxKeyOps]string
+		n      int
+		verify bool
+	)
+	a := v.Array()
+	for a.Next() {
+		if n == maxKeyOps {
+			return false
+		}
+		op, err := a.Value().Str()
+		if err != nil || slices.Contains(ops[:n], op) {
+			return false // not a string, or a duplicate, which §4.3 forbids
+		}
+		ops[n], n = op, n+1
+		verify = verify || op == "verify"
+	}
+	return a.Err() == nil && verify
 }
 
 // JWKSHandlerOption configures [KeySet.JWKSHandler].

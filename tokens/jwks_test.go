@@ -220,6 +220,32 @@ func parseJWKSCases(tb testing.TB) []jwksCase {
 		{name: "skips point off the curve", set: jwks(jwkJSON(tb, &p256.PublicKey, "off", map[string]any{"y": b64(make([]byte, 32))}), jwkJSON(tb, &p384.PublicKey, "ok", nil)), wantKIDs: []string{"ok"}},
 		{name: "skips kid that is not a string", set: jwks(jwkJSON(tb, &p384.PublicKey, "", map[string]any{"kid": 7}), ec), wantKIDs: []string{"ec"}},
 		{name: "skips a key that is not an object", set: jwks(`"key"`, `null`, ec), wantKIDs: []string{"ec"}},
+		// RFC 7517 §4.2 use and §4.3 key_ops: only a key for verifying signatures is kept.
+		{name: "keeps use sig with key_ops verify", set: jwks(jwkJSON(tb, &p384.PublicKey, "both", map[string]any{"use": "sig", "key_ops": []string{"verify"}})), wantKIDs: []string{"both"}},
+		{name: "keeps key_ops sign and verify", set: jwks(jwkJSON(tb, &p384.PublicKey, "sv", map[string]any{"key_ops": []string{"sign", "verify"}})), wantKIDs: []string{"sv"}},
+		{name: "skips use enc with alg", set: jwks(jwkJSON(tb, &p384.PublicKey, "enc", map[string]any{"use": "enc", "alg": "ES384"}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use Sig", set: jwks(jwkJSON(tb, &p384.PublicKey, "Sig", map[string]any{"use": "Sig"}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use empty", set: jwks(jwkJSON(tb, &p384.PublicKey, "empty-use", map[string]any{"use": ""}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use not a string", set: jwks(jwkJSON(tb, &p384.PublicKey, "n", map[string]any{"use": 1}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use array", set: jwks(jwkJSON(tb, &p384.PublicKey, "a", map[string]any{"use": []string{"sig"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use other", set: jwks(jwkJSON(tb, &p384.PublicKey, "tls", map[string]any{"use": "tls"}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops encrypt", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-enc", map[string]any{"key_ops": []string{"encrypt", "wrapKey"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops sign only", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-sign", map[string]any{"key_ops": []string{"sign"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops empty", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-none", map[string]any{"key_ops": []string{}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops Verify", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-V", map[string]any{"key_ops": []string{"Verify"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops as a string", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-str", map[string]any{"key_ops": "verify"}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops null", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-null", map[string]any{"key_ops": json.RawMessage("null")}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops with a number", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-num", map[string]any{"key_ops": []any{"verify", 1}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops with duplicates", set: jwks(jwkJSON(tb, &p384.PublicKey, "ops-dup", map[string]any{"key_ops": []string{"verify", "verify"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops verify with use enc", set: jwks(jwkJSON(tb, &p384.PublicKey, "mixed", map[string]any{"use": "enc", "key_ops": []string{"verify"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips use sig with key_ops encrypt", set: jwks(jwkJSON(tb, &p384.PublicKey, "mixed2", map[string]any{"use": "sig", "key_ops": []string{"encrypt"}}), ec), wantKIDs: []string{"ec"}},
+		{name: "skips key_ops longer than 16", set: jwks(jwkJSON(tb, &p384.PublicKey, "long", map[string]any{"key_ops": func() []string {
+			ops := []string{"verify"}
+			for i := range 16 {
+				ops = append(ops, fmt.Sprint("op", i))
+			}
+			return ops
+		}()}), ec), wantKIDs: []string{"ec"}},
 		{name: "same kid skipped then kept", set: jwks(jwkJSON(tb, &p384.PublicKey, "ec", map[string]any{"use": "enc"}), ec), wantKIDs: []string{"ec"}},
 		{name: "100 keys", set: many(100, func(i int) string { return jwkJSON(tb, &p256.PublicKey, fmt.Sprint("k", i), nil) }), wantKIDs: func() []string {
 			var k []string

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ const (
 	DefaultMinRefreshInterval = 30 * time.Second
 	DefaultMaxStale           = time.Hour
 	maxJWKSBody               = 1 << 20
+	maxJWKSRedirects          = 3
 )
 
 // RemoteKeySetOption configures a [RemoteKeySet].
@@ -87,7 +89,11 @@ func WithInsecureHTTP() RemoteKeySetOption {
 }
 
 // RemoteKeySet is a [KeySource] for another issuer's keys, published as a JWK
-// Set at a URL. It fetches the set when created, then in the background; a
+// Set at a URL. It fetches the set when created, then in the background; it
+// follows at most three redirects, all within the URL's origin, and refuses
+// any other with [ErrCrossOriginRedirect]. Only the keys [ParseJWKS] keeps
+// verify tokens: never one whose "use" or "key_ops" says it is not for
+// verifying signatures. a
 // token with an unknown kid causes a fetch at most once per minimum refresh
 // interval. While the issuer cannot be reached the last good keys are served
 // for at most the maximum staleness, and then every lookup fails closed.
@@ -146,18 +152,19 @@ func NewRemoteKeySet(ctx context.Context, jwksURL string, opts ...RemoteKeySetOp
 	case cfg.maxStale < cfg.refresh:
 		return nil, fmt.Errorf("%w: maximum staleness is shorter than the refresh interval", ErrInvalidConfig)
 	}
-	// Never follow a redirect from https to http: the JWK Set is the trust anchor.
+	// The JWK Set is the trust anchor: follow a redirect only within the
+	// origin of jwksURL (RFC 6454 §4: scheme, host and port), a few times.
 	client := *cfg.client
 	next := client.CheckRedirect
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != "https" && !cfg.insecureHTTP {
-			return fmt.Errorf("%w: JWK Set redirected to a non-https URL", ErrKeySetUnavailable)
+		if !sameOrigin(req.URL, u) {
+			return ErrCrossOriginRedirect
+		}
+		if len(via) > maxJWKSRedirects {
+			return fmt.Errorf("%w: more than %d redirects", ErrKeySetUnavailable, maxJWKSRedirects)
 		}
 		if next != nil {
 			return next(req, via)
-		}
-		if len(via) >= 5 {
-			return fmt.Errorf("%w: too many redirects", ErrKeySetUnavailable)
 		}
 		return nil
 	}
@@ -292,7 +299,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) error {
 	req.Header.Set("Accept", JWKSContentType+", application/json")
 	resp, err := r.cfg.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: fetching JWK Set: %v", ErrKeySetUnavailable, err)
+		return fmt.Errorf("%w: fetching JWK Set: %w", ErrKeySetUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -324,6 +331,23 @@ func (r *RemoteKeySet) fetch(ctx context.Context) error {
 	}
 	r.state.Store(next)
 	return nil
+}
+
+// sameOrigin reports whether a and b have the same origin (RFC 6454 §4):
+// scheme and host compared without case, ports with the scheme's default
+// filled in.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && effectivePort(a) == effectivePort(b)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 func sameKey(a, b crypto.PublicKey) bool {
