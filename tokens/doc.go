@@ -5,7 +5,8 @@
 // keys, kid = RFC 7638 thumbprint, signing through crypto.Signer) and an
 // [Issuer]; it publishes the keys with [KeySet.JWKSHandler]. A resource service
 // verifies with a [Verifier] whose [KeySource] is the issuer's [KeySet] in the
-// same process or a [RemoteKeySet] that fetches the issuer's JWK Set.
+// same process or a [RemoteKeySet] that fetches the issuer's JWK Set (only
+// within its origin, and only the keys whose use and key_ops allow verifying).
 //
 //	v, err := tokens.NewVerifier(keys, "https://id.shop.example", []string{"https://checkout.shop.example"})
 //	claims, err := v.Verify(ctx, rawToken)
@@ -13,11 +14,16 @@
 // The verifier is strict and fails closed: an allow-list of asymmetric
 // algorithms (never none, never HMAC), typ at+jwt, no key taken from the token,
 // no unknown crit, every claim RFC 9068 requires, issuer, audience, time checks
-// with a bounded leeway and a maximum lifetime. No option turns a check off.
+// with a bounded leeway and a maximum lifetime; a scope claim in the exact
+// grammar of RFC 6749 §3.3 ([ParseScope]); and a cnf claim (RFC 7800 §3)
+// only when it is one ztkit enforces (jkt, x5t#S256), since a token with any
+// other confirmation must not pass for a bearer token. No option turns a
+// check off.
 // Each refusal matches one of the Err values of this package with [errors.Is]
 // and never contains the token.
 //
 // Verified tokens are cached (by their SHA-256, bounded) so that a token sent
 // with every request, as a DPoP-bound token is, costs one signature check, not
-// one per request. Package dpop binds tokens to client keys (RFC 9449).
+// one per request. Each Verify returns claims of its own, which the caller may
+// change without touching the cache. Package dpop binds tokens to client keys (RFC 9449).
 package tokens
