@@ -14,7 +14,7 @@ import (
 //
 // Tokens are separated by exactly one space (0x20); no other white space
 // separates them (not tab, vertical tab, no-break space, U+2028 or U+3000),
-// and none may appear inside a token, nor may '"', '\\', a control character
+// and none may appear inside a token, nor may '"', '\', a control character
 // or any byte outside ASCII. An empty s, a leading or trailing space and two
 // spaces in a row are refused too. Anything that does not match the grammar
 // fails with an error matching [ErrInvalidScope] and no scopes: a value that
@@ -76,7 +76,7 @@ func FormatScope(scopes []string) (string, error) {
 }
 
 // IsScopeToken reports whether s is one scope-token of RFC 6749 §3.3: one or
-// more of the printable ASCII characters other than space, '"' and '\\'.
+// more of the printable ASCII characters other than space, '"' and '\'.
 func IsScopeToken(s string) bool {
 	if s == "" {
 		return false
