@@ -89,13 +89,12 @@ func WithInsecureHTTP() RemoteKeySetOption {
 }
 
 // RemoteKeySet is a [KeySource] for another issuer's keys, published as a JWK
-// Set at a URL. It fetches the set when created, then in the background; it
-// follows at most three redirects, all within the URL's origin, and refuses
-// any other with [ErrCrossOriginRedirect]. Only the keys [ParseJWKS] keeps
-// verify tokens: never one whose "use" or "key_ops" says it is not for
-// verifying signatures. a
+// Set at a URL. It fetches the set when created, then in the background; a
 // token with an unknown kid causes a fetch at most once per minimum refresh
-// interval. While the issuer cannot be reached the last good keys are served
+// interval. A fetch follows at most three redirects, all within the URL's
+// origin, and fails with [ErrCrossOriginRedirect] on any other. Only the keys
+// [ParseJWKS] keeps verify tokens: never one whose "use" or "key_ops" says it
+// is not for verifying signatures. While the issuer cannot be reached the last good keys are served
 // for at most the maximum staleness, and then every lookup fails closed.
 //
 // It is safe for concurrent use. Close stops the background refresh.
