@@ -5,10 +5,17 @@ package authz
 type Request struct {
 	// Method is the HTTP method, such as "POST".
 	Method string
-	// Path is the escaped request path, r.URL.EscapedPath(), so that an
-	// escaped "/" stays inside its segment exactly as net/http.ServeMux
-	// routes it. Paths with empty, "." or ".." segments are denied with
-	// [ReasonBadRequest]; ServeMux redirects them before routing.
+	// Path is the escaped request path, r.URL.EscapedPath(). It is matched
+	// in its canonical form (RFC 3986 §6.2.2): percent-encodings upper-cased
+	// and those of unreserved characters decoded, so "/%7Ealice" is
+	// "/~alice". A path that has no canonical form, or that routers read
+	// differently, is denied with [ReasonBadRequest]: empty segments, "."
+	// and ".." segments whether written plainly or percent-encoded ("%2e",
+	// "%2E%2E", ".%2e"), such segments with ";" parameters ("..;"), an
+	// encoded "/" or "" (%2F, %5C), a raw "", NUL and other control
+	// characters, double encodings ("%252e"), invalid percent-encodings and
+	// encodings that do not decode to UTF-8. A handler must route on the
+	// same canonical path; package middleware hands it the path it decided on.
 	Path string
 	// GRPCMethod is a gRPC full method, "/shop.Payments/Charge". When set,
 	// Method and Path are ignored and the request is matched as
@@ -35,7 +42,8 @@ const (
 	ReasonNoRule Reason = "no_rule"
 	// ReasonForbidden: an enforced forbid rule matched.
 	ReasonForbidden Reason = "forbidden"
-	// ReasonBadRequest: the request has no method or an unclean path.
+	// ReasonBadRequest: the request has no method or a path without a
+	// canonical form (see [Request.Path]).
 	ReasonBadRequest Reason = "bad_request"
 	// ReasonPeerMismatch: the mTLS peer ID is not one the rule names.
 	ReasonPeerMismatch Reason = "peer_mismatch"
@@ -93,7 +101,8 @@ type Decision struct {
 
 // Trace is the full evaluation of one request, from [Engine.Explain].
 type Trace struct {
-	// Method and Path are the request as matched.
+	// Method and Path are the request as matched: Path is canonical, or as
+	// given when it has no canonical form.
 	Method, Path string
 	// Patterns are the matching route patterns, most specific first, in
 	// net/http.ServeMux precedence.

@@ -14,6 +14,11 @@
 // POST /payments only with a customer's DPoP-bound token carrying
 // payments:write and acr ≥ mfa".
 //
+// Decisions are made on one canonical form of the request path (see
+// [Request.Path]); percent-encoded dot segments, encoded slashes and other
+// paths that routers read differently are denied as bad requests, never
+// matched, so a wildcard never captures "..".
+//
 // Policies are compiled into an index: by method, then a trie of path
 // segments with single- and multi-wildcard children mirroring ServeMux's
 // routing tree, so a decision visits only the rules of the patterns that

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/internal/urlpath"
 )
 
 // Engine decides requests against a compiled policy. It always holds a
@@ -187,18 +189,21 @@ func (c *compiled) decide(d *Decision, p *authn.Principal, req Request, cfg *con
 	if p == nil {
 		p = &authn.Principal{}
 	}
-	method, path := req.normalize()
+	method, raw := req.normalize()
+	path, err := urlpath.Canonical(raw)
 	if t != nil {
-		t.Method, t.Path = method, path
+		t.Method, t.Path = method, raw
+		if err == nil {
+			t.Path = path
+		}
 	}
-	clean, escaped := scanPath(path)
-	if method == "" || !clean {
+	if method == "" || err != nil {
 		d.Reason = ReasonBadRequest
 		c.finish(d)
 		return
 	}
 	var ms matches
-	c.index.match(method, path, escaped, &ms)
+	c.index.match(method, path, strings.IndexByte(path, '%') >= 0, &ms)
 	if t != nil {
 		for i := range ms.n {
 			t.Patterns = append(t.Patterns, ms.at(i).pattern)

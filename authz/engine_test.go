@@ -62,7 +62,58 @@ func TestDecide(t *testing.T) {
 		{Name: "unclean path", Principal: admin(), Request: authz.Request{Method: "GET", Path: "/admin/../admin/debug/x"}, Reason: authz.ReasonBadRequest},
 		{Name: "double slash", Principal: admin(), Request: authz.Request{Method: "GET", Path: "/admin//debug/x"}, Reason: authz.ReasonBadRequest},
 		{Name: "no method", Principal: customer(), Request: authz.Request{Path: "/payments"}, Reason: authz.ReasonBadRequest},
-		{Name: "escaped slash stays in segment", Principal: reader, Request: authz.Request{Method: "GET", Path: "/orders/a%2Fb"}, Allow: true},
+		{Name: "escaped slash refused", Principal: reader, Request: authz.Request{Method: "GET", Path: "/orders/a%2Fb"}, Reason: authz.ReasonBadRequest},
+		{Name: "unreserved escape decoded", Principal: reader, Request: authz.Request{Method: "GET", Path: "/%6Frders/o1"}, Allow: true, RuleID: "orders-read"},
+	})
+}
+
+// TestDecideCanonicalPath is the regression test for percent-encoded dot
+// segments (RFC 3986 §6.2.2.2, §5.2.4): they are dot segments, so a request
+// using them is refused as a bad request; it never matches an allow through
+// a wildcard, never escapes a forbid, and no wildcard captures "..".
+func TestDecideCanonicalPath(t *testing.T) {
+	e, err := authz.New(authz.Policy{Rules: []authz.Rule{
+		{ID: "x", Effect: authz.Allow, Routes: []string{"/x/{p...}", "GET /files/{name}"}, Match: authz.Match{AnyPrincipal: true}},
+		{ID: "no-admin", Effect: authz.Forbid, Routes: []string{"/admin/"}, Match: authz.Match{AnyPrincipal: true}},
+		{ID: "item", Effect: authz.Allow, Routes: []string{"GET /items/{id}"}, Match: authz.Match{AnyPrincipal: true}},
+	}})
+	require.NoError(t, err)
+	bad := []string{
+		"/x/%2e%2e/admin/users", "/x/%2E%2E/admin/users", "/x/.%2e/admin/users", "/x/%2e./admin/users",
+		"/x/%2e/admin", "/x/../admin/users", "/x/./y", "/files/%2e%2e", "/files/%2E%2e", "/files/..",
+		"/x/a%2Fb", "/x/a%2f..%2fadmin", "/x/a%5cb", `/x/a\b`, "/x/a%00", "/x/%252e%252e/admin",
+		"/x/..;/admin/users", "/x/%2e%2e;/admin", "/x/..%3B/admin", "/x/%C0%AE%C0%AE/admin", "/x/%zz",
+		"/x//admin", "x/y", "/%2e%2e/admin/users",
+	}
+	for _, p := range bad {
+		t.Run(p, func(t *testing.T) {
+			for _, m := range []string{"GET", "POST", "PURGE"} {
+				d := e.Decide(t.Context(), nil, authz.Request{Method: m, Path: p})
+				assert.False(t, d.Allow, m)
+				assert.Equal(t, authz.ReasonBadRequest, d.Reason, m)
+			}
+			tr := e.Explain(t.Context(), nil, authz.Request{Method: "GET", Path: p})
+			assert.Empty(t, tr.Patterns)
+		})
+	}
+	good := []struct{ path, pattern, canon string }{
+		{"/x/%61dmin/users", "/x/{p...}", "/x/admin/users"},
+		{"/items/%7ealice", "GET /items/{id}", "/items/~alice"},
+		{"/items/caf%c3%a9", "GET /items/{id}", "/items/caf%C3%A9"},
+		{"/items/..a", "GET /items/{id}", "/items/..a"},
+	}
+	for _, g := range good {
+		t.Run(g.path, func(t *testing.T) {
+			tr := e.Explain(t.Context(), nil, authz.Request{Method: "GET", Path: g.path})
+			assert.True(t, tr.Decision.Allow)
+			assert.Equal(t, g.pattern, tr.Decision.Pattern)
+			assert.Equal(t, g.canon, tr.Path)
+		})
+	}
+	t.Run("encoded admin still forbidden", func(t *testing.T) {
+		d := e.Decide(t.Context(), nil, authz.Request{Method: "GET", Path: "/%61dmin/users"})
+		assert.False(t, d.Allow)
+		assert.Equal(t, authz.ReasonForbidden, d.Reason)
 	})
 }
 

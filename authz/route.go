@@ -287,7 +287,8 @@ func (n *node) walk(path string, escaped bool, m *matches) {
 
 // firstSegment splits path like net/http's firstSegment: "/" alone is the
 // segment "/", which only {$} matches. The segment is unescaped when
-// escaped says the path holds a percent escape.
+// escaped says the path holds a percent escape. path is canonical
+// (urlpath.Canonical), so the escapes are valid and none encodes "/".
 func firstSegment(path string, escaped bool) (seg, rest string) {
 	if path == "/" {
 		return "/", ""
@@ -304,25 +305,4 @@ func firstSegment(path string, escaped bool) (seg, rest string) {
 		}
 	}
 	return seg, rest
-}
-
-// scanPath reports whether p is an absolute path without empty, "." or
-// ".." segments, the only paths ServeMux routes without a redirect, and
-// whether it holds a percent escape that segments must be decoded for.
-func scanPath(p string) (clean, escaped bool) {
-	if p == "" || p[0] != '/' {
-		return false, false
-	}
-	for i := 1; i <= len(p); {
-		j := strings.IndexByte(p[i:], '/')
-		if j < 0 {
-			j = len(p) - i
-		}
-		seg := p[i : i+j]
-		if seg == "." || seg == ".." || (seg == "" && i+j < len(p)) {
-			return false, false
-		}
-		i += j + 1
-	}
-	return true, strings.IndexByte(p, '%') >= 0
 }

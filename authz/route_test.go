@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/internal/urlpath"
 )
 
 func TestParseRoute(t *testing.T) {
@@ -55,21 +57,6 @@ func TestParseRoute(t *testing.T) {
 			require.NoError(t, err)
 			assert.Len(t, r.segs, tt.segs)
 		})
-	}
-}
-
-func TestScanPath(t *testing.T) {
-	for p, want := range map[string][2]bool{
-		"/": {true, false}, "/a": {true, false}, "/a/": {true, false}, "/a/b": {true, false},
-		"/a%2F..": {true, true}, "/a/b%20c/d": {true, true}, "/...": {true, false}, "/a.b/.c": {true, false},
-		"": {false, false}, "a": {false, false}, "//": {false, false}, "/a//b": {false, false}, "/.": {false, false},
-		"/a/..": {false, false}, "/a/./b": {false, false}, "/../a": {false, false}, "/%41/../b": {false, true},
-	} {
-		clean, escaped := scanPath(p)
-		assert.Equal(t, want[0], clean, "clean %q", p)
-		if clean {
-			assert.Equal(t, want[1], escaped, "escaped %q", p)
-		}
 	}
 }
 
@@ -123,10 +110,11 @@ func checkAgainstMux(t *testing.T, pats []string, method, path string) {
 		tr.insert(r)
 	}
 	mux, ok := registerAll(t, accepted)
-	clean, escaped := scanPath(path)
-	if !ok || !clean {
+	path, err := urlpath.Canonical(path)
+	if !ok || err != nil {
 		return
 	}
+	escaped := strings.IndexByte(path, '%') >= 0
 	want, ok := muxPattern(mux, method, path)
 	if !ok {
 		return
