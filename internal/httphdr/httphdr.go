@@ -263,6 +263,9 @@ type Forwarded struct {
 	Proto string
 	// Host is the host parameter, or "".
 	Host string
+	// For is the for parameter as sent (RFC 7239 §6: an IP address with an
+	// optional port, "unknown" or an obfuscated identifier), or "".
+	For string
 }
 
 // ParseForwarded parses a Forwarded field value and returns its elements in
@@ -298,6 +301,8 @@ func ParseForwarded(v string) ([]Forwarded, error) {
 						return nil, ErrSyntax
 					}
 					el.Host = val
+				case "for":
+					el.For = val
 				}
 			}
 			p.skipOWS()

@@ -81,12 +81,12 @@ func TestParseChallenges(t *testing.T) {
 func TestParseForwarded(t *testing.T) {
 	cases := map[string][]Forwarded{
 		// RFC 7239 §4 examples.
-		`for="_gazonk"`:                             {{}},
-		`For="[2001:db8:cafe::17]:4711"`:            {{}},
-		`for=192.0.2.60;proto=http;by=203.0.113.43`: {{Proto: "http"}},
-		`for=192.0.2.43, for=198.51.100.17`:         {{}, {}},
+		`for="_gazonk"`:                             {{For: "_gazonk"}},
+		`For="[2001:db8:cafe::17]:4711"`:            {{For: "[2001:db8:cafe::17]:4711"}},
+		`for=192.0.2.60;proto=http;by=203.0.113.43`: {{Proto: "http", For: "192.0.2.60"}},
+		`for=192.0.2.43, for=198.51.100.17`:         {{For: "192.0.2.43"}, {For: "198.51.100.17"}},
 		`proto=HTTPS;host=shop.example, for=10.0.0.1;host="api.shop.example:8443";proto=https`: {
-			{Proto: "https", Host: "shop.example"}, {Proto: "https", Host: "api.shop.example:8443"},
+			{Proto: "https", Host: "shop.example"}, {Proto: "https", Host: "api.shop.example:8443", For: "10.0.0.1"},
 		},
 		`host="[::1]:443"`: {{Host: "[::1]:443"}},
 	}

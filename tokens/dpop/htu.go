@@ -3,6 +3,8 @@ package dpop
 import (
 	"errors"
 	"strings"
+
+	"github.com/ztkit/ztkit/internal/urlpath"
 )
 
 var errBadURI = errors.New("dpop: not an absolute http(s) URI")
@@ -115,82 +117,26 @@ func isPchar(c byte) bool {
 	return isUnreserved(c) || strings.IndexByte("!$&'()*+,;=:@/", c) >= 0
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// normalizePath normalizes percent-encodings and removes dot segments.
+// normalizePath returns the canonical form of an htu's path (package
+// internal/urlpath, the form authz decides on): percent-encodings
+// normalized, dot segments removed. Characters outside the RFC 3986 path
+// grammar are refused, as is what urlpath refuses: encoded "/" or "\",
+// control characters, double encodings, dot segments that climb above the
+// root or carry ";" parameters, and encodings that are not UTF-8.
 func normalizePath(p string) (string, error) {
 	if p == "" {
 		return "/", nil
 	}
-	var b strings.Builder
-	b.Grow(len(p))
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '%':
-			if i+2 >= len(p) {
-				return "", errBadURI
-			}
-			hi, ok1 := unhex(p[i+1])
-			lo, ok2 := unhex(p[i+2])
-			if !ok1 || !ok2 {
-				return "", errBadURI
-			}
-			v := hi<<4 | lo
-			if isUnreserved(v) {
-				b.WriteByte(v)
-			} else {
-				const hexdigits = "0123456789ABCDEF"
-				b.WriteByte('%')
-				b.WriteByte(hexdigits[v>>4])
-				b.WriteByte(hexdigits[v&15])
-			}
-			i += 2
-		case isPchar(c):
-			b.WriteByte(c)
-		default:
+		if c := p[i]; c != '%' && !isPchar(c) {
 			return "", errBadURI
 		}
 	}
-	return removeDotSegments(b.String()), nil
-}
-
-// removeDotSegments implements RFC 3986 §5.2.4 for an absolute path.
-func removeDotSegments(in string) string {
-	if !strings.Contains(in, ".") {
-		return in
+	out, err := urlpath.Resolve(p)
+	if err != nil {
+		return "", errBadURI
 	}
-	segs := strings.Split(in, "/")[1:]
-	out := make([]string, 0, len(segs))
-	for i, s := range segs {
-		last := i == len(segs)-1
-		switch s {
-		case ".":
-			if last {
-				out = append(out, "")
-			}
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-			if last {
-				out = append(out, "")
-			}
-		default:
-			out = append(out, s)
-		}
-	}
-	return "/" + strings.Join(out, "/")
+	return out, nil
 }
 
 // htuMatches reports whether the proof's htu names the same resource as want,

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/internal/jose"
+	"github.com/ztkit/ztkit/internal/urlpath"
 	"github.com/ztkit/ztkit/tokens"
 )
 
@@ -35,12 +35,61 @@ func WithExternalURL(u string) RequestOption {
 	return requestOptionFunc(func(rv *RequestVerifier) { rv.external = u })
 }
 
+// ProxyHeaders names the header family a service's trusted reverse proxies
+// set to tell it which scheme and host the client used. See
+// [WithTrustedProxies].
+type ProxyHeaders uint8
+
+// The header families. The zero value names none and is refused.
+const (
+	// ForwardedHeader is RFC 7239 Forwarded. Each proxy appends one element
+	// with for= (the address it received the request from), proto= and
+	// host= (RFC 7239 §5.2-5.4).
+	ForwardedHeader ProxyHeaders = iota + 1
+	// XForwardedHeaders is X-Forwarded-Proto and X-Forwarded-Host. The
+	// proxies set each to a single value, replacing any value the client
+	// sent (nginx proxy_set_header, Envoy and most load balancers do).
+	XForwardedHeaders
+)
+
 // WithTrustedProxies lets requests whose peer address is in one of prefixes
-// say, through Forwarded (RFC 7239) or X-Forwarded-Proto and X-Forwarded-Host,
-// which scheme and host the client used. The last element, the one the nearest
-// proxy added, is read. Requests from other peers use the external URL.
-func WithTrustedProxies(prefixes ...netip.Prefix) RequestOption {
-	return requestOptionFunc(func(rv *RequestVerifier) { rv.trusted = append(rv.trusted, prefixes...) })
+// say, through the header family headers names, which scheme and host the
+// client used; the other family is ignored, so a client cannot add a header
+// the proxies do not overwrite. Requests from other peers, and requests whose
+// proxies reported nothing, use the external URL ([WithExternalURL]).
+//
+// With [ForwardedHeader], only elements that trusted proxies appended count
+// (RFC 7239 §8.1): the list is walked from the nearest hop (the last
+// element, added by the peer) back to the edge, following for= while it
+// names a trusted proxy; the edge element, the one the first trusted proxy
+// wrote about its client, gives proto and host. Elements further left were
+// sent by the client and are ignored. With [XForwardedHeaders],
+// X-Forwarded-Proto and X-Forwarded-Host must each hold exactly one value:
+// a proxy that appends to a client's value instead of replacing it produces
+// a list, which is refused. Malformed or conflicting values, such as a
+// Forwarded element with two host parameters, refuse the request with
+// [ErrURIMismatch]; they never fall back to another value.
+//
+// Every call must name the same headers; prefixes add up. A zero prefix or
+// headers value makes [NewRequestVerifier] fail with [ErrInvalidConfig].
+func WithTrustedProxies(headers ProxyHeaders, prefixes ...netip.Prefix) RequestOption {
+	return requestOptionFunc(func(rv *RequestVerifier) {
+		h := httphdr.ProxyHeaders(headers)
+		if headers != ForwardedHeader && headers != XForwardedHeaders || (rv.proxies.Headers != 0 && rv.proxies.Headers != h) {
+			rv.badProxies = true
+		}
+		rv.proxies.Headers = h
+		for _, p := range prefixes {
+			if !p.IsValid() {
+				rv.badProxies = true
+				continue
+			}
+			rv.proxies.Trusted = append(rv.proxies.Trusted, p.Masked())
+		}
+		if len(prefixes) == 0 {
+			rv.badProxies = true
+		}
+	})
 }
 
 // WithBearer also accepts unbound access tokens with the Bearer scheme (RFC
@@ -63,8 +112,10 @@ type RequestVerifier struct {
 	external string
 	prefix   string
 	origin   string
-	trusted  []netip.Prefix
-	bearer   bool
+	proxies  httphdr.Proxies
+	// badProxies records a WithTrustedProxies call NewRequestVerifier refuses.
+	badProxies bool
+	bearer     bool
 }
 
 // NewRequestVerifier returns a request verifier. An external URL or trusted
@@ -77,7 +128,10 @@ func NewRequestVerifier(tv TokenVerifier, pv *Verifier, opts ...RequestOption) (
 	if tv == nil || pv == nil {
 		return nil, fmt.Errorf("%w: token and proof verifiers are required", ErrInvalidConfig)
 	}
-	if rv.external == "" && len(rv.trusted) == 0 {
+	if rv.badProxies {
+		return nil, fmt.Errorf("%w: WithTrustedProxies needs ForwardedHeader or XForwardedHeaders, the same in every call, and valid prefixes", ErrInvalidConfig)
+	}
+	if rv.external == "" && len(rv.proxies.Trusted) == 0 {
 		return nil, fmt.Errorf("%w: an external URL or trusted proxies are required to check htu", ErrInvalidConfig)
 	}
 	if rv.external != "" {
@@ -102,7 +156,16 @@ type Result struct {
 // Verify checks r. Refusals match the Err values of this package and of
 // package tokens (for the token itself); a [*NonceError] carries the nonce to
 // send back.
+//
+// A nil r, or one without a URL, is refused with [ErrInvalidRequest]; a nil
+// or zero RequestVerifier refuses every request with [ErrInvalidConfig].
 func (rv *RequestVerifier) Verify(ctx context.Context, r *http.Request) (*Result, error) {
+	if rv == nil || rv.tokens == nil || rv.proofs == nil {
+		return nil, fmt.Errorf("%w: RequestVerifier not built with NewRequestVerifier", ErrInvalidConfig)
+	}
+	if r == nil || r.URL == nil {
+		return nil, fmt.Errorf("%w: request without a URL", ErrInvalidRequest)
+	}
 	authz := r.Header["Authorization"]
 	switch len(authz) {
 	case 0:
@@ -192,13 +255,27 @@ func checkCertificate(r *http.Request, c *tokens.Claims) error {
 }
 
 // requestURL is the URI the client addressed, from trusted proxy headers or
-// the external URL, plus the request path.
+// the external URL, plus the request path in its canonical form (package
+// internal/urlpath): a path without one is refused, so that a path prefix
+// of the external URL cannot be climbed out of.
 func (rv *RequestVerifier) requestURL(r *http.Request) (string, error) {
-	path := r.URL.EscapedPath()
-	if len(rv.trusted) > 0 && rv.fromTrustedProxy(r) {
-		if proto, host, ok := forwardedOrigin(r); ok {
-			return proto + "://" + host + path, nil
-		}
+	path, err := urlpath.Resolve(r.URL.EscapedPath())
+	if err != nil {
+		return "", fmt.Errorf("%w: request path has no canonical form", ErrURIMismatch)
+	}
+	return rv.originFor(remoteAddr(r.RemoteAddr), r.Header.Values, path)
+}
+
+// originFor returns the request URL for a request from peer whose header
+// fields values returns and whose canonical path is path. It does not need
+// an *http.Request, so other transports can reuse it.
+func (rv *RequestVerifier) originFor(peer netip.Addr, values func(string) []string, path string) (string, error) {
+	proto, host, found, err := rv.proxies.Origin(peer, values)
+	if err != nil {
+		return "", fmt.Errorf("%w: trusted proxy headers are malformed or conflict", ErrURIMismatch)
+	}
+	if found {
+		return proto + "://" + host + path, nil
 	}
 	if rv.origin == "" {
 		return "", fmt.Errorf("%w: request URL unknown (not from a trusted proxy)", ErrURIMismatch)
@@ -206,54 +283,12 @@ func (rv *RequestVerifier) requestURL(r *http.Request) (string, error) {
 	return rv.origin + rv.prefix + path, nil
 }
 
-func (rv *RequestVerifier) fromTrustedProxy(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// remoteAddr parses an http.Request's RemoteAddr; the zero Addr when it is
+// not an IP address and port.
+func remoteAddr(s string) netip.Addr {
+	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
-		return false
+		return netip.Addr{}
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, p := range rv.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// forwardedOrigin reads the nearest proxy's proto and host from Forwarded or,
-// failing that, X-Forwarded-Proto and X-Forwarded-Host.
-func forwardedOrigin(r *http.Request) (proto, host string, ok bool) {
-	if vs := r.Header.Values("Forwarded"); len(vs) > 0 {
-		els, err := httphdr.ParseForwarded(strings.Join(vs, ","))
-		if err != nil || len(els) == 0 {
-			return "", "", false
-		}
-		last := els[len(els)-1]
-		if (last.Proto != "http" && last.Proto != "https") || last.Host == "" {
-			return "", "", false
-		}
-		return last.Proto, last.Host, true
-	}
-	proto = lastListValue(r.Header.Values("X-Forwarded-Proto"))
-	host = lastListValue(r.Header.Values("X-Forwarded-Host"))
-	proto = strings.ToLower(proto)
-	if (proto != "http" && proto != "https") || !httphdr.ValidHost(host) {
-		return "", "", false
-	}
-	return proto, host, true
-}
-
-func lastListValue(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	v := vs[len(vs)-1]
-	if i := strings.LastIndexByte(v, ','); i >= 0 {
-		v = v[i+1:]
-	}
-	return strings.TrimSpace(v)
+	return ap.Addr().Unmap()
 }

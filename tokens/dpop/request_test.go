@@ -354,7 +354,8 @@ type dtRefusal struct {
 func TestRequestRefuses(t *testing.T) {
 	nonces := dtNonces(t, 1)
 	otherNonces := dtNonces(t, 2)
-	trusted := dpop.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"))
+	trusted := dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.MustParsePrefix("10.0.0.0/8"))
+	trustedX := dpop.WithTrustedProxies(dpop.XForwardedHeaders, netip.MustParsePrefix("10.0.0.0/8"))
 
 	// dpopReq is the common case: a token for the rig's key and a proof made by edit.
 	dpopReq := func(edit func(h, c map[string]any)) func(*testing.T, *dtRig, *dpop.RequestVerifier) *http.Request {
@@ -387,6 +388,21 @@ func TestRequestRefuses(t *testing.T) {
 		}
 	}
 	rsa1024 := dtRSAKey(t, 1024)
+	// proxiedRefused sends, from the trusted proxy 10.1.2.3, a proof for
+	// https://shop.example/orders with the header lines hdr.
+	proxiedRefused := func(hdr map[string][]string) func(*testing.T, *dtRig, *dpop.RequestVerifier) *http.Request {
+		return func(t *testing.T, r *dtRig, _ *dpop.RequestVerifier) *http.Request {
+			tok := r.token(t, nil)
+			req := dtRequest("GET", dtURL, tok, dtProof(t, r.proofer, "GET", "https://shop.example/orders", tok, ""))
+			req.RemoteAddr = "10.1.2.3:4711"
+			for k, vs := range hdr {
+				for _, v := range vs {
+					req.Header.Add(k, v)
+				}
+			}
+			return req
+		}
+	}
 	forwarded := func(remote string) func(*testing.T, *dtRig, *dpop.RequestVerifier) *http.Request {
 		return func(t *testing.T, r *dtRig, _ *dpop.RequestVerifier) *http.Request {
 			tok := r.token(t, nil)
@@ -821,7 +837,7 @@ func TestRequestRefuses(t *testing.T) {
 		},
 		{
 			name:  "X-Forwarded-Host from an untrusted peer ignored",
-			ropts: []dpop.RequestOption{trusted},
+			ropts: []dpop.RequestOption{trustedX},
 			req: func(t *testing.T, r *dtRig, _ *dpop.RequestVerifier) *http.Request {
 				tok := r.token(t, nil)
 				req := dtRequest("GET", dtURL, tok, dtProof(t, r.proofer, "GET", "https://shop.example/orders", tok, ""))
@@ -846,6 +862,101 @@ func TestRequestRefuses(t *testing.T) {
 				req.RemoteAddr = "10.1.2.3:4711"
 				req.Header.Set("Forwarded", `for=198.51.100.7;proto=https;host=shop.example`)
 				return req
+			},
+			want: dpop.ErrURIMismatch,
+		},
+		// The client names shop.example, the host its proof is for; the trusted
+		// proxy reports api.shop.example (RFC 9449 §4.3 check 9, RFC 7239 §8).
+		{
+			name:  "client Forwarded does not override the proxy's X-Forwarded-*",
+			ropts: []dpop.RequestOption{trustedX},
+			req: proxiedRefused(map[string][]string{
+				"Forwarded":         {`for=198.51.100.7;proto=https;host=shop.example`},
+				"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.shop.example"},
+			}),
+			want: dpop.ErrURIMismatch,
+		},
+		{
+			name:  "client X-Forwarded-* does not override the proxy's Forwarded",
+			ropts: []dpop.RequestOption{trusted},
+			req: proxiedRefused(map[string][]string{
+				"Forwarded":         {`for=198.51.100.7;proto=https;host=api.shop.example`},
+				"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"shop.example"},
+			}),
+			want: dpop.ErrURIMismatch,
+		},
+		{
+			name:  "client X-Forwarded-* ignored when the proxy sends no Forwarded",
+			ropts: []dpop.RequestOption{trusted},
+			req:   proxiedRefused(map[string][]string{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"shop.example"}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "client-sent Forwarded element before the edge proxy's ignored",
+			ropts: []dpop.RequestOption{trusted},
+			req: proxiedRefused(map[string][]string{
+				"Forwarded": {`for=10.0.0.5;proto=https;host=shop.example`, `for=198.51.100.7;proto=https;host=api.shop.example`},
+			}),
+			want: dpop.ErrURIMismatch,
+		},
+		{
+			name:  "client-sent Forwarded element naming a trusted for= behind an untrusted hop",
+			ropts: []dpop.RequestOption{trusted},
+			req: proxiedRefused(map[string][]string{
+				"Forwarded": {`for=198.51.100.7;proto=https;host=shop.example, for=203.0.113.5;proto=https;host=api.shop.example`},
+			}),
+			want: dpop.ErrURIMismatch,
+		},
+		{
+			name:  "Forwarded element with two host parameters",
+			ropts: []dpop.RequestOption{trusted},
+			req:   proxiedRefused(map[string][]string{"Forwarded": {`for=198.51.100.7;proto=https;host=shop.example;host=shop.example`}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "Forwarded with a proto other than http(s)",
+			ropts: []dpop.RequestOption{trusted},
+			req:   proxiedRefused(map[string][]string{"Forwarded": {`for=198.51.100.7;proto=ftp;host=shop.example`}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "malformed Forwarded",
+			ropts: []dpop.RequestOption{trusted},
+			req:   proxiedRefused(map[string][]string{"Forwarded": {`for=198.51.100.7;proto=https;host=shop.example/x`}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "X-Forwarded-Host appended to the client's value",
+			ropts: []dpop.RequestOption{trustedX},
+			req:   proxiedRefused(map[string][]string{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"shop.example, api.shop.example"}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "two X-Forwarded-Host lines",
+			ropts: []dpop.RequestOption{trustedX},
+			req:   proxiedRefused(map[string][]string{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"shop.example", "shop.example"}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "two X-Forwarded-Proto lines",
+			ropts: []dpop.RequestOption{trustedX},
+			req:   proxiedRefused(map[string][]string{"X-Forwarded-Proto": {"https", "https"}, "X-Forwarded-Host": {"shop.example"}}),
+			want:  dpop.ErrURIMismatch,
+		},
+		{
+			name:  "request path climbing out of the external URL's prefix",
+			ropts: []dpop.RequestOption{dpop.WithExternalURL("https://api.shop.example/v2")},
+			req: func(t *testing.T, r *dtRig, _ *dpop.RequestVerifier) *http.Request {
+				tok := r.token(t, nil)
+				return dtRequest("GET", dtOrigin+"/../admin", tok, dtProof(t, r.proofer, "GET", dtOrigin+"/admin", tok, ""))
+			},
+			want: dpop.ErrURIMismatch,
+		},
+		{
+			name: "request path with an encoded slash",
+			req: func(t *testing.T, r *dtRig, _ *dpop.RequestVerifier) *http.Request {
+				tok := r.token(t, nil)
+				return dtRequest("GET", dtOrigin+"/a%2Fb", tok, dtProof(t, r.proofer, "GET", dtOrigin+"/a%2Fb", tok, ""))
 			},
 			want: dpop.ErrURIMismatch,
 		},
@@ -876,7 +987,8 @@ func TestRequestRefuses(t *testing.T) {
 // RFC 3986 §6.2.2-6.2.3 normalization (RFC 9449 §4.3 check 9), Bearer when
 // allowed, and the scheme and host reported by trusted proxies.
 func TestRequestAccepts(t *testing.T) {
-	trusted := dpop.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"))
+	trusted := dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.MustParsePrefix("10.0.0.0/8"))
+	trustedX := dpop.WithTrustedProxies(dpop.XForwardedHeaders, netip.MustParsePrefix("10.0.0.0/8"))
 	type acceptCase struct {
 		name  string
 		vopts []dpop.VerifierOption
@@ -963,15 +1075,36 @@ func TestRequestAccepts(t *testing.T) {
 			req:   proxied("10.1.2.3:4711", map[string]string{"Forwarded": `for=198.51.100.7;proto=https;host=shop.example`}),
 		},
 		{
-			name:  "Forwarded chain, nearest proxy wins",
+			name:  "Forwarded chain, the client's element ignored",
 			ropts: []dpop.RequestOption{trusted},
 			req: proxied("10.1.2.3:4711", map[string]string{
 				"Forwarded": `for=192.0.2.1;proto=http;host=evil.example, for=198.51.100.7;proto=https;host=shop.example`,
 			}),
 		},
 		{
-			name:  "X-Forwarded-Proto and X-Forwarded-Host from a trusted proxy",
+			name:  "Forwarded chain of two trusted proxies, the edge proxy's element wins",
 			ropts: []dpop.RequestOption{trusted},
+			req: proxied("10.1.2.3:4711", map[string]string{
+				"Forwarded": `for=10.0.0.1;proto=http;host=evil.example, for="[2001:db8::7]:4711";proto=https;host=shop.example, for="10.9.9.9:80";proto=http;host=payments.internal`,
+			}),
+		},
+		{
+			name:  "Forwarded from a trusted proxy, client X-Forwarded-* ignored",
+			ropts: []dpop.RequestOption{trusted},
+			req: proxied("10.1.2.3:4711", map[string]string{
+				"Forwarded": `for=198.51.100.7;proto=https;host=shop.example`, "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http",
+			}),
+		},
+		{
+			name:  "X-Forwarded-* from a trusted proxy, client Forwarded ignored",
+			ropts: []dpop.RequestOption{trustedX},
+			req: proxied("10.1.2.3:4711", map[string]string{
+				"Forwarded": `for=198.51.100.7;proto=http;host=evil.example`, "X-Forwarded-Host": "shop.example", "X-Forwarded-Proto": "https",
+			}),
+		},
+		{
+			name:  "X-Forwarded-Proto and X-Forwarded-Host from a trusted proxy",
+			ropts: []dpop.RequestOption{trustedX},
 			req:   proxied("10.200.0.9:4711", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"}),
 		},
 		{
@@ -991,7 +1124,7 @@ func TestRequestAccepts(t *testing.T) {
 		},
 		{
 			name:  "trusted proxies only, no external URL",
-			ropts: []dpop.RequestOption{dpop.WithExternalURL(""), trusted},
+			ropts: []dpop.RequestOption{dpop.WithExternalURL(""), trustedX},
 			req:   proxied("10.1.2.3:4711", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"}),
 		},
 	}
@@ -1038,6 +1171,14 @@ func TestNewRequestVerifierConfig(t *testing.T) {
 		{name: "external URL with query", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithExternalURL("https://api.shop.example/?x=1")}},
 		{name: "external URL with fragment", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithExternalURL("https://api.shop.example/#x")}},
 		{name: "unparsable external URL", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithExternalURL("https://api.shop.example:port/")}},
+		{name: "trusted proxies without a header family", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithTrustedProxies(0, netip.MustParsePrefix("10.0.0.0/8"))}},
+		{name: "trusted proxies with an unknown header family", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithTrustedProxies(9, netip.MustParsePrefix("10.0.0.0/8"))}},
+		{name: "trusted proxies with both header families", tv: r.tv, pv: pv, opts: []dpop.RequestOption{
+			dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.MustParsePrefix("10.0.0.0/8")),
+			dpop.WithTrustedProxies(dpop.XForwardedHeaders, netip.MustParsePrefix("192.168.0.0/16")),
+		}},
+		{name: "trusted proxies without prefixes", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithExternalURL(dtOrigin), dpop.WithTrustedProxies(dpop.ForwardedHeader)}},
+		{name: "trusted proxies with a zero prefix", tv: r.tv, pv: pv, opts: []dpop.RequestOption{dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.Prefix{})}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1047,7 +1188,7 @@ func TestNewRequestVerifierConfig(t *testing.T) {
 		})
 	}
 	t.Run("trusted proxies alone are enough", func(t *testing.T) {
-		rv, err := dpop.NewRequestVerifier(r.tv, pv, dpop.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
+		rv, err := dpop.NewRequestVerifier(r.tv, pv, dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.MustParsePrefix("10.0.0.0/8")))
 		require.NoError(t, err)
 		assert.NotNil(t, rv)
 	})
