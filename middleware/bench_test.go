@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 )
@@ -92,6 +93,43 @@ func BenchmarkMiddleware(b *testing.B) {
 			w := &benchWriter{h: http.Header{}}
 			r := newRequest(v.ctx)
 			h.ServeHTTP(w, r) // warm the peer cache and the attribute sets
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// BenchmarkMiddlewareAuthz is the middleware/noop case with a policy: it
+// adds the decision and the canonical path hand-off, which must not allocate
+// for a path that is already canonical.
+func BenchmarkMiddlewareAuthz(b *testing.B) {
+	iss := shoprig.NewIssuer(b, shoprig.TrustDomain)
+	svid := shoprig.SVID(b, iss, shoprig.Checkout)
+	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	require.NoError(b, err)
+	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{
+		{ID: "orders", Effect: authz.Allow, Routes: []string{mwRoute}, Match: authz.Match{Peers: []string{shoprig.Checkout.String()}}},
+	}})
+	require.NoError(b, err)
+	mw, err := middleware.New(a, middleware.WithMeterProvider(metricnoop.NewMeterProvider()), middleware.WithAuthorizer(az))
+	require.NoError(b, err)
+	h := mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		p, ok := authn.PrincipalFromContext(r.Context())
+		if !ok {
+			panic("no principal")
+		}
+		benchSink = p
+	}))
+	state := &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true, PeerCertificates: svid.Certificates}
+	for _, target := range []string{"/orders/123", "/orders/%31%32%33"} {
+		b.Run("path="+target, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example"+target, nil)
+			r.TLS = state
+			r.Pattern = mwRoute
+			w := &benchWriter{h: http.Header{}}
+			h.ServeHTTP(w, r)
 			b.ReportAllocs()
 			for b.Loop() {
 				h.ServeHTTP(w, r)

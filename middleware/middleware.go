@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/internal/urlpath"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -48,6 +50,13 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 // decision's reason code; a missing scope also with an RFC 6750 §3.1
 // insufficient_scope challenge naming the scopes. Without it the middleware
 // only authenticates.
+//
+// The authorizer is given the canonical form of the request path (see
+// authz.Request.Path), and the next handler gets a request whose URL.Path,
+// URL.RawPath and RequestURI carry that same path: "/%7Ealice" reaches it
+// as "/~alice". A path without a canonical form (encoded dot segments such
+// as "/x/%2e%2e/admin", "%2F", NUL...) is refused with 400 and reason
+// bad_request, even under a shadow policy, and never reaches the handler.
 func WithAuthorizer(a authz.Authorizer) Option {
 	return optionFunc(func(c *config) { c.authz = a })
 }
@@ -126,8 +135,18 @@ type mw struct {
 }
 
 func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r == nil {
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		return
+	}
 	start := time.Now()
 	ctx := r.Context()
+	if r.URL == nil { // only a hand-built request; net/http always sets URL
+		ref := refusal{http.StatusBadRequest, "invalid_request", ReasonInvalidRequest, false, "The request has no URL."}
+		m.tel.record(ctx, r, start, false, ref.reason, nil)
+		m.refuse(w, r, dpop.ErrInvalidRequest, ref)
+		return
+	}
 	p, err := m.a.Authenticate(ctx, r)
 	if m.cfg.nonces != nil {
 		w.Header().Set("DPoP-Nonce", m.cfg.nonces.Current())
@@ -140,16 +159,46 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		return
 	}
 	if m.cfg.authz != nil {
-		d := m.cfg.authz.Decide(ctx, p, authz.Request{Method: r.Method, Path: r.URL.EscapedPath()})
+		raw := r.URL.EscapedPath()
+		path, perr := urlpath.Canonical(raw)
+		if perr != nil {
+			path = raw
+		}
+		d := m.cfg.authz.Decide(ctx, p, authz.Request{Method: r.Method, Path: path})
+		if perr != nil {
+			d = authz.Decision{Reason: authz.ReasonBadRequest} // even a shadow policy: no canonical path to hand on
+		}
 		if !d.Allow {
 			m.tel.record(ctx, r, start, false, Reason(d.Reason), p)
 			m.refusals.authz(ctx, r, p, d)
 			m.forbid(w, r, d)
 			return
 		}
+		if path != raw {
+			r = withPath(r, path)
+		}
 	}
 	m.tel.record(ctx, r, start, true, ReasonNone, p)
 	next.ServeHTTP(w, r.WithContext(authn.NewContext(ctx, p)))
+}
+
+// withPath returns a shallow copy of r whose URL (and RequestURI, when it
+// is in origin form) carries path, the canonical form of r's path that the
+// authorizer decided on, so that the next handler routes on that path.
+func withPath(r *http.Request, path string) *http.Request {
+	dec, err := url.PathUnescape(path)
+	if err != nil { // unreachable: a canonical path always decodes
+		dec = r.URL.Path
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = dec, path
+	r2.URL = &u
+	if strings.HasPrefix(r.RequestURI, "/") {
+		r2.RequestURI = u.RequestURI()
+	}
+	return r2
 }
 
 // forbid answers an authorization denial: 403 (400 for a path the policy
