@@ -59,6 +59,14 @@ var (
 	// ErrBearerNotAccepted: an unbound token was presented as Bearer to a
 	// verifier that accepts DPoP-bound tokens only.
 	ErrBearerNotAccepted = errors.New("dpop: Bearer tokens not accepted")
+	// ErrNonceRetryImpossible: the server answered a [Transport]'s request
+	// with a use_dpop_nonce challenge (RFC 9449 §8, §9) and the request
+	// cannot be sent again because its body has no GetBody (or GetBody
+	// failed). The challenge's response is closed; the Transport keeps the
+	// nonce, so sending the request again with a fresh body succeeds.
+	// http.NewRequest sets GetBody for *bytes.Buffer, *bytes.Reader and
+	// *strings.Reader bodies.
+	ErrNonceRetryImpossible = errors.New("dpop: server requires a DPoP nonce and the request body cannot be sent again")
 	// ErrInvalidConfig: a constructor was given options that would turn a check off
 	// or cannot work.
 	ErrInvalidConfig = errors.New("dpop: invalid configuration")

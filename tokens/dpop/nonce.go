@@ -210,8 +210,12 @@ func NewNonces(secret []byte, opts ...NonceOption) (*Nonces, error) {
 // Current returns the nonce to send in the DPoP-Nonce response header now
 // (RFC 9449 §8, §8.2, §9). It changes once per rotation period and is the same on
 // every replica sharing the secret. The value is not secret. Current is cached
-// per epoch, so it is cheap enough to call on every response.
+// per epoch, so it is cheap enough to call on every response. A nil or zero
+// Nonces has no nonce and returns "".
 func (n *Nonces) Current() string {
+	if n == nil || len(n.keys) == 0 {
+		return ""
+	}
 	epoch := n.epoch()
 	if c := n.current.Load(); c != nil && c.epoch == epoch {
 		return c.value
@@ -227,8 +231,12 @@ func (n *Nonces) Current() string {
 // [Nonces.Current], which matches [ErrUseDPoPNonce]: the server answers with
 // error "use_dpop_nonce" and that value in the DPoP-Nonce header (RFC 9449 §8,
 // §9). An empty, malformed, tampered, expired or future nonce are all refused the
-// same way, so the error says nothing about why.
+// same way, so the error says nothing about why. A nil or zero Nonces refuses
+// every nonce with an error matching [ErrInvalidConfig].
 func (n *Nonces) Check(nonce string) error {
+	if n == nil || len(n.keys) == 0 {
+		return fmt.Errorf("%w: Nonces not built with NewNonces", ErrInvalidConfig)
+	}
 	if n.valid(nonce) {
 		return nil
 	}

@@ -57,7 +57,13 @@ func NewProofer(signer crypto.Signer, alg string, opts ...ProoferOption) (*Proof
 
 // Thumbprint returns the RFC 7638 thumbprint of the proofer's public key: the
 // jkt an authorization server binds tokens to (RFC 9449 §6.1, §10).
-func (p *Proofer) Thumbprint() string { return p.jkt }
+// It is "" for a nil Proofer.
+func (p *Proofer) Thumbprint() string {
+	if p == nil {
+		return ""
+	}
+	return p.jkt
+}
 
 // ProofRequest says what a proof is for.
 type ProofRequest struct {
@@ -81,7 +87,11 @@ type proofClaimsOut struct {
 }
 
 // Proof returns a fresh proof, with a new random jti, for r.
+// A nil or zero Proofer returns an error matching [ErrInvalidConfig].
 func (p *Proofer) Proof(r ProofRequest) (string, error) {
+	if p == nil || p.signer == nil {
+		return "", fmt.Errorf("%w: Proofer not built with NewProofer", ErrInvalidConfig)
+	}
 	if r.Method == "" || r.URL == "" {
 		return "", fmt.Errorf("%w: a proof needs a method and a URL", ErrInvalidConfig)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -26,7 +27,10 @@ type TokenSource interface {
 // (RFC 9449 §7.1) with the proof's ath. When a server answers with a
 // use_dpop_nonce challenge (§8, §9) it retries the request once with the
 // server's nonce, and it remembers each origin's latest DPoP-Nonce for the
-// requests that follow.
+// requests that follow. The retry resends the body through the request's
+// GetBody; when a challenged request has a body and no GetBody, RoundTrip
+// returns an error matching [ErrNonceRetryImpossible] rather than the
+// challenge's 401 or 400, so the caller always learns why.
 //
 // A Transport is safe for concurrent use. It must not be copied after first use.
 type Transport struct {
@@ -45,7 +49,13 @@ const maxNonceBody = 4 << 10
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Proofer == nil {
+	if req == nil || req.URL == nil {
+		if req != nil {
+			closeBody(req)
+		}
+		return nil, errors.New("dpop: Transport given a request without a URL")
+	}
+	if t == nil || t.Proofer == nil {
 		closeBody(req)
 		return nil, errors.New("dpop: Transport has no Proofer")
 	}
@@ -76,18 +86,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	var body io.ReadCloser = http.NoBody
+	var bodyErr error
 	if req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
-			return resp, nil // the body cannot be sent twice: let the caller see the challenge
+			bodyErr = ErrNonceRetryImpossible
+		} else if b, err := req.GetBody(); err != nil {
+			bodyErr = fmt.Errorf("%w: GetBody: %w", ErrNonceRetryImpossible, err)
+		} else {
+			body = b
 		}
-		b, err := req.GetBody()
-		if err != nil {
-			return resp, nil
-		}
-		body = b
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNonceBody))
 	resp.Body.Close()
+	if bodyErr != nil {
+		return nil, bodyErr
+	}
 	return t.send(req, body, token, fresh)
 }
 
@@ -103,6 +116,9 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, token, nonce str
 		return nil, err
 	}
 	r := req.Clone(req.Context())
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
 	r.Body = body
 	r.Header.Set("DPoP", proof)
 	if token != "" {

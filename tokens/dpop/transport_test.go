@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,7 +150,8 @@ func TestTransportRetriesBody(t *testing.T) {
 }
 
 // TestTransportBodyWithoutGetBody checks that a request whose body cannot be
-// rewound is not retried: the caller gets the 401 challenge.
+// rewound is not retried, and that the caller learns why: an error matching
+// ErrNonceRetryImpossible, never a bare 401.
 func TestTransportBodyWithoutGetBody(t *testing.T) {
 	r := dtNewRig(t)
 	srv := dtResourceServer(t, r, dtNonces(t, 9))
@@ -159,11 +161,9 @@ func TestTransportBodyWithoutGetBody(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, req.GetBody)
 	resp, err := client.Do(req)
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce")
-	assert.NotEmpty(t, resp.Header.Get("DPoP-Nonce"))
-	dtReadBody(t, resp)
+	require.Error(t, err)
+	assert.Nil(t, resp)
+	assert.ErrorIs(t, err, dpop.ErrNonceRetryImpossible)
 	assert.Len(t, srv.seen(), 1, "not retried")
 
 	// The nonce of the challenge was remembered: the caller's own retry passes.
@@ -172,6 +172,60 @@ func TestTransportBodyWithoutGetBody(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "ok twice", dtReadBody(t, resp))
 	assert.Len(t, srv.seen(), 2)
+}
+
+// TestTransportGetBodyFails: a GetBody that fails on the retry is reported
+// the same way.
+func TestTransportGetBodyFails(t *testing.T) {
+	r := dtNewRig(t)
+	srv := dtResourceServer(t, r, dtNonces(t, 10))
+	client, _ := dtClient(t, r, srv.Client().Transport)
+
+	req, err := http.NewRequest("POST", srv.URL+"/orders", strings.NewReader("once"))
+	require.NoError(t, err)
+	req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("spool gone") }
+	resp, err := client.Do(req)
+	require.Error(t, err)
+	assert.Nil(t, resp)
+	assert.ErrorIs(t, err, dpop.ErrNonceRetryImpossible)
+	assert.Len(t, srv.seen(), 1)
+}
+
+// TestTransportMisuse: requests and transports built by hand wrongly give
+// errors, not panics.
+func TestTransportMisuse(t *testing.T) {
+	r := dtNewRig(t)
+	srv := dtResourceServer(t, r, dtNonces(t, 11))
+	_, tr := dtClient(t, r, srv.Client().Transport)
+	u, err := url.Parse(srv.URL + "/orders")
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		tr   *dpop.Transport
+		req  *http.Request
+	}{
+		{"nil request", tr, nil},
+		{"request without URL", tr, &http.Request{Method: "GET"}},
+		{"nil transport", nil, &http.Request{Method: "GET", URL: u, Header: http.Header{}}},
+		{"transport without proofer", &dpop.Transport{}, &http.Request{Method: "GET", URL: u, Header: http.Header{}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var resp *http.Response
+			var err error
+			require.NotPanics(t, func() { resp, err = tc.tr.RoundTrip(tc.req) })
+			assert.Error(t, err)
+			assert.Nil(t, resp)
+		})
+	}
+	t.Run("request without Header", func(t *testing.T) {
+		var resp *http.Response
+		var err error
+		require.NotPanics(t, func() { resp, err = tr.RoundTrip(&http.Request{Method: "GET", URL: u}) })
+		require.NoError(t, err)
+		dtReadBody(t, resp)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
 }
 
 // TestTransportAuthorizationServerNonce checks the authorization server form
@@ -335,9 +389,10 @@ func TestTransportDoesNotModifyRequest(t *testing.T) {
 	assert.Len(t, srv.seen(), 2)
 }
 
-// TestTransportChallengeBodyKept checks that a 400 challenge that cannot be
-// retried still reaches the caller with its body readable.
-func TestTransportChallengeBodyKept(t *testing.T) {
+// TestTransportChallengeWithoutGetBody400 checks that an authorization
+// server's 400 use_dpop_nonce challenge (RFC 9449 §8) that cannot be retried
+// is reported with ErrNonceRetryImpossible, like a resource server's 401.
+func TestTransportChallengeWithoutGetBody400(t *testing.T) {
 	const challenge = `{"error":"use_dpop_nonce"}`
 	srv := dtNewServer(t, func(string) func(*dtServer, http.ResponseWriter, *http.Request) {
 		return func(s *dtServer, w http.ResponseWriter, _ *http.Request) {
@@ -350,11 +405,8 @@ func TestTransportChallengeBodyKept(t *testing.T) {
 	r := dtNewRig(t)
 	client := &http.Client{Transport: &dpop.Transport{Base: srv.Client().Transport, Proofer: r.proofer}}
 	resp, err := client.Post(srv.URL+"/token", "text/plain", io.NopCloser(strings.NewReader("once")))
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	var e struct{ Error string }
-	require.NoError(t, json.Unmarshal([]byte(dtReadBody(t, resp)), &e))
-	assert.Equal(t, "use_dpop_nonce", e.Error)
+	assert.ErrorIs(t, err, dpop.ErrNonceRetryImpossible)
+	assert.Nil(t, resp)
 	assert.Len(t, srv.seen(), 1)
 }
 

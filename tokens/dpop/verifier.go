@@ -160,7 +160,12 @@ type proofClaims struct {
 // the token binding, and finally that the (key, jti) pair is new. Only a proof
 // that passes every other check is recorded against replay. Any failure
 // returns an error matching one of the Err values of this package.
+//
+// A nil or zero Verifier refuses every proof with [ErrInvalidConfig].
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
+	if v == nil || v.keys == nil {
+		return nil, fmt.Errorf("%w: Verifier not built with NewVerifier", ErrInvalidConfig)
+	}
 	if req.Method == "" || req.URL == "" {
 		return nil, fmt.Errorf("%w: the request's method and URL are required", ErrInvalidConfig)
 	}
