@@ -17,6 +17,19 @@
 //	rv, _ := dpop.NewRequestVerifier(tokenVerifier, proofs, dpop.WithExternalURL("https://checkout.shop.example"))
 //	res, err := rv.Verify(ctx, r)
 //
+// The URL a proof's htu is checked against is never taken from the request's
+// Host header. It is the external URL, or, behind reverse proxies, what the
+// proxies report in the one header family the service names:
+//
+//	rv, _ := dpop.NewRequestVerifier(tokenVerifier, proofs,
+//		dpop.WithExternalURL("https://checkout.shop.example"),
+//		dpop.WithTrustedProxies(dpop.ForwardedHeader, netip.MustParsePrefix("10.0.0.0/8")))
+//
+// The request's path is compared in the canonical form package authz decides
+// on (RFC 3986 §6.2.2): percent-encodings normalized, dot segments
+// resolved, and paths without a canonical form (an encoded "/", NUL, dot
+// segments above the root) refused with [ErrURIMismatch].
+//
 // Replayed proofs are refused through a [ReplayStore]: [MemoryReplayStore] for
 // one process, package redisreplay for replicas sharing Redis. When the store
 // cannot answer, the proof is refused with [ErrReplayCheckUnavailable]. Server

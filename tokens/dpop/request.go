@@ -54,19 +54,23 @@ const (
 
 // WithTrustedProxies lets requests whose peer address is in one of prefixes
 // say, through the header family headers names, which scheme and host the
-// client used; the other family is ignored, so a client cannot add a header
-// the proxies do not overwrite. Requests from other peers, and requests whose
-// proxies reported nothing, use the external URL ([WithExternalURL]).
+// client used. The other family is ignored entirely: the proxies neither set
+// nor strip it, so only the client can have sent it. Requests from other
+// peers, and requests whose proxies reported no proto and host, use the
+// external URL ([WithExternalURL]); without one they are refused.
 //
 // With [ForwardedHeader], only elements that trusted proxies appended count
-// (RFC 7239 §8.1): the list is walked from the nearest hop (the last
+// (RFC 7239 §5.2, §8.1): the list is walked from the nearest hop (the last
 // element, added by the peer) back to the edge, following for= while it
 // names a trusted proxy; the edge element, the one the first trusted proxy
 // wrote about its client, gives proto and host. Elements further left were
 // sent by the client and are ignored. With [XForwardedHeaders],
 // X-Forwarded-Proto and X-Forwarded-Host must each hold exactly one value:
 // a proxy that appends to a client's value instead of replacing it produces
-// a list, which is refused. Malformed or conflicting values, such as a
+// a list, which is refused. These headers carry no hop addresses, so the
+// proxies must replace them on every request; a value a proxy passes on
+// unchanged cannot be told from one it set. X-Forwarded-For is not read.
+// Malformed or conflicting values, such as a
 // Forwarded element with two host parameters, refuse the request with
 // [ErrURIMismatch]; they never fall back to another value.
 //
