@@ -74,7 +74,8 @@ var (
 
 // Character classes of a raw byte in a path.
 const (
-	cKeep    = iota // unreserved, sub-delims, ":", "@", "/"
+	cKeep    = iota // unreserved, sub-delims, ":", "@"
+	cSlash          // "/"
 	cPct            // "%"
 	cEncode         // printable ASCII a path may not hold raw, and bytes ≥ 0x80: percent-encoded
 	cControl        // C0 controls and DEL
@@ -89,7 +90,9 @@ var class = func() (t [256]uint8) {
 			t[i] = cControl
 		case c >= 0x80:
 			t[i] = cEncode
-		case isUnreserved(c) || strings.IndexByte("!$&'()*+,;=:@/", c) >= 0:
+		case c == '/':
+			t[i] = cSlash
+		case isUnreserved(c) || strings.IndexByte("!$&'()*+,;=:@", c) >= 0:
 			t[i] = cKeep
 		case c == '%':
 			t[i] = cPct
@@ -135,10 +138,28 @@ func canonical(p string, resolve bool) (string, error) {
 	if p == "" || p[0] != '/' {
 		return "", ErrNotAbsolute
 	}
-	rewrite, high := false, false
-	for i := 0; i < len(p); i++ {
-		switch class[p[i]] {
-		case cKeep:
+	// One pass validates the characters and, while nothing needs
+	// rewriting, the segments; a path that needs rewriting has its
+	// segments checked again once normalized, since "%2E" becomes ".".
+	rewrite, high, dots := false, false, false
+	seg := 1 // start of the current segment
+	for i := 1; i < len(p); i++ {
+		c := p[i]
+		k := class[c]
+		if k == cKeep {
+			continue
+		}
+		switch k {
+		case cSlash:
+			if !rewrite {
+				switch checkSegment(p[seg:i], resolve, false) {
+				case segDot:
+					dots = true
+				case segRefused:
+					return "", segmentError(p[seg:i], resolve)
+				}
+			}
+			seg = i + 1
 		case cPct:
 			if i+2 >= len(p) {
 				return "", ErrBadEscape
@@ -169,24 +190,74 @@ func canonical(p string, resolve bool) (string, error) {
 			i += 2
 		case cEncode:
 			rewrite = true
-			high = high || p[i] >= 0x80
+			high = high || c >= 0x80
 		case cControl:
 			return "", ErrControl
 		default:
-			if p[i] == '\\' {
+			if c == '\\' {
 				return "", ErrEncodedSeparator
 			}
 			return "", ErrBadChar
 		}
 	}
-	s := p
 	if rewrite {
-		s = normalize(p)
+		s := normalize(p)
+		if high && !validUTF8(s) {
+			return "", ErrInvalidUTF8
+		}
+		return segments(s, resolve)
 	}
-	if high && !validUTF8(s) {
+	switch checkSegment(p[seg:], resolve, true) {
+	case segDot:
+		dots = true
+	case segRefused:
+		return "", segmentError(p[seg:], resolve)
+	}
+	if high && !validUTF8(p) {
 		return "", ErrInvalidUTF8
 	}
-	return segments(s, resolve)
+	if dots {
+		return removeDots(p)
+	}
+	return p, nil
+}
+
+// Outcomes of checkSegment.
+const (
+	segOK = iota
+	segDot
+	segRefused
+)
+
+// checkSegment classifies one normalized segment: a dot segment that
+// resolve removes, or one refused; last says it ends the path, where an
+// empty segment is allowed.
+func checkSegment(seg string, resolve, last bool) int {
+	switch {
+	case seg == "":
+		if last || resolve {
+			return segOK
+		}
+		return segRefused
+	case seg[0] != '.':
+		return segOK
+	case seg == "." || seg == "..":
+		if resolve {
+			return segDot
+		}
+		return segRefused
+	case paramDot(seg):
+		return segRefused
+	}
+	return segOK
+}
+
+// segmentError is the error for a segment checkSegment refused.
+func segmentError(seg string, resolve bool) error {
+	if seg == "" && !resolve {
+		return ErrEmptySegment
+	}
+	return ErrDotSegment
 }
 
 // normalize rewrites a scanned path into its normalized percent-encoding.
@@ -220,20 +291,35 @@ func normalize(p string) string {
 	return b.String()
 }
 
-// validUTF8 reports whether the normalized path s decodes to UTF-8.
+// validUTF8 reports whether the normalized path s decodes to UTF-8. It
+// decodes one sequence at a time and does not allocate.
 func validUTF8(s string) bool {
-	buf := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
+	next := func(i int) (byte, int) {
 		if s[i] == '%' {
 			hi, _ := unhex(s[i+1])
 			lo, _ := unhex(s[i+2])
-			buf = append(buf, hi<<4|lo)
-			i += 2
+			return hi<<4 | lo, i + 3
+		}
+		return s[i], i + 1
+	}
+	for i := 0; i < len(s); {
+		var c byte
+		c, i = next(i)
+		if c < utf8.RuneSelf {
 			continue
 		}
-		buf = append(buf, s[i])
+		var buf [utf8.UTFMax]byte
+		buf[0] = c
+		n := 1
+		for n < utf8.UTFMax && i < len(s) && !utf8.FullRune(buf[:n]) {
+			buf[n], i = next(i)
+			n++
+		}
+		if !utf8.Valid(buf[:n]) {
+			return false
+		}
 	}
-	return utf8.Valid(buf)
+	return true
 }
 
 // segments checks the segments of the normalized path s and, when resolve
@@ -247,19 +333,11 @@ func segments(s string, resolve bool) (string, error) {
 		}
 		seg := s[i : i+j]
 		i += j + 1
-		switch {
-		case seg == "":
-			if i <= len(s) && !resolve { // an empty segment other than the last
-				return "", ErrEmptySegment
-			}
-		case seg[0] != '.':
-		case seg == "." || seg == "..":
-			if !resolve {
-				return "", ErrDotSegment
-			}
+		switch checkSegment(seg, resolve, i > len(s)) {
+		case segDot:
 			dots = true
-		case paramDot(seg):
-			return "", ErrDotSegment
+		case segRefused:
+			return "", segmentError(seg, resolve)
 		}
 	}
 	if !dots {

@@ -27,6 +27,8 @@ var canonCases = []struct{ name, in, want string }{
 	{"encoded percent alone", "/100%25", "/100%25"},
 	{"encoded percent then non-hex", "/100%25zz", "/100%25zz"},
 	{"encoded space", "/a%20b", "/a%20b"},
+	{"U+FFFD is UTF-8", "/%EF%BF%BD", "/%EF%BF%BD"},
+	{"four-byte UTF-8", "/%F0%9F%9B%92", "/%F0%9F%9B%92"},
 }
 
 // resolveCases are paths Resolve canonicalises and Canonical refuses.
@@ -77,6 +79,8 @@ var refusals = []struct {
 	{"overlong dot", "/%C0%AE%C0%AE/admin", ErrInvalidUTF8, nil},
 	{"lone continuation byte", "/%80", ErrInvalidUTF8, nil},
 	{"raw invalid UTF-8", "/\xff", ErrInvalidUTF8, nil},
+	{"truncated UTF-8", "/%E2%82", ErrInvalidUTF8, nil},
+	{"encoded surrogate", "/%ED%A0%80", ErrInvalidUTF8, nil},
 	{"double-encoded dot-dot", "/x/%252e%252e/admin", ErrDoubleEncoding, nil},
 	{"double-encoded slash", "/a%252Fb", ErrDoubleEncoding, nil},
 	{"dot-dot with parameter", "/x/..;/admin", ErrDotSegment, nil},
@@ -124,7 +128,8 @@ func TestCanonical(t *testing.T) {
 // TestCanonicalNoAlloc locks in the fast path: an already canonical path is
 // returned as is, without allocating.
 func TestCanonicalNoAlloc(t *testing.T) {
-	for _, p := range []string{"/payments/p-123/capture", "/caf%C3%A9/a%20b", "/a/"} {
+	long := "/" + strings.Repeat("caf%C3%A9/", 20) + "x"
+	for _, p := range []string{"/payments/p-123/capture", "/caf%C3%A9/a%20b", "/a/", long} {
 		allocs := testing.AllocsPerRun(100, func() {
 			if _, err := Canonical(p); err != nil {
 				t.Fatal(err)
@@ -192,4 +197,19 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("decoded output has a dot segment")
 		}
 	})
+}
+
+// BenchmarkCanonical times the fast path, an already canonical path, and a
+// path that needs rewriting.
+func BenchmarkCanonical(b *testing.B) {
+	for _, p := range []string{"/payments/p-123/capture", "/payments/%70-123/capture"} {
+		b.Run(p, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Canonical(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
