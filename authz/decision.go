@@ -12,10 +12,13 @@ type Request struct {
 	// differently, is denied with [ReasonBadRequest]: empty segments, "."
 	// and ".." segments whether written plainly or percent-encoded ("%2e",
 	// "%2E%2E", ".%2e"), such segments with ";" parameters ("..;"), an
-	// encoded "/" or "" (%2F, %5C), a raw "", NUL and other control
+	// encoded "/" or backslash (%2F, %5C), a raw backslash, NUL and other control
 	// characters, double encodings ("%252e"), invalid percent-encodings and
-	// encodings that do not decode to UTF-8. A handler must route on the
-	// same canonical path; package middleware hands it the path it decided on.
+	// encodings that do not decode to UTF-8. What is accepted decodes to the
+	// same r.URL.Path as the request, split into the same segments, so a
+	// router on the decoded path (net/http.ServeMux) routes on what was
+	// decided; package middleware also hands the next handler the canonical
+	// escaped path itself.
 	Path string
 	// GRPCMethod is a gRPC full method, "/shop.Payments/Charge". When set,
 	// Method and Path are ignored and the request is matched as
