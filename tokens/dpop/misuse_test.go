@@ -66,6 +66,19 @@ func TestMisuseDoesNotPanic(t *testing.T) {
 			assert.ErrorIs(t, err, dpop.ErrInvalidConfig)
 		})
 	}
+	t.Run("constructors with nil arguments", func(t *testing.T) {
+		require.NotPanics(t, func() {
+			p, err := dpop.NewProofer(nil, "")
+			assert.Error(t, err)
+			assert.Nil(t, p)
+			n, err := dpop.NewNonces(nil)
+			assert.Error(t, err)
+			assert.Nil(t, n)
+			rv, err := dpop.NewRequestVerifier(nil, nil)
+			assert.ErrorIs(t, err, dpop.ErrInvalidConfig)
+			assert.Nil(t, rv)
+		})
+	})
 	for name, s := range map[string]*dpop.MemoryReplayStore{"nil": nil, "zero": {}} {
 		t.Run("MemoryReplayStore "+name, func(t *testing.T) {
 			var err error
