@@ -144,6 +144,7 @@ func (m *mw) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if r.URL == nil { // only a hand-built request; net/http always sets URL
 		ref := refusal{http.StatusBadRequest, "invalid_request", ReasonInvalidRequest, false, "The request has no URL."}
 		m.tel.record(ctx, r, start, false, ref.reason, nil)
+		m.refusals.authn(ctx, r, ref, dpop.ErrInvalidRequest)
 		m.refuse(w, r, dpop.ErrInvalidRequest, ref)
 		return
 	}

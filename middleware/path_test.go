@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"bytes"
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -108,16 +110,21 @@ func TestMiddlewareMisuse(t *testing.T) {
 	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
 	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(t, err)
-	mw, err := middleware.New(a)
+	var logged bytes.Buffer
+	mw, err := middleware.New(a, middleware.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))
 	require.NoError(t, err)
 	called := false
 	h := mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 	for name, r := range map[string]*http.Request{"nil": nil, "no URL": {}, "no URL, method set": {Method: "GET"}} {
 		t.Run(name, func(t *testing.T) {
+			logged.Reset()
 			w := httptest.NewRecorder()
 			require.NotPanics(t, func() { h.ServeHTTP(w, r) })
 			assert.Equal(t, http.StatusBadRequest, w.Code)
 			assert.False(t, called)
+			if r != nil { // a refusal the service can see in its log
+				assert.Contains(t, logged.String(), `"reason":"invalid_request"`)
+			}
 		})
 	}
 }
