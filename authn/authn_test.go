@@ -539,7 +539,7 @@ func TestAuthenticateJWTSVID(t *testing.T) {
 	f := anNewFixture(t)
 	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
 	impostor := shoprig.NewIssuer(t, shoprig.TrustDomain)
-	bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), f.iss.Addr(), 10*time.Second)
+	bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), f.iss.Addr(), spiffesource.WithStartTimeout(10*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, bundles.Close()) })
 	a, err := authn.New(authn.Policy{Token: authn.JWTSVID}, authn.WithJWTSVIDs(bundles, audience))
@@ -849,14 +849,14 @@ func (b anBearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestNewSources(t *testing.T) {
 	type source interface{ Close() error }
 	newX509 := func(ctx context.Context, addr string, d time.Duration) (source, error) {
-		s, err := spiffesource.NewX509Source(ctx, addr, d)
+		s, err := spiffesource.NewX509Source(ctx, addr, spiffesource.WithStartTimeout(d))
 		if s == nil {
 			return nil, err
 		}
 		return s, err
 	}
 	newBundles := func(ctx context.Context, addr string, d time.Duration) (source, error) {
-		s, err := spiffesource.NewBundleSource(ctx, addr, d)
+		s, err := spiffesource.NewBundleSource(ctx, addr, spiffesource.WithStartTimeout(d))
 		if s == nil {
 			return nil, err
 		}
@@ -867,10 +867,42 @@ func TestNewSources(t *testing.T) {
 		new  func(context.Context, string, time.Duration) (source, error)
 	}{{"NewX509Source", newX509}, {"NewBundleSource", newBundles}} {
 		t.Run(ctor.name, func(t *testing.T) {
-			t.Run("empty address", func(t *testing.T) {
-				s, err := ctor.new(shoprig.Context(t), "", time.Second)
+			t.Run("no address and no SPIFFE_ENDPOINT_SOCKET", func(t *testing.T) {
+				t.Setenv(workloadapi.SocketEnv, "")
+				start := time.Now()
+				s, err := ctor.new(shoprig.Context(t), "", 10*time.Second)
+				require.ErrorIs(t, err, spiffesource.ErrNoAddress)
 				assert.ErrorIs(t, err, authn.ErrInvalidConfig)
+				assert.Contains(t, err.Error(), workloadapi.SocketEnv)
 				assert.Nil(t, s)
+				// Refused before any wait: there is nothing to wait for.
+				assert.Less(t, time.Since(start), 5*time.Second)
+			})
+			t.Run("malformed address", func(t *testing.T) {
+				for _, addr := range []string{"/run/agent.sock", "http://agent", "tcp://agent:8081", "unix://"} {
+					s, err := ctor.new(shoprig.Context(t), addr, 10*time.Second)
+					require.ErrorIs(t, err, authn.ErrInvalidConfig, addr)
+					assert.NotErrorIs(t, err, spiffesource.ErrNoAddress, addr)
+					assert.Nil(t, s)
+				}
+			})
+			t.Run("empty address uses SPIFFE_ENDPOINT_SOCKET", func(t *testing.T) {
+				iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
+				require.NoError(t, iss.Register(shoprig.Payments))
+				t.Setenv(workloadapi.SocketEnv, iss.Addr())
+				s, err := ctor.new(shoprig.Context(t), "", 10*time.Second)
+				require.NoError(t, err)
+				require.NotNil(t, s)
+				assert.NoError(t, s.Close())
+			})
+			t.Run("an address given wins over SPIFFE_ENDPOINT_SOCKET", func(t *testing.T) {
+				iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
+				require.NoError(t, iss.Register(shoprig.Payments))
+				t.Setenv(workloadapi.SocketEnv, "unix://"+filepath.Join(t.TempDir(), "nobody.sock"))
+				s, err := ctor.new(shoprig.Context(t), iss.Addr(), 10*time.Second)
+				require.NoError(t, err)
+				require.NotNil(t, s)
+				assert.NoError(t, s.Close())
 			})
 			t.Run("nothing listens", func(t *testing.T) {
 				// A bounded wait, not a performance assertion: the call
@@ -897,7 +929,7 @@ func TestNewSources(t *testing.T) {
 	t.Run("the X.509 source carries the registered SVID", func(t *testing.T) {
 		iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
 		require.NoError(t, iss.Register(shoprig.Payments))
-		src, err := spiffesource.NewX509Source(shoprig.Context(t), iss.Addr(), 10*time.Second)
+		src, err := spiffesource.NewX509Source(shoprig.Context(t), iss.Addr(), spiffesource.WithStartTimeout(10*time.Second))
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, src.Close()) })
 		svid, err := src.GetX509SVID()

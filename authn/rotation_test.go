@@ -62,7 +62,7 @@ func anRotationUnderLoad(t *testing.T, bundlesFromX509Source bool) {
 	client := shoprig.NewX509Source(t, iss, shoprig.AsWorkload("checkout"))
 	var serverBundles, clientBundles x509bundle.Source = server, client
 	if !bundlesFromX509Source {
-		bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), iss.Addr(), 0)
+		bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), iss.Addr())
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, bundles.Close()) })
 		serverBundles, clientBundles = bundles, bundles

@@ -91,7 +91,7 @@ func (w *workloads) embedded(ctx context.Context) error {
 	if err := iss.Register(w.checkoutID); err != nil {
 		return err
 	}
-	src, err := spiffesource.NewX509Source(ctx, iss.Addr(), 0)
+	src, err := spiffesource.NewX509Source(ctx, iss.Addr())
 	if err != nil {
 		return err
 	}
@@ -121,12 +121,12 @@ func (w *workloads) embedded(ctx context.Context) error {
 // authorize the whole trust domain. The storefront still requires the
 // checkout's exact SPIFFE ID of the server it calls: it knows what that is.
 func (w *workloads) agent(ctx context.Context, addr string) error {
-	co, err := spiffesource.NewX509Source(ctx, addr, 0)
+	co, err := spiffesource.NewX509Source(ctx, addr)
 	if err != nil {
 		return err
 	}
 	w.closers = append(w.closers, co.Close)
-	sf, err := spiffesource.NewX509Source(ctx, addr, 0)
+	sf, err := spiffesource.NewX509Source(ctx, addr)
 	if err != nil {
 		return err
 	}

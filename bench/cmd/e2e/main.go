@@ -83,7 +83,7 @@ func run(ctx context.Context) (err error) {
 	if err := iss.Register(spiffeid.RequireFromPath(td, "/checkout")); err != nil {
 		return err
 	}
-	svids, err := spiffesource.NewX509Source(ctx, iss.Addr(), 0)
+	svids, err := spiffesource.NewX509Source(ctx, iss.Addr())
 	if err != nil {
 		return err
 	}
