@@ -532,6 +532,50 @@ func TestAuthenticateFederatedPeer(t *testing.T) {
 	}
 }
 
+// TestServerTLSFederatedFromWorkloadAPI: what ServerTLSConfig's doc says.
+// Payments passes its X509Source as both the SVID and the bundle source; the
+// Workload API serves the partner's bundle as a federated bundle, so a
+// partner workload is verified with no other configuration, and one the
+// Workload API stops federating with is refused.
+func TestServerTLSFederatedFromWorkloadAPI(t *testing.T) {
+	f := anNewFixture(t)
+	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
+	require.NoError(t, f.iss.SetFederatedBundle(partner.Bundle()))
+	require.Eventually(t, func() bool {
+		_, err := f.src.GetX509BundleForTrustDomain(shoprig.PartnerTrustDomain)
+		return err == nil
+	}, 10*time.Second, 5*time.Millisecond, "the X509Source carries the federated bundle")
+	peers := authn.AuthorizeMemberOf(shoprig.PartnerTrustDomain)
+	stranger := shoprig.NewIssuer(t, spiffeid.RequireTrustDomainFromString("stranger.example"))
+
+	cases := []struct {
+		name string
+		cert *tls.Certificate
+		want error
+	}{
+		{"partner's bank", shoprig.Certificate(shoprig.SVID(t, partner, shoprig.Bank)), nil},
+		{"a workload of the shop itself (verifies, not authorized)", shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout)), errHandshake},
+		{"a trust domain not federated", shoprig.Certificate(shoprig.SVID(t, stranger, spiffeid.RequireFromString("spiffe://stranger.example/bank"))), errHandshake},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, results := f.serve(t, f.serverTLS(anSPIFFETLS, f.src, peers), nil, func(string) *authn.Authenticator {
+				a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(f.src))
+				require.NoError(t, err)
+				return a
+			})
+			client := shoprig.HTTPClient(t, shoprig.ClientTLS(tc.cert, f.iss.X509Bundle(), shoprig.Payments))
+			got := anGet(t, srv, results, client, srv.URL+"/settle")
+			if tc.want != nil {
+				assert.ErrorIs(t, got.err, tc.want)
+				return
+			}
+			require.NoError(t, got.err)
+			assert.Equal(t, shoprig.Bank, got.p.Peer)
+		})
+	}
+}
+
 // TestAuthenticateJWTSVID: payments accepts JWT-SVIDs for its own SPIFFE ID as
 // audience, verified against the bundles the Workload API serves.
 func TestAuthenticateJWTSVID(t *testing.T) {

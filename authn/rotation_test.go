@@ -31,13 +31,9 @@ func TestRotationUnderLoad(t *testing.T) {
 		anRotationUnderLoad(t, false)
 	})
 	t.Run("bundles from the X509Source", func(t *testing.T) {
-		if shoprig.RaceEnabled {
-			t.Skip("BUG: go-spiffe v2.6.0 workloadapi.X509Source.GetX509BundleForTrustDomain reads s.bundles " +
-				"without s.mtx while setX509Context writes it under the lock, so every handshake that verifies " +
-				"a peer (ServerTLSConfig/ClientTLSConfig, Authenticator.peer) races an SVID rotation; -race reports " +
-				"it on the first rotation (spiffe/go-spiffe#411, fixed upstream by #420). ztkit's ServerTLSConfig " +
-				"doc recommends an X509Source as the bundle source. Passes without -race.")
-		}
+		// What ServerTLSConfig recommends. Under -race this caught
+		// spiffe/go-spiffe#411 (the X509Source read its bundles without its
+		// lock) until go-spiffe v2.8.2.
 		anRotationUnderLoad(t, true)
 	})
 }

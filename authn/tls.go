@@ -11,10 +11,21 @@ import (
 // ServerTLSConfig returns a TLS 1.3 server configuration that presents the
 // current X.509-SVID of svid and requires a client X.509-SVID that verifies
 // against bundles and that peers allows. SVIDs and bundles are read at each
-// handshake, so they rotate with no restart. bundles may hold several trust
-// domains (federation). Take them from spiffesource.NewBundleSource, not from the
-// X509Source: go-spiffe's X509Source (v2.6.0 and v2.7.0) reads its bundles
-// without the lock its rotation writes them under (spiffe/go-spiffe#411).
+// handshake, so they rotate with no restart.
+//
+// Where the bundles come from: pass the workload's own X509Source
+// (spiffesource.NewX509Source) as both svid and bundles, as go-spiffe's
+// examples do. The Workload API delivers the X.509 bundles with the SVID in
+// each X.509-SVID response, those of the workload's trust domain and of every
+// trust domain federated with it (SPIFFE Workload API, X.509-SVID profile:
+// bundle and federated_bundles), and the source replaces them together, so a
+// client of a federated trust domain verifies with no other configuration;
+// peers then decides whether it may call. Do not pin a static bundle of the
+// local trust domain: it neither rotates nor federates. ztkit requires
+// go-spiffe v2.8.2 or later, where the X509Source reads its bundles under the
+// lock its rotation writes them under (spiffe/go-spiffe#411, fixed by #420).
+// A separate spiffesource.NewBundleSource serves the same bundles and is
+// needed only by a service that holds no X.509-SVID of its own.
 func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) *tls.Config {
 	c := tlsconfig.MTLSServerConfig(svid, bundles, peers.TLS())
 	c.MinVersion = tls.VersionTLS13
@@ -24,7 +35,7 @@ func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers Peer
 // ClientTLSConfig returns a TLS 1.3 client configuration that presents the
 // current X.509-SVID of svid and accepts only a server X.509-SVID that
 // verifies against bundles and that server allows. As for [ServerTLSConfig],
-// take bundles from spiffesource.NewBundleSource.
+// pass the workload's X509Source as both svid and bundles.
 func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server PeerAuthorizer) *tls.Config {
 	c := tlsconfig.MTLSClientConfig(svid, bundles, server.TLS())
 	c.MinVersion = tls.VersionTLS13

@@ -134,7 +134,7 @@ func ExampleNewDialer() {
 		fmt.Println(err)
 		return
 	}
-	// In a service: spiffesource.NewX509Source and spiffesource.NewBundleSource.
+	// In a service: the X509Source of spiffesource.NewX509Source as both.
 	d, err := egress.NewDialer(list, egress.WithSPIFFE(svids[storefront], iss.X509Bundle()))
 	if err != nil {
 		fmt.Println(err)

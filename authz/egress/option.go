@@ -60,8 +60,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 // destinations and the trust bundles their server X.509-SVIDs are verified
 // against; required when the list has a destination with a Server
 // authorizer. Both are read at each handshake, so rotation needs no restart.
-// Take bundles from spiffesource.NewBundleSource, as [authn.ClientTLSConfig]
-// explains. A nil argument leaves that source unset.
+// Pass the workload's X509Source (spiffesource.NewX509Source) as both, as
+// [authn.ClientTLSConfig] explains. A nil argument leaves that source unset.
 func WithSPIFFE(svid x509svid.Source, bundles x509bundle.Source) Option {
 	return optionFunc(func(c *config) {
 		if svid != nil {

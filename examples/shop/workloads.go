@@ -71,7 +71,8 @@ func newWorkloads(ctx context.Context, addr string) (_ *workloads, err error) {
 // real Workload API on a unix socket, and gets the checkout's X509-SVID from
 // it exactly as from a SPIRE agent (spiffesource.NewX509Source).
 //
-// The storefront's X509-SVID is issued directly by the same CA instead. A
+// The storefront's X509-SVID is issued directly by the same CA instead (its
+// trust bundles come from the Workload API, with spiffesource.NewBundleSource). A
 // Workload API tells its callers apart by what the kernel reports about the
 // calling process (its uid, pid, binary...); the storefront and the checkout
 // run in this one process, so no attestor could give them different
@@ -102,7 +103,14 @@ func (w *workloads) embedded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.storefrontSVID, w.storefrontBundles = svid, iss.X509Bundle()
+	// The storefront's bundles still come from the Workload API, so they
+	// rotate and federate as the checkout's do (authn.ServerTLSConfig).
+	bundles, err := spiffesource.NewBundleSource(ctx, iss.Addr())
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, bundles.Close)
+	w.storefrontSVID, w.storefrontBundles = svid, bundles
 
 	w.checkoutPeers = authn.AuthorizeID(w.storefrontID)
 	w.storefrontServers = authn.AuthorizeID(w.checkoutID)

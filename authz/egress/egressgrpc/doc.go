@@ -13,11 +13,12 @@
 // [NewClient] refuses a target that is not listed before creating the
 // client, with a [*egress.DestinationError]. [DialOptions] returns the
 // options alone, for a client created elsewhere; a target that is not
-// listed then fails its RPCs with the refusal (grpc-go v1.76 returns the
-// resolver's error wrapped, so errors.Is and errors.As still work). A
-// refusal or identity failure at connection time fails RPCs with
-// codes.Unavailable, whose message carries the [*egress.DestinationError]
-// text (endpoint and reason).
+// listed then fails its RPCs with codes.Unavailable, whose message carries
+// the refusal's text (grpc-go v1.79 passes a resolver's error to the RPC as
+// text only, so errors.Is and errors.As do not see it; use NewClient for a
+// typed refusal). A refusal or identity failure at connection time fails
+// RPCs the same way: codes.Unavailable, whose message carries the
+// [*egress.DestinationError] text (endpoint and reason).
 //
 // Targets are "host[:port]", "dns:///host[:port]" or
 // "passthrough:///host:port"; the port defaults to 443. The name is not
