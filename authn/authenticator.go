@@ -58,9 +58,15 @@ type optionFunc func(*Authenticator)
 func (f optionFunc) apply(a *Authenticator) { f(a) }
 
 // WithX509Bundles sets the trust bundles client X.509-SVIDs are verified
-// against; required when the policy has a Peer authorizer.
+// against; required when the policy has a Peer authorizer. Pass the
+// workload's X509Source, as for [ServerTLSConfig]. A nil source (a nil
+// pointer in the interface included) leaves it unset.
 func WithX509Bundles(b x509bundle.Source) Option {
-	return optionFunc(func(a *Authenticator) { a.x509Bundles = b })
+	return optionFunc(func(a *Authenticator) {
+		if !isNil(b) {
+			a.x509Bundles = b
+		}
+	})
 }
 
 // WithAccessTokens sets how access tokens and DPoP proofs are verified;
@@ -71,9 +77,15 @@ func WithAccessTokens(rv *dpop.RequestVerifier) Option {
 
 // WithJWTSVIDs sets the bundles and the audience JWT-SVIDs are verified
 // against; required when the policy asks for a JWT-SVID. The audience is
-// mandatory (SPIFFE JWT-SVID §3).
+// mandatory (SPIFFE JWT-SVID §3). A nil source (a nil pointer in the
+// interface included) leaves the bundles unset, and [New] refuses the policy.
 func WithJWTSVIDs(bundles jwtbundle.Source, audience string) Option {
-	return optionFunc(func(a *Authenticator) { a.jwtBundles, a.jwtAudience = bundles, audience })
+	return optionFunc(func(a *Authenticator) {
+		if !isNil(bundles) {
+			a.jwtBundles = bundles
+		}
+		a.jwtAudience = audience
+	})
 }
 
 // Authenticator establishes the [Principal] of HTTP requests under one
@@ -91,7 +103,9 @@ type Authenticator struct {
 func New(policy Policy, opts ...Option) (*Authenticator, error) {
 	a := &Authenticator{policy: policy, peers: newPeerCache(4096)}
 	for _, o := range opts {
-		o.apply(a)
+		if o != nil {
+			o.apply(a)
+		}
 	}
 	switch {
 	case policy.Peer == nil && policy.Token == NoToken:
@@ -116,7 +130,16 @@ func (a *Authenticator) Policy() Policy { return a.policy }
 // proof, those of packages tokens and dpop (a *dpop.NonceError among them).
 // A refusal after a part of r verified (the peer, or the token) is a
 // *[RefusalError] that says what did.
+//
+// A nil ctx or request is refused with an error matching
+// dpop.ErrInvalidRequest, and a nil Authenticator with [ErrInvalidConfig].
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
+	if a == nil {
+		return nil, fmt.Errorf("%w: nil Authenticator", ErrInvalidConfig)
+	}
+	if ctx == nil || r == nil {
+		return nil, fmt.Errorf("%w: nil context or request", dpop.ErrInvalidRequest)
+	}
 	p := &Principal{}
 	if a.policy.Peer != nil {
 		id, err := a.peer(r)

@@ -269,10 +269,10 @@ func anNewFixture(t *testing.T) *anFixture {
 // serverTLS returns the TLS configuration of a server in mode that presents
 // the payments SVID; under anSPIFFETLS, peers authorizes at the TLS layer
 // against bundles.
-func (f *anFixture) serverTLS(mode anServerMode, bundles x509bundle.Source, peers authn.PeerAuthorizer) *tls.Config {
+func (f *anFixture) serverTLS(t testing.TB, mode anServerMode, bundles x509bundle.Source, peers authn.PeerAuthorizer) *tls.Config {
 	switch mode {
 	case anSPIFFETLS:
-		return authn.ServerTLSConfig(f.src, bundles, peers)
+		return shoprig.ServerTLSConfig(t, f.src, bundles, peers)
 	case anRequestCert:
 		return &tls.Config{MinVersion: tls.VersionTLS13, ClientAuth: tls.RequestClientCert, GetCertificate: tlsconfig.GetCertificate(f.src)}
 	default:
@@ -406,7 +406,7 @@ func TestAuthenticatePeerOverTLS(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					peers := authn.AuthorizeID(shoprig.Checkout)
-					srv, results := f.serve(t, f.serverTLS(mode, f.src, peers), nil, func(string) *authn.Authenticator {
+					srv, results := f.serve(t, f.serverTLS(t, mode, f.src, peers), nil, func(string) *authn.Authenticator {
 						a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(f.src))
 						require.NoError(t, err)
 						return a
@@ -448,7 +448,7 @@ func TestAuthenticatePeerPerConnection(t *testing.T) {
 			conns.Add(1)
 		}
 	}
-	srv, results := f.serve(t, f.serverTLS(anRequestCert, nil, nil), connState, func(string) *authn.Authenticator {
+	srv, results := f.serve(t, f.serverTLS(t, anRequestCert, nil, nil), connState, func(string) *authn.Authenticator {
 		a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(bundles))
 		require.NoError(t, err)
 		return a
@@ -514,7 +514,7 @@ func TestAuthenticateFederatedPeer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, results := f.serve(t, f.serverTLS(anSPIFFETLS, set, peers), nil, func(string) *authn.Authenticator {
+			srv, results := f.serve(t, f.serverTLS(t, anSPIFFETLS, set, peers), nil, func(string) *authn.Authenticator {
 				a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(set))
 				require.NoError(t, err)
 				return a
@@ -559,7 +559,7 @@ func TestServerTLSFederatedFromWorkloadAPI(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, results := f.serve(t, f.serverTLS(anSPIFFETLS, f.src, peers), nil, func(string) *authn.Authenticator {
+			srv, results := f.serve(t, f.serverTLS(t, anSPIFFETLS, f.src, peers), nil, func(string) *authn.Authenticator {
 				a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(f.src))
 				require.NoError(t, err)
 				return a
@@ -786,7 +786,7 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					srv, results := f.serve(t, f.serverTLS(mode, f.src, peers), nil, func(url string) *authn.Authenticator {
+					srv, results := f.serve(t, f.serverTLS(t, mode, f.src, peers), nil, func(url string) *authn.Authenticator {
 						a, err := authn.New(authn.Policy{Peer: peers, Token: authn.DPoPBoundToken},
 							authn.WithX509Bundles(f.src), authn.WithAccessTokens(rig.RequestVerifier(t, url, nil, nil)))
 						require.NoError(t, err)
@@ -853,7 +853,7 @@ func TestAuthenticateCertificateBoundToken(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, results := f.serve(t, f.serverTLS(anSPIFFETLS, f.src, peers), nil, func(url string) *authn.Authenticator {
+			srv, results := f.serve(t, f.serverTLS(t, anSPIFFETLS, f.src, peers), nil, func(url string) *authn.Authenticator {
 				a, err := authn.New(authn.Policy{Peer: peers, Token: authn.AccessToken},
 					authn.WithX509Bundles(f.src), authn.WithAccessTokens(rig.RequestVerifier(t, url, nil, nil)))
 				require.NoError(t, err)

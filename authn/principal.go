@@ -101,19 +101,23 @@ type Principal struct {
 	Methods Method
 }
 
-// HasScope reports whether the token grants scope s.
-func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
+// HasScope reports whether the token grants scope s. A nil principal has none.
+func (p *Principal) HasScope(s string) bool { return p != nil && slices.Contains(p.Scopes, s) }
 
-// HasRole reports whether the token carries role r.
-func (p *Principal) HasRole(r string) bool { return slices.Contains(p.Roles, r) }
+// HasRole reports whether the token carries role r. A nil principal has none.
+func (p *Principal) HasRole(r string) bool { return p != nil && slices.Contains(p.Roles, r) }
 
-// Has reports whether the request authenticated with m.
-func (p *Principal) Has(m Method) bool { return p.Methods&m != 0 }
+// Has reports whether the request authenticated with m. A nil principal did not.
+func (p *Principal) Has(m Method) bool { return p != nil && p.Methods&m != 0 }
 
 // LogValue logs the principal without personal data: peer and workload IDs,
 // client, kind, binding, scopes, methods. Subject, token ID and key
 // thumbprint are left out.
+// A nil principal logs as an empty group.
 func (p *Principal) LogValue() slog.Value {
+	if p == nil {
+		return slog.GroupValue()
+	}
 	attrs := make([]slog.Attr, 0, 7)
 	if !p.Peer.IsZero() {
 		attrs = append(attrs, slog.String("peer", p.Peer.String()))

@@ -76,9 +76,9 @@ func anRotationUnderLoad(t *testing.T, bundlesFromX509Source bool) {
 		}
 		clientSerials.Store(r.TLS.PeerCertificates[0].SerialNumber.String(), true)
 		w.WriteHeader(http.StatusNoContent)
-	}), authn.ServerTLSConfig(server, serverBundles, peers), nil)
+	}), shoprig.ServerTLSConfig(t, server, serverBundles, peers), nil)
 
-	tr := &http.Transport{TLSClientConfig: authn.ClientTLSConfig(client, clientBundles, authn.AuthorizeID(shoprig.Payments)), DisableKeepAlives: true}
+	tr := &http.Transport{TLSClientConfig: shoprig.ClientTLSConfig(t, client, clientBundles, authn.AuthorizeID(shoprig.Payments)), DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	hc := &http.Client{Transport: tr}
 	ctx := shoprig.Context(t)

@@ -2,6 +2,8 @@ package authn
 
 import (
 	"crypto/tls"
+	"fmt"
+	"reflect"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
@@ -26,18 +28,55 @@ import (
 // lock its rotation writes them under (spiffe/go-spiffe#411, fixed by #420).
 // A separate spiffesource.NewBundleSource serves the same bundles and is
 // needed only by a service that holds no X.509-SVID of its own.
-func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) *tls.Config {
+//
+// It fails with [ErrInvalidConfig] when svid, bundles or peers is nil (a nil
+// pointer in an interface included): such a configuration could only fail,
+// or panic, at the first handshake.
+func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) (*tls.Config, error) {
+	if err := checkTLSArgs("ServerTLSConfig", svid, bundles, peers); err != nil {
+		return nil, err
+	}
 	c := tlsconfig.MTLSServerConfig(svid, bundles, peers.TLS())
 	c.MinVersion = tls.VersionTLS13
-	return c
+	return c, nil
 }
 
 // ClientTLSConfig returns a TLS 1.3 client configuration that presents the
 // current X.509-SVID of svid and accepts only a server X.509-SVID that
 // verifies against bundles and that server allows. As for [ServerTLSConfig],
-// pass the workload's X509Source as both svid and bundles.
-func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server PeerAuthorizer) *tls.Config {
+// pass the workload's X509Source as both svid and bundles. It fails with
+// [ErrInvalidConfig] when an argument is nil.
+func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server PeerAuthorizer) (*tls.Config, error) {
+	if err := checkTLSArgs("ClientTLSConfig", svid, bundles, server); err != nil {
+		return nil, err
+	}
 	c := tlsconfig.MTLSClientConfig(svid, bundles, server.TLS())
 	c.MinVersion = tls.VersionTLS13
-	return c
+	return c, nil
+}
+
+func checkTLSArgs(fn string, svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) error {
+	switch {
+	case isNil(svid):
+		return fmt.Errorf("%w: %s: nil X.509-SVID source", ErrInvalidConfig, fn)
+	case isNil(bundles):
+		return fmt.Errorf("%w: %s: nil X.509 bundle source", ErrInvalidConfig, fn)
+	case peers == nil:
+		return fmt.Errorf("%w: %s: nil PeerAuthorizer (use AuthorizeAny to allow every verified peer)", ErrInvalidConfig, fn)
+	}
+	return nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer, map,
+// func, channel or slice: a source built by a constructor that failed, whose
+// methods would panic when a handshake calls them.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

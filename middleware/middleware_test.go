@@ -872,7 +872,7 @@ func TestMiddlewareSpan(t *testing.T) {
 		},
 		{
 			name: "accepted mTLS",
-			opts: mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), bundles: src, tls: authn.ServerTLSConfig(src, src, authn.AuthorizeID(shoprig.Checkout))},
+			opts: mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), bundles: src, tls: shoprig.ServerTLSConfig(t, src, src, authn.AuthorizeID(shoprig.Checkout))},
 			client: func(t *testing.T, _ *mwShop) *http.Client {
 				return shoprig.HTTPClient(t, shoprig.ClientTLS(shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Checkout)), iss.X509Bundle(), shoprig.Payments))
 			},

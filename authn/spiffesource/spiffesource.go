@@ -39,6 +39,9 @@ import (
 // address, [authn.ErrInvalidConfig] for a malformed one, and
 // [authn.ErrSourceUnavailable] when no SVID came in time.
 func NewX509Source(ctx context.Context, addr string, opts ...Option) (*workloadapi.X509Source, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: nil context", authn.ErrInvalidConfig)
+	}
 	c := newConfig(opts)
 	addr, err := resolve(addr)
 	if err != nil {
@@ -57,6 +60,9 @@ func NewX509Source(ctx context.Context, addr string, opts ...Option) (*workloada
 // of the workload's trust domain and of every federated one), as a service
 // that verifies JWT-SVIDs needs.
 func NewBundleSource(ctx context.Context, addr string, opts ...Option) (*workloadapi.BundleSource, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: nil context", authn.ErrInvalidConfig)
+	}
 	c := newConfig(opts)
 	addr, err := resolve(addr)
 	if err != nil {

@@ -63,6 +63,9 @@ type Issuer struct {
 // New fails with [ErrInvalidConfig] for a zero trust domain or a bad option,
 // and with a wrapped OS error when it cannot listen on the socket.
 func New(ctx context.Context, td spiffeid.TrustDomain, opts ...Option) (_ *Issuer, err error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: nil context", ErrInvalidConfig)
+	}
 	cfg := newConfig(opts)
 	if err := cfg.validate(td); err != nil {
 		return nil, err

@@ -61,7 +61,10 @@ func NewDialer(list *List, opts ...Option) (*Dialer, error) {
 		if cfg.svid == nil || cfg.bundles == nil {
 			return nil, fmt.Errorf("%w: destination %s needs WithSPIFFE (an X.509-SVID source and a bundle source)", ErrInvalidConfig, r.dest.String())
 		}
-		c := authn.ClientTLSConfig(cfg.svid, cfg.bundles, r.dest.Server)
+		c, err := authn.ClientTLSConfig(cfg.svid, cfg.bundles, r.dest.Server)
+		if err != nil { // a nil pointer in a source
+			return nil, fmt.Errorf("%w: destination %s: %w", ErrInvalidConfig, r.dest.String(), err)
+		}
 		if c.VerifyPeerCertificate == nil { // go-spiffe always sets it; never dial without it
 			return nil, fmt.Errorf("%w: no SPIFFE verification for %s", ErrInvalidConfig, r.dest.String())
 		}

@@ -113,11 +113,16 @@ func ExampleNewDialer() {
 			fmt.Println(err)
 			return
 		}
+		cfg, err := authn.ServerTLSConfig(svids[id], iss.X509Bundle(), authn.AuthorizeID(storefront))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		srv := &http.Server{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				fmt.Fprintf(w, "hello from %s", id)
 			}),
-			TLSConfig: authn.ServerTLSConfig(svids[id], iss.X509Bundle(), authn.AuthorizeID(storefront)),
+			TLSConfig: cfg,
 			ErrorLog:  log.New(io.Discard, "", 0),
 		}
 		go func() { _ = srv.ServeTLS(lis, "", "") }()

@@ -70,7 +70,7 @@ func TestTransportSPIFFE(t *testing.T) {
 // the handshake; the server reads no application data at all.
 func TestServerIdentityNoRequestBytes(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
-	cfg := authn.ServerTLSConfig(shoprig.SVID(t, iss, attacker), iss.X509Bundle(), authn.AuthorizeAny())
+	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, attacker), iss.X509Bundle(), authn.AuthorizeAny())
 	lis, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lis.Close() })
@@ -245,7 +245,7 @@ func TestRedirects(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	target := spiffeServer(t, iss, orders, "127.0.0.1", 0)
 	evil := startServer(t, "127.0.0.1", 0, nil, whoami("evil"))
-	cfg := authn.ServerTLSConfig(shoprig.SVID(t, iss, payments), iss.X509Bundle(), authn.AuthorizeID(storefront))
+	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, payments), iss.X509Bundle(), authn.AuthorizeID(storefront))
 	redirector := startServer(t, "127.0.0.1", 0, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	}))

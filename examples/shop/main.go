@@ -148,9 +148,13 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	coTLS, err := authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers)
+	if err != nil {
+		return err
+	}
 	stopCO := startServer(coLn, &http.Server{
 		Handler:   co.routes(auth),
-		TLSConfig: authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers),
+		TLSConfig: coTLS,
 		ErrorLog:  log.New(handshakeLog{co}, "", 0),
 	})
 	defer stopCO()
@@ -359,7 +363,11 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	if err != nil {
 		return err
 	}
-	forgedCert := &http.Transport{DialTLSContext: awaitVerdict(authn.ClientTLSConfig(forged, s.w.storefrontBundles, s.w.storefrontServers))}
+	forgedTLS, err := authn.ClientTLSConfig(forged, s.w.storefrontBundles, s.w.storefrontServers)
+	if err != nil {
+		return err
+	}
+	forgedCert := &http.Transport{DialTLSContext: awaitVerdict(forgedTLS)}
 	defer forgedCert.CloseIdleConnections()
 	if err := s.expectHandshakeRefused(ctx, p, proofer, tok, forgedCert, "forged SVID"); err != nil {
 		return err

@@ -110,7 +110,7 @@ func startServer(tb testing.TB, creds credentials.TransportCredentials) *server 
 // spiffeServer serves as id over SPIFFE mTLS, accepting only the storefront.
 func spiffeServer(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID) *server {
 	tb.Helper()
-	return startServer(tb, credentials.NewTLS(authn.ServerTLSConfig(shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))))
+	return startServer(tb, credentials.NewTLS(shoprig.ServerTLSConfig(tb, shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))))
 }
 
 func (s *server) clientID() spiffeid.ID {

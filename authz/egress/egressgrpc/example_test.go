@@ -51,8 +51,12 @@ func ExampleNewClient() {
 		fmt.Println(err)
 		return
 	}
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(
-		authn.ServerTLSConfig(serverSVID, iss.X509Bundle(), authn.AuthorizeID(storefront)))))
+	serverTLS, err := authn.ServerTLSConfig(serverSVID, iss.X509Bundle(), authn.AuthorizeID(storefront))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)))
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()

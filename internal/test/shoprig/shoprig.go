@@ -42,6 +42,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -441,6 +442,22 @@ func ClientTLS(cert *tls.Certificate, bundle x509bundle.Source, server spiffeid.
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
+	return cfg
+}
+
+// ServerTLSConfig is authn.ServerTLSConfig for a test: it fails the test on an error.
+func ServerTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, peers authn.PeerAuthorizer) *tls.Config {
+	tb.Helper()
+	cfg, err := authn.ServerTLSConfig(svid, bundles, peers)
+	require.NoError(tb, err)
+	return cfg
+}
+
+// ClientTLSConfig is authn.ClientTLSConfig for a test: it fails the test on an error.
+func ClientTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, server authn.PeerAuthorizer) *tls.Config {
+	tb.Helper()
+	cfg, err := authn.ClientTLSConfig(svid, bundles, server)
+	require.NoError(tb, err)
 	return cfg
 }
 
