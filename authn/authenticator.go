@@ -43,11 +43,25 @@ const (
 //
 // A Policy that requires neither a peer nor a token is refused by [New]:
 // it would admit anyone.
+//
+// The SPIFFE ID of a caller is authorized by a [PeerAuthorizer] whichever
+// way it was proved: Peer for the mTLS client X.509-SVID, Workload for a
+// JWT-SVID. Both see only IDs that verified against trusted bundles, which
+// may include federated trust domains; the authorizer says which of those
+// may call this route.
 type Policy struct {
 	// Peer, when set, requires an mTLS client X.509-SVID that it allows.
 	Peer PeerAuthorizer
 	// Token is the token the route requires.
 	Token TokenRequirement
+	// Workload decides which SPIFFE IDs may call with a JWT-SVID (Token
+	// JWTSVID). When nil, only the workloads of the audience's trust domain
+	// may: the audience given to [WithJWTSVIDs] must then be a SPIFFE ID,
+	// and a JWT-SVID of a federated trust domain, though it verifies, is
+	// refused with [ErrPeerNotAuthorized]. Allow a federated domain
+	// explicitly, as in Or(AuthorizeMemberOf(own), AuthorizeMemberOf(partner)).
+	// [New] refuses a Workload authorizer on a policy without JWT-SVIDs.
+	Workload PeerAuthorizer
 }
 
 // Option configures an [Authenticator].
@@ -96,7 +110,10 @@ type Authenticator struct {
 	tokens      *dpop.RequestVerifier
 	jwtBundles  jwtbundle.Source
 	jwtAudience string
-	peers       *peerCache
+	// workloads authorizes JWT-SVIDs: Policy.Workload, or by default the
+	// audience's trust domain.
+	workloads PeerAuthorizer
+	peers     *peerCache
 }
 
 // New returns an authenticator for policy.
@@ -118,6 +135,18 @@ func New(policy Policy, opts ...Option) (*Authenticator, error) {
 		return nil, fmt.Errorf("%w: a JWT-SVID policy needs bundles and an audience (WithJWTSVIDs)", ErrInvalidConfig)
 	case policy.Token > JWTSVID:
 		return nil, fmt.Errorf("%w: unknown token requirement", ErrInvalidConfig)
+	case policy.Workload != nil && policy.Token != JWTSVID:
+		return nil, fmt.Errorf("%w: a Workload authorizer applies only to a JWT-SVID policy", ErrInvalidConfig)
+	}
+	if policy.Token == JWTSVID {
+		a.workloads = policy.Workload
+		if a.workloads == nil {
+			aud, err := spiffeid.FromString(a.jwtAudience)
+			if err != nil {
+				return nil, fmt.Errorf("%w: the JWT-SVID audience is not a SPIFFE ID, so Policy.Workload must say which workloads may call", ErrInvalidConfig)
+			}
+			a.workloads = AuthorizeMemberOf(aud.TrustDomain())
+		}
 	}
 	return a, nil
 }
@@ -169,6 +198,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		id, err := a.jwtSVID(r)
 		if err != nil {
 			return nil, refused(p, err)
+		}
+		if err := a.workloads.authorize(id); err != nil {
+			return nil, &RefusalError{Peer: p.Peer, Workload: id, Err: err}
 		}
 		p.Workload = id
 		p.Methods |= MethodJWTSVID

@@ -637,6 +637,88 @@ func TestAuthenticateJWTSVID(t *testing.T) {
 	}
 }
 
+// TestAuthenticateFederatedJWTSVID: the Workload API serves the partner's
+// bundle next to the shop's, so the partner's JWT-SVIDs verify. Whether they
+// may call is the policy's Workload authorizer, the same PeerAuthorizer that
+// decides on mTLS peers; without one, only the audience's trust domain may.
+func TestAuthenticateFederatedJWTSVID(t *testing.T) {
+	const audience = "spiffe://shop.example/payments"
+	f := anNewFixture(t)
+	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
+	require.NoError(t, f.iss.SetFederatedBundle(partner.Bundle()))
+	bundles, err := spiffesource.NewBundleSource(shoprig.Context(t), f.iss.Addr())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, bundles.Close()) })
+	require.Eventually(t, func() bool {
+		_, err := bundles.GetJWTBundleForTrustDomain(shoprig.PartnerTrustDomain)
+		return err == nil
+	}, 10*time.Second, 5*time.Millisecond, "the partner's JWT bundle is served")
+
+	jwt := func(iss *spiffetest.Issuer, id spiffeid.ID) string {
+		tok, err := iss.IssueJWTSVID(id, []string{audience})
+		require.NoError(t, err)
+		return tok
+	}
+	shopTD := shoprig.TrustDomain
+	policies := map[string]authn.PeerAuthorizer{
+		"default (the audience's trust domain)": nil,
+		"the shop only":                         authn.AuthorizeMemberOf(shopTD),
+		"the shop and the partner":              authn.Or(authn.AuthorizeMemberOf(shopTD), authn.AuthorizeMemberOf(shoprig.PartnerTrustDomain)),
+		"the partner's bank only":               authn.AuthorizeID(shoprig.Bank),
+		"nobody (a nil in And)":                 authn.And(nil),
+	}
+	shop, bank := jwt(f.iss, shoprig.Checkout), jwt(partner, shoprig.Bank)
+	cases := []struct {
+		policy, caller string
+		token          string
+		id             spiffeid.ID
+		want           error
+	}{
+		{"default (the audience's trust domain)", "shop's checkout", shop, shoprig.Checkout, nil},
+		{"default (the audience's trust domain)", "partner's bank", bank, spiffeid.ID{}, authn.ErrPeerNotAuthorized},
+		{"the shop only", "shop's checkout", shop, shoprig.Checkout, nil},
+		{"the shop only", "partner's bank", bank, spiffeid.ID{}, authn.ErrPeerNotAuthorized},
+		{"the shop and the partner", "shop's checkout", shop, shoprig.Checkout, nil},
+		{"the shop and the partner", "partner's bank", bank, shoprig.Bank, nil},
+		{"the partner's bank only", "partner's bank", bank, shoprig.Bank, nil},
+		{"the partner's bank only", "shop's checkout", shop, spiffeid.ID{}, authn.ErrPeerNotAuthorized},
+		{"nobody (a nil in And)", "shop's checkout", shop, spiffeid.ID{}, authn.ErrPeerNotAuthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.policy+"/"+tc.caller, func(t *testing.T) {
+			a, err := authn.New(authn.Policy{Token: authn.JWTSVID, Workload: policies[tc.policy]}, authn.WithJWTSVIDs(bundles, audience))
+			require.NoError(t, err)
+			r := httptest.NewRequest(http.MethodPost, "https://payments.shop.example/settle", nil)
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+			p, err := a.Authenticate(r.Context(), r)
+			if tc.want != nil {
+				assert.ErrorIs(t, err, tc.want)
+				assert.Nil(t, p)
+				anAssertNoCredentials(t, err, []string{"Bearer " + tc.token})
+				var re *authn.RefusalError
+				if assert.ErrorAs(t, err, &re, "the JWT-SVID verified: the refusal says whose it was") {
+					assert.Equal(t, tc.caller == "partner's bank", re.Workload == shoprig.Bank)
+					assert.False(t, re.Workload.IsZero())
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.id, p.Workload)
+			assert.Equal(t, authn.MethodJWTSVID, p.Methods)
+		})
+	}
+
+	t.Run("New", func(t *testing.T) {
+		_, err := authn.New(authn.Policy{Token: authn.JWTSVID}, authn.WithJWTSVIDs(bundles, "payments"))
+		assert.ErrorIs(t, err, authn.ErrInvalidConfig, "an audience that is not a SPIFFE ID needs an explicit Workload authorizer")
+		a, err := authn.New(authn.Policy{Token: authn.JWTSVID, Workload: authn.AuthorizeAny()}, authn.WithJWTSVIDs(bundles, "payments"))
+		require.NoError(t, err)
+		assert.NotNil(t, a)
+		_, err = authn.New(authn.Policy{Peer: authn.AuthorizeAny(), Workload: authn.AuthorizeAny()}, authn.WithX509Bundles(f.src))
+		assert.ErrorIs(t, err, authn.ErrInvalidConfig, "a Workload authorizer on a policy without JWT-SVIDs")
+	})
+}
+
 // anAssertNoCredentials checks that err names no credential of authz.
 func anAssertNoCredentials(t *testing.T, err error, authz []string) {
 	t.Helper()

@@ -15,6 +15,12 @@
 //	}, authn.WithX509Bundles(source), authn.WithAccessTokens(requestVerifier))
 //	p, err := a.Authenticate(ctx, r)
 //
+// Which SPIFFE IDs may call is one mechanism, a [PeerAuthorizer], whichever
+// way the ID was proved: Policy.Peer for an mTLS X.509-SVID, Policy.Workload
+// for a JWT-SVID. Trusted bundles may include federated trust domains; a
+// JWT-SVID policy without a Workload authorizer admits only the audience's
+// own trust domain.
+//
 // Package middleware wraps this around an http.Handler, answers refusals with
 // the standard challenges and stores the principal with [NewContext]; handlers
 // read it with [PrincipalFromContext].

@@ -12,7 +12,8 @@ var (
 	// ErrInvalidPeer: the client certificate is not an X.509-SVID that chains to
 	// a trusted bundle (SPIFFE X509-SVID §4, §5).
 	ErrInvalidPeer = errors.New("authn: client certificate is not a valid X.509-SVID")
-	// ErrPeerNotAuthorized: the peer's SPIFFE ID is valid but not allowed on this route.
+	// ErrPeerNotAuthorized: the caller's SPIFFE ID, from its mTLS X.509-SVID
+	// or its JWT-SVID, is valid but not allowed on this route.
 	ErrPeerNotAuthorized = errors.New("authn: peer not authorized")
 	// ErrMissingToken: the route requires a token and the request has none.
 	ErrMissingToken = errors.New("authn: no token")

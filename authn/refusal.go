@@ -4,9 +4,10 @@ import "github.com/spiffe/go-spiffe/v2/spiffeid"
 
 // RefusalError is how [Authenticator.Authenticate] refuses a request of which
 // it had already verified a part: an mTLS peer whose SPIFFE ID verified but
-// that the policy's [PeerAuthorizer] refused, or whose token then failed, or an
-// access token that verified but came without the DPoP proof the route
-// requires. It carries what was verified, so that a refusal can be logged
+// that the policy's [PeerAuthorizer] refused, or whose token then failed, a
+// JWT-SVID that verified but that the policy's Workload authorizer refused,
+// or an access token that verified but came without the DPoP proof the
+// route requires. It carries what was verified, so that a refusal can be logged
 // with who was turned away (package middleware does), and wraps the cause:
 // [errors.Is] and [errors.As] reach the Err values of this package and of
 // packages tokens and dpop through it. Its message is the cause's.
@@ -22,6 +23,9 @@ type RefusalError struct {
 	// ClientID is the client_id of an access token whose signature and
 	// claims verified; "" when no token verified.
 	ClientID string
+	// Workload is the SPIFFE ID of a JWT-SVID that verified but that
+	// Policy.Workload refused; zero otherwise.
+	Workload spiffeid.ID
 	// Err is the cause of the refusal.
 	Err error
 }
