@@ -132,7 +132,7 @@ func TestPrincipalLogValue(t *testing.T) {
 	t.Run("workload without a token", func(t *testing.T) {
 		buf.Reset()
 		logger.Info("authenticated", "principal", &authn.Principal{Peer: shoprig.Checkout, Methods: authn.MethodMTLS})
-		assert.Equal(t, `{"level":"INFO","msg":"authenticated","principal":{"peer":"spiffe://shop.example/checkout","kind":"workload","binding":"unbound","methods":"mtls"}}`+"\n", buf.String())
+		assert.Equal(t, `{"level":"INFO","msg":"authenticated","principal":{"peer":"spiffe://shop.example/checkout","kind":"workload","binding":"none","methods":"mtls"}}`+"\n", buf.String())
 	})
 }
 
@@ -150,7 +150,7 @@ func TestStrings(t *testing.T) {
 		{"mTLS and DPoP", (authn.MethodDPoP | authn.MethodMTLS).String(), "mtls+dpop"},
 		{"all methods", (authn.MethodMTLS | authn.MethodJWTSVID | authn.MethodBearer | authn.MethodDPoP).String(), "mtls+jwt-svid+bearer+dpop"},
 		{"unknown bit", authn.Method(1 << 7).String(), "none"},
-		{"unbound", authn.Unbound.String(), "unbound"},
+		{"bound to nothing", authn.NoBinding.String(), "none"},
 		{"bound to a DPoP key", authn.BoundToDPoPKey.String(), "dpop"},
 		{"bound to a certificate", authn.BoundToCertificate.String(), "mtls"},
 		{"workload", authn.Workload.String(), "workload"},
@@ -425,7 +425,7 @@ func TestAuthenticatePeerOverTLS(t *testing.T) {
 					assert.Equal(t, shoprig.Checkout, got.p.Peer)
 					assert.Equal(t, authn.MethodMTLS, got.p.Methods)
 					assert.Equal(t, authn.Workload, got.p.Kind)
-					assert.Equal(t, authn.Unbound, got.p.Binding)
+					assert.Equal(t, authn.NoBinding, got.p.Binding)
 					assert.True(t, got.p.Workload.IsZero())
 					assert.Empty(t, got.p.Subject)
 				})
@@ -775,9 +775,9 @@ func TestAuthenticateAccessTokens(t *testing.T) {
 		{name: "DPoP-bound token on an access-token route", policy: authn.AccessToken, req: dpopReq(nil),
 			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.EndUser, subject: shoprig.Subject},
 		{name: "Bearer token where Bearer is accepted", policy: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(unbound),
-			binding: authn.Unbound, methods: authn.MethodBearer, kind: authn.EndUser, subject: shoprig.Subject},
+			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.EndUser, subject: shoprig.Subject},
 		{name: "Bearer client-credentials token", policy: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(func(tr *tokens.TokenRequest) { unbound(tr); workload(tr) }),
-			binding: authn.Unbound, methods: authn.MethodBearer, kind: authn.Workload, subject: shoprig.ClientID},
+			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.Workload, subject: shoprig.ClientID},
 		{name: "Bearer token on a DPoP-bound route, though the verifier accepts Bearer", policy: authn.DPoPBoundToken,
 			ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(unbound), want: authn.ErrDPoPRequired},
 		{name: "Bearer token where the verifier refuses Bearer", policy: authn.AccessToken, req: bearerReq(unbound), want: dpop.ErrBearerNotAccepted},

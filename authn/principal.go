@@ -10,20 +10,25 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
-// Binding says what an access token is bound to.
+// Binding says what an access token IS bound to. Its names, "none", "dpop"
+// and "mtls", are the words ztkit uses for a token's binding everywhere: in
+// logs and span attributes, in authztest case files and in the ztkit CLI.
+// What a rule REQUIRES of the binding is another type,
+// authz.BindingRequirement, whose words are "any", "dpop", "mtls" and
+// "bound" (dpop or mtls).
 type Binding uint8
 
 // Bindings.
 const (
-	// Unbound: a bearer token, or no token.
-	Unbound Binding = iota
-	// BoundToDPoPKey: the token's cnf.jkt matched the request's DPoP proof (RFC 9449).
+	// NoBinding ("none"): a bearer token, or no token.
+	NoBinding Binding = iota
+	// BoundToDPoPKey ("dpop"): the token's cnf.jkt matched the request's DPoP proof (RFC 9449).
 	BoundToDPoPKey
-	// BoundToCertificate: the token's cnf.x5t#S256 matched the TLS client certificate (RFC 8705).
+	// BoundToCertificate ("mtls"): the token's cnf.x5t#S256 matched the TLS client certificate (RFC 8705).
 	BoundToCertificate
 )
 
-// String names the binding: "unbound", "dpop" or "mtls".
+// String names the binding: "none", "dpop" or "mtls".
 func (b Binding) String() string {
 	switch b {
 	case BoundToDPoPKey:
@@ -31,7 +36,7 @@ func (b Binding) String() string {
 	case BoundToCertificate:
 		return "mtls"
 	}
-	return "unbound"
+	return "none"
 }
 
 // Kind says whether the principal acts for an end user or only for a workload.

@@ -16,7 +16,7 @@ func benchPolicy(n int) authz.Policy {
 	p := authz.Policy{ACRLevels: []string{"pwd", "mfa", "phr"}}
 	p.Rules = append(p.Rules, authz.Rule{ID: "checkout-pays", Effect: authz.Allow, Routes: []string{"POST /payments/{id}/capture"},
 		Match: authz.Match{Peers: []string{"spiffe://shop.example/checkout"}, Kind: authz.UserKind, AllScopes: []string{"payments:write"},
-			MinACR: "mfa", MaxAuthAge: authz.Duration(15 * 60e9), Binding: authz.DPoPBinding}})
+			MinACR: "mfa", MaxAuthAge: authz.Duration(15 * 60e9), Binding: authz.RequireDPoP}})
 	for i := 1; len(p.Rules) < n; i++ {
 		svc := fmt.Sprintf("svc%d", i)
 		p.Rules = append(p.Rules,

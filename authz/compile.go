@@ -37,7 +37,7 @@ type crule struct {
 	minACR    int // -1 when unset
 	amr       []string
 	maxAge    time.Duration
-	binding   Binding
+	binding   BindingRequirement
 }
 
 // idMatcher matches SPIFFE IDs; the zero value matches nothing and is empty.
@@ -181,7 +181,7 @@ func compile(p *Policy) (*compiled, error) {
 		if m.Kind > UserKind {
 			fail(i, r.ID, "match.kind", fmt.Errorf("%w: kind %d", ErrInvalidMatch, m.Kind))
 		}
-		if m.Binding > EitherBinding {
+		if m.Binding > RequireBound {
 			fail(i, r.ID, "match.binding", fmt.Errorf("%w: binding %d", ErrInvalidMatch, m.Binding))
 		}
 		if m.MaxAuthAge < 0 {
@@ -271,15 +271,15 @@ func (c *compiled) eval(r *crule, p *authn.Principal, now func() time.Time) (Rea
 		}
 	}
 	switch r.binding {
-	case DPoPBinding:
+	case RequireDPoP:
 		if p.Binding != authn.BoundToDPoPKey {
 			return ReasonBindingRequired, stageBinding
 		}
-	case MTLSBinding:
+	case RequireMTLS:
 		if p.Binding != authn.BoundToCertificate {
 			return ReasonBindingRequired, stageBinding
 		}
-	case EitherBinding:
+	case RequireBound:
 		if p.Binding != authn.BoundToDPoPKey && p.Binding != authn.BoundToCertificate {
 			return ReasonBindingRequired, stageBinding
 		}

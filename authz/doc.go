@@ -8,7 +8,9 @@
 // its [Match] describes: SPIFFE IDs (exact, trust domain, prefix or glob),
 // client IDs, workload or end user, scopes, roles, groups, a minimum acr on
 // the policy's ACR ladder, required amr values, a maximum auth_time age and
-// a DPoP or mTLS token binding. Anything no enforced allow rule allows is
+// a DPoP or mTLS token binding ([BindingRequirement]: "dpop", "mtls", "bound"
+// for either, or "any"; a token's own binding, [authn.Binding], is "none",
+// "dpop" or "mtls"). Anything no enforced allow rule allows is
 // denied, and a matching enforced forbid rule always wins. The mesh can say
 // "checkout may call payments"; this package can say "checkout may call
 // POST /payments only with a customer's DPoP-bound token carrying

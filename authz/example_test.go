@@ -28,7 +28,7 @@ func ExampleNew() {
 				Kind:      authz.UserKind,
 				AllScopes: []string{"payments:write"},
 				MinACR:    "mfa",
-				Binding:   authz.DPoPBinding,
+				Binding:   authz.RequireDPoP,
 			},
 		}},
 	})

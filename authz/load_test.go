@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 )
 
@@ -35,7 +37,14 @@ func TestParseErrors(t *testing.T) {
 		{"bad peer", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["https://x"]}}]}`, authz.ErrInvalidMatch, "match.peers[0]"},
 		{"bad glob", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["spiffe://td/a/**/b"]}}]}`, authz.ErrInvalidMatch, ""},
 		{"bad kind", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"kind": "robot"}}]}`, authz.ErrInvalidMatch, ""},
-		{"bad binding", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "bearer"}}]}`, authz.ErrInvalidMatch, ""},
+		{"bad binding", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "sender"}}]}`, authz.ErrInvalidMatch, `want "any", "dpop", "mtls" or "bound"`},
+		// A word for what a token is bound to is not a requirement; the
+		// error names the word to write.
+		{"binding none", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "none"}}]}`, authz.ErrInvalidMatch, `binding "none" says what a token is bound to, not what a rule requires: omit "binding" (or write "any")`},
+		{"binding unbound", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "unbound"}}]}`, authz.ErrInvalidMatch, `omit "binding" (or write "any")`},
+		{"binding bearer", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "bearer"}}]}`, authz.ErrInvalidMatch, `omit "binding" (or write "any")`},
+		{"binding either", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "either"}}]}`, authz.ErrInvalidMatch, `write "bound"`},
+		{"binding in upper case", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "DPoP"}}]}`, authz.ErrInvalidMatch, ""},
 		{"negative age", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"max_auth_age": "-1m"}}]}`, authz.ErrInvalidMatch, ""},
 		{"empty scope", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"all_scopes": [""]}}]}`, authz.ErrInvalidMatch, ""},
 		{"trailing data", `{"rules": []} {}`, authz.ErrSyntax, ""},
@@ -148,5 +157,46 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a policy New rejects: %v", err)
 		}
 		e.Decide(t.Context(), customer(), authz.Request{Method: "GET", Path: "/a/b"})
+	})
+}
+
+// TestBindingRequirementWords: a rule's binding requirement is written
+// "any" (or omitted), "dpop", "mtls" or "bound", and each word reads back as
+// itself; what a token is bound to (authn.Binding) uses "none", "dpop" and
+// "mtls", so "dpop" and "mtls" mean the same binding on both sides.
+func TestBindingRequirementWords(t *testing.T) {
+	cases := []struct {
+		word string
+		want authz.BindingRequirement
+	}{
+		{"any", authz.AnyBinding},
+		{"dpop", authz.RequireDPoP},
+		{"mtls", authz.RequireMTLS},
+		{"bound", authz.RequireBound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.word, func(t *testing.T) {
+			var b authz.BindingRequirement
+			require.NoError(t, b.UnmarshalText([]byte(tc.word)))
+			assert.Equal(t, tc.want, b)
+			txt, err := b.MarshalText()
+			require.NoError(t, err)
+			assert.Equal(t, tc.word, string(txt))
+			assert.Equal(t, tc.word, b.String())
+		})
+	}
+	t.Run("omitted is any", func(t *testing.T) {
+		var b authz.BindingRequirement
+		require.NoError(t, b.UnmarshalText(nil))
+		assert.Equal(t, authz.AnyBinding, b)
+	})
+	t.Run("the same word means the same binding on both sides", func(t *testing.T) {
+		assert.Equal(t, authn.BoundToDPoPKey.String(), authz.RequireDPoP.String())
+		assert.Equal(t, authn.BoundToCertificate.String(), authz.RequireMTLS.String())
+		assert.NotEqual(t, authn.NoBinding.String(), authz.AnyBinding.String())
+	})
+	t.Run("an unknown value does not marshal", func(t *testing.T) {
+		_, err := authz.BindingRequirement(9).MarshalText()
+		assert.ErrorIs(t, err, authz.ErrInvalidMatch)
 	})
 }

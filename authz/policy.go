@@ -84,8 +84,9 @@ type Match struct {
 	// MaxAuthAge bounds how long ago the subject authenticated (auth_time);
 	// a principal without auth_time fails it. Zero means no bound.
 	MaxAuthAge Duration `json:"max_auth_age,omitempty"`
-	// Binding requires a sender-constrained token.
-	Binding Binding `json:"binding,omitempty"`
+	// Binding requires a sender-constrained token: "dpop", "mtls" or
+	// "bound" (either); omitted or "any", no requirement.
+	Binding BindingRequirement `json:"binding,omitempty"`
 }
 
 func (m *Match) empty() bool {
@@ -180,49 +181,66 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Binding requires the access token to be sender-constrained. The zero
-// value, AnyBinding, accepts bearer tokens too.
-type Binding uint8
+// BindingRequirement is what a rule requires of the access token's binding
+// ([authn.Binding], which says what a token IS bound to: "none", "dpop" or
+// "mtls"). The zero value, AnyBinding, accepts bearer tokens too.
+//
+// In policy files it is written "dpop", "mtls" or "bound" (either of the
+// two), or omitted (or "any") for no requirement. "none" and "unbound" are
+// refused with an error naming the right word: they describe a token, and a
+// rule that accepted only unbound tokens would make no sense.
+type BindingRequirement uint8
 
 // Binding requirements.
 const (
-	AnyBinding    Binding = iota // no requirement
-	DPoPBinding                  // [authn.BoundToDPoPKey] (RFC 9449)
-	MTLSBinding                  // [authn.BoundToCertificate] (RFC 8705)
-	EitherBinding                // DPoP or mTLS
+	AnyBinding   BindingRequirement = iota // "any": no requirement
+	RequireDPoP                            // "dpop": [authn.BoundToDPoPKey] (RFC 9449)
+	RequireMTLS                            // "mtls": [authn.BoundToCertificate] (RFC 8705)
+	RequireBound                           // "bound": DPoP or mTLS
 )
 
-// String returns "", "dpop", "mtls" or "bound".
-func (b Binding) String() string {
+// String returns "any", "dpop", "mtls" or "bound".
+func (b BindingRequirement) String() string {
 	switch b {
 	case AnyBinding:
-		return ""
-	case DPoPBinding:
+		return "any"
+	case RequireDPoP:
 		return "dpop"
-	case MTLSBinding:
+	case RequireMTLS:
 		return "mtls"
-	case EitherBinding:
+	case RequireBound:
 		return "bound"
 	}
 	return "invalid"
 }
 
 // MarshalText encodes b as its String.
-func (b Binding) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+func (b BindingRequirement) MarshalText() ([]byte, error) {
+	if b > RequireBound {
+		return nil, fmt.Errorf("%w: binding %d", ErrInvalidMatch, b)
+	}
+	return []byte(b.String()), nil
+}
 
-// UnmarshalText accepts "", "dpop", "mtls" or "bound".
-func (b *Binding) UnmarshalText(t []byte) error {
+// UnmarshalText accepts "" or "any", "dpop", "mtls" and "bound". Words that
+// describe a token rather than a requirement are refused with an error that
+// names the word to write instead.
+func (b *BindingRequirement) UnmarshalText(t []byte) error {
 	switch string(t) {
-	case "":
+	case "", "any":
 		*b = AnyBinding
 	case "dpop":
-		*b = DPoPBinding
+		*b = RequireDPoP
 	case "mtls":
-		*b = MTLSBinding
+		*b = RequireMTLS
 	case "bound":
-		*b = EitherBinding
+		*b = RequireBound
+	case "none", "unbound", "bearer":
+		return fmt.Errorf(`%w: binding %q says what a token is bound to, not what a rule requires: omit "binding" (or write "any") to accept every token; "bound" requires a DPoP- or mTLS-bound one`, ErrInvalidMatch, t)
+	case "either", "dpop_or_mtls", "dpop|mtls":
+		return fmt.Errorf(`%w: binding %q: write "bound" for a DPoP- or mTLS-bound token`, ErrInvalidMatch, t)
 	default:
-		return fmt.Errorf("%w: binding %q", ErrInvalidMatch, t)
+		return fmt.Errorf(`%w: binding %q: want "any", "dpop", "mtls" or "bound"`, ErrInvalidMatch, t)
 	}
 	return nil
 }

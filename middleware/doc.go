@@ -33,8 +33,8 @@
 //   - ztkit.authn.outcome: "allow";
 //   - ztkit.authn.methods: how the caller proved who it is, an
 //     [authn.Method] combination such as "mtls+dpop";
-//   - ztkit.authn.binding: the token's [authn.Binding]: "dpop", "mtls" or
-//     "unbound";
+//   - ztkit.authn.binding: the token's [authn.Binding]: "none", "dpop" or
+//     "mtls";
 //   - ztkit.authn.principal_kind: the [authn.Kind]: "user" or "workload";
 //   - ztkit.authn.peer_trust_domain: the trust domain of the mTLS peer, when
 //     there is one.

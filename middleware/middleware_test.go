@@ -878,7 +878,7 @@ func TestMiddlewareSpan(t *testing.T) {
 			},
 			status: http.StatusOK,
 			attrs: map[string]string{
-				"ztkit.authn.outcome": "allow", "ztkit.authn.methods": "mtls", "ztkit.authn.binding": "unbound",
+				"ztkit.authn.outcome": "allow", "ztkit.authn.methods": "mtls", "ztkit.authn.binding": "none",
 				"ztkit.authn.principal_kind": "workload", "ztkit.authn.peer_trust_domain": "shop.example",
 			},
 		},

@@ -123,7 +123,10 @@ func LoadCases(path string, now time.Time) ([]FileCase, error) {
 //     "workload" (JWT-SVID) are SPIFFE IDs; "subject", "client_id" and
 //     "acr" are strings; "scopes", "roles", "groups" and "amr" are arrays of
 //     strings; "auth_time" is RFC 3339 or a signed offset from the case's
-//     now ("-5m"); "binding" is "dpop", "mtls" or "none" (the default).
+//     now ("-5m"); "binding", what the token is bound to, is "none" (the
+//     default), "dpop" or "mtls", as [authn.Binding] names them (a rule's
+//     requirement, authz.BindingRequirement, is written "any", "dpop",
+//     "mtls" or "bound"; "any" and "bound" are refused here).
 //     The principal's methods follow from these: mTLS with a peer,
 //     JWT-SVID with a workload, DPoP with a dpop binding, Bearer with any
 //     other token field.
@@ -563,13 +566,17 @@ func (c *caseParser) principal(start int64) (p *authn.Principal, authTime string
 	}
 	switch binding {
 	case "", "none":
-		p.Binding = authn.Unbound
+		p.Binding = authn.NoBinding
 	case "dpop":
 		p.Binding = authn.BoundToDPoPKey
 	case "mtls":
 		p.Binding = authn.BoundToCertificate
+	case "unbound":
+		return nil, "", 0, &locError{off: start, field: "principal.binding", err: fmt.Errorf(`%q: write "none" for a token bound to nothing`, binding)}
+	case "any", "bound":
+		return nil, "", 0, &locError{off: start, field: "principal.binding", err: fmt.Errorf(`%q is what a rule requires, not what a token is bound to: want "none", "dpop" or "mtls"`, binding)}
 	default:
-		return nil, "", 0, &locError{off: start, field: "principal.binding", err: fmt.Errorf(`%q: want "dpop", "mtls" or "none"`, binding)}
+		return nil, "", 0, &locError{off: start, field: "principal.binding", err: fmt.Errorf(`%q: want "none", "dpop" or "mtls"`, binding)}
 	}
 	if !p.Peer.IsZero() {
 		p.Methods |= authn.MethodMTLS

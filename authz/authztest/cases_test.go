@@ -115,7 +115,7 @@ func TestParseCases(t *testing.T) {
 	assert.Equal(t, authz.Request{Method: "GET", Path: "/orders/1"}, mesh.Request, "keys may come in any order")
 	assert.Nil(t, mesh.Principal.Scopes, "an empty list is no list")
 	assert.Equal(t, authn.MethodMTLS, mesh.Principal.Methods, "no token field, no token method")
-	assert.Equal(t, authn.Unbound, mesh.Principal.Binding)
+	assert.Equal(t, authn.NoBinding, mesh.Principal.Binding)
 }
 
 func TestParseCasesReferenceTime(t *testing.T) {
@@ -174,7 +174,10 @@ func TestParseCasesErrors(t *testing.T) {
 		{"scopes not a list", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"scopes\": \"a b\"}}]}", 2, 0, "a", "principal.scopes", "cannot unmarshal string"},
 		{"empty scope", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"scopes\": [\"a\", \"\"]}}]}", 2, 0, "a", "principal.scopes", "element 1 is empty"},
 		{"empty subject", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"subject\": \"\"}}]}", 2, 0, "a", "principal.subject", "must not be empty"},
-		{"bad binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"bound\"}}]}", 2, 0, "a", "principal.binding", `"bound": want`},
+		{"bad binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"dpop+mtls\"}}]}", 2, 0, "a", "principal.binding", `"dpop+mtls": want "none", "dpop" or "mtls"`},
+		{"a requirement as a binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"bound\"}}]}", 2, 0, "a", "principal.binding", `"bound" is what a rule requires, not what a token is bound to: want "none", "dpop" or "mtls"`},
+		{"any as a binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"any\"}}]}", 2, 0, "a", "principal.binding", `"any" is what a rule requires`},
+		{"old word unbound", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"unbound\"}}]}", 2, 0, "a", "principal.binding", `"unbound": write "none"`},
 		{"unsigned offset", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"auth_time\": \"5m\"}}]}", 2, 0, "a", "principal.auth_time", "RFC 3339"},
 		{"bad offset", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"auth_time\": \"-5 minutes\"}}]}", 2, 0, "a", "principal.auth_time", "signed offset"},
 		{"request not an object", "{\"cases\": [{\"name\": \"a\", \"expect\": {\"allow\": true},\n\"request\": \"GET /\"}]}", 2, 0, "a", "request", "want an object"},
@@ -347,9 +350,6 @@ func encodeCases(t *testing.T, cases []authztest.FileCase) []byte {
 				Kind: p.Kind.String(), Subject: p.Subject, ClientID: p.ClientID,
 				Scopes: p.Scopes, Roles: p.Roles, Groups: p.Groups, ACR: p.ACR, AMR: p.AMR,
 				Binding: p.Binding.String(),
-			}
-			if fc.Principal.Binding == "unbound" {
-				fc.Principal.Binding = "none"
 			}
 			if !p.Peer.IsZero() {
 				fc.Principal.Peer = p.Peer.String()

@@ -78,7 +78,7 @@ func TestPolicyWhatIf(t *testing.T) {
 	storefrontID, checkoutID, accountID := f.storefront, f.checkout, f.account
 	customer, admin := f.customer, f.admin
 	e := f.engine(t, defaultPolicy)
-	bearer := func(p *authn.Principal) { p.Binding, p.Methods = authn.Unbound, authn.MethodMTLS|authn.MethodBearer }
+	bearer := func(p *authn.Principal) { p.Binding, p.Methods = authn.NoBinding, authn.MethodMTLS|authn.MethodBearer }
 	workload := func(p *authn.Principal) { p.Subject, p.Kind = p.ClientID, authn.Workload }
 
 	authztest.Run(t, e, []authztest.Case{
