@@ -214,7 +214,7 @@ func fromToken(p *Principal, res *dpop.Result) {
 	p.Scopes, p.Roles, p.Groups = c.Scopes, c.Roles, c.Groups
 	p.ACR, p.AMR, p.AuthTime, p.Expiry = c.ACR, c.AMR, c.AuthTime, c.Expiry
 	if c.Subject != c.ClientID {
-		p.Kind = EndUser
+		p.Kind = UserKind
 	}
 	switch {
 	case res.Proof != nil:

@@ -106,7 +106,7 @@ func TestPrincipalLogValue(t *testing.T) {
 		Issuer: shoprig.Issuer, Subject: subject, ClientID: "storefront", Audience: []string{shoprig.Audience},
 		TokenID: tokenID, Scopes: []string{"orders:read", "payments:write"}, Roles: []string{"customer"},
 		ACR: "urn:shop:acr:mfa", AMR: []string{"pwd", "otp"}, AuthTime: shoprig.Now, Expiry: shoprig.Now.Add(5 * time.Minute),
-		Binding: authn.BoundToDPoPKey, KeyThumbprint: thumbprint, Kind: authn.EndUser,
+		Binding: authn.BoundToDPoPKey, KeyThumbprint: thumbprint, Kind: authn.UserKind,
 		Methods: authn.MethodMTLS | authn.MethodDPoP,
 	}
 	var buf bytes.Buffer
@@ -153,8 +153,8 @@ func TestStrings(t *testing.T) {
 		{"bound to nothing", authn.NoBinding.String(), "none"},
 		{"bound to a DPoP key", authn.BoundToDPoPKey.String(), "dpop"},
 		{"bound to a certificate", authn.BoundToCertificate.String(), "mtls"},
-		{"workload", authn.Workload.String(), "workload"},
-		{"end user", authn.EndUser.String(), "user"},
+		{"workload", authn.WorkloadKind.String(), "workload"},
+		{"end user", authn.UserKind.String(), "user"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, tc.got) })
@@ -424,7 +424,7 @@ func TestAuthenticatePeerOverTLS(t *testing.T) {
 					require.NotNil(t, got.p)
 					assert.Equal(t, shoprig.Checkout, got.p.Peer)
 					assert.Equal(t, authn.MethodMTLS, got.p.Methods)
-					assert.Equal(t, authn.Workload, got.p.Kind)
+					assert.Equal(t, authn.WorkloadKind, got.p.Kind)
 					assert.Equal(t, authn.NoBinding, got.p.Binding)
 					assert.True(t, got.p.Workload.IsZero())
 					assert.Empty(t, got.p.Subject)
@@ -631,7 +631,7 @@ func TestAuthenticateJWTSVID(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.id, p.Workload)
 			assert.Equal(t, authn.MethodJWTSVID, p.Methods)
-			assert.Equal(t, authn.Workload, p.Kind)
+			assert.Equal(t, authn.WorkloadKind, p.Kind)
 			assert.True(t, p.Peer.IsZero())
 		})
 	}
@@ -765,19 +765,19 @@ func TestAuthenticateAccessTokens(t *testing.T) {
 		want    error
 		binding authn.Binding
 		methods authn.Method
-		kind    authn.Kind
+		kind    authn.PrincipalKind
 		subject string
 	}{
 		{name: "DPoP-bound customer token", policy: authn.DPoPBoundToken, req: dpopReq(nil),
-			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.EndUser, subject: shoprig.Subject},
+			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.UserKind, subject: shoprig.Subject},
 		{name: "DPoP-bound client-credentials token", policy: authn.DPoPBoundToken, req: dpopReq(workload),
-			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.Workload, subject: shoprig.ClientID},
+			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.WorkloadKind, subject: shoprig.ClientID},
 		{name: "DPoP-bound token on an access-token route", policy: authn.AccessToken, req: dpopReq(nil),
-			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.EndUser, subject: shoprig.Subject},
+			binding: authn.BoundToDPoPKey, methods: authn.MethodDPoP, kind: authn.UserKind, subject: shoprig.Subject},
 		{name: "Bearer token where Bearer is accepted", policy: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(unbound),
-			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.EndUser, subject: shoprig.Subject},
+			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.UserKind, subject: shoprig.Subject},
 		{name: "Bearer client-credentials token", policy: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(func(tr *tokens.TokenRequest) { unbound(tr); workload(tr) }),
-			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.Workload, subject: shoprig.ClientID},
+			binding: authn.NoBinding, methods: authn.MethodBearer, kind: authn.WorkloadKind, subject: shoprig.ClientID},
 		{name: "Bearer token on a DPoP-bound route, though the verifier accepts Bearer", policy: authn.DPoPBoundToken,
 			ropts: []dpop.RequestOption{dpop.WithBearer()}, req: bearerReq(unbound), want: authn.ErrDPoPRequired},
 		{name: "Bearer token where the verifier refuses Bearer", policy: authn.AccessToken, req: bearerReq(unbound), want: dpop.ErrBearerNotAccepted},
@@ -900,7 +900,7 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 					p := got.p
 					assert.Equal(t, shoprig.Checkout, p.Peer)
 					assert.Equal(t, shoprig.Subject, p.Subject)
-					assert.Equal(t, authn.EndUser, p.Kind)
+					assert.Equal(t, authn.UserKind, p.Kind)
 					assert.Equal(t, authn.BoundToDPoPKey, p.Binding)
 					assert.Equal(t, rig.Proofer.Thumbprint(), p.KeyThumbprint)
 					assert.Equal(t, authn.MethodMTLS|authn.MethodDPoP, p.Methods)
@@ -952,7 +952,7 @@ func TestAuthenticateCertificateBoundToken(t *testing.T) {
 			assert.Equal(t, shoprig.Checkout, got.p.Peer)
 			assert.Equal(t, authn.BoundToCertificate, got.p.Binding)
 			assert.Equal(t, authn.MethodMTLS|authn.MethodBearer, got.p.Methods)
-			assert.Equal(t, authn.Workload, got.p.Kind)
+			assert.Equal(t, authn.WorkloadKind, got.p.Kind)
 			assert.Empty(t, got.p.KeyThumbprint)
 		})
 	}

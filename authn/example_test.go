@@ -113,7 +113,7 @@ func ExamplePrincipalFromContext() {
 		Subject:  "customer-42",
 		ClientID: "storefront",
 		Scopes:   []string{"payments:refund"},
-		Kind:     authn.EndUser,
+		Kind:     authn.UserKind,
 		Binding:  authn.BoundToDPoPKey,
 		Methods:  authn.MethodMTLS | authn.MethodDPoP,
 	}

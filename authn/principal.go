@@ -39,21 +39,24 @@ func (b Binding) String() string {
 	return "none"
 }
 
-// Kind says whether the principal acts for an end user or only for a workload.
-type Kind uint8
+// PrincipalKind says whether the principal acts for an end user or only for
+// a workload. Its names, "workload" and "user", are the words ztkit uses for
+// it everywhere (logs, span attribute ztkit.authn.principal_kind, policy and
+// case files). What a rule requires of it is authz.KindRequirement.
+type PrincipalKind uint8
 
-// Kinds.
+// Principal kinds.
 const (
-	// Workload: a service acting for itself (mTLS, a JWT-SVID, or a
-	// client-credentials token whose subject is the client).
-	Workload Kind = iota
-	// EndUser: a token issued for a person (its subject is not the client).
-	EndUser
+	// WorkloadKind ("workload"): a service acting for itself (mTLS, a
+	// JWT-SVID, or a client-credentials token whose subject is the client).
+	WorkloadKind PrincipalKind = iota
+	// UserKind ("user"): a token issued for a person (its subject is not the client).
+	UserKind
 )
 
 // String names the kind: "workload" or "user".
-func (k Kind) String() string {
-	if k == EndUser {
+func (k PrincipalKind) String() string {
+	if k == UserKind {
 		return "user"
 	}
 	return "workload"
@@ -101,7 +104,7 @@ type Principal struct {
 	Binding       Binding
 	KeyThumbprint string
 	// Kind says whether the principal acts for an end user.
-	Kind Kind
+	Kind PrincipalKind
 	// Methods are the ways the request authenticated.
 	Methods Method
 }

@@ -15,14 +15,14 @@ import (
 func benchPolicy(n int) authz.Policy {
 	p := authz.Policy{ACRLevels: []string{"pwd", "mfa", "phr"}}
 	p.Rules = append(p.Rules, authz.Rule{ID: "checkout-pays", Effect: authz.Allow, Routes: []string{"POST /payments/{id}/capture"},
-		Match: authz.Match{Peers: []string{"spiffe://shop.example/checkout"}, Kind: authz.UserKind, AllScopes: []string{"payments:write"},
+		Match: authz.Match{Peers: []string{"spiffe://shop.example/checkout"}, Kind: authz.RequireUser, AllScopes: []string{"payments:write"},
 			MinACR: "mfa", MaxAuthAge: authz.Duration(15 * 60e9), Binding: authz.RequireDPoP}})
 	for i := 1; len(p.Rules) < n; i++ {
 		svc := fmt.Sprintf("svc%d", i)
 		p.Rules = append(p.Rules,
 			authz.Rule{ID: svc + "-read", Effect: authz.Allow, Routes: []string{"GET /" + svc + "/{id}"},
 				Match: authz.Match{Peers: []string{"spiffe://shop.example/" + svc}, AnyScopes: []string{svc + ":read"}}},
-			authz.Rule{ID: svc + "-no-admin", Effect: authz.Forbid, Routes: []string{"/" + svc + "/admin/"}, Match: authz.Match{Kind: authz.UserKind}})
+			authz.Rule{ID: svc + "-no-admin", Effect: authz.Forbid, Routes: []string{"/" + svc + "/admin/"}, Match: authz.Match{Kind: authz.RequireUser}})
 	}
 	p.Rules = p.Rules[:n]
 	return p

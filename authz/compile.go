@@ -29,7 +29,7 @@ type crule struct {
 	peers     idMatcher
 	workloads idMatcher
 	clients   []string
-	kind      Kind
+	kind      KindRequirement
 	allScopes []string
 	anyScopes []string
 	roles     []string
@@ -178,7 +178,7 @@ func compile(p *Policy) (*compiled, error) {
 				fail(i, r.ID, fmt.Sprintf("match.workloads[%d]", j), err)
 			}
 		}
-		if m.Kind > UserKind {
+		if m.Kind > RequireUser {
 			fail(i, r.ID, "match.kind", fmt.Errorf("%w: kind %d", ErrInvalidMatch, m.Kind))
 		}
 		if m.Binding > RequireBound {
@@ -261,12 +261,12 @@ func (c *compiled) eval(r *crule, p *authn.Principal, now func() time.Time) (Rea
 		return ReasonClientMismatch, stageIdentity
 	}
 	switch r.kind {
-	case WorkloadKind:
-		if p.Kind != authn.Workload {
+	case RequireWorkload:
+		if p.Kind != authn.WorkloadKind {
 			return ReasonKindMismatch, stageIdentity
 		}
-	case UserKind:
-		if p.Kind != authn.EndUser {
+	case RequireUser:
+		if p.Kind != authn.UserKind {
 			return ReasonKindMismatch, stageIdentity
 		}
 	}

@@ -39,7 +39,7 @@ func TestDecide(t *testing.T) {
 		{Name: "unknown route", Principal: customer(), Request: authz.Request{Method: "POST", Path: "/refunds"}, Reason: authz.ReasonNoRule},
 		{Name: "anonymous", Request: pay, Reason: authz.ReasonPeerMismatch, RuleID: "checkout-pays"},
 		{Name: "other peer", Principal: with(customer(), func(p *authn.Principal) { p.Peer = spiffeid.RequireFromPath(td, "/web") }), Request: pay, Reason: authz.ReasonPeerMismatch},
-		{Name: "workload token", Principal: with(customer(), func(p *authn.Principal) { p.Kind = authn.Workload }), Request: pay, Reason: authz.ReasonKindMismatch},
+		{Name: "workload token", Principal: with(customer(), func(p *authn.Principal) { p.Kind = authn.WorkloadKind }), Request: pay, Reason: authz.ReasonKindMismatch},
 		{Name: "bearer", Principal: with(customer(), func(p *authn.Principal) { p.Binding = authn.NoBinding }), Request: pay, Reason: authz.ReasonBindingRequired},
 		{Name: "mtls bound is not dpop", Principal: with(customer(), func(p *authn.Principal) { p.Binding = authn.BoundToCertificate }), Request: pay, Reason: authz.ReasonBindingRequired},
 		{Name: "password only", Principal: with(customer(), func(p *authn.Principal) { p.ACR = "pwd" }), Request: pay, Reason: authz.ReasonInsufficientACR},

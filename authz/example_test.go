@@ -25,7 +25,7 @@ func ExampleNew() {
 			Routes: []string{"POST /payments"},
 			Match: authz.Match{
 				Peers:     []string{"spiffe://shop.example/checkout"},
-				Kind:      authz.UserKind,
+				Kind:      authz.RequireUser,
 				AllScopes: []string{"payments:write"},
 				MinACR:    "mfa",
 				Binding:   authz.RequireDPoP,
@@ -38,7 +38,7 @@ func ExampleNew() {
 	}
 	p := &authn.Principal{
 		Peer:    spiffeid.RequireFromString("spiffe://shop.example/checkout"),
-		Kind:    authn.EndUser,
+		Kind:    authn.UserKind,
 		Scopes:  []string{"payments:write"},
 		ACR:     "mfa",
 		Binding: authn.BoundToDPoPKey,

@@ -36,7 +36,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate acr", `{"acr_levels": ["pwd", "pwd"], "rules": []}`, authz.ErrInvalidMatch, "acr_levels[1]"},
 		{"bad peer", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["https://x"]}}]}`, authz.ErrInvalidMatch, "match.peers[0]"},
 		{"bad glob", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"peers": ["spiffe://td/a/**/b"]}}]}`, authz.ErrInvalidMatch, ""},
-		{"bad kind", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"kind": "robot"}}]}`, authz.ErrInvalidMatch, ""},
+		{"bad kind", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"kind": "robot"}}]}`, authz.ErrInvalidMatch, `want "any", "workload" or "user"`},
+		{"kind end_user", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"kind": "end_user"}}]}`, authz.ErrInvalidMatch, `write "user"`},
 		{"bad binding", `{"rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"binding": "sender"}}]}`, authz.ErrInvalidMatch, `want "any", "dpop", "mtls" or "bound"`},
 		// A word for what a token is bound to is not a requirement; the
 		// error names the word to write.
@@ -199,4 +200,33 @@ func TestBindingRequirementWords(t *testing.T) {
 		_, err := authz.BindingRequirement(9).MarshalText()
 		assert.ErrorIs(t, err, authz.ErrInvalidMatch)
 	})
+}
+
+// TestKindRequirementWords: a rule's kind requirement is written "any" (or
+// omitted), "workload" or "user", the words of authn.PrincipalKind.
+func TestKindRequirementWords(t *testing.T) {
+	cases := []struct {
+		word string
+		want authz.KindRequirement
+		kind string // the authn.PrincipalKind it requires; "" for any
+	}{
+		{"any", authz.AnyKind, ""},
+		{"workload", authz.RequireWorkload, authn.WorkloadKind.String()},
+		{"user", authz.RequireUser, authn.UserKind.String()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.word, func(t *testing.T) {
+			var k authz.KindRequirement
+			require.NoError(t, k.UnmarshalText([]byte(tc.word)))
+			assert.Equal(t, tc.want, k)
+			txt, err := k.MarshalText()
+			require.NoError(t, err)
+			assert.Equal(t, tc.word, string(txt))
+			if tc.kind != "" {
+				assert.Equal(t, tc.kind, tc.word)
+			}
+		})
+	}
+	_, err := authz.KindRequirement(7).MarshalText()
+	assert.ErrorIs(t, err, authz.ErrInvalidMatch)
 }

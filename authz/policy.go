@@ -69,8 +69,8 @@ type Match struct {
 	Workloads []string `json:"workloads,omitempty"`
 	// ClientIDs match the token's client_id exactly.
 	ClientIDs []string `json:"client_ids,omitempty"`
-	// Kind is "workload" or "user"; empty matches both.
-	Kind Kind `json:"kind,omitempty"`
+	// Kind is "workload" or "user"; omitted (or "any") matches both.
+	Kind KindRequirement `json:"kind,omitempty"`
 	// AllScopes must all be granted; AnyScopes needs at least one of them.
 	AllScopes []string `json:"all_scopes,omitempty"`
 	AnyScopes []string `json:"any_scopes,omitempty"`
@@ -139,44 +139,56 @@ func (e *Effect) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Kind restricts a rule to workloads or to end users. The zero value,
-// AnyKind, matches both.
-type Kind uint8
+// KindRequirement restricts a rule to workloads or to end users, by the
+// principal's [authn.PrincipalKind] ("workload" or "user"). The zero value,
+// AnyKind, matches both. In policy files it is written "workload" or
+// "user", or omitted (or "any") for no restriction.
+type KindRequirement uint8
 
-// Kinds.
+// Kind requirements.
 const (
-	AnyKind      Kind = iota // no restriction
-	WorkloadKind             // only principals of [authn.Workload] kind
-	UserKind                 // only principals of [authn.EndUser] kind
+	AnyKind         KindRequirement = iota // "any": no restriction
+	RequireWorkload                        // "workload": only principals of [authn.WorkloadKind]
+	RequireUser                            // "user": only principals of [authn.UserKind]
 )
 
-// String returns "", "workload" or "user".
-func (k Kind) String() string {
+// String returns "any", "workload" or "user".
+func (k KindRequirement) String() string {
 	switch k {
-	case WorkloadKind:
+	case RequireWorkload:
 		return "workload"
-	case UserKind:
+	case RequireUser:
 		return "user"
 	case AnyKind:
-		return ""
+		return "any"
 	}
 	return "invalid"
 }
 
 // MarshalText encodes k as its String.
-func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k KindRequirement) MarshalText() ([]byte, error) {
+	if k > RequireUser {
+		return nil, fmt.Errorf("%w: kind %d", ErrInvalidMatch, k)
+	}
+	return []byte(k.String()), nil
+}
 
-// UnmarshalText accepts "", "workload" or "user".
-func (k *Kind) UnmarshalText(b []byte) error {
+// UnmarshalText accepts "" or "any", "workload" and "user". "end_user",
+// "enduser" and "service" are refused with the word to write instead.
+func (k *KindRequirement) UnmarshalText(b []byte) error {
 	switch string(b) {
-	case "":
+	case "", "any":
 		*k = AnyKind
 	case "workload":
-		*k = WorkloadKind
+		*k = RequireWorkload
 	case "user":
-		*k = UserKind
+		*k = RequireUser
+	case "end_user", "enduser", "end-user", "customer":
+		return fmt.Errorf(`%w: kind %q: write "user"`, ErrInvalidMatch, b)
+	case "service":
+		return fmt.Errorf(`%w: kind %q: write "workload"`, ErrInvalidMatch, b)
 	default:
-		return fmt.Errorf("%w: kind %q", ErrInvalidMatch, b)
+		return fmt.Errorf(`%w: kind %q: want "any", "workload" or "user"`, ErrInvalidMatch, b)
 	}
 	return nil
 }

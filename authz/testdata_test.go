@@ -46,7 +46,7 @@ var (
 
 func customer() *authn.Principal {
 	return &authn.Principal{
-		Peer: checkout, Subject: "cust-42", ClientID: "storefront", Kind: authn.EndUser,
+		Peer: checkout, Subject: "cust-42", ClientID: "storefront", Kind: authn.UserKind,
 		Scopes: []string{"openid", "payments:write"}, ACR: "mfa", AMR: []string{"pwd", "otp"},
 		AuthTime: fixedNow.Add(-5 * time.Minute), Binding: authn.BoundToDPoPKey,
 		Methods: authn.MethodMTLS | authn.MethodDPoP,

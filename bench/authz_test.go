@@ -255,7 +255,7 @@ func authzCases(tb testing.TB, n int) []authzCase {
 			Audience: []string{"https://api.shop.example"},
 			Scopes:   scopes,
 			Binding:  authn.BoundToCertificate,
-			Kind:     authn.Workload,
+			Kind:     authn.WorkloadKind,
 			Methods:  authn.MethodMTLS | authn.MethodBearer,
 		}
 		if peer != "" {

@@ -35,7 +35,7 @@
 //     [authn.Method] combination such as "mtls+dpop";
 //   - ztkit.authn.binding: the token's [authn.Binding]: "none", "dpop" or
 //     "mtls";
-//   - ztkit.authn.principal_kind: the [authn.Kind]: "user" or "workload";
+//   - ztkit.authn.principal_kind: the [authn.PrincipalKind]: "user" or "workload";
 //   - ztkit.authn.peer_trust_domain: the trust domain of the mTLS peer, when
 //     there is one.
 //

@@ -567,7 +567,7 @@ func TestMiddlewareAccepts(t *testing.T) {
 	assert.Equal(t, shoprig.Now.Add(tokens.DefaultTokenLifetime), p.Expiry)
 	assert.Equal(t, authn.BoundToDPoPKey, p.Binding)
 	assert.Equal(t, rig.Proofer.Thumbprint(), p.KeyThumbprint)
-	assert.Equal(t, authn.EndUser, p.Kind)
+	assert.Equal(t, authn.UserKind, p.Kind)
 	assert.Equal(t, authn.MethodDPoP, p.Methods)
 	assert.True(t, p.Peer.IsZero())
 	assert.True(t, p.Workload.IsZero())

@@ -558,9 +558,9 @@ func (c *caseParser) principal(start int64) (p *authn.Principal, authTime string
 	case !hasKind:
 		return nil, "", 0, &locError{off: start, field: "principal.kind", err: errors.New(`required: "workload" or "user"`)}
 	case kind == "workload":
-		p.Kind = authn.Workload
+		p.Kind = authn.WorkloadKind
 	case kind == "user":
-		p.Kind = authn.EndUser
+		p.Kind = authn.UserKind
 	default:
 		return nil, "", 0, &locError{off: start, field: "principal.kind", err: fmt.Errorf(`%q: want "workload" or "user"`, kind)}
 	}

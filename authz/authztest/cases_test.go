@@ -88,7 +88,7 @@ func TestParseCases(t *testing.T) {
 		AMR:      []string{"pwd", "otp"},
 		AuthTime: fileNow.Add(-5 * time.Minute),
 		Binding:  authn.BoundToDPoPKey,
-		Kind:     authn.EndUser,
+		Kind:     authn.UserKind,
 		Methods:  authn.MethodMTLS | authn.MethodDPoP,
 	}, pay.Principal)
 	assert.Equal(t, authz.Request{Method: "POST", Path: "/payments"}, pay.Request)
@@ -100,7 +100,7 @@ func TestParseCases(t *testing.T) {
 	assert.Equal(t, 22, grpc.Line)
 	assert.True(t, grpc.Now.Equal(time.Date(2029, 12, 31, 22, 0, 0, 0, time.UTC)), "the case's now overrides the file's: %v", grpc.Now)
 	assert.True(t, grpc.Principal.AuthTime.Equal(time.Date(2029, 12, 31, 21, 0, 0, 0, time.UTC)))
-	assert.Equal(t, authn.Workload, grpc.Principal.Kind)
+	assert.Equal(t, authn.WorkloadKind, grpc.Principal.Kind)
 	assert.Equal(t, authn.BoundToCertificate, grpc.Principal.Binding)
 	assert.Equal(t, authn.MethodJWTSVID|authn.MethodBearer, grpc.Principal.Methods)
 	assert.Equal(t, authz.Request{GRPCMethod: "/shop.Payments/Charge"}, grpc.Request)

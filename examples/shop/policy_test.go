@@ -47,7 +47,7 @@ func (f fixture) engine(t *testing.T, text []byte) *authz.Engine {
 // returns a new Principal, so cases may change it.
 func (f fixture) customer(peer spiffeid.ID, scopes ...string) *authn.Principal {
 	return &authn.Principal{
-		Peer: peer, Subject: "customer-42", ClientID: "storefront", Kind: authn.EndUser,
+		Peer: peer, Subject: "customer-42", ClientID: "storefront", Kind: authn.UserKind,
 		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: f.now.Add(-2 * time.Minute),
 		Binding: authn.BoundToDPoPKey, Methods: authn.MethodMTLS | authn.MethodDPoP,
 	}
@@ -57,7 +57,7 @@ func (f fixture) customer(peer spiffeid.ID, scopes ...string) *authn.Principal {
 // minutes ago, through the admin console.
 func (f fixture) admin() *authn.Principal {
 	return &authn.Principal{
-		Peer: f.console, Subject: "ops-7", ClientID: "admin-console", Kind: authn.EndUser,
+		Peer: f.console, Subject: "ops-7", ClientID: "admin-console", Kind: authn.UserKind,
 		Roles: []string{"admin"}, ACR: "phr", AMR: []string{"hwk", "pin"}, AuthTime: f.now.Add(-5 * time.Minute),
 		Binding: authn.BoundToDPoPKey, Methods: authn.MethodMTLS | authn.MethodDPoP,
 	}
@@ -79,7 +79,7 @@ func TestPolicyWhatIf(t *testing.T) {
 	customer, admin := f.customer, f.admin
 	e := f.engine(t, defaultPolicy)
 	bearer := func(p *authn.Principal) { p.Binding, p.Methods = authn.NoBinding, authn.MethodMTLS|authn.MethodBearer }
-	workload := func(p *authn.Principal) { p.Subject, p.Kind = p.ClientID, authn.Workload }
+	workload := func(p *authn.Principal) { p.Subject, p.Kind = p.ClientID, authn.WorkloadKind }
 
 	authztest.Run(t, e, []authztest.Case{
 		// Storefront: the catalogue is public, the cart is the customer's.
