@@ -39,19 +39,19 @@ const (
 // Policy is what a route accepts. For example, "payments accepts calls from
 // workload spiffe://shop.example/checkout carrying a DPoP-bound customer token":
 //
-//	authn.Policy{Peer: authn.AuthorizeID(checkoutID), Token: authn.DPoPBoundToken}
+//	authn.Policy{Peer: authn.MatchID(checkoutID), Token: authn.DPoPBoundToken}
 //
 // A Policy that requires neither a peer nor a token is refused by [New]:
 // it would admit anyone.
 //
-// The SPIFFE ID of a caller is authorized by a [PeerAuthorizer] whichever
+// The SPIFFE ID of a caller is authorized by an [IDMatcher] whichever
 // way it was proved: Peer for the mTLS client X.509-SVID, Workload for a
 // JWT-SVID. Both see only IDs that verified against trusted bundles, which
-// may include federated trust domains; the authorizer says which of those
+// may include federated trust domains; the matcher says which of those
 // may call this route.
 type Policy struct {
 	// Peer, when set, requires an mTLS client X.509-SVID that it allows.
-	Peer PeerAuthorizer
+	Peer IDMatcher
 	// Token is the token the route requires.
 	Token TokenRequirement
 	// Workload decides which SPIFFE IDs may call with a JWT-SVID (Token
@@ -59,9 +59,9 @@ type Policy struct {
 	// may: the audience given to [WithJWTSVIDs] must then be a SPIFFE ID,
 	// and a JWT-SVID of a federated trust domain, though it verifies, is
 	// refused with [ErrPeerNotAuthorized]. Allow a federated domain
-	// explicitly, as in Or(AuthorizeMemberOf(own), AuthorizeMemberOf(partner)).
-	// [New] refuses a Workload authorizer on a policy without JWT-SVIDs.
-	Workload PeerAuthorizer
+	// explicitly, as in Or(MatchMemberOf(own), MatchMemberOf(partner)).
+	// [New] refuses a Workload matcher on a policy without JWT-SVIDs.
+	Workload IDMatcher
 }
 
 // Option configures an [Authenticator].
@@ -72,7 +72,7 @@ type optionFunc func(*Authenticator)
 func (f optionFunc) apply(a *Authenticator) { f(a) }
 
 // WithX509Bundles sets the trust bundles client X.509-SVIDs are verified
-// against; required when the policy has a Peer authorizer. Pass the
+// against; required when the policy has a Peer matcher. Pass the
 // workload's X509Source, as for [ServerTLSConfig]. A nil source (a nil
 // pointer in the interface included) leaves it unset.
 func WithX509Bundles(b x509bundle.Source) Option {
@@ -112,7 +112,7 @@ type Authenticator struct {
 	jwtAudience string
 	// workloads authorizes JWT-SVIDs: Policy.Workload, or by default the
 	// audience's trust domain.
-	workloads PeerAuthorizer
+	workloads IDMatcher
 	peers     *peerCache
 }
 
@@ -136,7 +136,7 @@ func New(policy Policy, opts ...Option) (*Authenticator, error) {
 	case policy.Token > JWTSVID:
 		return nil, fmt.Errorf("%w: unknown token requirement", ErrInvalidConfig)
 	case policy.Workload != nil && policy.Token != JWTSVID:
-		return nil, fmt.Errorf("%w: a Workload authorizer applies only to a JWT-SVID policy", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: a Workload matcher applies only to a JWT-SVID policy", ErrInvalidConfig)
 	}
 	if policy.Token == JWTSVID {
 		a.workloads = policy.Workload
@@ -145,7 +145,7 @@ func New(policy Policy, opts ...Option) (*Authenticator, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: the JWT-SVID audience is not a SPIFFE ID, so Policy.Workload must say which workloads may call", ErrInvalidConfig)
 			}
-			a.workloads = AuthorizeMemberOf(aud.TrustDomain())
+			a.workloads = MatchMemberOf(aud.TrustDomain())
 		}
 	}
 	return a, nil

@@ -168,7 +168,7 @@ func TestNewConfig(t *testing.T) {
 	rv := rig.RequestVerifier(t, "https://payments.shop.example", nil, nil)
 	bundle := x509bundle.New(shoprig.TrustDomain)
 	jwtBundle := jwtbundle.New(shoprig.TrustDomain)
-	peer := authn.AuthorizeID(shoprig.Checkout)
+	peer := authn.MatchID(shoprig.Checkout)
 
 	refused := []struct {
 		name   string
@@ -269,7 +269,7 @@ func anNewFixture(t *testing.T) *anFixture {
 // serverTLS returns the TLS configuration of a server in mode that presents
 // the payments SVID; under anSPIFFETLS, peers authorizes at the TLS layer
 // against bundles.
-func (f *anFixture) serverTLS(t testing.TB, mode anServerMode, bundles x509bundle.Source, peers authn.PeerAuthorizer) *tls.Config {
+func (f *anFixture) serverTLS(t testing.TB, mode anServerMode, bundles x509bundle.Source, peers authn.IDMatcher) *tls.Config {
 	switch mode {
 	case anSPIFFETLS:
 		return shoprig.ServerTLSConfig(t, f.src, bundles, peers)
@@ -405,7 +405,7 @@ func TestAuthenticatePeerOverTLS(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					peers := authn.AuthorizeID(shoprig.Checkout)
+					peers := authn.MatchID(shoprig.Checkout)
 					srv, results := f.serve(t, f.serverTLS(t, mode, f.src, peers), nil, func(string) *authn.Authenticator {
 						a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(f.src))
 						require.NoError(t, err)
@@ -449,7 +449,7 @@ func TestAuthenticatePeerPerConnection(t *testing.T) {
 		}
 	}
 	srv, results := f.serve(t, f.serverTLS(t, anRequestCert, nil, nil), connState, func(string) *authn.Authenticator {
-		a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(bundles))
+		a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(bundles))
 		require.NoError(t, err)
 		return a
 	})
@@ -500,7 +500,7 @@ func TestAuthenticateFederatedPeer(t *testing.T) {
 	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
 	stranger := shoprig.NewIssuer(t, spiffeid.RequireTrustDomainFromString("stranger.example"))
 	set := spiffebundle.NewSet(f.iss.Bundle(), partner.Bundle())
-	peers := authn.AuthorizeMemberOf(shoprig.PartnerTrustDomain)
+	peers := authn.MatchMemberOf(shoprig.PartnerTrustDomain)
 
 	cases := []struct {
 		name string
@@ -545,7 +545,7 @@ func TestServerTLSFederatedFromWorkloadAPI(t *testing.T) {
 		_, err := f.src.GetX509BundleForTrustDomain(shoprig.PartnerTrustDomain)
 		return err == nil
 	}, 10*time.Second, 5*time.Millisecond, "the X509Source carries the federated bundle")
-	peers := authn.AuthorizeMemberOf(shoprig.PartnerTrustDomain)
+	peers := authn.MatchMemberOf(shoprig.PartnerTrustDomain)
 	stranger := shoprig.NewIssuer(t, spiffeid.RequireTrustDomainFromString("stranger.example"))
 
 	cases := []struct {
@@ -639,7 +639,7 @@ func TestAuthenticateJWTSVID(t *testing.T) {
 
 // TestAuthenticateFederatedJWTSVID: the Workload API serves the partner's
 // bundle next to the shop's, so the partner's JWT-SVIDs verify. Whether they
-// may call is the policy's Workload authorizer, the same PeerAuthorizer that
+// may call is the policy's Workload authorizer, the same IDMatcher that
 // decides on mTLS peers; without one, only the audience's trust domain may.
 func TestAuthenticateFederatedJWTSVID(t *testing.T) {
 	const audience = "spiffe://shop.example/payments"
@@ -660,11 +660,11 @@ func TestAuthenticateFederatedJWTSVID(t *testing.T) {
 		return tok
 	}
 	shopTD := shoprig.TrustDomain
-	policies := map[string]authn.PeerAuthorizer{
+	policies := map[string]authn.IDMatcher{
 		"default (the audience's trust domain)": nil,
-		"the shop only":                         authn.AuthorizeMemberOf(shopTD),
-		"the shop and the partner":              authn.Or(authn.AuthorizeMemberOf(shopTD), authn.AuthorizeMemberOf(shoprig.PartnerTrustDomain)),
-		"the partner's bank only":               authn.AuthorizeID(shoprig.Bank),
+		"the shop only":                         authn.MatchMemberOf(shopTD),
+		"the shop and the partner":              authn.Or(authn.MatchMemberOf(shopTD), authn.MatchMemberOf(shoprig.PartnerTrustDomain)),
+		"the partner's bank only":               authn.MatchID(shoprig.Bank),
 		"nobody (a nil in And)":                 authn.And(nil),
 	}
 	shop, bank := jwt(f.iss, shoprig.Checkout), jwt(partner, shoprig.Bank)
@@ -711,10 +711,10 @@ func TestAuthenticateFederatedJWTSVID(t *testing.T) {
 	t.Run("New", func(t *testing.T) {
 		_, err := authn.New(authn.Policy{Token: authn.JWTSVID}, authn.WithJWTSVIDs(bundles, "payments"))
 		assert.ErrorIs(t, err, authn.ErrInvalidConfig, "an audience that is not a SPIFFE ID needs an explicit Workload authorizer")
-		a, err := authn.New(authn.Policy{Token: authn.JWTSVID, Workload: authn.AuthorizeAny()}, authn.WithJWTSVIDs(bundles, "payments"))
+		a, err := authn.New(authn.Policy{Token: authn.JWTSVID, Workload: authn.MatchAny()}, authn.WithJWTSVIDs(bundles, "payments"))
 		require.NoError(t, err)
 		assert.NotNil(t, a)
-		_, err = authn.New(authn.Policy{Peer: authn.AuthorizeAny(), Workload: authn.AuthorizeAny()}, authn.WithX509Bundles(f.src))
+		_, err = authn.New(authn.Policy{Peer: authn.MatchAny(), Workload: authn.MatchAny()}, authn.WithX509Bundles(f.src))
 		assert.ErrorIs(t, err, authn.ErrInvalidConfig, "a Workload authorizer on a policy without JWT-SVIDs")
 	})
 }
@@ -844,7 +844,7 @@ func TestAuthenticateAccessTokens(t *testing.T) {
 func TestAuthenticatePeerAndDPoP(t *testing.T) {
 	f := anNewFixture(t)
 	rig := shoprig.NewTokens(t)
-	peers := authn.AuthorizeID(shoprig.Checkout)
+	peers := authn.MatchID(shoprig.Checkout)
 	checkout := shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout))
 	storefront := shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Storefront))
 	token := rig.Token(t, nil)
@@ -917,7 +917,7 @@ func TestAuthenticatePeerAndDPoP(t *testing.T) {
 func TestAuthenticateCertificateBoundToken(t *testing.T) {
 	f := anNewFixture(t)
 	rig := shoprig.NewTokens(t)
-	peers := authn.AuthorizeMemberOf(shoprig.TrustDomain)
+	peers := authn.MatchMemberOf(shoprig.TrustDomain)
 	checkout := shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Checkout))
 	storefront := shoprig.Certificate(shoprig.SVID(t, f.iss, shoprig.Storefront))
 	sum := sha256.Sum256(checkout.Certificate[0])

@@ -10,15 +10,15 @@
 // A [Policy] says what a route accepts, and an [Authenticator] enforces it:
 //
 //	a, err := authn.New(authn.Policy{
-//		Peer:  authn.AuthorizeID(checkoutID),   // mTLS from the checkout workload
+//		Peer:  authn.MatchID(checkoutID),   // mTLS from the checkout workload
 //		Token: authn.DPoPBoundToken,            // carrying a DPoP-bound customer token
 //	}, authn.WithX509Bundles(source), authn.WithAccessTokens(requestVerifier))
 //	p, err := a.Authenticate(ctx, r)
 //
-// Which SPIFFE IDs may call is one mechanism, a [PeerAuthorizer], whichever
+// Which SPIFFE IDs may call is one mechanism, an [IDMatcher], whichever
 // way the ID was proved: Policy.Peer for an mTLS X.509-SVID, Policy.Workload
 // for a JWT-SVID. Trusted bundles may include federated trust domains; a
-// JWT-SVID policy without a Workload authorizer admits only the audience's
+// JWT-SVID policy without a Workload matcher admits only the audience's
 // own trust domain.
 //
 // Package middleware wraps this around an http.Handler, answers refusals with

@@ -37,7 +37,7 @@ func ExampleNew() {
 	_, err = authn.New(authn.Policy{})
 	fmt.Println("empty policy refused:", errors.Is(err, authn.ErrInvalidConfig))
 
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -66,10 +66,10 @@ func ExampleNew() {
 	// authn: no client certificate
 }
 
-// AuthorizePathPrefix allows a family of workloads, on a segment boundary.
-func ExampleAuthorizePathPrefix() {
+// MatchPathPrefix allows a family of workloads, on a segment boundary.
+func ExampleMatchPathPrefix() {
 	td := spiffeid.RequireTrustDomainFromString("shop.example")
-	allow := authn.AuthorizePathPrefix(td, "/payments")
+	allow := authn.MatchPathPrefix(td, "/payments")
 	for _, id := range []string{
 		"spiffe://shop.example/payments",
 		"spiffe://shop.example/payments/eu",

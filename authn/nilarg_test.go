@@ -42,16 +42,16 @@ func TestNilArguments(t *testing.T) {
 		name    string
 		svid    x509svid.Source
 		bundles x509bundle.Source
-		peers   authn.PeerAuthorizer
+		peers   authn.IDMatcher
 	}{
-		{"nil svid source", nil, bundle, authn.AuthorizeAny()},
-		{"nil bundle source", svid, nil, authn.AuthorizeAny()},
+		{"nil svid source", nil, bundle, authn.MatchAny()},
+		{"nil bundle source", svid, nil, authn.MatchAny()},
 		{"nil authorizer", svid, bundle, nil},
-		{"nil *X509Source as svid source", nilSource, bundle, authn.AuthorizeAny()},
-		{"nil *X509Source as bundle source", svid, nilSource, authn.AuthorizeAny()},
-		{"nil *SVID", nilSVID, bundle, authn.AuthorizeAny()},
-		{"nil *Bundle", svid, nilBundle, authn.AuthorizeAny()},
-		{"nil *BundleSource", svid, nilBundles, authn.AuthorizeAny()},
+		{"nil *X509Source as svid source", nilSource, bundle, authn.MatchAny()},
+		{"nil *X509Source as bundle source", svid, nilSource, authn.MatchAny()},
+		{"nil *SVID", nilSVID, bundle, authn.MatchAny()},
+		{"nil *Bundle", svid, nilBundle, authn.MatchAny()},
+		{"nil *BundleSource", svid, nilBundles, authn.MatchAny()},
 	}
 	for _, tc := range tlsCases {
 		t.Run("ServerTLSConfig/"+tc.name, func(t *testing.T) {
@@ -74,11 +74,11 @@ func TestNilArguments(t *testing.T) {
 		})
 	}
 	t.Run("ServerTLSConfig and ClientTLSConfig accept real sources", func(t *testing.T) {
-		s, err := authn.ServerTLSConfig(svid, bundle, authn.AuthorizeAny())
+		s, err := authn.ServerTLSConfig(svid, bundle, authn.MatchAny())
 		require.NoError(t, err)
 		assert.EqualValues(t, tls.VersionTLS13, s.MinVersion)
 		assert.Equal(t, tls.RequireAnyClientCert, s.ClientAuth)
-		c, err := authn.ClientTLSConfig(svid, bundle, authn.AuthorizeAny())
+		c, err := authn.ClientTLSConfig(svid, bundle, authn.MatchAny())
 		require.NoError(t, err)
 		assert.EqualValues(t, tls.VersionTLS13, c.MinVersion)
 		assert.NotNil(t, c.VerifyPeerCertificate)
@@ -89,9 +89,9 @@ func TestNilArguments(t *testing.T) {
 		policy authn.Policy
 		opts   []authn.Option
 	}{
-		{"nil option", authn.Policy{Token: authn.NoToken, Peer: authn.AuthorizeAny()}, []authn.Option{nil}},
-		{"nil X.509 bundles", authn.Policy{Peer: authn.AuthorizeAny()}, []authn.Option{authn.WithX509Bundles(nil)}},
-		{"nil *X509Source as X.509 bundles", authn.Policy{Peer: authn.AuthorizeAny()}, []authn.Option{authn.WithX509Bundles(nilSource)}},
+		{"nil option", authn.Policy{Token: authn.NoToken, Peer: authn.MatchAny()}, []authn.Option{nil}},
+		{"nil X.509 bundles", authn.Policy{Peer: authn.MatchAny()}, []authn.Option{authn.WithX509Bundles(nil)}},
+		{"nil *X509Source as X.509 bundles", authn.Policy{Peer: authn.MatchAny()}, []authn.Option{authn.WithX509Bundles(nilSource)}},
 		{"nil access-token verifier", authn.Policy{Token: authn.AccessToken}, []authn.Option{authn.WithAccessTokens(nil)}},
 		{"nil JWT bundles", authn.Policy{Token: authn.JWTSVID}, []authn.Option{authn.WithJWTSVIDs(nil, "spiffe://shop.example/payments")}},
 		{"nil *jwtbundle.Bundle", authn.Policy{Token: authn.JWTSVID}, []authn.Option{authn.WithJWTSVIDs(nilJWT, "spiffe://shop.example/payments")}},
@@ -109,7 +109,7 @@ func TestNilArguments(t *testing.T) {
 	}
 
 	t.Run("Authenticate with a nil request or context", func(t *testing.T) {
-		a, err := authn.New(authn.Policy{Peer: authn.AuthorizeAny()}, authn.WithX509Bundles(bundle))
+		a, err := authn.New(authn.Policy{Peer: authn.MatchAny()}, authn.WithX509Bundles(bundle))
 		require.NoError(t, err)
 		r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example/settle", nil)
 		for name, call := range map[string]func() (*authn.Principal, error){

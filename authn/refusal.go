@@ -4,8 +4,8 @@ import "github.com/spiffe/go-spiffe/v2/spiffeid"
 
 // RefusalError is how [Authenticator.Authenticate] refuses a request of which
 // it had already verified a part: an mTLS peer whose SPIFFE ID verified but
-// that the policy's [PeerAuthorizer] refused, or whose token then failed, a
-// JWT-SVID that verified but that the policy's Workload authorizer refused,
+// that the policy's [IDMatcher] refused, or whose token then failed, a
+// JWT-SVID that verified but that the policy's Workload matcher refused,
 // or an access token that verified but came without the DPoP proof the
 // route requires. It carries what was verified, so that a refusal can be logged
 // with who was turned away (package middleware does), and wraps the cause:

@@ -64,7 +64,7 @@ func anRotationUnderLoad(t *testing.T, bundlesFromX509Source bool) {
 		serverBundles, clientBundles = bundles, bundles
 	}
 
-	peers := authn.AuthorizeID(shoprig.Checkout)
+	peers := authn.MatchID(shoprig.Checkout)
 	a, err := authn.New(authn.Policy{Peer: peers}, authn.WithX509Bundles(serverBundles))
 	require.NoError(t, err)
 	var clientSerials sync.Map // serials of the client certificates the server saw
@@ -78,7 +78,7 @@ func anRotationUnderLoad(t *testing.T, bundlesFromX509Source bool) {
 		w.WriteHeader(http.StatusNoContent)
 	}), shoprig.ServerTLSConfig(t, server, serverBundles, peers), nil)
 
-	tr := &http.Transport{TLSClientConfig: shoprig.ClientTLSConfig(t, client, clientBundles, authn.AuthorizeID(shoprig.Payments)), DisableKeepAlives: true}
+	tr := &http.Transport{TLSClientConfig: shoprig.ClientTLSConfig(t, client, clientBundles, authn.MatchID(shoprig.Payments)), DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	hc := &http.Client{Transport: tr}
 	ctx := shoprig.Context(t)

@@ -32,7 +32,7 @@ import (
 // It fails with [ErrInvalidConfig] when svid, bundles or peers is nil (a nil
 // pointer in an interface included): such a configuration could only fail,
 // or panic, at the first handshake.
-func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) (*tls.Config, error) {
+func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers IDMatcher) (*tls.Config, error) {
 	if err := checkTLSArgs("ServerTLSConfig", svid, bundles, peers); err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func ServerTLSConfig(svid x509svid.Source, bundles x509bundle.Source, peers Peer
 // verifies against bundles and that server allows. As for [ServerTLSConfig],
 // pass the workload's X509Source as both svid and bundles. It fails with
 // [ErrInvalidConfig] when an argument is nil.
-func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server PeerAuthorizer) (*tls.Config, error) {
+func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server IDMatcher) (*tls.Config, error) {
 	if err := checkTLSArgs("ClientTLSConfig", svid, bundles, server); err != nil {
 		return nil, err
 	}
@@ -55,14 +55,14 @@ func ClientTLSConfig(svid x509svid.Source, bundles x509bundle.Source, server Pee
 	return c, nil
 }
 
-func checkTLSArgs(fn string, svid x509svid.Source, bundles x509bundle.Source, peers PeerAuthorizer) error {
+func checkTLSArgs(fn string, svid x509svid.Source, bundles x509bundle.Source, peers IDMatcher) error {
 	switch {
 	case isNil(svid):
 		return fmt.Errorf("%w: %s: nil X.509-SVID source", ErrInvalidConfig, fn)
 	case isNil(bundles):
 		return fmt.Errorf("%w: %s: nil X.509 bundle source", ErrInvalidConfig, fn)
 	case peers == nil:
-		return fmt.Errorf("%w: %s: nil PeerAuthorizer (use AuthorizeAny to allow every verified peer)", ErrInvalidConfig, fn)
+		return fmt.Errorf("%w: %s: nil IDMatcher (use MatchAny to allow every verified peer)", ErrInvalidConfig, fn)
 	}
 	return nil
 }

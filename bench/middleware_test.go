@@ -117,14 +117,14 @@ func newHandlerCheck(mw func(http.Handler) http.Handler, found func(context.Cont
 }
 
 // ztkitMiddleware is middleware.New over an authenticator with
-// Policy{Peer: AuthorizeID(storefront), Token: DPoPBoundToken}, trusting the
+// Policy{Peer: MatchID(storefront), Token: DPoPBoundToken}, trusting the
 // peer rig's CA, with the token cache of cacheSize and default options
 // otherwise (the global OpenTelemetry meter provider, a no-op; no nonces).
 func ztkitMiddleware(tb testing.TB, r *rig, p *peerRig, cacheSize int) handlerCheck {
 	tb.Helper()
 	rv, err := dpop.NewRequestVerifier(ztkitTokenVerifier(tb, r, cacheSize), ztkitProofVerifier(tb), dpop.WithExternalURL(origin))
 	require.NoError(tb, err)
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(storefrontID), Token: authn.DPoPBoundToken},
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(storefrontID), Token: authn.DPoPBoundToken},
 		authn.WithX509Bundles(p.iss.X509Bundle()), authn.WithAccessTokens(rv))
 	require.NoError(tb, err)
 	mw, err := middleware.New(a)

@@ -41,7 +41,7 @@ func (w *benchWriter) WriteHeader(int)             {}
 func BenchmarkMiddleware(b *testing.B) {
 	iss := shoprig.NewIssuer(b, shoprig.TrustDomain)
 	svid := shoprig.SVID(b, iss, shoprig.Checkout)
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(b, err)
 	state := &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true, PeerCertificates: svid.Certificates}
 	newRequest := func(ctx context.Context) *http.Request {
@@ -107,7 +107,7 @@ func BenchmarkMiddleware(b *testing.B) {
 func BenchmarkMiddlewareAuthz(b *testing.B) {
 	iss := shoprig.NewIssuer(b, shoprig.TrustDomain)
 	svid := shoprig.SVID(b, iss, shoprig.Checkout)
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(b, err)
 	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{
 		{ID: "orders", Effect: authz.Allow, Routes: []string{mwRoute}, Match: authz.Match{Peers: []string{shoprig.Checkout.String()}}},

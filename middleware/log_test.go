@@ -100,8 +100,8 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 	}
 	red, err := redact.New()
 	require.NoError(t, err)
-	peerPolicy := mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), bundles: src, tls: serverTLS}
-	peerAndToken := mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), token: authn.DPoPBoundToken, bundles: src, tls: serverTLS}
+	peerPolicy := mwOptions{peer: authn.MatchID(shoprig.Checkout), bundles: src, tls: serverTLS}
+	peerAndToken := mwOptions{peer: authn.MatchID(shoprig.Checkout), token: authn.DPoPBoundToken, bundles: src, tls: serverTLS}
 
 	cases := []struct {
 		name   string

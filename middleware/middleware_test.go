@@ -45,7 +45,7 @@ const (
 type mwOptions struct {
 	// token is the route's token requirement; peer, when set, its peer requirement.
 	token authn.TokenRequirement
-	peer  authn.PeerAuthorizer
+	peer  authn.IDMatcher
 	// bundles verifies client certificates; an empty bundle when nil.
 	bundles x509bundle.Source
 	// tv verifies tokens instead of the rig's verifier.
@@ -475,7 +475,7 @@ func TestMiddlewareRefuses(t *testing.T) {
 			status: 503, reason: middleware.ReasonKeysUnavailable,
 		},
 		{
-			name: "missing mTLS peer", opts: mwOptions{peer: authn.AuthorizeID(shoprig.Checkout)},
+			name: "missing mTLS peer", opts: mwOptions{peer: authn.MatchID(shoprig.Checkout)},
 			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
 			status: 403, reason: middleware.ReasonPeerMissing,
 		},
@@ -642,7 +642,7 @@ func TestMiddlewarePeer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := mwStart(t, rig, mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), bundles: src, tls: cfg})
+			s := mwStart(t, rig, mwOptions{peer: authn.MatchID(shoprig.Checkout), bundles: src, tls: cfg})
 			client := shoprig.HTTPClient(t, shoprig.ClientTLS(tc.cert, iss.X509Bundle(), shoprig.Payments))
 			h := http.Header{"Accept": {"application/problem+json"}}
 			resp := s.do(t, client, mwPath, h)
@@ -711,7 +711,7 @@ func TestMiddlewareChallengeOptions(t *testing.T) {
 		},
 		{
 			name:   "peer-only route",
-			opts:   mwOptions{peer: authn.AuthorizeAny()},
+			opts:   mwOptions{peer: authn.MatchAny()},
 			status: http.StatusForbidden,
 			wants:  nil, // 403 carries no challenge
 		},
@@ -872,7 +872,7 @@ func TestMiddlewareSpan(t *testing.T) {
 		},
 		{
 			name: "accepted mTLS",
-			opts: mwOptions{peer: authn.AuthorizeID(shoprig.Checkout), bundles: src, tls: shoprig.ServerTLSConfig(t, src, src, authn.AuthorizeID(shoprig.Checkout))},
+			opts: mwOptions{peer: authn.MatchID(shoprig.Checkout), bundles: src, tls: shoprig.ServerTLSConfig(t, src, src, authn.MatchID(shoprig.Checkout))},
 			client: func(t *testing.T, _ *mwShop) *http.Client {
 				return shoprig.HTTPClient(t, shoprig.ClientTLS(shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Checkout)), iss.X509Bundle(), shoprig.Payments))
 			},

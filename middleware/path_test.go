@@ -31,7 +31,7 @@ func pathRig(t *testing.T) func(target string) (*httptest.ResponseRecorder, seen
 	t.Helper()
 	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
 	svid := shoprig.SVID(t, iss, shoprig.Checkout)
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(t, err)
 	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{
 		{ID: "x", Effect: authz.Allow, Routes: []string{"/x/{p...}", "GET /items/{id}"}, Match: authz.Match{AnyPrincipal: true}},
@@ -108,7 +108,7 @@ func TestMiddlewareCanonicalPath(t *testing.T) {
 // is refused, not a panic.
 func TestMiddlewareMisuse(t *testing.T) {
 	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
-	a, err := authn.New(authn.Policy{Peer: authn.AuthorizeID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(t, err)
 	var logged bytes.Buffer
 	mw, err := middleware.New(a, middleware.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))

@@ -46,7 +46,7 @@ func TestAddrAllowed(t *testing.T) {
 		return r
 	}
 	external := compileOne(Destination{Host: "api.stripe.com"})
-	internal := compileOne(Destination{Host: "payments.test", Server: authn.AuthorizeAny()})
+	internal := compileOne(Destination{Host: "payments.test", Server: authn.MatchAny()})
 	pinned := compileOne(Destination{Host: "api.stripe.com", Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}})
 	literal := compileOne(Destination{Host: "10.0.0.7"})
 

@@ -13,7 +13,7 @@ import (
 // Schemes a destination can have.
 const (
 	// SchemeHTTPS is TLS: web PKI for external destinations, SPIFFE mTLS for
-	// destinations with a Server authorizer. It is the default.
+	// destinations with a Server matcher. It is the default.
 	SchemeHTTPS = "https"
 	// SchemeHTTP is plaintext, allowed only where a destination says so.
 	SchemeHTTP = "http"
@@ -55,8 +55,8 @@ type Destination struct {
 	Port int
 	// Server, when set, makes this an internal destination whose server
 	// must present an X.509-SVID it allows, for example
-	// authn.AuthorizeID(paymentsID). Requires [WithSPIFFE] on the [Dialer].
-	Server authn.PeerAuthorizer
+	// authn.MatchID(paymentsID). Requires [WithSPIFFE] on the [Dialer].
+	Server authn.IDMatcher
 	// Networks, when set, are the only addresses the host may resolve to (or,
 	// for an IP literal Host, must contain it). It replaces the default
 	// address rule: public addresses for external names, any unicast

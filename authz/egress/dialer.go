@@ -40,7 +40,7 @@ type Dialer struct {
 
 // NewDialer returns a dialer for list. It fails with [ErrInvalidConfig] when
 // list is nil, or when list has an internal destination (one with a Server
-// authorizer) and [WithSPIFFE] did not give both an X.509-SVID source and
+// matcher) and [WithSPIFFE] did not give both an X.509-SVID source and
 // a bundle source.
 func NewDialer(list *List, opts ...Option) (*Dialer, error) {
 	if list == nil {

@@ -21,7 +21,7 @@ import (
 func TestNewDialerConfig(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	svid := shoprig.SVID(t, iss, storefront)
-	internal := newList(t, egress.Destination{Host: "payments.test", Server: authn.AuthorizeID(payments)})
+	internal := newList(t, egress.Destination{Host: "payments.test", Server: authn.MatchID(payments)})
 	external := newList(t, egress.Destination{Host: "api.stripe.com"})
 
 	_, err := egress.NewDialer(nil)
@@ -158,7 +158,7 @@ func startServerOrSkip(t *testing.T, ip string, port int, h http.Handler) *serve
 func TestDialTLSContext(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
-	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: srv.Port, Server: authn.MatchID(payments)})
 	d := storefrontDialer(t, iss, list)
 
 	conn, err := d.DialTLSContext(shoprig.Context(t), "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.Port)))

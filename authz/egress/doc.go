@@ -11,7 +11,7 @@
 //		// The payment provider: web PKI, port 443.
 //		egress.Destination{Host: "api.stripe.com"},
 //		// The payments service: SPIFFE mTLS, and it must be the payments workload.
-//		egress.Destination{Host: "payments.shop.internal", Port: 8443, Server: authn.AuthorizeID(paymentsID)},
+//		egress.Destination{Host: "payments.shop.internal", Port: 8443, Server: authn.MatchID(paymentsID)},
 //		// A legacy tax service: plaintext, pinned to its network.
 //		egress.Destination{Scheme: "http", Host: "tax.legacy.internal",
 //			Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}},

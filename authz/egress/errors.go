@@ -21,7 +21,7 @@ var (
 	// ErrServerIdentity: the TLS handshake with a listed destination failed
 	// because the server is not who the list says it must be: its X.509-SVID
 	// does not verify against the trust bundles or names a SPIFFE ID the
-	// destination's authorizer refuses, or (for a web PKI destination) its
+	// destination's matcher refuses, or (for a web PKI destination) its
 	// certificate does not verify for the host name. The client sent no
 	// request bytes.
 	ErrServerIdentity = errors.New("egress: server identity refused")

@@ -113,7 +113,7 @@ func ExampleNewDialer() {
 			fmt.Println(err)
 			return
 		}
-		cfg, err := authn.ServerTLSConfig(svids[id], iss.X509Bundle(), authn.AuthorizeID(storefront))
+		cfg, err := authn.ServerTLSConfig(svids[id], iss.X509Bundle(), authn.MatchID(storefront))
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -132,8 +132,8 @@ func ExampleNewDialer() {
 	real, fake := ports[payments], ports[imposter]
 
 	list, err := egress.NewList(
-		egress.Destination{Host: "127.0.0.1", Port: real, Server: authn.AuthorizeID(payments)},
-		egress.Destination{Host: "127.0.0.1", Port: fake, Server: authn.AuthorizeID(payments)},
+		egress.Destination{Host: "127.0.0.1", Port: real, Server: authn.MatchID(payments)},
+		egress.Destination{Host: "127.0.0.1", Port: fake, Server: authn.MatchID(payments)},
 	)
 	if err != nil {
 		fmt.Println(err)

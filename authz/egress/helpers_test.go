@@ -112,7 +112,7 @@ func startServer(tb testing.TB, ip string, port int, cfg *tls.Config, h http.Han
 // the storefront as client.
 func spiffeServer(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID, ip string, port int) *server {
 	tb.Helper()
-	cfg := shoprig.ServerTLSConfig(tb, shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))
+	cfg := shoprig.ServerTLSConfig(tb, shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.MatchID(storefront))
 	return startServer(tb, ip, port, cfg, whoami(id.Path()))
 }
 

@@ -93,7 +93,7 @@ func TestParseDestination(t *testing.T) {
 }
 
 func TestNewListRefusesInvalidDestinations(t *testing.T) {
-	id := authn.AuthorizeID(payments)
+	id := authn.MatchID(payments)
 	tests := []struct {
 		name  string
 		dests []egress.Destination
@@ -133,8 +133,8 @@ func TestListMatch(t *testing.T) {
 	list := newList(t,
 		egress.Destination{Host: "api.stripe.com"},
 		egress.Destination{Host: "*.stripe.com", Port: 8443},
-		egress.Destination{Host: "*.payments.test", Server: authn.AuthorizeMemberOf(td)},
-		egress.Destination{Host: "eu.payments.test", Server: authn.AuthorizeID(payments)},
+		egress.Destination{Host: "*.payments.test", Server: authn.MatchMemberOf(td)},
+		egress.Destination{Host: "eu.payments.test", Server: authn.MatchID(payments)},
 		egress.Destination{Scheme: "http", Host: "legacy.internal", Port: 8080, Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}},
 		egress.Destination{Host: "10.0.0.7", Port: 8443},
 		egress.Destination{Host: "fd00::7"},

@@ -31,7 +31,7 @@ func TestRefusalLog(t *testing.T) {
 		},
 	}))
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}})
-	list := newList(t, egress.Destination{Host: "payments.test", Port: impostor.Port, Server: authn.AuthorizeID(payments)})
+	list := newList(t, egress.Destination{Host: "payments.test", Port: impostor.Port, Server: authn.MatchID(payments)})
 	d := storefrontDialer(t, iss, list, egress.WithResolver(res), egress.WithLogger(logger))
 	c := newClient(t, d)
 

@@ -59,7 +59,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithSPIFFE sets the X.509-SVID the client presents to internal
 // destinations and the trust bundles their server X.509-SVIDs are verified
 // against; required when the list has a destination with a Server
-// authorizer. Both are read at each handshake, so rotation needs no restart.
+// matcher. Both are read at each handshake, so rotation needs no restart.
 // Pass the workload's X509Source (spiffesource.NewX509Source) as both, as
 // [authn.ClientTLSConfig] explains. A nil argument leaves that source unset.
 func WithSPIFFE(svid x509svid.Source, bundles x509bundle.Source) Option {

@@ -41,7 +41,7 @@ func TestProxyEnvironmentIgnored(t *testing.T) {
 	res := newHosts(map[string][]netip.Addr{"legacy.test": {loopback}, "payments.test": {loopback}})
 	list := newList(t,
 		egress.Destination{Scheme: "http", Host: "legacy.test", Port: direct.Port, Networks: loopbackV4},
-		egress.Destination{Host: "payments.test", Port: secure.Port, Server: authn.AuthorizeID(payments)},
+		egress.Destination{Host: "payments.test", Port: secure.Port, Server: authn.MatchID(payments)},
 	)
 	proxiedBefore := proxy.hits.Load()
 	c := newClient(t, storefrontDialer(t, iss, list, egress.WithResolver(res)))

@@ -37,9 +37,9 @@ func TestTransportSPIFFE(t *testing.T) {
 
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}})
 	list := newList(t,
-		egress.Destination{Host: "payments.test", Port: good.Port, Server: authn.AuthorizeID(payments)},
-		egress.Destination{Host: "payments.test", Port: impostor.Port, Server: authn.AuthorizeID(payments)},
-		egress.Destination{Host: "payments.test", Port: forged.Port, Server: authn.AuthorizeID(payments)},
+		egress.Destination{Host: "payments.test", Port: good.Port, Server: authn.MatchID(payments)},
+		egress.Destination{Host: "payments.test", Port: impostor.Port, Server: authn.MatchID(payments)},
+		egress.Destination{Host: "payments.test", Port: forged.Port, Server: authn.MatchID(payments)},
 	)
 	c := newClient(t, storefrontDialer(t, iss, list, egress.WithResolver(res)))
 
@@ -70,7 +70,7 @@ func TestTransportSPIFFE(t *testing.T) {
 // the handshake; the server reads no application data at all.
 func TestServerIdentityNoRequestBytes(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
-	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, attacker), iss.X509Bundle(), authn.AuthorizeAny())
+	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, attacker), iss.X509Bundle(), authn.MatchAny())
 	lis, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lis.Close() })
@@ -92,7 +92,7 @@ func TestServerIdentityNoRequestBytes(t *testing.T) {
 	}()
 
 	port := lis.Addr().(*net.TCPAddr).Port
-	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: port, Server: authn.AuthorizeID(payments)})
+	list := newList(t, egress.Destination{Host: "127.0.0.1", Port: port, Server: authn.MatchID(payments)})
 	c := newClient(t, storefrontDialer(t, iss, list))
 	req, err := http.NewRequestWithContext(shoprig.Context(t), http.MethodPost, link("https", "127.0.0.1", port, "/charge"),
 		strings.NewReader(`{"card":"4111111111111111"}`))
@@ -163,7 +163,7 @@ func TestRefusedBeforeDialing(t *testing.T) {
 	srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 	p := srv.Port
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}, "evil.test": {loopback}})
-	list := newList(t, egress.Destination{Host: "payments.test", Port: p, Server: authn.AuthorizeID(payments)})
+	list := newList(t, egress.Destination{Host: "payments.test", Port: p, Server: authn.MatchID(payments)})
 	d := storefrontDialer(t, iss, list, egress.WithResolver(res))
 	c := newClient(t, d)
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -245,15 +245,15 @@ func TestRedirects(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	target := spiffeServer(t, iss, orders, "127.0.0.1", 0)
 	evil := startServer(t, "127.0.0.1", 0, nil, whoami("evil"))
-	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, payments), iss.X509Bundle(), authn.AuthorizeID(storefront))
+	cfg := shoprig.ServerTLSConfig(t, shoprig.SVID(t, iss, payments), iss.X509Bundle(), authn.MatchID(storefront))
 	redirector := startServer(t, "127.0.0.1", 0, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	}))
 
 	res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}, "orders.test": {loopback}, "evil.test": {loopback}})
 	list := newList(t,
-		egress.Destination{Host: "payments.test", Port: redirector.Port, Server: authn.AuthorizeID(payments)},
-		egress.Destination{Host: "orders.test", Port: target.Port, Server: authn.AuthorizeID(orders)},
+		egress.Destination{Host: "payments.test", Port: redirector.Port, Server: authn.MatchID(payments)},
+		egress.Destination{Host: "orders.test", Port: target.Port, Server: authn.MatchID(orders)},
 	)
 	c := newClient(t, storefrontDialer(t, iss, list, egress.WithResolver(res)))
 	via := func(to string) string {
@@ -283,8 +283,8 @@ func TestNoConnectionReuseAcrossHosts(t *testing.T) {
 		srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
 		res := newHosts(map[string][]netip.Addr{"payments.test": {loopback}, "orders.test": {loopback}})
 		list := newList(t,
-			egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)},
-			egress.Destination{Host: "orders.test", Port: srv.Port, Server: authn.AuthorizeID(orders)},
+			egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)},
+			egress.Destination{Host: "orders.test", Port: srv.Port, Server: authn.MatchID(orders)},
 		)
 		c := newClient(t, storefrontDialer(t, iss, list, egress.WithResolver(res)))
 
@@ -370,7 +370,7 @@ func TestWorkloadAPISource(t *testing.T) {
 	t.Cleanup(func() { assert.NoError(t, src.Close()) })
 
 	srv := spiffeServer(t, iss, payments, "127.0.0.1", 0)
-	list := newList(t, egress.Destination{Host: "localhost", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	list := newList(t, egress.Destination{Host: "localhost", Port: srv.Port, Server: authn.MatchID(payments)})
 	d, err := egress.NewDialer(list, egress.WithSPIFFE(src, iss.X509Bundle())) // the system resolver
 	require.NoError(t, err)
 	tr, err := egress.NewTransport(d)

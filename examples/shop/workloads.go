@@ -26,7 +26,7 @@ type workloads struct {
 	checkoutSVID    x509svid.Source
 	checkoutBundles x509bundle.Source
 	// checkoutPeers is whom checkout accepts as a client; describe says it in words.
-	checkoutPeers authn.PeerAuthorizer
+	checkoutPeers authn.IDMatcher
 	describe      []string
 
 	storefrontID      spiffeid.ID
@@ -34,7 +34,7 @@ type workloads struct {
 	storefrontBundles x509bundle.Source
 	// storefrontServers is whom the storefront accepts as the checkout: its
 	// egress allow-list requires it of the server at checkout's address.
-	storefrontServers authn.PeerAuthorizer
+	storefrontServers authn.IDMatcher
 
 	// issuer is the embedded issuer; nil with an external agent.
 	issuer *spiffetest.Issuer
@@ -112,8 +112,8 @@ func (w *workloads) embedded(ctx context.Context) error {
 	w.closers = append(w.closers, bundles.Close)
 	w.storefrontSVID, w.storefrontBundles = svid, bundles
 
-	w.checkoutPeers = authn.AuthorizeID(w.storefrontID)
-	w.storefrontServers = authn.AuthorizeID(w.checkoutID)
+	w.checkoutPeers = authn.MatchID(w.storefrontID)
+	w.storefrontServers = authn.MatchID(w.checkoutID)
 	w.describe = []string{
 		fmt.Sprintf("spiffe:   trust domain %s, embedded issuer (authn/spiffetest) serving the Workload API at %s", w.td.Name(), iss.Addr()),
 		fmt.Sprintf("checkout: is %s (X509-SVID from the Workload API); accepts mTLS from %s only", w.checkoutID, w.storefrontID),
@@ -152,8 +152,8 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 	w.checkoutSVID, w.checkoutBundles = co, co
 	w.storefrontSVID, w.storefrontBundles = sf, sf
 
-	w.checkoutPeers = authn.AuthorizeMemberOf(w.td)
-	w.storefrontServers = authn.AuthorizeID(w.checkoutID)
+	w.checkoutPeers = authn.MatchMemberOf(w.td)
+	w.storefrontServers = authn.MatchID(w.checkoutID)
 	w.describe = []string{
 		fmt.Sprintf("spiffe:   Workload API at %s (an external agent); it serves this process %s", addr, w.checkoutID),
 		fmt.Sprintf("checkout: is %s; accepts mTLS from any workload of trust domain %s, since both workloads have the agent's one SVID",
@@ -187,7 +187,7 @@ type impostor struct {
 // impostor returns the identity of a server that is not the checkout. With
 // the embedded issuer it is a genuine X509-SVID of the shop's own CA for
 // spiffe://<td>/impostor: another workload of the trust domain, which the
-// storefront's authorizer must refuse. An external agent serves this process
+// storefront's matcher must refuse. An external agent serves this process
 // only its one SVID, so no genuine SVID for another ID can be had; the
 // impostor then presents the checkout's ID signed by a CA of its own, which
 // the trust bundle must refuse.

@@ -110,7 +110,7 @@ func startServer(tb testing.TB, creds credentials.TransportCredentials) *server 
 // spiffeServer serves as id over SPIFFE mTLS, accepting only the storefront.
 func spiffeServer(tb testing.TB, iss *spiffetest.Issuer, id spiffeid.ID) *server {
 	tb.Helper()
-	return startServer(tb, credentials.NewTLS(shoprig.ServerTLSConfig(tb, shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.AuthorizeID(storefront))))
+	return startServer(tb, credentials.NewTLS(shoprig.ServerTLSConfig(tb, shoprig.SVID(tb, iss, id), iss.X509Bundle(), authn.MatchID(storefront))))
 }
 
 func (s *server) clientID() spiffeid.ID {
@@ -161,7 +161,7 @@ func requireUnavailable(tb testing.TB, err error, reason egress.Reason) {
 func TestHealthOverSPIFFE(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 
 	for _, target := range []string{
 		srv.target("payments.test"),
@@ -191,7 +191,7 @@ func TestHealthOverSPIFFE(t *testing.T) {
 func TestWrongServerID(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, attacker)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 	conn := newClient(t, srv.target("payments.test"), d)
 
 	_, err := check(t, conn)
@@ -207,7 +207,7 @@ func TestWrongServerID(t *testing.T) {
 func TestNotListedRefusedBeforeDialing(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 	p := strconv.Itoa(srv.Port)
 
 	tests := []struct {
@@ -252,7 +252,7 @@ func TestNotListedRefusedBeforeDialing(t *testing.T) {
 func TestDialOptions(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 	opts, err := egressgrpc.DialOptions(d)
 	require.NoError(t, err)
 
@@ -294,7 +294,7 @@ func TestDialOptions(t *testing.T) {
 func TestAuthorityOverride(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 
 	conn := newClient(t, srv.target("payments.test"), d, grpc.WithAuthority("evil.test"))
 	_, err := check(t, conn)
@@ -318,7 +318,7 @@ func TestAuthorityOverride(t *testing.T) {
 func TestOptionsOverriddenFailClosed(t *testing.T) {
 	iss := shoprig.NewIssuer(t, td)
 	srv := spiffeServer(t, iss, payments)
-	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.AuthorizeID(payments)})
+	d := storefrontDialer(t, iss, egress.Destination{Host: "payments.test", Port: srv.Port, Server: authn.MatchID(payments)})
 	opts, err := egressgrpc.DialOptions(d)
 	require.NoError(t, err)
 	opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {

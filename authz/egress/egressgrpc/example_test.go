@@ -51,7 +51,7 @@ func ExampleNewClient() {
 		fmt.Println(err)
 		return
 	}
-	serverTLS, err := authn.ServerTLSConfig(serverSVID, iss.X509Bundle(), authn.AuthorizeID(storefront))
+	serverTLS, err := authn.ServerTLSConfig(serverSVID, iss.X509Bundle(), authn.MatchID(storefront))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -62,7 +62,7 @@ func ExampleNewClient() {
 	defer srv.Stop()
 	port := lis.Addr().(*net.TCPAddr).Port
 
-	list, err := egress.NewList(egress.Destination{Host: "127.0.0.1", Port: port, Server: authn.AuthorizeID(payments)})
+	list, err := egress.NewList(egress.Destination{Host: "127.0.0.1", Port: port, Server: authn.MatchID(payments)})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -446,7 +446,7 @@ func ClientTLS(cert *tls.Certificate, bundle x509bundle.Source, server spiffeid.
 }
 
 // ServerTLSConfig is authn.ServerTLSConfig for a test: it fails the test on an error.
-func ServerTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, peers authn.PeerAuthorizer) *tls.Config {
+func ServerTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, peers authn.IDMatcher) *tls.Config {
 	tb.Helper()
 	cfg, err := authn.ServerTLSConfig(svid, bundles, peers)
 	require.NoError(tb, err)
@@ -454,7 +454,7 @@ func ServerTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Sou
 }
 
 // ClientTLSConfig is authn.ClientTLSConfig for a test: it fails the test on an error.
-func ClientTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, server authn.PeerAuthorizer) *tls.Config {
+func ClientTLSConfig(tb testing.TB, svid x509svid.Source, bundles x509bundle.Source, server authn.IDMatcher) *tls.Config {
 	tb.Helper()
 	cfg, err := authn.ClientTLSConfig(svid, bundles, server)
 	require.NoError(tb, err)

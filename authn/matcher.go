@@ -9,24 +9,32 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 )
 
-// PeerAuthorizer decides whether a peer with a verified SPIFFE ID may call.
-// It returns nil to allow and an error matching [ErrPeerNotAuthorized] to
-// refuse. Build one with the Authorize functions and combine them with [And],
-// [Or] and [Not]; the zero value (nil) allows no one.
-type PeerAuthorizer func(id spiffeid.ID) error
+// IDMatcher decides whether a caller with a verified SPIFFE ID may call: an
+// mTLS peer (Policy.Peer, an egress destination's Server) or the workload of
+// a JWT-SVID (Policy.Workload). It returns nil to allow and an error
+// matching [ErrPeerNotAuthorized] to refuse. Build one with the Match
+// functions and combine them with [And], [Or] and [Not]; the zero value
+// (nil) allows no one.
+//
+// It is what go-spiffe calls a matcher (spiffeid.Matcher: MatchID,
+// MatchMemberOf, ...), a check on the SPIFFE ID alone. The name Authorizer
+// is left to the request-level decision of package authz (authz.Authorizer)
+// and, in go-spiffe, to the TLS-level check that also sees the chains
+// (tlsconfig.Authorizer), which [IDMatcher.TLS] adapts it to.
+type IDMatcher func(id spiffeid.ID) error
 
 func refuse(id spiffeid.ID) error {
 	return fmt.Errorf("%w: %s", ErrPeerNotAuthorized, id)
 }
 
-// AuthorizeAny allows every peer whose X.509-SVID verified against the trust
+// MatchAny allows every peer whose X.509-SVID verified against the trust
 // bundles. Use it only where the bundles themselves are the policy.
-func AuthorizeAny() PeerAuthorizer {
+func MatchAny() IDMatcher {
 	return func(spiffeid.ID) error { return nil }
 }
 
-// AuthorizeID allows exactly the peer want.
-func AuthorizeID(want spiffeid.ID) PeerAuthorizer {
+// MatchID allows exactly the peer want.
+func MatchID(want spiffeid.ID) IDMatcher {
 	return func(id spiffeid.ID) error {
 		if !want.IsZero() && id == want {
 			return nil
@@ -35,8 +43,8 @@ func AuthorizeID(want spiffeid.ID) PeerAuthorizer {
 	}
 }
 
-// AuthorizeOneOf allows any of ids.
-func AuthorizeOneOf(ids ...spiffeid.ID) PeerAuthorizer {
+// MatchOneOf allows any of ids.
+func MatchOneOf(ids ...spiffeid.ID) IDMatcher {
 	set := make(map[spiffeid.ID]struct{}, len(ids))
 	for _, id := range ids {
 		if !id.IsZero() {
@@ -51,8 +59,8 @@ func AuthorizeOneOf(ids ...spiffeid.ID) PeerAuthorizer {
 	}
 }
 
-// AuthorizeMemberOf allows any peer of trust domain td.
-func AuthorizeMemberOf(td spiffeid.TrustDomain) PeerAuthorizer {
+// MatchMemberOf allows any peer of trust domain td.
+func MatchMemberOf(td spiffeid.TrustDomain) IDMatcher {
 	return func(id spiffeid.ID) error {
 		if !td.IsZero() && id.MemberOf(td) {
 			return nil
@@ -61,11 +69,11 @@ func AuthorizeMemberOf(td spiffeid.TrustDomain) PeerAuthorizer {
 	}
 }
 
-// AuthorizePathPrefix allows peers of trust domain td whose path is prefix or
+// MatchPathPrefix allows peers of trust domain td whose path is prefix or
 // lies below it, on a segment boundary: "/payments" allows "/payments" and
 // "/payments/eu", not "/paymentsx"; "/" allows every workload of td. prefix
-// must start with "/"; otherwise the authorizer allows no one.
-func AuthorizePathPrefix(td spiffeid.TrustDomain, prefix string) PeerAuthorizer {
+// must start with "/"; otherwise the matcher allows no one.
+func MatchPathPrefix(td spiffeid.TrustDomain, prefix string) IDMatcher {
 	valid := !td.IsZero() && strings.HasPrefix(prefix, "/")
 	prefix = strings.TrimSuffix(prefix, "/")
 	valid = valid && (prefix == "" || spiffeid.ValidatePath(prefix) == nil)
@@ -80,9 +88,9 @@ func AuthorizePathPrefix(td spiffeid.TrustDomain, prefix string) PeerAuthorizer 
 	}
 }
 
-// And allows a peer that every one of as allows. With no authorizers, or a nil
+// And allows a peer that every one of as allows. With no matchers, or a nil
 // one, it allows no one.
-func And(as ...PeerAuthorizer) PeerAuthorizer {
+func And(as ...IDMatcher) IDMatcher {
 	return func(id spiffeid.ID) error {
 		if len(as) == 0 {
 			return refuse(id)
@@ -100,7 +108,7 @@ func And(as ...PeerAuthorizer) PeerAuthorizer {
 }
 
 // Or allows a peer that any one of as allows. With none it allows no one.
-func Or(as ...PeerAuthorizer) PeerAuthorizer {
+func Or(as ...IDMatcher) IDMatcher {
 	return func(id spiffeid.ID) error {
 		for _, a := range as {
 			if a != nil && a(id) == nil {
@@ -111,10 +119,10 @@ func Or(as ...PeerAuthorizer) PeerAuthorizer {
 	}
 }
 
-// Not allows the peers a refuses. Combine it with a positive authorizer, as in
-// And(AuthorizeMemberOf(td), Not(AuthorizeID(storefront))): on its own it
+// Not allows the peers a refuses. Combine it with a positive matcher, as in
+// And(MatchMemberOf(td), Not(MatchID(storefront))): on its own it
 // admits every verified peer a does not name.
-func Not(a PeerAuthorizer) PeerAuthorizer {
+func Not(a IDMatcher) IDMatcher {
 	return func(id spiffeid.ID) error {
 		if a == nil || a(id) == nil {
 			return refuse(id)
@@ -124,7 +132,7 @@ func Not(a PeerAuthorizer) PeerAuthorizer {
 }
 
 // authorize runs a, refusing when it is nil.
-func (a PeerAuthorizer) authorize(id spiffeid.ID) error {
+func (a IDMatcher) authorize(id spiffeid.ID) error {
 	if a == nil {
 		return refuse(id)
 	}
@@ -133,6 +141,6 @@ func (a PeerAuthorizer) authorize(id spiffeid.ID) error {
 
 // TLS adapts a to go-spiffe's tlsconfig.Authorizer, for TLS configurations
 // built with go-spiffe directly.
-func (a PeerAuthorizer) TLS() tlsconfig.Authorizer {
+func (a IDMatcher) TLS() tlsconfig.Authorizer {
 	return func(id spiffeid.ID, _ [][]*x509.Certificate) error { return a.authorize(id) }
 }

@@ -10,11 +10,11 @@ import (
 	"github.com/ztkit/ztkit/authn"
 )
 
-// TestPeerAuthorizers runs every authorizer and combinator, with nil and empty
+// TestIDMatchers runs every authorizer and combinator, with nil and empty
 // arguments, against the peers a payments service may see. Each refusal must
-// match ErrPeerNotAuthorized, through the PeerAuthorizer and through its TLS
+// match ErrPeerNotAuthorized, through the IDMatcher and through its TLS
 // adapter alike.
-func TestPeerAuthorizers(t *testing.T) {
+func TestIDMatchers(t *testing.T) {
 	td := spiffeid.RequireTrustDomainFromString("shop.example")
 	other := spiffeid.RequireTrustDomainFromString("other.example")
 	id := func(s string) spiffeid.ID { return spiffeid.RequireFromString(s) }
@@ -60,70 +60,70 @@ func TestPeerAuthorizers(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		a      authn.PeerAuthorizer
+		a      authn.IDMatcher
 		checks []check
 	}{
-		{"AuthorizeAny", authn.AuthorizeAny(), allow(checkout, otherPay, paymentsX)},
-		{"AuthorizeID", authn.AuthorizeID(checkout), join(allow(checkout), refuse(storefront, otherCheck, tdRoot, zero))},
-		{"AuthorizeID of the zero ID", authn.AuthorizeID(zero), refuse(zero, checkout)},
-		{"AuthorizeOneOf", authn.AuthorizeOneOf(checkout, storefront), join(allow(checkout, storefront), refuse(payments, otherCheck, zero))},
-		{"AuthorizeOneOf of nothing", authn.AuthorizeOneOf(), refuse(checkout, zero)},
-		{"AuthorizeOneOf of the zero ID", authn.AuthorizeOneOf(zero), refuse(zero, checkout)},
-		{"AuthorizeMemberOf", authn.AuthorizeMemberOf(td), join(allow(checkout, paymentsEU), refuse(otherPay, zero))},
-		{"AuthorizeMemberOf the zero trust domain", authn.AuthorizeMemberOf(spiffeid.TrustDomain{}), refuse(checkout, zero)},
+		{"MatchAny", authn.MatchAny(), allow(checkout, otherPay, paymentsX)},
+		{"MatchID", authn.MatchID(checkout), join(allow(checkout), refuse(storefront, otherCheck, tdRoot, zero))},
+		{"MatchID of the zero ID", authn.MatchID(zero), refuse(zero, checkout)},
+		{"MatchOneOf", authn.MatchOneOf(checkout, storefront), join(allow(checkout, storefront), refuse(payments, otherCheck, zero))},
+		{"MatchOneOf of nothing", authn.MatchOneOf(), refuse(checkout, zero)},
+		{"MatchOneOf of the zero ID", authn.MatchOneOf(zero), refuse(zero, checkout)},
+		{"MatchMemberOf", authn.MatchMemberOf(td), join(allow(checkout, paymentsEU), refuse(otherPay, zero))},
+		{"MatchMemberOf the zero trust domain", authn.MatchMemberOf(spiffeid.TrustDomain{}), refuse(checkout, zero)},
 		{
-			"AuthorizePathPrefix on a segment boundary",
-			authn.AuthorizePathPrefix(td, "/payments"),
+			"MatchPathPrefix on a segment boundary",
+			authn.MatchPathPrefix(td, "/payments"),
 			join(allow(payments, paymentsEU, paymentsEU2), refuse(paymentsX, pay, otherPay, checkout, tdRoot, zero)),
 		},
 		{
-			"AuthorizePathPrefix with a trailing slash",
-			authn.AuthorizePathPrefix(td, "/payments/"),
+			"MatchPathPrefix with a trailing slash",
+			authn.MatchPathPrefix(td, "/payments/"),
 			join(allow(payments, paymentsEU), refuse(paymentsX, pay, otherPay)),
 		},
 		{
-			"AuthorizePathPrefix of a deeper path",
-			authn.AuthorizePathPrefix(td, "/payments/eu"),
+			"MatchPathPrefix of a deeper path",
+			authn.MatchPathPrefix(td, "/payments/eu"),
 			join(allow(paymentsEU, paymentsEU2), refuse(payments, paymentsX)),
 		},
-		{"AuthorizePathPrefix in another trust domain", authn.AuthorizePathPrefix(other, "/payments"), join(allow(otherPay), refuse(payments))},
-		{"AuthorizePathPrefix without a leading slash", authn.AuthorizePathPrefix(td, "payments"), refuse(payments, paymentsEU, paymentsX)},
-		{"AuthorizePathPrefix empty", authn.AuthorizePathPrefix(td, ""), refuse(payments, checkout, tdRoot)},
+		{"MatchPathPrefix in another trust domain", authn.MatchPathPrefix(other, "/payments"), join(allow(otherPay), refuse(payments))},
+		{"MatchPathPrefix without a leading slash", authn.MatchPathPrefix(td, "payments"), refuse(payments, paymentsEU, paymentsX)},
+		{"MatchPathPrefix empty", authn.MatchPathPrefix(td, ""), refuse(payments, checkout, tdRoot)},
 		// "/" loses its slash to the trailing-slash trim and allows no one
-		// (fail closed); AuthorizeMemberOf is how to allow a whole trust domain.
-		{"AuthorizePathPrefix of the root allows every workload", authn.AuthorizePathPrefix(td, "/"), join(allow(payments, checkout), refuse(tdRoot, otherPay))},
-		{"AuthorizePathPrefix with a dot segment", authn.AuthorizePathPrefix(td, "/payments/../checkout"), refuse(checkout, payments)},
-		{"AuthorizePathPrefix with an empty segment", authn.AuthorizePathPrefix(td, "//payments"), refuse(payments)},
-		{"AuthorizePathPrefix with a bad character", authn.AuthorizePathPrefix(td, "/pay ments"), refuse(payments)},
-		{"AuthorizePathPrefix in the zero trust domain", authn.AuthorizePathPrefix(spiffeid.TrustDomain{}, "/payments"), refuse(payments, otherPay)},
+		// (fail closed); MatchMemberOf is how to allow a whole trust domain.
+		{"MatchPathPrefix of the root allows every workload", authn.MatchPathPrefix(td, "/"), join(allow(payments, checkout), refuse(tdRoot, otherPay))},
+		{"MatchPathPrefix with a dot segment", authn.MatchPathPrefix(td, "/payments/../checkout"), refuse(checkout, payments)},
+		{"MatchPathPrefix with an empty segment", authn.MatchPathPrefix(td, "//payments"), refuse(payments)},
+		{"MatchPathPrefix with a bad character", authn.MatchPathPrefix(td, "/pay ments"), refuse(payments)},
+		{"MatchPathPrefix in the zero trust domain", authn.MatchPathPrefix(spiffeid.TrustDomain{}, "/payments"), refuse(payments, otherPay)},
 		{"And() allows no one", authn.And(), refuse(checkout, zero)},
 		{"And(nil) allows no one", authn.And(nil), refuse(checkout)},
-		{"And with a nil member allows no one", authn.And(authn.AuthorizeAny(), nil), refuse(checkout)},
-		{"And(Any)", authn.And(authn.AuthorizeAny()), allow(checkout)},
+		{"And with a nil member allows no one", authn.And(authn.MatchAny(), nil), refuse(checkout)},
+		{"And(Any)", authn.And(authn.MatchAny()), allow(checkout)},
 		{
 			"And(MemberOf, Not(ID))",
-			authn.And(authn.AuthorizeMemberOf(td), authn.Not(authn.AuthorizeID(storefront))),
+			authn.And(authn.MatchMemberOf(td), authn.Not(authn.MatchID(storefront))),
 			join(allow(checkout, payments), refuse(storefront, otherCheck)),
 		},
 		{
 			"And of two prefixes",
-			authn.And(authn.AuthorizePathPrefix(td, "/payments"), authn.AuthorizePathPrefix(td, "/payments/eu")),
+			authn.And(authn.MatchPathPrefix(td, "/payments"), authn.MatchPathPrefix(td, "/payments/eu")),
 			join(allow(paymentsEU, paymentsEU2), refuse(payments)),
 		},
 		{"Or() allows no one", authn.Or(), refuse(checkout, zero)},
 		{"Or(nil) allows no one", authn.Or(nil), refuse(checkout)},
-		{"Or skips a nil member", authn.Or(nil, authn.AuthorizeID(checkout)), join(allow(checkout), refuse(storefront))},
+		{"Or skips a nil member", authn.Or(nil, authn.MatchID(checkout)), join(allow(checkout), refuse(storefront))},
 		{
 			"Or of two IDs",
-			authn.Or(authn.AuthorizeID(checkout), authn.AuthorizeID(storefront)),
+			authn.Or(authn.MatchID(checkout), authn.MatchID(storefront)),
 			join(allow(checkout, storefront), refuse(payments)),
 		},
 		{"Not(nil) allows no one", authn.Not(nil), refuse(checkout, zero)},
 		// Not alone admits every peer its argument does not name, in any trust
 		// domain: documented, and why it should be combined with a positive one.
-		{"Not alone", authn.Not(authn.AuthorizeID(storefront)), join(allow(checkout, otherCheck), refuse(storefront))},
-		{"Not(Any) allows no one", authn.Not(authn.AuthorizeAny()), refuse(checkout, otherPay)},
-		{"Not(Not(ID))", authn.Not(authn.Not(authn.AuthorizeID(checkout))), join(allow(checkout), refuse(storefront))},
+		{"Not alone", authn.Not(authn.MatchID(storefront)), join(allow(checkout, otherCheck), refuse(storefront))},
+		{"Not(Any) allows no one", authn.Not(authn.MatchAny()), refuse(checkout, otherPay)},
+		{"Not(Not(ID))", authn.Not(authn.Not(authn.MatchID(checkout))), join(allow(checkout), refuse(storefront))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,21 +145,21 @@ func TestPeerAuthorizers(t *testing.T) {
 	}
 }
 
-// TestNilPeerAuthorizerTLS: the zero PeerAuthorizer allows no one, and its TLS
+// TestNilIDMatcherTLS: the zero IDMatcher allows no one, and its TLS
 // adapter refuses rather than panicking.
-func TestNilPeerAuthorizerTLS(t *testing.T) {
-	var a authn.PeerAuthorizer
+func TestNilIDMatcherTLS(t *testing.T) {
+	var a authn.IDMatcher
 	tlsAuthorizer := a.TLS()
 	require.NotNil(t, tlsAuthorizer)
 	err := tlsAuthorizer(spiffeid.RequireFromString("spiffe://shop.example/checkout"), nil)
 	assert.ErrorIs(t, err, authn.ErrPeerNotAuthorized)
 }
 
-// TestPeerAuthorizerRefusalNamesPeer: a refusal names the peer it refused (a
+// TestIDMatcherRefusalNamesPeer: a refusal names the peer it refused (a
 // SPIFFE ID is not a secret) so that operators can see who was turned away.
-func TestPeerAuthorizerRefusalNamesPeer(t *testing.T) {
+func TestIDMatcherRefusalNamesPeer(t *testing.T) {
 	peer := spiffeid.RequireFromString("spiffe://shop.example/storefront")
-	err := authn.AuthorizeID(spiffeid.RequireFromString("spiffe://shop.example/checkout"))(peer)
+	err := authn.MatchID(spiffeid.RequireFromString("spiffe://shop.example/checkout"))(peer)
 	require.ErrorIs(t, err, authn.ErrPeerNotAuthorized)
 	assert.Contains(t, err.Error(), peer.String())
 }
