@@ -51,7 +51,8 @@ const (
 //   - peer: the SPIFFE ID of the mTLS client certificate, when it verified
 //     against the trust bundles (also when the route's peer policy then
 //     refused it, reason peer_forbidden);
-//   - workload: the SPIFFE ID of a verified JWT-SVID;
+//   - workload: the SPIFFE ID of a verified JWT-SVID (also when the route's
+//     Workload matcher then refused it, reason peer_forbidden);
 //   - client_id: the client_id of an access token that verified;
 //   - missing_scope: the scopes the token lacks, space-separated, for
 //     reason insufficient_scope;
@@ -136,6 +137,7 @@ func (l *refusalLog) authn(ctx context.Context, r *http.Request, ref refusal, er
 	var re *authn.RefusalError
 	if errors.As(err, &re) {
 		attrs = l.id(attrs, LogKeyPeer, re.Peer)
+		attrs = l.id(attrs, LogKeyWorkload, re.Workload)
 		attrs = l.str(attrs, LogKeyClientID, re.ClientID)
 	}
 	if level >= slog.LevelError {

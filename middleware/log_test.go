@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,6 +103,10 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 	require.NoError(t, err)
 	peerPolicy := mwOptions{peer: authn.MatchID(shoprig.Checkout), bundles: src, tls: serverTLS}
 	peerAndToken := mwOptions{peer: authn.MatchID(shoprig.Checkout), token: authn.DPoPBoundToken, bundles: src, tls: serverTLS}
+	// JWT-SVIDs of the shop and of a federated partner verify; the route
+	// allows the shop's workloads only (the default).
+	partner := shoprig.NewIssuer(t, shoprig.PartnerTrustDomain)
+	jwtSVIDs := mwOptions{token: authn.JWTSVID, jwtBundles: jwtbundle.NewSet(iss.JWTBundle(), partner.JWTBundle())}
 
 	cases := []struct {
 		name   string
@@ -186,6 +191,16 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 			name: "peer not allowed", opts: peerPolicy, client: mtls(storefront),
 			status: http.StatusForbidden,
 			want:   `{"level":"INFO","msg":"request refused","reason":"peer_forbidden","status":403,"stage":"authn","method":"GET","route":"GET /orders/{id}","peer":"spiffe://shop.example/storefront"}`,
+		},
+		{
+			name: "verified JWT-SVID of a workload the route does not allow", opts: jwtSVIDs,
+			header: func(t *testing.T, _ *mwShop) http.Header {
+				tok, err := partner.IssueJWTSVID(shoprig.Bank, []string{"spiffe://shop.example/payments"})
+				require.NoError(t, err)
+				return mwHeader("Bearer", tok)
+			},
+			status: http.StatusForbidden,
+			want:   `{"level":"INFO","msg":"request refused","reason":"peer_forbidden","status":403,"stage":"authn","method":"GET","route":"GET /orders/{id}","workload":"spiffe://partner.example/bank"}`,
 		},
 		{
 			name: "verified peer without a token", opts: peerAndToken, client: mtls(checkout),

@@ -60,6 +60,10 @@ type mwOptions struct {
 	wrap func(http.Handler) http.Handler
 	// tls, when set, serves HTTPS with this configuration.
 	tls *tls.Config
+	// jwtBundles verifies JWT-SVIDs (an empty bundle when nil); workload is
+	// the policy's Workload matcher.
+	jwtBundles jwtbundle.Source
+	workload   authn.IDMatcher
 }
 
 // mwShop is the payments service behind the middleware, on a real loopback server.
@@ -98,7 +102,11 @@ func mwStart(t *testing.T, rig *shoprig.Tokens, o mwOptions) *mwShop {
 		opts = append(opts, authn.WithAccessTokens(rig.RequestVerifier(t, s.url, o.tv, o.vopts, o.ropts...)))
 	}
 	if o.token == authn.JWTSVID {
-		opts = append(opts, authn.WithJWTSVIDs(jwtbundle.New(shoprig.TrustDomain), "spiffe://shop.example/payments"))
+		var b jwtbundle.Source = jwtbundle.New(shoprig.TrustDomain)
+		if o.jwtBundles != nil {
+			b = o.jwtBundles
+		}
+		opts = append(opts, authn.WithJWTSVIDs(b, "spiffe://shop.example/payments"))
 	}
 	if o.peer != nil {
 		b := o.bundles
@@ -107,7 +115,7 @@ func mwStart(t *testing.T, rig *shoprig.Tokens, o mwOptions) *mwShop {
 		}
 		opts = append(opts, authn.WithX509Bundles(b))
 	}
-	a, err := authn.New(authn.Policy{Peer: o.peer, Token: o.token}, opts...)
+	a, err := authn.New(authn.Policy{Peer: o.peer, Token: o.token, Workload: o.workload}, opts...)
 	require.NoError(t, err)
 	mwopts := o.mwopts
 	if !o.noRealm {
