@@ -37,7 +37,9 @@
 //   - [KindURLPassword]: the password in scheme://user:password@host.
 //   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
 //     [KindSlackToken]: well-known token prefixes.
-//   - [KindPrivateKey]: PEM private key blocks.
+//   - [KindPrivateKey]: PEM private key blocks, whole, when the block ends with
+//     an END line of the same label within [MaxKeyBlock] bytes and holds only
+//     base64 text; a lone or injected BEGIN line removes nothing after it.
 //
 // A service adds its own with [WithDetectors]; a [Detector] is one method and a
 // kind.

@@ -175,7 +175,7 @@ func (r *Redactor) mode(i int) Mode {
 // in len(src) (custom detectors permitting) and allocates only to grow dst.
 func (r *Redactor) Redact(dst, src []byte) []byte {
 	if len(r.custom) > 0 {
-		ms := r.scan(src, nil)
+		ms := r.scan(src, nil, false)
 		if len(ms) == 0 {
 			if dst == nil {
 				return src
@@ -224,10 +224,12 @@ func (r *Redactor) scanner(src []byte) scanner {
 	return s
 }
 
-// scan appends the matches in src to ms, ordered and disjoint.
-func (r *Redactor) scan(src []byte, ms []match) []match {
+// scan appends the matches in src to ms, ordered and disjoint. With stream,
+// more input follows src: a key block that src ends inside is a match,
+// reported open, that runs to the end of src.
+func (r *Redactor) scan(src []byte, ms []match, stream bool) []match {
 	s := r.scanner(src)
-	s.ms = ms
+	s.ms, s.stream = ms, stream
 	s.run()
 	ms = s.ms
 	if len(r.custom) == 0 {

@@ -27,6 +27,10 @@ type scanner struct {
 	off   uint32 // built-in detectors switched off, by index
 	ms    []match
 
+	// stream: more input follows src (a Writer's line), so a key block
+	// that src ends inside is a match, reported open.
+	stream bool
+
 	r     *Redactor // render mode
 	out   []byte
 	found int
@@ -333,7 +337,7 @@ func (s *scanner) dash(i int) int {
 	src := s.src
 	if i+1 < len(src) && src[i+1] == '-' {
 		if s.on(kPrivateKey) {
-			if e, open := pemAt(src, i); e > i {
+			if e, open := pemAt(src, i); e > i && (!open || s.stream) {
 				s.emit(i, e, i, kPrivateKey, open)
 				return e
 			}

@@ -149,10 +149,27 @@ func slackAt(src []byte, i int) int {
 	return -1
 }
 
-// pemAt matches a PEM private key block at i (RFC 7468 §2): from
-// "-----BEGIN <label>PRIVATE KEY-----" to the end of the next
-// "-----END <label>-----". A block the input ends inside runs to the end of the
-// input and is reported open. It returns the end, or -1.
+// MaxKeyBlock is the longest PEM private key block that is redacted as a
+// block, from the first dash of its BEGIN line to the last dash of its END
+// line, in bytes. It holds an RSA key of 8192 bits (about 6.5 KiB in PKCS#8,
+// encrypted or not) with its line breaks escaped as \n, so every key a
+// service logs by mistake fits; a certificate chain is not a private key and
+// is left alone.
+//
+// A BEGIN line whose block does not end within the bound, with an END line of
+// the same label, or whose body holds anything but base64, line breaks (also
+// escaped) and RFC 1421 headers, starts no block: an injected BEGIN line
+// removes nothing but itself from what the other detectors leave.
+const MaxKeyBlock = 8 << 10
+
+// pemAt matches a PEM private key block at i (RFC 7468 §2, with the RFC 1421
+// headers of legacy encrypted keys): "-----BEGIN <label>PRIVATE KEY-----", a
+// body of base64 text and line breaks, and "-----END <label>-----" with the
+// same label, all within [MaxKeyBlock] bytes. Line breaks may be escaped
+// (\n, \\n, \r\n) and lines indented, as logs and JSON write them. It
+// returns the end of the block, or -1. When the input ends inside a block
+// that is good so far and still within the bound, it returns len(src) and
+// open: only a streaming Writer, which sees more input later, uses that.
 func pemAt(src []byte, i int) (end int, open bool) {
 	n := len(src)
 	if n-i < 11 || src[i+1] != '-' || !hasPrefixAt(src, i, "-----BEGIN ") {
@@ -163,15 +180,80 @@ func pemAt(src []byte, i int) (end int, open bool) {
 	if e < 0 || !bytes.HasSuffix(src[lab:lab+e], []byte("PRIVATE KEY")) {
 		return -1, false
 	}
-	body := lab + e + 5
-	k := bytes.Index(src[body:], []byte("-----END "))
-	if k < 0 {
+	label := src[lab : lab+e]
+	for _, c := range label {
+		if !isUpper(c) && !isDigit(c) && c != ' ' {
+			return -1, false
+		}
+	}
+	limit := min(n, i+MaxKeyBlock)
+	lineStart := true
+	for k := lab + e + 5; k < limit; {
+		c := src[k]
+		switch {
+		case lineStart && (c == 'P' && hasPrefixAt(src, k, "Proc-Type:") || c == 'D' && hasPrefixAt(src, k, "DEK-Info:")):
+			for k < limit && (isAlnum(src[k]) || src[k] == ',' || src[k] == ':' || src[k] == '-' || src[k] == ' ') {
+				k++
+			}
+			lineStart = false
+		case isAlnum(c) || c == '+' || c == '/' || c == '=':
+			k++
+			lineStart = false
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			k++
+			lineStart = true
+		case c == '\\':
+			// An escaped line break, tab or slash, escaped once or more.
+			for k < limit && src[k] == '\\' {
+				k++
+			}
+			if k == limit {
+				break
+			}
+			switch src[k] {
+			case 'n', 'r', 't':
+				lineStart = true
+			case '/':
+				lineStart = false
+			default:
+				return -1, false
+			}
+			k++
+		case c == '-':
+			return pemEnd(src, i, k, label)
+		default:
+			return -1, false
+		}
+	}
+	if n <= i+MaxKeyBlock {
 		return n, true
 	}
-	k += body + 9
-	e = bytes.Index(src[k:min(n, k+64)], []byte("-----"))
-	if e < 0 {
-		return n, true
+	return -1, false
+}
+
+// pemEnd matches "-----END <label>-----" at k, closing the block opened at i.
+func pemEnd(src []byte, i, k int, label []byte) (end int, open bool) {
+	e := k + len("-----END ") + len(label) + len("-----")
+	if e-i > MaxKeyBlock {
+		return -1, false
 	}
-	return k + e + 5, false
+	// The marker, compared as far as the input goes.
+	for j := k; j < e; j++ {
+		if j == len(src) {
+			return len(src), true
+		}
+		var want byte
+		switch o := j - k; {
+		case o < 9:
+			want = "-----END "[o]
+		case o < 9+len(label):
+			want = label[o-9]
+		default:
+			want = '-'
+		}
+		if src[j] != want {
+			return -1, false
+		}
+	}
+	return e, false
 }

@@ -23,8 +23,14 @@ const lookbehind = 512
 // context (a key name, a URL scheme) it would split, and keeps the 512 bytes
 // before it as context, so a value straddling a cut is redacted whole as long
 // as it is shorter than that quarter. Should a single match fill the whole
-// buffer, its replacement is written and the rest of its line dropped. A PEM
-// private key block that spans lines is dropped up to its END line.
+// buffer, its replacement is written and the rest of its line dropped.
+//
+// A PEM private key block that spans lines is held from its BEGIN line, in
+// at most [MaxKeyBlock] bytes besides the buffer, until it ends, and then
+// written as one replacement. A BEGIN line whose block does not end within
+// the bound with an END line of the same label, or whose body is not base64,
+// holds nothing back for long: its lines are written as any other, with what
+// the detectors find redacted.
 //
 // A Writer is safe for concurrent use; each Write is handled whole before the
 // next. Close writes a line left without a newline; it does not close the
@@ -39,7 +45,9 @@ type Writer struct {
 	ctx    int     // length of the context in buf
 	out    []byte  // output scratch
 	ms     []match // match scratch
-	pem    bool    // inside a PEM private key block opened on an earlier line
+	key    []byte  // a key block held from its BEGIN line, at most MaxKeyBlock bytes
+	hold   bool    // key holds a block that has not ended yet
+	plain  bool    // the current line starts no key block: it was held and was none
 	drop   bool    // dropping the rest of a line
 	closed bool
 	err    error // first error from w
@@ -76,14 +84,35 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	n := len(p)
+	p = w.feed(p)
+	if w.err != nil {
+		return n - len(p), w.err
+	}
+	return n, nil
+}
+
+// feed takes p into the Writer and returns what it could not take because
+// the underlying writer failed.
+func (w *Writer) feed(p []byte) []byte {
 	for len(p) > 0 && w.err == nil {
 		nl := bytes.IndexByte(p, '\n')
 		switch {
+		case w.hold:
+			take := len(p)
+			if nl >= 0 {
+				take = nl + 1
+			}
+			take = min(take, MaxKeyBlock+1-len(w.key))
+			w.key = append(w.key, p[:take]...)
+			p = p[take:]
+			if w.key[len(w.key)-1] == '\n' || len(w.key) > MaxKeyBlock {
+				w.settle(false)
+			}
 		case w.drop:
 			if nl < 0 {
-				return n, nil
+				return p[len(p):]
 			}
-			w.drop = false
+			w.drop, w.plain = false, false
 			w.emit(append(w.out[:0], '\n'))
 			p = p[nl+1:]
 		case len(w.buf) == 0 && nl >= 0 && nl <= w.size:
@@ -102,15 +131,37 @@ func (w *Writer) Write(p []byte) (int, error) {
 			p = p[take:]
 		}
 	}
-	if w.err != nil {
-		return n - len(p), w.err
+	return p
+}
+
+// settle decides on the key block held in w.key once a line of it is
+// complete, or the input ends (final). A block that has ended is written as
+// one replacement and what follows its END line is taken as new input. A
+// block that is still good and within [MaxKeyBlock] stays held. Anything
+// else was no key block: the held text is taken again as plain lines, its
+// BEGIN line starting no block, so that only what the detectors match is
+// removed from it.
+func (w *Writer) settle(final bool) {
+	e, open := pemAt(w.key, 0)
+	switch {
+	case e > 0 && !open:
+		w.emit(w.r.replace(w.out[:0], w.key[:e], kPrivateKey, false))
+		rest := bytes.Clone(w.key[e:])
+		w.key, w.hold = w.key[:0], false
+		w.feed(rest)
+	case open && !final:
+	default:
+		held := bytes.Clone(w.key)
+		w.key, w.hold, w.plain = w.key[:0], false, true
+		w.feed(held)
 	}
-	return n, nil
 }
 
 // Close writes the pending line, redacted and without a newline, and stops
-// the Writer: later writes fail with [ErrClosed]. It returns the first error
-// of the underlying writer. Calling Close again does nothing.
+// the Writer: later writes fail with [ErrClosed]. A key block the input ended
+// inside was no key block: its lines are written as other lines are. Close
+// returns the first error of the underlying writer. Calling Close again does
+// nothing.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -118,12 +169,15 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	if w.err == nil && !w.drop && !w.pem && len(w.buf) > w.ctx {
-		ms := w.r.scan(w.buf, w.ms[:0])
+	if w.hold && w.err == nil {
+		w.settle(true)
+	}
+	if w.err == nil && !w.drop && len(w.buf) > w.ctx {
+		ms := w.r.scan(w.buf, w.ms[:0], false)
 		w.emit(w.r.render(w.out[:0], w.buf, ms, w.ctx, len(w.buf)))
 		w.ms = ms[:0]
 	}
-	w.buf = nil
+	w.buf, w.key = nil, nil
 	return w.err
 }
 
@@ -138,45 +192,37 @@ func (w *Writer) emit(b []byte) {
 }
 
 // line redacts and writes one complete line, b without its newline. When the
-// line began before a cut, b is w.buf and b[:w.ctx] is context.
+// line began before a cut, b is w.buf and b[:w.ctx] is context. A key block
+// that the line ends inside is held from its BEGIN on, in w.key.
 func (w *Writer) line(b []byte) {
 	from := w.ctx
-	if w.pem {
-		k := bytes.Index(b, []byte("-----END "))
-		if k < 0 {
-			return
-		}
-		e := bytes.Index(b[k+9:], []byte("-----"))
-		if e < 0 {
-			return
-		}
-		w.pem = false
-		from = k + 9 + e + 5
-		if from == len(b) {
-			return
-		}
+	ms := w.r.scan(b, w.ms[:0], !w.plain)
+	w.plain = false
+	defer func() { w.ms = ms[:0] }()
+	if k := len(ms) - 1; k >= 0 && ms[k].open {
+		st := max(ms[k].start, from)
+		w.emit(w.r.render(w.out[:0], b, ms[:k], from, st))
+		w.key = append(append(w.key[:0], b[st:]...), '\n')
+		w.hold = true
+		return
 	}
-	ms := w.r.scan(b, w.ms[:0])
-	out := w.r.render(w.out[:0], b, ms, from, len(b))
-	if len(ms) > 0 {
-		last := ms[len(ms)-1]
-		w.pem = last.open && last.kind == kPrivateKey && last.end > from
-	}
-	w.ms = ms[:0]
-	w.emit(append(out, '\n'))
+	w.emit(append(w.r.render(w.out[:0], b, ms, from, len(b)), '\n'))
 }
 
 // cut writes the first part of a full buffer that holds no newline.
 func (w *Writer) cut() {
 	buf := w.buf
-	if w.pem {
-		// Nothing of a PEM block is written; keep enough to find its END line.
-		keep := copy(buf, buf[len(buf)-16:])
-		w.buf, w.ctx = buf[:keep], keep
+	ms := w.r.scan(buf, w.ms[:0], !w.plain)
+	defer func() { w.ms = ms[:0] }()
+	if k := len(ms) - 1; k >= 0 && ms[k].open {
+		// A key block: write up to it and hold it.
+		st := max(ms[k].start, w.ctx)
+		w.emit(w.r.render(w.out[:0], buf, ms[:k], w.ctx, st))
+		w.key = append(w.key[:0], buf[st:]...)
+		w.hold = true
+		w.buf, w.ctx = buf[:0], 0
 		return
 	}
-	ms := w.r.scan(buf, w.ms[:0])
-	defer func() { w.ms = ms[:0] }()
 	c := len(buf) - w.tail
 	for k := len(ms) - 1; k >= 0; k-- {
 		if m := ms[k]; m.ctx < c && c < m.end {
@@ -204,8 +250,7 @@ func (w *Writer) cut() {
 			}
 			if c < 0 {
 				w.emit(w.r.render(w.out[:0], buf, ms, w.ctx, m.end))
-				w.pem = m.open && m.kind == kPrivateKey
-				w.drop = !w.pem
+				w.drop = true
 				w.buf, w.ctx = buf[:0], 0
 				return
 			}

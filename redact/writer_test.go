@@ -56,7 +56,7 @@ func TestWriterPEMAcrossLines(t *testing.T) {
 		"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY----- tail\n")
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
-	assert.Equal(t, "key follows\nk=[REDACTED:private_key]\nafter\n[REDACTED:private_key]\n tail\n", out.String())
+	assert.Equal(t, "key follows\nk=[REDACTED:private_key]\nafter\n[REDACTED:private_key] tail\n", out.String())
 }
 
 // TestWriterLongLine streams one 1 MiB line with secrets everywhere, some
