@@ -2,49 +2,154 @@ package redact
 
 // cardAt returns the end of the longest payment card number that starts at
 // the digit group at g, or -1. A number is one group of 12 to 19 digits, or
-// groups of 3 to 6 digits joined by one kind of separator (a space or a dash),
-// as people write them: 4111 1111 1111 1111, 3782-822463-10005. It must pass the
-// Luhn check and fall in an issuer range with a length that issuer uses.
+// groups of 3 to 6 digits joined by separators ([cardSepAt]), as people and
+// encoders write them: 4111 1111 1111 1111, 3782-822463-10005,
+// 4111.1111.1111.1111, 4111%201111%201111%201111; a digit may be escaped
+// as JSON writes it (\u0034). It must pass the Luhn check and fall in an
+// issuer range with a length that issuer uses.
 func cardAt(src []byte, g int) int {
-	n := len(src)
 	var d [19]byte
 	nd := 0
-	var sep byte
 	best := -1
 	for j, groups := g, 0; ; groups++ {
-		glen := digitsAt(src, j)
-		if nd+glen > 19 {
+		ge, glen := groupAt(src, j)
+		if glen == 0 || nd+glen > 19 {
 			break
 		}
-		multi := groups > 0 || (j+glen+1 < n && (src[j+glen] == ' ' || src[j+glen] == '-') && isDigit(src[j+glen+1]))
-		if multi && (glen < 3 || glen > 6) {
+		sl := cardSepAt(src, ge)
+		next := sl > 0 && digitUnit(src, ge+sl) > 0
+		if multi := groups > 0 || next; multi && (glen < 3 || glen > 6) {
 			if groups == 0 && glen >= 12 {
 				// a whole number followed by more digits: try it alone
-				copy(d[:], src[j:j+glen])
-				if cardEndOK(src, j+glen) && validCard(d[:glen]) {
-					return j + glen
+				groupDigits(d[:0], src, j, ge, glen)
+				if cardEndOK(src, ge) && validCard(d[:glen]) {
+					return ge
 				}
 			}
 			break
 		}
-		copy(d[nd:], src[j:j+glen])
+		groupDigits(d[:nd], src, j, ge, glen)
 		nd += glen
-		k := j + glen
-		if nd >= 12 && cardEndOK(src, k) && validCard(d[:nd]) {
-			best = k
+		if nd >= 12 && cardEndOK(src, ge) && validCard(d[:nd]) {
+			best = ge
 		}
-		if k+1 < n && (src[k] == ' ' || src[k] == '-') && isDigit(src[k+1]) {
-			if sep == 0 {
-				sep = src[k]
-			} else if src[k] != sep {
-				break
-			}
-			j = k + 1
-			continue
+		if !next {
+			break
 		}
-		break
+		j = ge + sl
 	}
 	return best
+}
+
+// digitUnit returns the length of the digit at k: 1 for a digit, 6 for one
+// escaped as JSON writes it (\u0030 to \u0039), 0 for none.
+func digitUnit(src []byte, k int) int {
+	if k >= len(src) {
+		return 0
+	}
+	if isDigit(src[k]) {
+		return 1
+	}
+	if src[k] == '\\' && hasPrefixAt(src, k, "\\u003") && k+5 < len(src) && isDigit(src[k+5]) {
+		return 6
+	}
+	return 0
+}
+
+// groupAt returns the end of the run of digits, plain or escaped, at k and
+// how many digits it holds (at most 20 are counted).
+func groupAt(src []byte, k int) (end, digits int) {
+	for {
+		for k < len(src) && isDigit(src[k]) && digits < 20 {
+			k++
+			digits++
+		}
+		if digits >= 20 || k >= len(src) || src[k] != '\\' || digitUnit(src, k) != 6 {
+			return k, digits
+		}
+		k += 6
+		digits++
+	}
+}
+
+// groupDigits appends the n digits of src[k:e], a run of plain or escaped
+// digits, to d, which has room for them.
+func groupDigits(d, src []byte, k, e, n int) {
+	if e-k == n {
+		copy(d[len(d):cap(d)], src[k:e])
+		return
+	}
+	for k < e {
+		u := digitUnit(src, k)
+		d = append(d, src[k+u-1])
+		k += u
+	}
+}
+
+// cardSepAt returns the length of the separator between two digit groups of a
+// card at k, or 0: a plus (a space in a query string) alone, or one to three
+// of a space, a tab, a dash, a dot, a slash, a no-break, figure, thin or narrow
+// no-break space (U+00A0, U+2007, U+2009, U+202F), a URL-encoded space or tab
+// (%20, %09) and a JSON-escaped space, no-break space or tab (\u0020,
+// \u00a0, \t), mixed.
+func cardSepAt(src []byte, k int) int {
+	if k < len(src) && src[k] == '+' {
+		// A plus stands alone: next to other separators it starts a
+		// phone number (+44 20 7946 0958).
+		if k+1 < len(src) && cardSepUnit(src, k+1) > 0 {
+			return 0
+		}
+		return 1
+	}
+	l := 0
+	for units := 0; units < 3; units++ {
+		u := cardSepUnit(src, k+l)
+		if u == 0 {
+			break
+		}
+		l += u
+	}
+	return l
+}
+
+func cardSepUnit(src []byte, k int) int {
+	if k >= len(src) {
+		return 0
+	}
+	switch src[k] {
+	case ' ', '\t', '-', '.', '/':
+		return 1
+	case 0xc2:
+		if k+1 < len(src) && src[k+1] == 0xa0 {
+			return 2
+		}
+	case 0xe2:
+		if k+2 < len(src) && src[k+1] == 0x80 && (src[k+2] == 0x87 || src[k+2] == 0x89 || src[k+2] == 0xaf) {
+			return 3
+		}
+	case '%':
+		if hasPrefixAt(src, k, "%20") || hasPrefixAt(src, k, "%09") {
+			return 3
+		}
+	case '\\':
+		if hasPrefixAt(src, k, "\\t") {
+			return 2
+		}
+		if hasPrefixAt(src, k, "\\u0020") || hasPrefixAt(src, k, "\\u00a0") || hasPrefixAt(src, k, "\\u00A0") {
+			return 6
+		}
+	}
+	return 0
+}
+
+// isCardSepByte reports the bytes a card separator is made of, and every
+// byte from DEL up: the masked scan's span test for a card lets them pass.
+func isCardSepByte(c byte) bool {
+	switch c {
+	case ' ', '\t', '-', '.', '/', '+', '%', '\\', 'u', 'a', 'A', 't':
+		return true
+	}
+	return c >= 0x7f
 }
 
 // cardEndOK reports whether a card number may end at k: not glued to a word

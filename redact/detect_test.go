@@ -95,7 +95,6 @@ func TestCardFalsePositives(t *testing.T) {
 		{"hex id", "trace 4111111111111111abcdef0123456789"},
 		{"decimal fraction", "pi 0.4111111111111111"},
 		{"decimal integer part", "4111111111111111.5"},
-		{"mixed separators", "4111 1111-1111 1111"},
 		{"uuid", "550e8400-e29b-41d4-a716-446655440000"},
 		{"uuid all digits", "12345678-1234-5678-1234-567812345678"},
 		{"uuid maestro tail", "deadbeef-0000-4000-8000-675964982648"},

@@ -20,10 +20,13 @@
 // The built-in detectors, each switched off with [WithoutDetectors] and named
 // by its [Kind]:
 //
-//   - [KindCard]: 12 to 19 digits, plain or grouped with spaces or dashes, that
-//     pass the Luhn check and fall in an issuer range with the right length for
-//     the brand (Visa, Mastercard, American Express, Discover, JCB, UnionPay,
-//     Diners Club, Maestro).
+//   - [KindCard]: 12 to 19 digits, plain or in groups joined by spaces, tabs,
+//     dashes, dots, slashes, no-break spaces, URL-encoded spaces (%20, +) or
+//     JSON-escaped ones, mixed or doubled, the digits themselves possibly
+//     JSON-escaped (\u0034), that pass the Luhn check and fall in an issuer
+//     range with the right length for the brand (Visa, Mastercard, American
+//     Express, Discover, JCB, UnionPay, Diners Club, Maestro). The slog
+//     handler checks whole float64 values in their integer form.
 //   - [KindIBAN]: a country code from the SWIFT IBAN registry, that country's
 //     length and a good ISO 7064 mod-97 check, compact or in groups of four.
 //   - [KindEmail]: local@domain.tld.

@@ -37,6 +37,8 @@ func TestCharClass(t *testing.T) {
 			want = cDash
 		case b == '.':
 			want = cDot
+		case b == '\\' || b == '%':
+			want = cEscape
 		}
 		assert.Equal(t, want, charClass[c], "byte %#x", c)
 	}

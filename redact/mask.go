@@ -128,14 +128,16 @@ func candidateAt(src []byte, x int) bool {
 	eq := func(c byte, set string) bool { return strings.IndexByte(set, c) >= 0 }
 	c, c1, c2, c3, n1 := at(x), at(x-1), at(x-2), at(x-3), at(x+1)
 	ws := !isWord(c1) // a word starts at x
-	ds := func(c byte) bool { return isDigit(c) || isPhoneSep(c) }
+	ds := func(c byte) bool { return isDigit(c) || isCardSepByte(c) }
 	switch {
-	case c == '@' || c == '+' || c == '(':
+	case c == '@' || c == '+' || c == '(' || c == '\\' || c == '%':
 		return true
 	case isDigit(c):
 		// A card or a national phone number has nine digits or more, in
-		// groups joined by single separators: a span of nine such bytes that
-		// starts a word. The date of a timestamp is one.
+		// groups joined by separators: a span of nine bytes that starts a
+		// word, with digits or separator bytes at x+1, x+4 and x+8 (any
+		// byte from DEL up counts, as the vector code sees them all as DEL).
+		// The date of a timestamp is one.
 		return ws && ds(n1) && ds(at(x+4)) && ds(at(x+8))
 	case isUpper(c):
 		// An IBAN, [A-Z]{2}[0-9]{2}, or an AWS key, AKIA or ASIA, at a word
@@ -174,7 +176,7 @@ const (
 	laneDigit  = iota // a digit at a word start before digits or separators
 	laneUpper         // an upper-case letter at a word start before two digits
 	laneA             // 'A' at a word start before 'K' or 'S'
-	laneAlways        // '@', '+', '('
+	laneAlways        // '@', '+', '(', '\\', '%'
 	laneAfter         // '.', '_' or 'J' after y, s, b or k
 	laneUS            // '_' two after 'h'
 	laneDash          // '-' before '-'
@@ -215,11 +217,11 @@ func newLaneTables() *laneTables {
 				tab[i] |= 1 << lane
 			}
 		}
-		ds := isDigit(c) || isPhoneSep(c)
+		ds := isDigit(c) || isCardSepByte(c)
 		set(&t.start, laneDigit, isDigit(c))
 		set(&t.start, laneUpper, isUpper(c))
 		set(&t.start, laneA, c == 'A')
-		set(&t.start, laneAlways, c == '@' || c == '+' || c == '(')
+		set(&t.start, laneAlways, c == '@' || c == '+' || c == '(' || c == '\\' || c == '%')
 		set(&t.start, laneAfter, c == '.' || c == '_' || c == 'J')
 		set(&t.start, laneUS, c == '_')
 		set(&t.start, laneDash, c == '-')

@@ -109,7 +109,7 @@ func (s *scanner) visit(i int) int {
 		for j < n && isDigit(src[j]) {
 			j++
 		}
-		if j-i < 9 && (j+1 >= n || !isDigit(src[j+1]) || !isPhoneSep(src[j])) {
+		if j-i < 9 && !joinAt(src, j) {
 			// A UUID (request and order ids) is skipped whole: no card
 			// or phone number is looked for inside one anyway.
 			if i+36 <= n && src[i+8] == '-' && s.wordStart(i) && uuidAt(src, i) {
@@ -163,6 +163,8 @@ func (s *scanner) visit(i int) int {
 			return i + 1
 		}
 		return s.dot(i)
+	case cEscape:
+		return s.escape(i)
 	}
 	return i + 1
 }
@@ -226,16 +228,22 @@ func (s *scanner) digit(i, j int) int {
 			return e
 		}
 	}
-	// Count the digits of the span of groups joined by single spaces, dashes or
-	// dots: fewer than nine make neither a card nor a national phone number.
-	total := j - i
-	for total < 9 && j+1 < n && isPhoneSep(src[j]) && isDigit(src[j+1]) {
-		d := digitsAt(src, j+1)
+	// Count the digits of the span of joined groups: fewer than nine make
+	// neither a card nor a national phone number.
+	total, first := j-i, j
+	for total < 9 && j < n {
+		l := cardSepAt(src, j)
+		if l == 0 || digitUnit(src, j+l) == 0 {
+			break
+		}
+		e, d := groupAt(src, j+l)
 		total += d
-		j += 1 + d
+		j = e
 	}
 	if total < 9 {
-		return skipWord(src, j)
+		// The groups after the first hold fewer digits still; a separator
+		// between them (a '+') may anchor something else.
+		return skipWord(src, first)
 	}
 	if s.on(kCard) || s.on(kPhone) {
 		j = s.numeric(i)
@@ -243,17 +251,16 @@ func (s *scanner) digit(i, j int) int {
 	return skipWord(src, j)
 }
 
-// numeric walks the digit groups joined by single spaces or dashes that start
-// at i, trying a card, then a national phone number, at each group. It returns
+// numeric walks the digit groups joined by card separators that start at i,
+// trying a card, then a national phone number, at each group. It returns
 // where the walk stopped.
 func (s *scanner) numeric(i int) int {
 	src := s.src
-	n := len(src)
 	// A group following a decimal point is a fraction; a dash carries that
-	// over to the next group, a space does not.
+	// over to the next group, other separators do not.
 	tainted := i > 1 && (src[i-1] == '.' || src[i-1] == ',') && isDigit(src[i-2])
 	for g := i; ; {
-		ge := g + digitsAt(src, g)
+		ge, _ := groupAt(src, g)
 		if !tainted {
 			if s.on(kCard) {
 				if e := cardAt(src, g); e > g && !inUUID(src, g, e) {
@@ -261,22 +268,50 @@ func (s *scanner) numeric(i int) int {
 					return e
 				}
 			}
-			if s.on(kPhone) {
+			if s.on(kPhone) && isDigit(src[g]) {
 				if e := nationalPhoneAt(src, g); e > g && !inUUID(src, g, e) {
 					s.emit(g, e, g, kPhone, false)
 					return e
 				}
 			}
 		}
-		if ge+1 < n && (src[ge] == ' ' || src[ge] == '-') && isDigit(src[ge+1]) {
-			if src[ge] == ' ' {
+		// The walk stops at a plus, which may start a phone number.
+		if l := cardSepAt(src, ge); l > 0 && src[ge] != '+' && digitUnit(src, ge+l) > 0 {
+			switch {
+			case l == 1 && (src[ge] == '.' || src[ge] == ','):
+				tainted = true
+			case l == 1 && src[ge] == '-':
+			default:
 				tainted = false
 			}
-			g = ge + 1
+			g = ge + l
 			continue
 		}
 		return ge
 	}
+}
+
+// joinAt reports whether a separator at j joins the digits before it to
+// more digits: the short number before it may be part of a card or phone
+// number.
+func joinAt(src []byte, j int) bool {
+	if j >= len(src) || !isCardSepByte(src[j]) {
+		return false
+	}
+	l := cardSepAt(src, j)
+	return l > 0 && digitUnit(src, j+l) > 0
+}
+
+// escape handles a '\\' or a '%': the first digit of a card that a JSON
+// encoder escaped (\u0034\u0031…).
+func (s *scanner) escape(i int) int {
+	src := s.src
+	if src[i] == '\\' && (s.on(kCard) || s.on(kPhone)) && digitUnit(src, i) == 6 && s.wordStart(i) {
+		if e := s.numeric(i); e > i {
+			return e
+		}
+	}
+	return i + 1
 }
 
 // inUUID reports whether src[g:e] lies inside an RFC 9562 UUID.

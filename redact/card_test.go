@@ -1,0 +1,89 @@
+package redact_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/redact"
+)
+
+// TestCardSeparators: a card number is found however its groups are joined
+// or its digits encoded.
+func TestCardSeparators(t *testing.T) {
+	const m = "[REDACTED:card]"
+	runDetectCases(t, []detectCase{
+		{"dots", "pan 4111.1111.1111.1111 ok", "pan " + m + " ok"},
+		{"slashes", "pan 4111/1111/1111/1111", "pan " + m},
+		{"tabs", "pan\t4111\t1111\t1111\t1111\tok", "pan\t" + m + "\tok"},
+		{"no-break spaces", "pan 4111\u00a01111\u00a01111\u00a01111", "pan " + m},
+		{"narrow no-break spaces", "4111\u202f1111\u202f1111\u202f1111", m},
+		{"figure spaces", "5555\u20075555\u20075555\u20074444", m},
+		{"mixed", "4111 1111-1111.1111", m},
+		{"mixed amex", "3782-822463 10005", m},
+		{"doubled spaces", "4111  1111  1111  1111", m},
+		{"spaced dashes", "4111 - 1111 - 1111 - 1111", m},
+		{"doubled dashes", "5555--5555--5555--4444", m},
+		{"url-encoded spaces", "/pay?pan=4111%201111%201111%201111&x=1", "/pay?pan=" + m + "&x=1"},
+		{"url-encoded plus", "pan=4111+1111+1111+1111&x=1", "pan=" + m + "&x=1"},
+		{"url-encoded tab", "4111%091111%091111%091111", m},
+		{"json escaped digits", `{"pan":"\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031"}`,
+			`{"pan":"` + m + `"}`},
+		{"json escaped upper digits", `{"pan":"\u0035\u0035\u0035\u0035 \u0035\u0035\u0035\u0035 \u0035\u0035\u0035\u0035 \u0034\u0034\u0034\u0034"}`,
+			`{"pan":"` + m + `"}`},
+		{"json escaped mixed", `{"pan":"4111\u00201111\u00a01111 1111"}`, `{"pan":"` + m + `"}`},
+		{"json escaped tab", `{"pan":"4111\t1111\t1111\t1111"}`, `{"pan":"` + m + `"}`},
+		{"after escaped quote", `{"msg":"{\"pan\":\"\u0034111111111111111\"}"}`, `{"msg":"{\"pan\":\"` + m + `\"}"}`},
+	})
+}
+
+// TestCardSeparatorLookalikes: numbers joined the same ways that are no card
+// stay.
+func TestCardSeparatorLookalikes(t *testing.T) {
+	runKeepCases(t, [][2]string{
+		{"luhn invalid dots", "4111.1111.1111.1112"},
+		{"luhn invalid slashes", "4111/1111/1111/1112"},
+		{"luhn invalid nbsp", "4111\u00a01111\u00a01111\u00a01112"},
+		{"luhn invalid url-encoded", "pan=4111%201111%201111%201112"},
+		{"luhn invalid escaped", `\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0032`},
+		{"ipv4 with port", "10.0.0.1:8080 192.168.100.254/24"},
+		{"dotted version", "v4.1.1.1111"},
+		{"date with slashes", "2026/11/23 10:00"},
+		{"path ids", "/orders/4111/items/1111"},
+		{"sum", "1234+5678=6912"},
+		{"decimal fraction", "pi 0.4111111111111111"},
+		{"dotted fraction", "3.4111 1111 1111"},
+		{"millisecond timestamps tab", "1732350000123\t1732350000124"},
+		{"escaped non digits", `\u0041\u0042 \u0034\u0032`},
+		{"short groups dots", "41.11.11.11.11.11.11.11"},
+		{"plus before phone", "0 +1 4111"},
+	})
+}
+
+// TestHandlerFloatCard: a card number that reaches the handler as a float64
+// (decoded from JSON) is redacted like an int64 one, and a float that is no
+// card keeps its value.
+func TestHandlerFloatCard(t *testing.T) {
+	log, buf := newLogger(t)
+	log.Info("charge", "pan", float64(4111111111111111), "pan_u", uint64(5555555555554444),
+		"order", float64(4111111111111112), "amount", 12.5, "ts", float64(1732350000123))
+	out := buf.String()
+	assert.Contains(t, out, `"pan":"[REDACTED:card]"`)
+	assert.Contains(t, out, `"pan_u":"[REDACTED:card]"`)
+	assert.Contains(t, out, `"order":4111111111111112`)
+	assert.Contains(t, out, `"amount":12.5`)
+	assert.Contains(t, out, `"ts":1732350000123`)
+	assert.NotContains(t, out, "4.111111111111111e+15")
+
+	r, err := redact.New()
+	require.NoError(t, err)
+	var text bytes.Buffer
+	h, err := redact.NewHandler(slog.NewTextHandler(&text, nil), r)
+	require.NoError(t, err)
+	slog.New(h).Info("charge", "pan", 4111111111111111.0)
+	assert.True(t, strings.Contains(text.String(), "pan=[REDACTED:card]"), "text handler")
+}
