@@ -134,9 +134,7 @@ func TestIBANFalsePositives(t *testing.T) {
 		{"too long", "NO37860111179470"},
 		{"check digits 00", "DE00370400440532010043"},
 		{"check digits 99", "DE99370400440532010007"},
-		{"lower case", "de89370400440532013000 gb82 west 1234 5698 7654 32"},
 		{"glued", "xDE89370400440532013000"},
-		{"dashes", "DE89-3704-0044-0532-0130-00"},
 		{"bic and codes", "BIC DEUTDEFF ISO DE89 ABC"},
 		{"sku", "SKU AB12-3456"},
 	})

@@ -27,11 +27,16 @@
 //     range with the right length for the brand (Visa, Mastercard, American
 //     Express, Discover, JCB, UnionPay, Diners Club, Maestro). The slog
 //     handler checks whole float64 values in their integer form.
-//   - [KindIBAN]: a country code from the SWIFT IBAN registry, that country's
-//     length and a good ISO 7064 mod-97 check, compact or in groups of four.
+//   - [KindIBAN]: a country code from the SWIFT IBAN registry or its list of
+//     countries that use IBANs at home, that country's length and a good
+//     ISO 7064 mod-97 check; compact or grouped, with spaces or dashes, in
+//     upper or lower case.
 //   - [KindEmail]: local@domain.tld.
 //   - [KindPhone]: E.164 numbers with a leading + and national numbers written
-//     with separators ((415) 555-2671, 415-555-2671, 020 7946 0958).
+//     with separators ((415) 555-2671, 415-555-2671, 020 7946 0958). A national
+//     number inside a longer grouped value (an account number that no other
+//     detector took) takes the whole value with it: a value is redacted whole
+//     or not at all.
 //   - [KindJWT]: JWS and JWE compact serialisations (eyJ….….…).
 //   - [KindSecret]: the value of a key whose name says it is secret (password,
 //     passwd, secret, api_key, token, authorization, cookie, cvv, pin, dpop, …,

@@ -64,9 +64,11 @@ func TestIBANRegistry(t *testing.T) {
 		assert.Equal(t, print.Len(), ibanAt([]byte(print.String()), 0), print.String())
 	}
 	assert.Zero(t, ibanLength('U', 'S'))
-	for k := 0; k < len(ibanRegistry); k += 4 {
-		want := int(ibanRegistry[k+2]-'0')*10 + int(ibanRegistry[k+3]-'0')
-		assert.Equal(t, want, ibanLength(ibanRegistry[k], ibanRegistry[k+1]), ibanRegistry[k:k+2])
+	for _, table := range []string{ibanRegistry, ibanPartial} {
+		for k := 0; k < len(table); k += 4 {
+			want := int(table[k+2]-'0')*10 + int(table[k+3]-'0')
+			assert.Equal(t, want, ibanLength(table[k], table[k+1]), table[k:k+2])
+		}
 	}
 	n := 0
 	for _, l := range []byte(ibanLengths) {
@@ -74,8 +76,28 @@ func TestIBANRegistry(t *testing.T) {
 			n++
 		}
 	}
-	assert.Equal(t, 89, n)
+	assert.Equal(t, 89+22, n)
+	partial := strings.Fields(partialExamples)
+	require.Len(t, partial, 22)
+	require.Equal(t, 22*4, len(ibanPartial))
+	for _, iban := range partial {
+		assert.Equal(t, len(iban), ibanLength(iban[0], iban[1]), iban)
+		assert.Equal(t, 1, mod97([]byte(iban)), iban)
+		assert.Equal(t, len(iban), ibanAt([]byte(iban), 0), iban)
+	}
 }
+
+// partialExamples holds an IBAN of every country of ibanPartial, in the
+// national formats (the BCEAO countries start their BBAN with letters),
+// with computed check digits.
+const partialExamples = `
+AO06004400006729503010102 BF42BF0840101300463574000390 BJ66BJ0610100100144390000769 CF4220001000010120069700160
+CG5230011000202151234567890 CI93CI0080111301134291200589 CM2110002000300277976315008 CV64000300004547069110176
+DZ580002100001113000000570 GA9040021010320017001000104 GQ7050002001003715228190196 GW04GW1430010181800637601
+IR710570029971601460641001 KM3800005000010010329680131 MA64011519000001205000534921 MG4600005030071289421016045
+ML13ML0160120102600100668497 MZ59000301080016367102371 NE58NE0380100100130305000268 SN84SN0120101001350015220105
+TD8960002000010271091600153 TG53TG0090604310346500400070
+`
 
 // registryExamples holds the example IBAN of every country in the SWIFT IBAN
 // Registry.

@@ -132,6 +132,9 @@ func candidateAt(src []byte, x int) bool {
 	switch {
 	case c == '@' || c == '+' || c == '(' || c == '\\' || c == '%':
 		return true
+	case isDigit(c) && isLower(c1) && isLower(c2) && !isWord(c3) && isDigit(n1):
+		// The check digits of an IBAN in lower case.
+		return true
 	case isDigit(c):
 		// A card or a national phone number has nine digits or more, in
 		// groups joined by separators: a span of nine bytes that starts a
@@ -144,10 +147,10 @@ func candidateAt(src []byte, x int) bool {
 		// start; the J of eyJ (with the '.' and '_' below).
 		return ws && isDigit(at(x+2)) && isDigit(at(x+3)) ||
 			c == 'A' && ws && eq(n1, "KS") ||
-			c == 'J' && eq(c1, "ysbk")
+			c == 'J' && eq(c1, "ysbkpour")
 	case c == '.' || c == '_':
-		// s. hvs. hvb. sk_ rk_ ghp_ github_pat_
-		return eq(c1, "ysbk") || c == '_' && eq(c2, "h")
+		// s. hvs. hvb. sk_ rk_ ghp_ gho_ ghu_ ghs_ ghr_ github_pat_
+		return eq(c1, "ysbkpour")
 	case c == '-':
 		return eq(n1, "-") || eq(c3, "o") // -----BEGIN, xoxb-
 	case c == ':' || c == '=':
@@ -173,14 +176,14 @@ func classifyGeneric(src []byte, p int) uint64 {
 // The lanes of laneTables: each bit of a class byte is one test of
 // candidateAt that looks at single bytes only.
 const (
-	laneDigit  = iota // a digit at a word start before digits or separators
-	laneUpper         // an upper-case letter at a word start before two digits
-	laneA             // 'A' at a word start before 'K' or 'S'
-	laneAlways        // '@', '+', '(', '\\', '%'
-	laneAfter         // '.', '_' or 'J' after y, s, b or k
-	laneUS            // '_' two after 'h'
-	laneDash          // '-' before '-'
-	laneDashO         // '-' three after 'o'
+	laneDigit   = iota // a digit at a word start before digits or separators
+	laneUpper          // an upper-case letter at a word start before two digits
+	laneA              // 'A' at a word start before 'K' or 'S'
+	laneAlways         // '@', '+', '(', '\\', '%'
+	laneAfter          // '.', '_' or 'J' after y, s, b, k, p, o, u or r
+	laneLowIBAN        // a digit after two lower-case letters at a word start, before a digit
+	laneDash           // '-' before '-'
+	laneDashO          // '-' three after 'o'
 )
 
 // The neighbours laneTables.fail tests, by index: x-3, x-2, x-1, x+1, x+2,
@@ -223,7 +226,7 @@ func newLaneTables() *laneTables {
 		set(&t.start, laneA, c == 'A')
 		set(&t.start, laneAlways, c == '@' || c == '+' || c == '(' || c == '\\' || c == '%')
 		set(&t.start, laneAfter, c == '.' || c == '_' || c == 'J')
-		set(&t.start, laneUS, c == '_')
+		set(&t.start, laneLowIBAN, isDigit(c))
 		set(&t.start, laneDash, c == '-')
 		set(&t.start, laneDashO, c == '-')
 		for _, l := range []int{laneDigit, laneUpper, laneA} {
@@ -235,8 +238,11 @@ func newLaneTables() *laneTables {
 		set(&t.fail[failP2], laneUpper, !isDigit(c))
 		set(&t.fail[failP3], laneUpper, !isDigit(c))
 		set(&t.fail[failP1], laneA, c != 'K' && c != 'S')
-		set(&t.fail[failM1], laneAfter, c != 'y' && c != 's' && c != 'b' && c != 'k')
-		set(&t.fail[failM2], laneUS, c != 'h')
+		set(&t.fail[failM1], laneAfter, !strings.ContainsRune("ysbkpour", rune(c)))
+		set(&t.fail[failM1], laneLowIBAN, !isLower(c))
+		set(&t.fail[failM2], laneLowIBAN, !isLower(c))
+		set(&t.fail[failM3], laneLowIBAN, isWord(c))
+		set(&t.fail[failP1], laneLowIBAN, !isDigit(c))
 		set(&t.fail[failP1], laneDash, c != '-')
 		set(&t.fail[failM3], laneDashO, c != 'o')
 		t.prev[i] = keyPrev(c)

@@ -103,6 +103,15 @@ func (s *scanner) visit(i int) int {
 	n := len(src)
 	switch charClass[src[i]] & classMask {
 	case cDigit:
+		// The check digits of an IBAN written in lower case (de89…): the
+		// letters before them anchor nothing.
+		if i >= 2 && isLower(src[i-1]) && isLower(src[i-2]) && (i == 2 || !isWord(src[i-3])) &&
+			i+1 < n && isDigit(src[i+1]) && i-2 >= s.floor && s.on(kIBAN) {
+			if e := ibanAt(src, i-2); e > i {
+				s.emit(i-2, e, i-2, kIBAN, false)
+				return e
+			}
+		}
 		// A short number standing alone, the most common case, is skipped
 		// here without a call.
 		j := i + 1
@@ -189,8 +198,8 @@ func (s *scanner) token(i, st, e, kind int) int {
 
 func (s *scanner) upper(i int) int {
 	src := s.src
-	if src[i] == 'J' {
-		if i >= 2 && src[i-1] == 'y' && src[i-2] == 'e' && s.on(kJWT) && s.tokenAt(i-2) {
+	if src[i] == 'J' && i >= 2 && src[i-1] == 'y' && src[i-2] == 'e' {
+		if s.on(kJWT) && s.tokenAt(i-2) {
 			return s.token(i, i-2, jwtAt(src, i-2), kJWT)
 		}
 		return i + 1
@@ -270,8 +279,9 @@ func (s *scanner) numeric(i int) int {
 			}
 			if s.on(kPhone) && isDigit(src[g]) {
 				if e := nationalPhoneAt(src, g); e > g && !inUUID(src, g, e) {
-					s.emit(g, e, g, kPhone, false)
-					return e
+					st, en := valueSpan(src, g, e, s.floor)
+					s.emit(st, en, st, kPhone, false)
+					return en
 				}
 			}
 		}
@@ -312,6 +322,36 @@ func (s *scanner) escape(i int) int {
 		}
 	}
 	return i + 1
+}
+
+// valueSpan widens the national phone number src[g:e] to the grouped value
+// it is part of, so that a value is redacted whole or not at all: an IBAN in
+// print form that no detector took, an account or tracking number. The value
+// runs on over groups of digits and capitals that start with a digit, and
+// back over groups of digits and capitals (JO95 CBJO 0010 0000 …), each joined
+// by one space, dash or dot, not back past floor.
+func valueSpan(src []byte, g, e, floor int) (int, int) {
+	for e+1 < len(src) && isPhoneSep(src[e]) && isDigit(src[e+1]) {
+		k := e + 1
+		for k < len(src) && isUpperDigit(src[k]) {
+			k++
+		}
+		if k < len(src) && isWord(src[k]) {
+			break
+		}
+		e = k
+	}
+	for g-2 >= floor && isPhoneSep(src[g-1]) && isUpperDigit(src[g-2]) {
+		k := g - 2
+		for k > floor && g-1-k < 8 && isUpperDigit(src[k-1]) {
+			k--
+		}
+		if k > 0 && isWord(src[k-1]) {
+			break
+		}
+		g = k
+	}
+	return g, e
 }
 
 // inUUID reports whether src[g:e] lies inside an RFC 9562 UUID.
