@@ -31,7 +31,10 @@
 //     countries that use IBANs at home, that country's length and a good
 //     ISO 7064 mod-97 check; compact or grouped, with spaces or dashes, in
 //     upper or lower case.
-//   - [KindEmail]: local@domain.tld.
+//   - [KindEmail]: local@domain.tld, internationalised domains (UTF-8 or
+//     xn-- A-labels) included, with the '@' also URL-encoded (%40) or
+//     JSON-escaped (\u0040). An image's display scale (icon@2x.png) is not
+//     an address.
 //   - [KindPhone]: E.164 numbers with a leading + and national numbers written
 //     with separators ((415) 555-2671, 415-555-2671, 020 7946 0958). A national
 //     number inside a longer grouped value (an account number that no other

@@ -313,11 +313,18 @@ func joinAt(src []byte, j int) bool {
 }
 
 // escape handles a '\\' or a '%': the first digit of a card that a JSON
-// encoder escaped (\u0034\u0031…).
+// encoder escaped (\u0034\u0031…), or the '@' of an e-mail address escaped
+// (\u0040) or URL-encoded (%40).
 func (s *scanner) escape(i int) int {
 	src := s.src
 	if src[i] == '\\' && (s.on(kCard) || s.on(kPhone)) && digitUnit(src, i) == 6 && s.wordStart(i) {
 		if e := s.numeric(i); e > i {
+			return e
+		}
+	}
+	if l := atSignAt(src, i); l > 1 && s.on(kEmail) {
+		if st, e := emailAt(src, i, l, s.floor); e > i {
+			s.emit(st, e, st, kEmail, false)
 			return e
 		}
 	}
@@ -366,7 +373,7 @@ func inUUID(src []byte, g, e int) bool {
 
 func (s *scanner) at(i int) int {
 	if s.on(kEmail) {
-		if st, e := emailAt(s.src, i, s.floor); e > i {
+		if st, e := emailAt(s.src, i, 1, s.floor); e > i {
 			s.emit(st, e, st, kEmail, false)
 			return e
 		}
