@@ -42,9 +42,12 @@
 //     or not at all.
 //   - [KindJWT]: JWS and JWE compact serialisations (eyJ….….…).
 //   - [KindSecret]: the value of a key whose name says it is secret (password,
-//     passwd, secret, api_key, token, authorization, cookie, cvv, pin, dpop, …,
-//     also as a suffix such as db_password) in JSON, query strings and
-//     key=value or key: value text; an Authorization header keeps its scheme.
+//     passwd, pwd, passcode, secret, api_key, secret_key, token,
+//     authorization, cookie, credentials, cvv, pin, dpop, …, also as a suffix
+//     such as db_password or aws_secret_access_key, at any length) in JSON,
+//     query strings and key=value or key: value text, also when the name is
+//     JSON-escaped ("\u0070assword") or URL-encoded (api%5Fkey, password%3D);
+//     an Authorization header keeps its scheme.
 //   - [KindURLPassword]: the password in scheme://user:password@host.
 //   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
 //     [KindSlackToken]: well-known token prefixes.

@@ -18,6 +18,9 @@ func credentialHeader(name string) keyClass {
 		"X-Amz-Security-Token", "X-Vault-Token", "X-Goog-Api-Key", "X-Access-Token":
 		return keyPlain
 	}
+	if strings.Contains(strings.ToLower(name), "credential") {
+		return keyPlain // X-Amz-Credential, Proxy-Credentials, X-Credential-Id
+	}
 	return secretKey([]byte(name))
 }
 

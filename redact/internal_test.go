@@ -179,6 +179,13 @@ func TestSecretKey(t *testing.T) {
 		{"tokens", keyNone}, {"token_count", keyNone}, {"spin", keyNone}, {"shipping", keyNone},
 		{"xcvv", keyNone}, {"fortune_cookie2", keyNone}, {"pinned", keyNone}, {"key", keyNone},
 		{"password_hint", keyNone}, {"version", keyNone}, {"id", keyNone}, {"", keyNone},
+		{"aws_secret_access_key", keyPlain}, {"AWS_SECRET_ACCESS_KEY", keyPlain}, {"SECRET_KEY", keyPlain},
+		{"secretKey", keyPlain}, {"DJANGO_SECRET_KEY", keyPlain}, {"pwd", keyPlain}, {"DB_PWD", keyPlain},
+		{"passcode", keyPlain}, {"credentials", keyPlain}, {"X-Amz-Credential", keyPlain},
+		{"aws_access_key_id", keyNone}, {"public_key", keyNone}, {"cwd", keyNone}, {"keypwd2", keyNone},
+		{"credential_id", keyNone}, {"monkey", keyNone}, {"sort_key", keyNone}, {"SECRET_KEY_BASE", keyPlain},
+		{"APP_KEY", keyPlain}, {"ENCRYPTION_KEY", keyPlain}, {"hmacKey", keyPlain}, {"happkey", keyNone},
+		{strings.Repeat("x", 80) + "_password", keyPlain},
 	} {
 		assert.Equal(t, tc.want, secretKey([]byte(tc.key)), tc.key)
 		if tc.want != keyNone {
@@ -206,7 +213,7 @@ func TestTruncate(t *testing.T) {
 // of a secret key name, in any case, and no other pair of letters.
 func TestMayEndSecretKey(t *testing.T) {
 	endings := map[string]bool{"rd": true, "wd": true, "et": true, "ey": true, "en": true, "on": true,
-		"in": true, "ie": true, "se": true, "vv": true, "vc": true, "op": true}
+		"in": true, "ie": true, "se": true, "vv": true, "vc": true, "op": true, "de": true, "ls": true, "al": true}
 	for a := range 256 {
 		for b := range 256 {
 			la, lb := byte(a)|0x20, byte(b)|0x20
@@ -221,7 +228,8 @@ func TestMayEndSecretKey(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"password", "passwd", "secret", "api_key", "private-key", "token", "authorization",
-		"pin", "cookie", "set-cookie", "passphrase", "cvv", "cvc", "dpop", "client_secret", "access_token"} {
+		"pin", "cookie", "set-cookie", "passphrase", "cvv", "cvc", "dpop", "client_secret", "access_token",
+		"pwd", "passcode", "credentials", "X-Amz-Credential", "SECRET_KEY", "aws_secret_access_key"} {
 		n := len(name)
 		if !mayEndSecretKey(name[n-2], name[n-1]) {
 			t.Errorf("%s is filtered out", name)

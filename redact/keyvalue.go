@@ -15,18 +15,19 @@ const (
 // row a&31, four bytes a row. A byte pair that is not two letters may alias a
 // listed one, which only costs a full check.
 const secretKeyEnds = "" +
-	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
-	"\x00\x00\x00\x00\x00\x40\x10\x02\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x20\x00\x00\x00\x00\x40\x10\x02\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"\x00\x00\x00\x00\x20\x40\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
-	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x01\x00" +
+	"\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x01\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x20\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x40\x00\x10\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 // mayEndSecretKey reports whether a and b may be the last two bytes of a
-// secret key name: password, passwd, secret, api key, private key, token,
-// authorization, pin, cookie, passphrase, cvv, cvc, dpop.
+// secret key name: password, passwd, pwd, secret, api key, private key,
+// secret key, token, authorization, pin, cookie, passphrase, passcode,
+// credential(s), cvv, cvc, dpop.
 func mayEndSecretKey(a, b byte) bool {
 	return secretKeyEnds[int(a&31)<<2|int(b&31)>>3]>>(b&7)&1 != 0
 }
@@ -57,19 +58,23 @@ func hasSuffixFold(k []byte, w string, boundary bool) bool {
 	return false
 }
 
-// secretKey classifies a key name: password, passwd, passphrase, secret,
-// token, api_key/apikey/api-key, private_key, authorization, cookie, cvv, cvc,
-// pin and dpop, in any case, whole or as a suffix (db_password, X-Api-Key,
-// refresh_token, Set-Cookie); the short words cvv, cvc, pin, cookie and dpop
-// only after a separator or a case change.
+// secretKey classifies a key name: password, passwd, pwd, passphrase,
+// passcode, secret, token, api_key/apikey/api-key, private_key, secret_key,
+// secret_access_key (AWS credential files), secret_key_base (Rails), app_key
+// (Laravel), encryption, signing, master, hmac, auth and session keys,
+// credential(s), authorization,
+// cookie, cvv, cvc, pin and dpop, in any case, whole or as a suffix
+// (db_password, X-Api-Key, refresh_token, Set-Cookie, SECRET_KEY,
+// X-Amz-Credential), of any length; the short words pwd, cvv, cvc, pin,
+// cookie and dpop only after a separator or a case change.
 func secretKey(k []byte) keyClass {
 	n := len(k)
-	if n < 3 || n > 64 {
+	if n < 3 {
 		return keyNone
 	}
 	switch k[n-1] | 0x20 {
 	case 'd':
-		if hasSuffixFold(k, "password", false) || hasSuffixFold(k, "passwd", false) {
+		if hasSuffixFold(k, "password", false) || hasSuffixFold(k, "passwd", false) || hasSuffixFold(k, "pwd", true) {
 			return keyPlain
 		}
 	case 't':
@@ -77,9 +82,29 @@ func secretKey(k []byte) keyClass {
 			return keyPlain
 		}
 	case 'y':
-		if hasSuffixFold(k, "apikey", false) || hasSuffixFold(k, "api_key", false) ||
-			hasSuffixFold(k, "api-key", false) || hasSuffixFold(k, "privatekey", false) ||
-			hasSuffixFold(k, "private_key", false) || hasSuffixFold(k, "private-key", false) {
+		if !hasSuffixFold(k, "key", false) {
+			break
+		}
+		head := k[:n-3]
+		if h := len(head); h > 0 && (head[h-1] == '_' || head[h-1] == '-' || head[h-1] == '.') {
+			head = head[:h-1]
+		}
+		for _, w := range [...]string{"api", "private", "secret", "secret_access", "secretaccess", "secret-access"} {
+			if hasSuffixFold(head, w, false) {
+				return keyPlain
+			}
+		}
+		for _, w := range [...]string{"encryption", "signing", "master", "hmac", "app", "auth", "session"} {
+			if hasSuffixFold(head, w, true) {
+				return keyPlain
+			}
+		}
+	case 's':
+		if hasSuffixFold(k, "credentials", false) {
+			return keyPlain
+		}
+	case 'l':
+		if hasSuffixFold(k, "credential", false) {
 			return keyPlain
 		}
 	case 'n':
@@ -93,7 +118,8 @@ func secretKey(k []byte) keyClass {
 		if hasSuffixFold(k, "cookie", true) {
 			return keyHeader
 		}
-		if hasSuffixFold(k, "passphrase", false) {
+		if hasSuffixFold(k, "passphrase", false) || hasSuffixFold(k, "passcode", false) ||
+			hasSuffixFold(k, "secret_key_base", false) || hasSuffixFold(k, "secretkeybase", false) {
 			return keyPlain
 		}
 	case 'v':
@@ -114,13 +140,144 @@ func secretKey(k []byte) keyClass {
 
 func isKeyChar(c byte) bool { return isWord(c) || c == '-' || c == '.' }
 
+// keyWindow is how far back from its separator a key name is read: a longer
+// name is classified by its last keyWindow bytes, which hold any suffix
+// secretKey looks for.
+const keyWindow = 256
+
+// encodedKey handles the escape at i (a '\\' or a '%') inside a key name: a
+// JSON key with \u escapes ("\u0070assword":) or a URL-encoded query key
+// (api%5Fkey=), decoded before it is classified, and a key followed by a
+// URL-encoded '=' (password%3D…, a query string inside a parameter). It
+// returns where scanning goes on, i+1 when there is no such key.
+func (s *scanner) encodedKey(i int) int {
+	src := s.src
+	n := len(src)
+	var buf [keyWindow]byte
+	if src[i] == '\\' {
+		if i+1 >= n || src[i+1] != 'u' {
+			return i + 1
+		}
+		// The key's quotes, not escaped.
+		ks := i
+		for ks > 0 && i-ks < keyWindow && src[ks-1] != '"' {
+			ks--
+		}
+		if ks == 0 || src[ks-1] != '"' || ks >= 2 && src[ks-2] == '\\' {
+			return i + 1
+		}
+		ke := i
+		for ke < n && ke-ks < keyWindow && src[ke] != '"' {
+			if src[ke] == '\\' {
+				ke++
+			}
+			ke++
+		}
+		if ke >= n || src[ke] != '"' {
+			return i + 1
+		}
+		sep := ke + 1
+		for sep < n && sep-ke <= 4 && (src[sep] == ' ' || src[sep] == '\t') {
+			sep++
+		}
+		if sep >= n || src[sep] != ':' {
+			return i + 1
+		}
+		k := decodeJSONKey(buf[:0], src[ks:ke])
+		if cls := secretKey(k); cls != keyNone && ks-1 >= s.floor {
+			return s.secretValue(sep, ks-1, cls, true)
+		}
+		return i + 1
+	}
+	// '%': a query key, plain or encoded, before '=' or %3D.
+	if i+2 >= n || !isHex(src[i+1]) || !isHex(src[i+2]) {
+		return i + 1
+	}
+	isQKey := func(c byte) bool { return isKeyChar(c) || c == '%' }
+	ks := i
+	for ks > 0 && i-ks < keyWindow && isQKey(src[ks-1]) {
+		ks--
+	}
+	if hasPrefixAt(src, i, "%3D") || hasPrefixAt(src, i, "%3d") {
+		k := decodePercent(buf[:0], src[ks:i])
+		if cls := secretKey(k); cls != keyNone && ks >= s.floor {
+			// The value runs to an encoded or plain separator.
+			vs := i + 3
+			ve := vs
+			for ve < n && isUserinfoChar(src[ve]) && src[ve] != '&' && src[ve] != ';' &&
+				!(src[ve] == '%' && (hasPrefixAt(src, ve, "%26") || hasPrefixAt(src, ve, "%20"))) {
+				ve++
+			}
+			if ve > vs {
+				s.emit(vs, ve, ks, kSecret, false)
+				return ve
+			}
+		}
+		return i + 1
+	}
+	ke := i
+	for ke < n && ke-ks < keyWindow && isQKey(src[ke]) {
+		ke++
+	}
+	if ke >= n || src[ke] != '=' {
+		return i + 1
+	}
+	k := decodePercent(buf[:0], src[ks:ke])
+	if cls := secretKey(k); cls != keyNone && ks >= s.floor {
+		return s.secretValue(ke, ks, cls, false)
+	}
+	return i + 1
+}
+
+// decodeJSONKey appends the JSON string body b to dst, \u escapes of ASCII
+// and the short escapes decoded; others become '?'. It stops when dst is full.
+func decodeJSONKey(dst, b []byte) []byte {
+	for k := 0; k < len(b) && len(dst) < cap(dst); k++ {
+		c := b[k]
+		if c == '\\' && k+1 < len(b) {
+			k++
+			c = b[k]
+			if c == 'u' {
+				c = '?'
+				if k+4 < len(b) && b[k+1] == '0' && b[k+2] == '0' && isHex(b[k+3]) && isHex(b[k+4]) {
+					c = unhex(b[k+3])<<4 | unhex(b[k+4])
+				}
+				k += 4
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// decodePercent appends b with its %XX escapes decoded to dst (RFC 3986
+// §2.1), stopping when dst is full.
+func decodePercent(dst, b []byte) []byte {
+	for k := 0; k < len(b) && len(dst) < cap(dst); k++ {
+		c := b[k]
+		if c == '%' && k+2 < len(b) && isHex(b[k+1]) && isHex(b[k+2]) {
+			c = unhex(b[k+1])<<4 | unhex(b[k+2])
+			k += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func unhex(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return (c | 0x20) - 'a' + 10
+}
+
 // keyValue handles the ':' or '=' at i: when the key before it says secret,
 // its value is a match.
 func (s *scanner) keyValue(i int) int {
 	src := s.src
 	// The key may lie inside an earlier match (token: "password":"x"): it is
 	// context, not replaced, so look-behind is bounded by its length only.
-	lo := max(0, i-72)
+	lo := max(0, i-keyWindow)
 	j := i
 	for j > lo && i-j < 4 && (src[j-1] == ' ' || src[j-1] == '\t') {
 		j--
@@ -161,9 +318,7 @@ func (s *scanner) keyValue(i int) int {
 		for ks > lo && isKeyChar(src[ks-1]) {
 			ks--
 		}
-		if ks > 0 && isKeyChar(src[ks-1]) {
-			return i + 1 // longer than a key name
-		}
+		// A name longer than the window is classified by its end.
 		ctx = ks
 	}
 	cls := secretKey(src[ks:ke])

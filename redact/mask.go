@@ -43,9 +43,11 @@ const (
 // isQuote reports the quotes a key may stand in.
 func isQuote(c byte) bool { return c == '"' || c == '\'' }
 
-// pairAt reports whether a and b, in any case, are the last two letters of a
-// secret key name that secretKey takes: rd wd, et ey en, on op, in ie, se,
-// vv vc.
+// pairAt reports whether a and b, in any case, may be the last two letters
+// of a secret key name that secretKey takes: rd wd, et ey en, on op, in ie,
+// se de, vv vc ls al. Six groups cannot hold the last three exactly: the
+// pairs vs vl lv lc ll av ac as pass too and are refused by
+// mayEndSecretKey in the visit.
 func pairAt(a, b byte) bool { return pairPrev(a)&pairLast(b) != 0 }
 
 // keyEnd reports whether a separator after the bytes a and b ends a key that
@@ -88,9 +90,9 @@ func pairPrev(c byte) byte {
 		return 1 << 2
 	case 'i':
 		return 1 << 3
-	case 's':
+	case 's', 'd':
 		return 1 << 4
-	case 'v':
+	case 'v', 'l', 'a':
 		return 1 << 5
 	}
 	return 0
@@ -108,7 +110,7 @@ func pairLast(c byte) byte {
 		return 1 << 2
 	case 'e':
 		return 1<<3 | 1<<4
-	case 'v', 'c':
+	case 'v', 'c', 's', 'l':
 		return 1 << 5
 	}
 	return 0

@@ -13,15 +13,21 @@ import (
 // TestPairAt checks pairAt against the secret key names.
 func TestPairAt(t *testing.T) {
 	var ends []string
-	for _, w := range []string{"password", "passwd", "secret", "apikey", "api_key", "privatekey", "authorization",
-		"token", "pin", "cookie", "passphrase", "cvv", "cvc", "dpop"} {
+	for _, w := range []string{"password", "passwd", "pwd", "secret", "apikey", "api_key", "privatekey", "authorization",
+		"token", "pin", "cookie", "passphrase", "passcode", "cvv", "cvc", "dpop", "credential", "credentials", "secret_key"} {
 		require.NotEqual(t, keyNone, secretKey([]byte("db_"+w)), w)
 		ends = append(ends, w[len(w)-2:])
 	}
+	extra := []string{"vs", "vl", "lv", "lc", "ll", "av", "ac", "as"}
 	for a := range 256 {
 		for b := range 256 {
-			want := isLetter(byte(a)) && isLetter(byte(b)) && slices.Contains(ends, string([]byte{toLower(byte(a)), toLower(byte(b))}))
+			pair := string([]byte{toLower(byte(a)), toLower(byte(b))})
+			letters := isLetter(byte(a)) && isLetter(byte(b))
+			want := letters && (slices.Contains(ends, pair) || slices.Contains(extra, pair))
 			require.Equal(t, want, pairAt(byte(a), byte(b)), "%q %q", a, b)
+			if letters && mayEndSecretKey(byte(a), byte(b)) {
+				require.True(t, pairAt(byte(a), byte(b)), "%q %q passes the visit but is no candidate", a, b)
+			}
 		}
 	}
 }
@@ -73,6 +79,8 @@ var maskedFragments = []string{
 	`4111  1111 - 1111`, `%20`, `%40`, `\u0040`, `\t`, `12\u00a0`, "0 +44 20", `%09`,
 	`de89370400440532013000`, `gb82 west 1234 5698 7654 32`, `JO94CBJO0010000000000131000302`, `DE89-3704-0044`,
 	`alice%40example.com`, `bob\u0040example.org`, "ivan@пример.рф", `icon@2x.png`, "\xd0\xbf@", `xn--p1ai`,
+	`"\u0070assword":"x"`, `api%5Fkey=x&`, `password%3Dx%26`, `pwd=x`, `passcode:`, `credentials=`, `"total":1`,
+	`X-Amz-Credential: x`, `SECRET_KEY = 'x'`, `\u00`, `%3D`, `%5F`, `"\u0074oken"  :  "x"`,
 	`ab12`, `xy1`, `ghr_`, `ghu_abcdefghijklmnopqrstuvwxyz0123456789`, `o.`, `r_`, `uJ`, `JO95 CBJO 0010 0000`,
 }
 

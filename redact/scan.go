@@ -313,8 +313,9 @@ func joinAt(src []byte, j int) bool {
 }
 
 // escape handles a '\\' or a '%': the first digit of a card that a JSON
-// encoder escaped (\u0034\u0031…), or the '@' of an e-mail address escaped
-// (\u0040) or URL-encoded (%40).
+// encoder escaped (\u0034\u0031…), the '@' of an e-mail address escaped
+// (\u0040) or URL-encoded (%40), or an escape in a key name or separator
+// ([scanner.encodedKey]).
 func (s *scanner) escape(i int) int {
 	src := s.src
 	if src[i] == '\\' && (s.on(kCard) || s.on(kPhone)) && digitUnit(src, i) == 6 && s.wordStart(i) {
@@ -327,6 +328,9 @@ func (s *scanner) escape(i int) int {
 			s.emit(st, e, st, kEmail, false)
 			return e
 		}
+	}
+	if s.on(kSecret) {
+		return s.encodedKey(i)
 	}
 	return i + 1
 }
