@@ -51,6 +51,9 @@
 //   - [KindURLPassword]: the password in scheme://user:password@host.
 //   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
 //     [KindSlackToken]: well-known token prefixes.
+//   - [KindWebhook]: webhook signing secrets (whsec_…) and chat webhook URLs
+//     (Slack, Discord, Microsoft Teams, Google Chat), whose path is the
+//     credential.
 //   - [KindPrivateKey]: PEM private key blocks, whole, when the block ends with
 //     an END line of the same label within [MaxKeyBlock] bytes and holds only
 //     base64 text; a lone or injected BEGIN line removes nothing after it.

@@ -89,10 +89,18 @@ func (r *Redactor) cookies(v string, set bool) string {
 
 // URL returns u as a string for an access log: the password of its userinfo
 // replaced ([KindURLPassword]) and its path, query and fragment redacted as by
-// [Redactor.Query] and [Redactor.RedactString]. u is not modified.
+// [Redactor.Query] and [Redactor.RedactString]; a chat webhook URL
+// ([KindWebhook]) keeps only its scheme and host. u is not modified.
 func (r *Redactor) URL(u *url.URL) string {
 	if u == nil {
 		return ""
+	}
+	if r.on(kWebhook) && u.Host != "" && u.Scheme != "" {
+		// A chat webhook: its path and query are the credential.
+		s := []byte(u.Scheme + "://" + u.Host + u.EscapedPath())
+		if _, e := webhookURLAt(s, len(u.Scheme), 0); e > 0 {
+			return u.Scheme + "://" + u.Host + "/" + string(r.replace(nil, nil, kWebhook, true))
+		}
 	}
 	var b strings.Builder
 	if u.Scheme != "" {

@@ -39,6 +39,11 @@ const (
 	KindSlackToken Kind = "slack_token"
 	// KindPrivateKey is a PEM private key block (RFC 7468).
 	KindPrivateKey Kind = "private_key"
+	// KindWebhook is a webhook credential: a signing secret (whsec_…, Stripe,
+	// Svix) or a chat webhook URL, whose path is what lets anyone post (Slack
+	// hooks.slack.com, Discord /api/webhooks/, Microsoft Teams
+	// *.webhook.office.com and Workflows on *.logic.azure.com, Google Chat).
+	KindWebhook Kind = "webhook"
 )
 
 // Indices of the built-in kinds; custom detectors follow at numBuiltin.
@@ -56,6 +61,7 @@ const (
 	kGitHub
 	kSlack
 	kPrivateKey
+	kWebhook
 	numBuiltin
 )
 
@@ -63,7 +69,7 @@ const (
 func builtinKinds() [numBuiltin]Kind {
 	return [numBuiltin]Kind{
 		KindCard, KindIBAN, KindEmail, KindPhone, KindJWT, KindSecret, KindURLPassword,
-		KindVaultToken, KindAWSKey, KindStripeKey, KindGitHubToken, KindSlackToken, KindPrivateKey,
+		KindVaultToken, KindAWSKey, KindStripeKey, KindGitHubToken, KindSlackToken, KindPrivateKey, KindWebhook,
 	}
 }
 

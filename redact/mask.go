@@ -149,10 +149,10 @@ func candidateAt(src []byte, x int) bool {
 		// start; the J of eyJ (with the '.' and '_' below).
 		return ws && isDigit(at(x+2)) && isDigit(at(x+3)) ||
 			c == 'A' && ws && eq(n1, "KS") ||
-			c == 'J' && eq(c1, "ysbkpour")
+			c == 'J' && eq(c1, "ysbkpourc")
 	case c == '.' || c == '_':
-		// s. hvs. hvb. sk_ rk_ ghp_ gho_ ghu_ ghs_ ghr_ github_pat_
-		return eq(c1, "ysbkpour")
+		// s. hvs. hvb. sk_ rk_ ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ whsec_
+		return eq(c1, "ysbkpourc")
 	case c == '-':
 		return eq(n1, "-") || eq(c3, "o") // -----BEGIN, xoxb-
 	case c == ':' || c == '=':
@@ -240,7 +240,7 @@ func newLaneTables() *laneTables {
 		set(&t.fail[failP2], laneUpper, !isDigit(c))
 		set(&t.fail[failP3], laneUpper, !isDigit(c))
 		set(&t.fail[failP1], laneA, c != 'K' && c != 'S')
-		set(&t.fail[failM1], laneAfter, !strings.ContainsRune("ysbkpour", rune(c)))
+		set(&t.fail[failM1], laneAfter, !strings.ContainsRune("ysbkpourc", rune(c)))
 		set(&t.fail[failM1], laneLowIBAN, !isLower(c))
 		set(&t.fail[failM2], laneLowIBAN, !isLower(c))
 		set(&t.fail[failM3], laneLowIBAN, isWord(c))

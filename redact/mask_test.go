@@ -81,6 +81,8 @@ var maskedFragments = []string{
 	`alice%40example.com`, `bob\u0040example.org`, "ivan@пример.рф", `icon@2x.png`, "\xd0\xbf@", `xn--p1ai`,
 	`"\u0070assword":"x"`, `api%5Fkey=x&`, `password%3Dx%26`, `pwd=x`, `passcode:`, `credentials=`, `"total":1`,
 	`X-Amz-Credential: x`, `SECRET_KEY = 'x'`, `\u00`, `%3D`, `%5F`, `"\u0074oken"  :  "x"`,
+	`whsec_5a6d7c2e1f0b9a8c7d6e5f4a3b2c1d0e`, `c_`, `c.`, `https://hooks.slack.com/services/T0/B0/XXXX`,
+	`https://discord.com/api/webhooks/1/abc`, `https://x.webhook.office.com/webhookb2/a@b/IncomingWebhook/c/d`,
 	`ab12`, `xy1`, `ghr_`, `ghu_abcdefghijklmnopqrstuvwxyz0123456789`, `o.`, `r_`, `uJ`, `JO95 CBJO 0010 0000`,
 }
 

@@ -150,6 +150,8 @@ func builtinName(i int) Kind {
 		return KindSlackToken
 	case kPrivateKey:
 		return KindPrivateKey
+	case kWebhook:
+		return KindWebhook
 	}
 	return ""
 }

@@ -163,7 +163,7 @@ func (s *scanner) visit(i int) int {
 		}
 		return s.dash(i)
 	case cUnderscore:
-		if i < 2 || src[i-1] != 'k' && src[i-2] != 'h' && src[i-1] != 'b' {
+		if i < 2 || src[i-1] != 'k' && src[i-2] != 'h' && src[i-1] != 'b' && src[i-1] != 'c' {
 			return i + 1
 		}
 		return s.underscore(i)
@@ -388,6 +388,12 @@ func (s *scanner) at(i int) int {
 func (s *scanner) separator(i int) int {
 	src := s.src
 	if src[i] == ':' && i+2 < len(src) && src[i+1] == '/' && src[i+2] == '/' {
+		if s.on(kWebhook) {
+			if st, e := webhookURLAt(src, i, s.floor); e > i {
+				s.emit(st, e, st, kWebhook, false)
+				return e
+			}
+		}
 		if s.on(kURLPassword) {
 			return s.userinfo(i)
 		}
@@ -445,6 +451,8 @@ func (s *scanner) underscore(i int) int {
 		return s.token(i, i-3, githubAt(src, i-3), kGitHub)
 	case i >= 6 && src[i-1] == 'b' && s.on(kGitHub) && s.tokenAt(i-6):
 		return s.token(i, i-6, githubAt(src, i-6), kGitHub)
+	case i >= 5 && src[i-1] == 'c' && s.on(kWebhook) && s.tokenAt(i-5):
+		return s.token(i, i-5, whsecAt(src, i-5), kWebhook)
 	}
 	return i + 1
 }

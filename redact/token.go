@@ -257,3 +257,88 @@ func pemEnd(src []byte, i, k int, label []byte) (end int, open bool) {
 	}
 	return e, false
 }
+
+// whsecAt matches a webhook signing secret at i: whsec_ and 20 or more
+// base64 characters (Stripe, Svix). It returns the end, or -1.
+func whsecAt(src []byte, i int) int {
+	if !hasPrefixAt(src, i, "whsec_") {
+		return -1
+	}
+	e := runEnd(src, i+6, func(c byte) bool { return isB64URL(c) || c == '+' || c == '/' || c == '=' })
+	if e-i-6 >= 20 {
+		return e
+	}
+	return -1
+}
+
+// webhookURLAt matches a chat webhook URL whose "://" is at i, from its
+// scheme to the end of the URL, and returns its bounds, or end -1. Its path
+// (and for Workflows its signed query) is the credential: Slack
+// hooks.slack.com/…, Discord (discord.com, discordapp.com and their ptb. and
+// canary. hosts) /api/webhooks/…, Microsoft Teams *.webhook.office.com and
+// outlook.office.com/webhook/…, Power Automate Workflows
+// *.logic.azure.com/workflows/…, Google Chat chat.googleapis.com/v1/spaces/….
+func webhookURLAt(src []byte, i, floor int) (start, end int) {
+	st := i
+	for st > floor && i-st < 8 && isLetter(src[st-1]) {
+		st--
+	}
+	if i-st < 4 || toLower(src[st]) != 'h' {
+		return 0, -1 // http or https
+	}
+	h := i + 3
+	he := h
+	for he < len(src) && he-h < 256 && (isLabelChar(src[he]) || src[he] == '.') {
+		he++
+	}
+	host := src[h:he]
+	if he < len(src) && src[he] == ':' { // a port
+		he++
+		for he < len(src) && isDigit(src[he]) {
+			he++
+		}
+	}
+	if he >= len(src) || src[he] != '/' {
+		return 0, -1
+	}
+	e := he
+	for e < len(src) && isURLChar(src[e]) {
+		e++
+	}
+	path := src[he:e]
+	hostIs := func(name string) bool {
+		return len(host) == len(name) && hasSuffixFold(host, name, false)
+	}
+	hostUnder := func(name string) bool {
+		return len(host) > len(name) && host[len(host)-len(name)-1] == '.' && hasSuffixFold(host, name, false)
+	}
+	pathHas := func(p string) bool { return indexFold(path, p) >= 0 }
+	switch {
+	case hostIs("hooks.slack.com") && len(path) > 1,
+		(hostIs("discord.com") || hostIs("discordapp.com") || hostUnder("discord.com") || hostUnder("discordapp.com")) &&
+			pathHas("/webhooks/"),
+		hostUnder("webhook.office.com"),
+		(hostIs("outlook.office.com") || hostIs("outlook.office365.com")) && pathHas("/webhook"),
+		hostUnder("logic.azure.com") && pathHas("/workflows/"),
+		hostIs("chat.googleapis.com") && pathHas("/spaces/"):
+		return st, e
+	}
+	return 0, -1
+}
+
+// isURLChar reports the characters a URL in a log line is made of (RFC 3986
+// §2), '%' included.
+func isURLChar(c byte) bool {
+	return isUserinfoChar(c) || c == '/' || c == '?' || c == '#' || c == ':' || c == '@' || c == '[' || c == ']'
+}
+
+// indexFold returns the index of the lower-case p in b, ignoring ASCII case,
+// or -1.
+func indexFold(b []byte, p string) int {
+	for k := 0; k+len(p) <= len(b); k++ {
+		if hasSuffixFold(b[:k+len(p)], p, false) {
+			return k
+		}
+	}
+	return -1
+}
