@@ -155,24 +155,19 @@ func (s *scanner) encodedKey(i int) int {
 	n := len(src)
 	var buf [keyWindow]byte
 	if src[i] == '\\' {
-		if i+1 >= n || src[i+1] != 'u' {
-			return i + 1
-		}
-		// The key's quotes, not escaped.
-		ks := i
-		for ks > 0 && i-ks < keyWindow && src[ks-1] != '"' {
-			ks--
-		}
-		if ks == 0 || src[ks-1] != '"' || ks >= 2 && src[ks-2] == '\\' {
+		// Every escape of one string is looked at once: the first finds
+		// its end, and the key it may be.
+		if i+1 >= n || src[i+1] != 'u' || i < s.escTo {
 			return i + 1
 		}
 		ke := i
-		for ke < n && ke-ks < keyWindow && src[ke] != '"' {
+		for ke < n && ke-i < keyWindow && src[ke] != '"' {
 			if src[ke] == '\\' {
 				ke++
 			}
 			ke++
 		}
+		s.escTo = ke
 		if ke >= n || src[ke] != '"' {
 			return i + 1
 		}
@@ -183,8 +178,15 @@ func (s *scanner) encodedKey(i int) int {
 		if sep >= n || src[sep] != ':' {
 			return i + 1
 		}
-		k := decodeJSONKey(buf[:0], src[ks:ke])
-		if cls := secretKey(k); cls != keyNone && ks-1 >= s.floor {
+		// The key's opening quote, not escaped.
+		ks := i
+		for ks > 0 && i-ks < keyWindow && src[ks-1] != '"' {
+			ks--
+		}
+		if ks == 0 || src[ks-1] != '"' || ks >= 2 && src[ks-2] == '\\' || ks-1 < s.floor {
+			return i + 1
+		}
+		if cls := secretKey(decodeJSONKey(buf[:0], src[ks:ke])); cls != keyNone {
 			return s.secretValue(sep, ks-1, cls, true)
 		}
 		return i + 1
@@ -194,13 +196,13 @@ func (s *scanner) encodedKey(i int) int {
 		return i + 1
 	}
 	isQKey := func(c byte) bool { return isKeyChar(c) || c == '%' }
-	ks := i
-	for ks > 0 && i-ks < keyWindow && isQKey(src[ks-1]) {
-		ks--
-	}
 	if hasPrefixAt(src, i, "%3D") || hasPrefixAt(src, i, "%3d") {
-		k := decodePercent(buf[:0], src[ks:i])
-		if cls := secretKey(k); cls != keyNone && ks >= s.floor {
+		// The key starts after the last encoded delimiter before it.
+		ks := i
+		for ks > s.floor && i-ks < keyWindow && isQKey(src[ks-1]) && !encodedDelimiterBefore(src, ks) {
+			ks--
+		}
+		if cls := secretKey(decodePercent(buf[:0], src[ks:i])); cls != keyNone {
 			// The value runs to an encoded or plain separator.
 			vs := i + 3
 			ve := vs
@@ -215,18 +217,40 @@ func (s *scanner) encodedKey(i int) int {
 		}
 		return i + 1
 	}
+	// A key with escapes before '=': the run of key characters is scanned
+	// once, and the key classified once.
+	if i < s.encTo {
+		return i + 1
+	}
 	ke := i
-	for ke < n && ke-ks < keyWindow && isQKey(src[ke]) {
+	for ke < n && ke-i < keyWindow && isQKey(src[ke]) {
 		ke++
 	}
+	s.encTo = ke
 	if ke >= n || src[ke] != '=' {
 		return i + 1
 	}
-	k := decodePercent(buf[:0], src[ks:ke])
-	if cls := secretKey(k); cls != keyNone && ks >= s.floor {
+	ks := i
+	for ks > s.floor && i-ks < keyWindow && isQKey(src[ks-1]) {
+		ks--
+	}
+	if cls := secretKey(decodePercent(buf[:0], src[ks:ke])); cls != keyNone {
 		return s.secretValue(ke, ks, cls, false)
 	}
 	return i + 1
+}
+
+// encodedDelimiterBefore reports whether src[:k] ends with a URL-encoded
+// '&', '?', '=', '/' or space, which a key inside an encoded query follows.
+func encodedDelimiterBefore(src []byte, k int) bool {
+	if k < 3 || src[k-3] != '%' {
+		return false
+	}
+	switch string([]byte{src[k-2], src[k-1] | 0x20}) {
+	case "26", "3f", "3d", "2f", "20":
+		return true
+	}
+	return false
 }
 
 // decodeJSONKey appends the JSON string body b to dst, \u escapes of ASCII

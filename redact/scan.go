@@ -41,6 +41,10 @@ type scanner struct {
 	runFrom, runTo int
 	runLine        bool
 
+	// The end of the last string (escTo) and run of query key characters
+	// (encTo) that encodedKey looked at: the escapes before it are done.
+	escTo, encTo int
+
 	simd simdKind    // how run finds the bytes worth a visit
 	tabs *laneTables // for simdAVX512
 }
