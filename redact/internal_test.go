@@ -44,6 +44,32 @@ func TestCharClass(t *testing.T) {
 	}
 }
 
+// TestCardSepStart rebuilds cardSepStart: every byte a separator unit
+// starts with, and no other.
+func TestCardSepStart(t *testing.T) {
+	require.Len(t, cardSepStart, 256)
+	for c := 0; c < 256; c++ {
+		var src []byte
+		switch c {
+		case 0xc2:
+			src = []byte{0xc2, 0xa0}
+		case 0xe2:
+			src = []byte{0xe2, 0x80, 0xaf}
+		case '%':
+			src = []byte("%20")
+		case '\\':
+			src = []byte(`\t`)
+		default:
+			src = []byte{byte(c)}
+		}
+		want := cardSepUnit(src, 0) > 0 || c == '+'
+		assert.Equal(t, want, cardSepStart[c] != 0, "byte %#x", c)
+		if want {
+			assert.True(t, isCardSepByte(byte(c)), "byte %#x", c)
+		}
+	}
+}
+
 // TestIBANRegistry checks the length table against one example per country
 // of the SWIFT IBAN Registry.
 func TestIBANRegistry(t *testing.T) {

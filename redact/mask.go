@@ -134,9 +134,6 @@ func candidateAt(src []byte, x int) bool {
 	switch {
 	case c == '@' || c == '+' || c == '(' || c == '\\' || c == '%':
 		return true
-	case isDigit(c) && isLower(c1) && isLower(c2) && !isWord(c3) && isDigit(n1):
-		// The check digits of an IBAN in lower case.
-		return true
 	case isDigit(c):
 		// A card or a national phone number has nine digits or more, in
 		// groups joined by separators: a span of nine bytes that starts a
@@ -144,15 +141,15 @@ func candidateAt(src []byte, x int) bool {
 		// byte from DEL up counts, as the vector code sees them all as DEL).
 		// The date of a timestamp is one.
 		return ws && ds(n1) && ds(at(x+4)) && ds(at(x+8))
-	case isUpper(c):
-		// An IBAN, [A-Z]{2}[0-9]{2}, or an AWS key, AKIA or ASIA, at a word
-		// start; the J of eyJ (with the '.' and '_' below).
+	case isLetter(c):
+		// An IBAN, [A-Za-z]{2}[0-9]{2}, or an AWS key, AKIA or ASIA, at a
+		// word start; the J of eyJ (with the '.' and '_' below).
 		return ws && isDigit(at(x+2)) && isDigit(at(x+3)) ||
 			c == 'A' && ws && eq(n1, "KS") ||
-			c == 'J' && eq(c1, "ysbkpourc")
+			c == 'J' && eq(c1, "ysbkc")
 	case c == '.' || c == '_':
-		// s. hvs. hvb. sk_ rk_ ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ whsec_
-		return eq(c1, "ysbkpourc")
+		// s. hvs. hvb. sk_ rk_ ghp_ github_pat_ whsec_
+		return eq(c1, "ysbkc") || c == '_' && eq(c2, "h")
 	case c == '-':
 		return eq(n1, "-") || eq(c3, "o") // -----BEGIN, xoxb-
 	case c == ':' || c == '=':
@@ -178,14 +175,14 @@ func classifyGeneric(src []byte, p int) uint64 {
 // The lanes of laneTables: each bit of a class byte is one test of
 // candidateAt that looks at single bytes only.
 const (
-	laneDigit   = iota // a digit at a word start before digits or separators
-	laneUpper          // an upper-case letter at a word start before two digits
-	laneA              // 'A' at a word start before 'K' or 'S'
-	laneAlways         // '@', '+', '(', '\\', '%'
-	laneAfter          // '.', '_' or 'J' after y, s, b, k, p, o, u or r
-	laneLowIBAN        // a digit after two lower-case letters at a word start, before a digit
-	laneDash           // '-' before '-'
-	laneDashO          // '-' three after 'o'
+	laneDigit  = iota // a digit at a word start before digits or separators
+	laneUpper         // a letter at a word start before two digits
+	laneA             // 'A' at a word start before 'K' or 'S'
+	laneAlways        // '@', '+', '(', '\\', '%'
+	laneAfter         // '.', '_' or 'J' after y, s, b, k, p, o, u or r
+	laneUS            // '_' two after 'h'
+	laneDash          // '-' before '-'
+	laneDashO         // '-' three after 'o'
 )
 
 // The neighbours laneTables.fail tests, by index: x-3, x-2, x-1, x+1, x+2,
@@ -224,11 +221,11 @@ func newLaneTables() *laneTables {
 		}
 		ds := isDigit(c) || isCardSepByte(c)
 		set(&t.start, laneDigit, isDigit(c))
-		set(&t.start, laneUpper, isUpper(c))
+		set(&t.start, laneUpper, isLetter(c))
 		set(&t.start, laneA, c == 'A')
 		set(&t.start, laneAlways, c == '@' || c == '+' || c == '(' || c == '\\' || c == '%')
 		set(&t.start, laneAfter, c == '.' || c == '_' || c == 'J')
-		set(&t.start, laneLowIBAN, isDigit(c))
+		set(&t.start, laneUS, c == '_')
 		set(&t.start, laneDash, c == '-')
 		set(&t.start, laneDashO, c == '-')
 		for _, l := range []int{laneDigit, laneUpper, laneA} {
@@ -240,11 +237,8 @@ func newLaneTables() *laneTables {
 		set(&t.fail[failP2], laneUpper, !isDigit(c))
 		set(&t.fail[failP3], laneUpper, !isDigit(c))
 		set(&t.fail[failP1], laneA, c != 'K' && c != 'S')
-		set(&t.fail[failM1], laneAfter, !strings.ContainsRune("ysbkpourc", rune(c)))
-		set(&t.fail[failM1], laneLowIBAN, !isLower(c))
-		set(&t.fail[failM2], laneLowIBAN, !isLower(c))
-		set(&t.fail[failM3], laneLowIBAN, isWord(c))
-		set(&t.fail[failP1], laneLowIBAN, !isDigit(c))
+		set(&t.fail[failM1], laneAfter, c != 'y' && c != 's' && c != 'b' && c != 'k' && c != 'c')
+		set(&t.fail[failM2], laneUS, c != 'h')
 		set(&t.fail[failP1], laneDash, c != '-')
 		set(&t.fail[failM3], laneDashO, c != 'o')
 		t.prev[i] = keyPrev(c)

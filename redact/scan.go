@@ -109,10 +109,8 @@ func (s *scanner) visit(i int) int {
 	case cDigit:
 		// The check digits of an IBAN written in lower case (de89…): the
 		// letters before them anchor nothing.
-		if i >= 2 && isLower(src[i-1]) && isLower(src[i-2]) && (i == 2 || !isWord(src[i-3])) &&
-			i+1 < n && isDigit(src[i+1]) && i-2 >= s.floor && s.on(kIBAN) {
-			if e := ibanAt(src, i-2); e > i {
-				s.emit(i-2, e, i-2, kIBAN, false)
+		if i >= 2 && isLower(src[i-1]) && isLower(src[i-2]) && i+1 < n && isDigit(src[i+1]) {
+			if e := s.lowerIBAN(i - 2); e > i-1 {
 				return e
 			}
 		}
@@ -178,6 +176,25 @@ func (s *scanner) visit(i int) int {
 		return s.dot(i)
 	case cEscape:
 		return s.escape(i)
+	case cNone:
+		// Only the masked scan visits a lower-case letter: the start of an
+		// IBAN in lower case (de89…), which the plain scan finds from its
+		// check digits.
+		if isLower(src[i]) && i+3 < n && isLower(src[i+1]) && isDigit(src[i+2]) && isDigit(src[i+3]) {
+			return s.lowerIBAN(i)
+		}
+	}
+	return i + 1
+}
+
+// lowerIBAN matches an IBAN written in lower case that starts at i, a word
+// start, and returns where scanning goes on.
+func (s *scanner) lowerIBAN(i int) int {
+	if i >= s.floor && s.wordStart(i) && s.on(kIBAN) {
+		if e := ibanAt(s.src, i); e > i {
+			s.emit(i, e, i, kIBAN, false)
+			return e
+		}
 	}
 	return i + 1
 }
@@ -309,7 +326,7 @@ func (s *scanner) numeric(i int) int {
 // more digits: the short number before it may be part of a card or phone
 // number.
 func joinAt(src []byte, j int) bool {
-	if j >= len(src) || !isCardSepByte(src[j]) {
+	if j >= len(src) || cardSepStart[src[j]] == 0 {
 		return false
 	}
 	l := cardSepAt(src, j)
