@@ -86,6 +86,8 @@ func emailAt(src []byte, at, atLen, floor int) (start, end int) {
 		for k < n {
 			if isLabelChar(src[k]) {
 				k++
+			} else if src[k] < utf8.RuneSelf {
+				break
 			} else if l := idnAt(src, k); l > 0 {
 				k += l
 			} else {

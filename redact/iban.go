@@ -91,6 +91,18 @@ func ibanAt(src []byte, i int) int {
 	buf[0], buf[1], buf[2], buf[3] = a, b, src[i+2], src[i+3]
 	cnt, j := 4, i+4
 	seps, regular, digits := 0, true, 0
+	if !lower {
+		// The electronic form and the groups of the print form, in one
+		// tight loop.
+		for cnt < l && j < n && isUpperDigit(src[j]) {
+			if isDigit(src[j]) {
+				digits++
+			}
+			buf[cnt] = src[j]
+			cnt++
+			j++
+		}
+	}
 	for cnt < l {
 		if j >= n {
 			return -1
