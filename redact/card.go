@@ -251,17 +251,28 @@ func cardBrand(d []byte) bool {
 	return p2 == 50 || p2 >= 56 && p2 <= 69
 }
 
+// cardDigits appends the digits of the card number v to dst, up to its
+// capacity: escaped digits decoded, separators (%20 and \u00a0 included)
+// dropped.
+func cardDigits(dst, v []byte) []byte {
+	for k := 0; k < len(v) && len(dst) < cap(dst); {
+		if u := digitUnit(v, k); u > 0 {
+			dst = append(dst, v[k+u-1])
+			k += u
+		} else if u := cardSepUnit(v, k); u > 0 {
+			k += u
+		} else {
+			k++
+		}
+	}
+	return dst
+}
+
 // truncateCard appends the PCI truncation of a card number: at most the first
 // six and the last four digits, with at least six hidden, separators dropped.
 func truncateCard(dst, v []byte) []byte {
 	var d [32]byte
-	nd := 0
-	for _, c := range v {
-		if isDigit(c) && nd < len(d) {
-			d[nd] = c
-			nd++
-		}
-	}
+	nd := len(cardDigits(d[:0], v))
 	keepLast := 4
 	keepFirst := nd - 10
 	if keepFirst > 6 {

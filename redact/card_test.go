@@ -87,3 +87,18 @@ func TestHandlerFloatCard(t *testing.T) {
 	slog.New(h).Info("charge", "pan", 4111111111111111.0)
 	assert.True(t, strings.Contains(text.String(), "pan=[REDACTED:card]"), "text handler")
 }
+
+// TestCardTokenForms: one card gives one token whatever its separators or
+// escapes.
+func TestCardTokenForms(t *testing.T) {
+	key, err := redact.NewKey([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	r, err := redact.New(redact.WithKey(key), redact.WithMode(redact.KindCard, redact.ModeToken))
+	require.NoError(t, err)
+	want := r.RedactString("4111111111111111")
+	require.True(t, strings.HasPrefix(want, "[card:"))
+	for _, form := range []string{"4111 1111 1111 1111", "4111.1111.1111.1111", "4111%201111%201111%201111",
+		"4111\u00a01111\u00a01111\u00a01111", `\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031`} {
+		assert.Equal(t, want, r.RedactString(form), "form %d bytes", len(form))
+	}
+}

@@ -326,6 +326,10 @@ func (r *Redactor) token(dst, v []byte, i int) []byte {
 	nb := copy(ts.norm[:], r.names[i]) // a kind name is at most 32 bytes
 	ts.norm[nb] = 0
 	nb++
+	if i == kCard {
+		var d [32]byte
+		v = cardDigits(d[:0], v)
+	}
 	for _, c := range v {
 		switch i {
 		case kCard, kPhone:
@@ -333,7 +337,7 @@ func (r *Redactor) token(dst, v []byte, i int) []byte {
 				continue
 			}
 		case kIBAN:
-			if c == ' ' {
+			if c == ' ' || c == '-' {
 				continue
 			}
 			if isLower(c) {
