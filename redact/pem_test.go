@@ -151,6 +151,11 @@ func TestPEMInjectedBegin(t *testing.T) {
 		{"BEGIN twice then a real block", begin + "\n" + begin + "\nMIIEow\n-----END RSA PRIVATE KEY-----\n" + audit,
 			begin + "\n[REDACTED:private_key]\n" + auditWant},
 		{"many BEGINs", strings.Repeat(begin+"\n", 300) + audit, strings.Repeat(begin+"\n", 300) + auditWant},
+		{"stream ends inside the block", audit + begin + "\nMIIEowIBAAKCAQEA\nqhkiG9w0BAQEFAAOC\n",
+			auditWant + begin + "\nMIIEowIBAAKCAQEA\nqhkiG9w0BAQEFAAOC\n"},
+		{"stream ends inside the block, no newline", begin + "\nMIIEowIBAAKCAQEA", begin + "\nMIIEowIBAAKCAQEA"},
+		{"crlf block then audit", "-----BEGIN PRIVATE KEY-----\r\nMIIB\r\n-----END PRIVATE KEY-----\r\n" + audit,
+			"[REDACTED:private_key]\r\n" + auditWant},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
