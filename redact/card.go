@@ -21,14 +21,14 @@ func cardAt(src []byte, g int) int {
 		if multi := groups > 0 || next; multi && (glen < 3 || glen > 6) {
 			if groups == 0 && glen >= 12 {
 				// a whole number followed by more digits: try it alone
-				groupDigits(d[:0], src, j, ge, glen)
+				groupDigits(d[:glen], src, j, ge)
 				if cardEndOK(src, ge) && validCard(d[:glen]) {
 					return ge
 				}
 			}
 			break
 		}
-		groupDigits(d[:nd], src, j, ge, glen)
+		groupDigits(d[nd:nd+glen], src, j, ge)
 		nd += glen
 		if nd >= 12 && cardEndOK(src, ge) && validCard(d[:nd]) {
 			best = ge
@@ -57,31 +57,43 @@ func digitUnit(src []byte, k int) int {
 }
 
 // groupAt returns the end of the run of digits, plain or escaped, at k and
-// how many digits it holds (at most 20 are counted).
+// how many digits it holds.
 func groupAt(src []byte, k int) (end, digits int) {
-	for {
-		for k < len(src) && isDigit(src[k]) && digits < 20 {
-			k++
-			digits++
-		}
-		if digits >= 20 || k >= len(src) || src[k] != '\\' || digitUnit(src, k) != 6 {
-			return k, digits
-		}
-		k += 6
-		digits++
+	d := digitsAt(src, k)
+	if j := k + d; j >= len(src) || src[j] != '\\' {
+		return j, d
 	}
+	return escapedGroupAt(src, k)
 }
 
-// groupDigits appends the n digits of src[k:e], a run of plain or escaped
-// digits, to d, which has room for them.
-func groupDigits(d, src []byte, k, e, n int) {
-	if e-k == n {
-		copy(d[len(d):cap(d)], src[k:e])
+// escapedGroupAt is groupAt for a run that holds escaped digits; it counts
+// at most 20.
+func escapedGroupAt(src []byte, k int) (end, digits int) {
+	for digits < 20 {
+		u := digitUnit(src, k)
+		if u == 0 {
+			break
+		}
+		k += u
+		digits++
+	}
+	return k, digits
+}
+
+// groupDigits fills d with the len(d) digits of src[k:e], a run of plain
+// or escaped digits.
+func groupDigits(d, src []byte, k, e int) {
+	if e-k == len(d) {
+		copy(d, src[k:e])
 		return
 	}
-	for k < e {
+	escapedDigits(d, src, k, e)
+}
+
+func escapedDigits(d, src []byte, k, e int) {
+	for i := 0; k < e && i < len(d); i++ {
 		u := digitUnit(src, k)
-		d = append(d, src[k+u-1])
+		d[i] = src[k+u-1]
 		k += u
 	}
 }
@@ -94,10 +106,15 @@ func groupDigits(d, src []byte, k, e, n int) {
 // \u00a0, \t), mixed.
 func cardSepAt(src []byte, k int) int {
 	if k >= len(src) || cardSepStart[src[k]] == 0 {
-		return 0
+		return 0 // the common case: no separator at all
 	}
-	if c := src[k]; (c == ' ' || c == '-') && k+1 < len(src) && isDigit(src[k+1]) {
-		return 1 // the common case: one space or dash before the next group
+	return cardSepRun(src, k)
+}
+
+// cardSepRun is cardSepAt past its common case.
+func cardSepRun(src []byte, k int) int {
+	if c := src[k]; c != '+' && c != '%' && c != '\\' && c < 0x80 && k+1 < len(src) && isDigit(src[k+1]) {
+		return 1 // one space, tab, dash, dot or slash before the next group
 	}
 	if src[k] == '+' {
 		// A plus stands alone: next to other separators it starts a

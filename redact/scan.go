@@ -329,6 +329,10 @@ func joinAt(src []byte, j int) bool {
 	if j >= len(src) || cardSepStart[src[j]] == 0 {
 		return false
 	}
+	return joinRun(src, j)
+}
+
+func joinRun(src []byte, j int) bool {
 	l := cardSepAt(src, j)
 	return l > 0 && digitUnit(src, j+l) > 0
 }
