@@ -94,6 +94,8 @@ func TestIBANWholeOrNothing(t *testing.T) {
 		{"dashes, not touched", "ZZ64-0115-1900-0001-2050-0053-4921", ""},
 		{"long zero grouped id", "ref 0010 0000 0000 0131 0003 02", "ref [REDACTED:phone]"},
 		{"phone after a word", "tel 020 7946 0958", "tel [REDACTED:phone]"},
+		{"phone after capitals", "TEL 020 7946 0958", "TEL [REDACTED:phone]"},
+		{"phone after capitals and a date", "2026-11-23 CALL 020 7946 0958", "2026-11-23 CALL [REDACTED:phone]"},
 		{"phone then words", "call 020 7946 0958 now", "call [REDACTED:phone] now"},
 		{"jordan print", "JO94 CBJO 0010 0000 0000 0131 0003 02", "[REDACTED:iban]"},
 		{"morocco print", "MA64 0115 1900 0001 2050 0053 4921", "[REDACTED:iban]"},

@@ -364,8 +364,9 @@ func (s *scanner) escape(i int) int {
 // it is part of, so that a value is redacted whole or not at all: an IBAN in
 // print form that no detector took, an account or tracking number. The value
 // runs on over groups of digits and capitals that start with a digit, and
-// back over groups of digits and capitals (JO95 CBJO 0010 0000 …), each joined
-// by one space, dash or dot, not back past floor.
+// back over up to four groups of digits and capitals to one that starts as
+// an IBAN does (JO95 CBJO 0010 0000 …; not TEL 020 …), each joined by one
+// space, dash or dot, not back past floor.
 func valueSpan(src []byte, g, e, floor int) (int, int) {
 	for e+1 < len(src) && isPhoneSep(src[e]) && isDigit(src[e+1]) {
 		k := e + 1
@@ -377,17 +378,24 @@ func valueSpan(src []byte, g, e, floor int) (int, int) {
 		}
 		e = k
 	}
-	for g-2 >= floor && isPhoneSep(src[g-1]) && isUpperDigit(src[g-2]) {
-		k := g - 2
-		for k > floor && g-1-k < 8 && isUpperDigit(src[k-1]) {
+	// Back over groups of digits and capitals as far as one that starts as
+	// an IBAN does (JO95): a date or a word before a phone number stays.
+	start := g
+	for at, groups := g, 0; groups < 4 && at-2 >= floor && isPhoneSep(src[at-1]) && isUpperDigit(src[at-2]); groups++ {
+		k := at - 2
+		for k > floor && at-1-k < 8 && isUpperDigit(src[k-1]) {
 			k--
 		}
 		if k > 0 && isWord(src[k-1]) {
 			break
 		}
-		g = k
+		if at-1-k >= 4 && isUpper(src[k]) && isUpper(src[k+1]) && isDigit(src[k+2]) && isDigit(src[k+3]) {
+			start = k
+			break
+		}
+		at = k
 	}
-	return g, e
+	return start, e
 }
 
 // inUUID reports whether src[g:e] lies inside an RFC 9562 UUID.

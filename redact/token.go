@@ -301,26 +301,36 @@ func webhookURLAt(src []byte, i, floor int) (start, end int) {
 	if he >= len(src) || src[he] != '/' {
 		return 0, -1
 	}
-	e := he
-	for e < len(src) && isURLChar(src[e]) {
-		e++
-	}
-	path := src[he:e]
 	hostIs := func(name string) bool {
 		return len(host) == len(name) && hasSuffixFold(host, name, false)
 	}
 	hostUnder := func(name string) bool {
 		return len(host) > len(name) && host[len(host)-len(name)-1] == '.' && hasSuffixFold(host, name, false)
 	}
-	pathHas := func(p string) bool { return indexFold(path, p) >= 0 }
+	var need string // what the path must hold
 	switch {
-	case hostIs("hooks.slack.com") && len(path) > 1,
-		(hostIs("discord.com") || hostIs("discordapp.com") || hostUnder("discord.com") || hostUnder("discordapp.com")) &&
-			pathHas("/webhooks/"),
-		hostUnder("webhook.office.com"),
-		(hostIs("outlook.office.com") || hostIs("outlook.office365.com")) && pathHas("/webhook"),
-		hostUnder("logic.azure.com") && pathHas("/workflows/"),
-		hostIs("chat.googleapis.com") && pathHas("/spaces/"):
+	case len(host) < 10:
+		return 0, -1
+	case hostIs("hooks.slack.com"):
+		need = "/"
+	case hostIs("discord.com") || hostIs("discordapp.com") || hostUnder("discord.com") || hostUnder("discordapp.com"):
+		need = "/webhooks/"
+	case hostUnder("webhook.office.com"):
+		need = "/"
+	case hostIs("outlook.office.com") || hostIs("outlook.office365.com"):
+		need = "/webhook"
+	case hostUnder("logic.azure.com"):
+		need = "/workflows/"
+	case hostIs("chat.googleapis.com"):
+		need = "/spaces/"
+	default:
+		return 0, -1
+	}
+	e := he
+	for e < len(src) && isURLChar(src[e]) {
+		e++
+	}
+	if path := src[he:e]; len(path) > 1 && indexFold(path, need) >= 0 {
 		return st, e
 	}
 	return 0, -1
