@@ -144,6 +144,8 @@ func TestPEMInjectedBegin(t *testing.T) {
 			begin + "\n" + auditWant + "-----END RSA PRIVATE KEY-----\nlast\n"},
 		{"END past the bound", begin + "\n" + b64 + "-----END RSA PRIVATE KEY-----\n" + audit,
 			begin + "\n" + b64 + "-----END RSA PRIVATE KEY-----\n" + auditWant},
+		{"prose between two injected lines", begin + "\nadmin deleted user bob\n-----END RSA PRIVATE KEY-----\n" + audit,
+			begin + "\nadmin deleted user bob\n-----END RSA PRIVATE KEY-----\n" + auditWant},
 		{"mismatched labels", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END RSA PRIVATE KEY-----\n" + audit,
 			"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END RSA PRIVATE KEY-----\n" + auditWant},
 		{"END of another label", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END CERTIFICATE-----\n" + audit,
@@ -177,6 +179,8 @@ func TestPEMMidLine(t *testing.T) {
 		{"json value", `{"ua":"-----BEGIN PRIVATE KEY-----","action":"delete","card":"4111111111111111"}`,
 			`{"ua":"-----BEGIN PRIVATE KEY-----","action":"delete","card":"[REDACTED:card]"}`},
 		{"escaped newline then text", `{"ua":"-----BEGIN PRIVATE KEY-----\nx","msg":"-----END PRIVATE KEY-----"}`, ""},
+		{"prose between two injections", "ua=-----BEGIN PRIVATE KEY----- admin deleted user bob -----END PRIVATE KEY-----", ""},
+		{"prose lines between two injections", "-----BEGIN PRIVATE KEY-----\nadmin deleted user bob\nrefund 42 issued\n-----END PRIVATE KEY-----", ""},
 		{"block", `{"key":"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----","n":1}`,
 			`{"key":"[REDACTED:private_key]","n":1}`},
 	})

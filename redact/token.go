@@ -157,10 +157,14 @@ func slackAt(src []byte, i int) int {
 // is left alone.
 //
 // A BEGIN line whose block does not end within the bound, with an END line of
-// the same label, or whose body holds anything but base64, line breaks (also
-// escaped) and RFC 1421 headers, starts no block: an injected BEGIN line
-// removes nothing but itself from what the other detectors leave.
+// the same label, or whose body holds anything but base64 lines, line breaks
+// (also escaped) and RFC 1421 headers, starts no block: an injected BEGIN
+// line removes nothing from what the other detectors leave.
 const MaxKeyBlock = 8 << 10
+
+// minSpacedWord is the shortest run of base64 that a key body splits with a
+// space on one line (all but its last line): PEM lines are 64 characters.
+const minSpacedWord = 16
 
 // pemAt matches a PEM private key block at i (RFC 7468 §2, with the RFC 1421
 // headers of legacy encrypted keys): "-----BEGIN <label>PRIVATE KEY-----", a
@@ -188,6 +192,24 @@ func pemAt(src []byte, i int) (end int, open bool) {
 	}
 	limit := min(n, i+MaxKeyBlock)
 	lineStart := true
+	// Words of base64 on one line are split by spaces only where a key's
+	// line breaks became spaces: every word but the last is then a whole
+	// line of the key, 16 characters or more. Prose is not a key body.
+	word, prev, spaced := 0, 0, false
+	b64 := func() bool {
+		if word == 0 && spaced && prev < minSpacedWord {
+			return false
+		}
+		word++
+		return true
+	}
+	space := func() {
+		if word > 0 {
+			prev, spaced = word, true
+		}
+		word = 0
+	}
+	newline := func() { word, prev, spaced, lineStart = 0, 0, false, true }
 	for k := lab + e + 5; k < limit; {
 		c := src[k]
 		switch {
@@ -195,13 +217,20 @@ func pemAt(src []byte, i int) (end int, open bool) {
 			for k < limit && (isAlnum(src[k]) || src[k] == ',' || src[k] == ':' || src[k] == '-' || src[k] == ' ') {
 				k++
 			}
-			lineStart = false
+			lineStart, word, spaced = false, 0, false
 		case isAlnum(c) || c == '+' || c == '/' || c == '=':
+			if !b64() {
+				return -1, false
+			}
 			k++
 			lineStart = false
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case c == ' ' || c == '\t':
+			space()
 			k++
 			lineStart = true
+		case c == '\r' || c == '\n':
+			newline()
+			k++
 		case c == '\\':
 			// An escaped line break, tab or slash, escaped once or more.
 			for k < limit && src[k] == '\\' {
@@ -211,9 +240,15 @@ func pemAt(src []byte, i int) (end int, open bool) {
 				break
 			}
 			switch src[k] {
-			case 'n', 'r', 't':
+			case 'n', 'r':
+				newline()
+			case 't':
+				space()
 				lineStart = true
 			case '/':
+				if !b64() {
+					return -1, false
+				}
 				lineStart = false
 			default:
 				return -1, false
