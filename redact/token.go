@@ -214,10 +214,18 @@ func pemAt(src []byte, i int) (end int, open bool) {
 		c := src[k]
 		switch {
 		case lineStart && (c == 'P' && hasPrefixAt(src, k, "Proc-Type:") || c == 'D' && hasPrefixAt(src, k, "DEK-Info:")):
-			for k < limit && (isAlnum(src[k]) || src[k] == ',' || src[k] == ':' || src[k] == '-' || src[k] == ' ') {
+			// A header: its name, spaces, and a value without spaces.
+			k += len("DEK-Info:")
+			if c == 'P' {
+				k += len("Proc-Type:") - len("DEK-Info:")
+			}
+			for k < limit && src[k] == ' ' {
 				k++
 			}
-			lineStart, word, spaced = false, 0, false
+			for k < limit && (isAlnum(src[k]) || src[k] == ',' || src[k] == '-') {
+				k++
+			}
+			lineStart, word, prev, spaced = false, 0, 0, false
 		case isAlnum(c) || c == '+' || c == '/' || c == '=':
 			if !b64() {
 				return -1, false
