@@ -286,8 +286,9 @@ func (s *scanner) digit(i, j int) int {
 // where the walk stopped.
 func (s *scanner) numeric(i int) int {
 	src := s.src
-	// A group following a decimal point is a fraction; a dash carries that
-	// over to the next group, other separators do not.
+	// A group following a decimal point (also one that joins two groups) is
+	// a fraction; a dash carries that over to the next group, other
+	// separators do not.
 	tainted := i > 1 && (src[i-1] == '.' || src[i-1] == ',') && isDigit(src[i-2])
 	for g := i; ; {
 		ge, _ := groupAt(src, g)
