@@ -14,6 +14,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/fifo"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -102,7 +103,8 @@ func WithJWTSVIDs(bundles jwtbundle.Source, audience string) Option {
 	})
 }
 
-// Authenticator establishes the [Principal] of HTTP requests under one
+// Authenticator establishes the [Principal] of requests, over HTTP or any
+// transport that describes them as an inbound.Request, under one
 // [Policy]. It is safe for concurrent use.
 type Authenticator struct {
 	policy      Policy
@@ -155,7 +157,8 @@ func New(policy Policy, opts ...Option) (*Authenticator, error) {
 func (a *Authenticator) Policy() Policy { return a.policy }
 
 // Authenticate verifies what the policy requires of r and returns who is
-// calling. Refusals match this package's Err values or, for the token and
+// calling: [Authenticator.AuthenticateInbound] of inbound.FromHTTP(r).
+// Refusals match this package's Err values or, for the token and
 // proof, those of packages tokens and dpop (a *dpop.NonceError among them).
 // A refusal after a part of r verified (the peer, or the token) is a
 // *[RefusalError] that says what did.
@@ -169,9 +172,24 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	if ctx == nil || r == nil {
 		return nil, fmt.Errorf("%w: nil context or request", dpop.ErrInvalidRequest)
 	}
+	req := inbound.FromHTTP(r)
+	return a.AuthenticateInbound(ctx, &req)
+}
+
+// AuthenticateInbound is [Authenticator.Authenticate] for a request of any
+// transport: the peer from req.PeerCertificates, the token from
+// req.Authorization, and the DPoP proof through
+// dpop.RequestVerifier.VerifyInbound. Its refusals are Authenticate's.
+func (a *Authenticator) AuthenticateInbound(ctx context.Context, req *inbound.Request) (*Principal, error) {
+	if a == nil {
+		return nil, fmt.Errorf("%w: nil Authenticator", ErrInvalidConfig)
+	}
+	if ctx == nil || req == nil {
+		return nil, fmt.Errorf("%w: nil context or request", dpop.ErrInvalidRequest)
+	}
 	p := &Principal{}
 	if a.policy.Peer != nil {
-		id, err := a.peer(r)
+		id, err := a.peer(req.PeerCertificates)
 		if err != nil {
 			return nil, err
 		}
@@ -183,10 +201,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	}
 	switch a.policy.Token {
 	case AccessToken, DPoPBoundToken:
-		if len(r.Header["Authorization"]) == 0 {
+		if len(req.Authorization) == 0 {
 			return nil, refused(p, ErrMissingToken)
 		}
-		res, err := a.tokens.Verify(ctx, r)
+		res, err := a.tokens.VerifyInbound(ctx, req)
 		if err != nil {
 			return nil, refused(p, err)
 		}
@@ -195,7 +213,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		}
 		fromToken(p, res)
 	case JWTSVID:
-		id, err := a.jwtSVID(r)
+		id, err := a.jwtSVID(req.Authorization)
 		if err != nil {
 			return nil, refused(p, err)
 		}
@@ -233,12 +251,11 @@ func fromToken(p *Principal, res *dpop.Result) {
 // depends on how the server was configured), so the authenticator verifies
 // the chain itself, once per connection: net/http shares one
 // *tls.ConnectionState, and so one leaf *x509.Certificate, between all the
-// requests of a connection.
-func (a *Authenticator) peer(r *http.Request) (spiffeid.ID, error) {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+// requests of a connection (gRPC shares one credentials.TLSInfo).
+func (a *Authenticator) peer(certs []*x509.Certificate) (spiffeid.ID, error) {
+	if len(certs) == 0 {
 		return spiffeid.ID{}, ErrMissingPeer
 	}
-	certs := r.TLS.PeerCertificates
 	leaf := certs[0]
 	if id, ok := a.peers.get(leaf); ok {
 		return id, nil
@@ -251,9 +268,9 @@ func (a *Authenticator) peer(r *http.Request) (spiffeid.ID, error) {
 	return id, nil
 }
 
-// jwtSVID verifies the JWT-SVID in `Authorization: Bearer`.
-func (a *Authenticator) jwtSVID(r *http.Request) (spiffeid.ID, error) {
-	authz := r.Header["Authorization"]
+// jwtSVID verifies the JWT-SVID in `Authorization: Bearer`, the only
+// Authorization value.
+func (a *Authenticator) jwtSVID(authz []string) (spiffeid.ID, error) {
 	if len(authz) == 0 {
 		return spiffeid.ID{}, ErrMissingToken
 	}

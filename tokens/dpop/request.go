@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/urlpath"
@@ -157,42 +159,67 @@ type Result struct {
 	Proof *Proof
 }
 
-// Verify checks r. Refusals match the Err values of this package and of
-// package tokens (for the token itself); a [*NonceError] carries the nonce to
-// send back.
+// Verify checks r: [RequestVerifier.VerifyInbound] of [inbound.FromHTTP](r).
+// Refusals match the Err values of this package and of package tokens (for
+// the token itself); a [*NonceError] carries the nonce to send back.
 //
 // A nil r, or one without a URL, is refused with [ErrInvalidRequest]; a nil
 // or zero RequestVerifier refuses every request with [ErrInvalidConfig].
 func (rv *RequestVerifier) Verify(ctx context.Context, r *http.Request) (*Result, error) {
-	if rv == nil || rv.tokens == nil || rv.proofs == nil {
-		return nil, fmt.Errorf("%w: RequestVerifier not built with NewRequestVerifier", ErrInvalidConfig)
-	}
 	if r == nil || r.URL == nil {
+		if err := rv.check(); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: request without a URL", ErrInvalidRequest)
 	}
-	authz := r.Header["Authorization"]
-	switch len(authz) {
+	req := inbound.FromHTTP(r)
+	return rv.VerifyInbound(ctx, &req)
+}
+
+// VerifyInbound checks the access token and DPoP proof of req, whatever
+// transport it came over: the token in req.Authorization, the proof in
+// req.DPoP against req.Method (htm) and the URI the client addressed (htu:
+// the external URL's or trusted proxies' origin, plus req.Path in its
+// canonical form), the token's cnf.x5t#S256 against req.PeerCertificates.
+// Refusals are those of [RequestVerifier.Verify]; a nil req, or one without a
+// Path, is refused with [ErrInvalidRequest].
+func (rv *RequestVerifier) VerifyInbound(ctx context.Context, req *inbound.Request) (*Result, error) {
+	if err := rv.check(); err != nil {
+		return nil, err
+	}
+	if req == nil || req.Path == "" {
+		return nil, fmt.Errorf("%w: request without a target path", ErrInvalidRequest)
+	}
+	switch len(req.Authorization) {
 	case 0:
 		return nil, ErrMissingAccessToken
 	case 1:
 	default:
 		return nil, fmt.Errorf("%w: more than one Authorization header", ErrInvalidRequest)
 	}
-	scheme, token, err := httphdr.ParseAuthorization(authz[0])
+	scheme, token, err := httphdr.ParseAuthorization(req.Authorization[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: Authorization header is not `scheme token`", ErrInvalidRequest)
 	}
 	switch {
 	case strings.EqualFold(scheme, "DPoP"):
-		return rv.verifyDPoP(ctx, r, token)
+		return rv.verifyDPoP(ctx, req, token)
 	case strings.EqualFold(scheme, "Bearer"):
-		return rv.verifyBearer(ctx, r, token)
+		return rv.verifyBearer(ctx, req, token)
 	}
 	return nil, fmt.Errorf("%w: unsupported authorization scheme", ErrInvalidRequest)
 }
 
-func (rv *RequestVerifier) verifyDPoP(ctx context.Context, r *http.Request, token string) (*Result, error) {
-	proofs := r.Header["Dpop"] // the canonical form of "DPoP"; indexing directly saves canonicalising per request
+// check refuses a nil or zero RequestVerifier.
+func (rv *RequestVerifier) check() error {
+	if rv == nil || rv.tokens == nil || rv.proofs == nil {
+		return fmt.Errorf("%w: RequestVerifier not built with NewRequestVerifier", ErrInvalidConfig)
+	}
+	return nil
+}
+
+func (rv *RequestVerifier) verifyDPoP(ctx context.Context, req *inbound.Request, token string) (*Result, error) {
+	proofs := req.DPoP
 	switch {
 	case len(proofs) == 0:
 		return nil, ErrMissingProof
@@ -206,15 +233,15 @@ func (rv *RequestVerifier) verifyDPoP(ctx context.Context, r *http.Request, toke
 	if claims.Confirmation.JKT == "" {
 		return nil, fmt.Errorf("%w: token has no cnf.jkt", ErrBindingMismatch)
 	}
-	if err := checkCertificate(r, claims); err != nil {
+	if err := checkCertificate(req.PeerCertificates, claims); err != nil {
 		return nil, err
 	}
-	u, err := rv.requestURL(r)
+	u, err := rv.requestURL(req)
 	if err != nil {
 		return nil, err
 	}
 	proof, err := rv.proofs.Verify(ctx, proofs[0], Request{
-		Method: r.Method, URL: u, AccessToken: token, KeyThumbprint: claims.Confirmation.JKT,
+		Method: req.Method, URL: u, AccessToken: token, KeyThumbprint: claims.Confirmation.JKT,
 	})
 	if err != nil {
 		return nil, err
@@ -222,7 +249,7 @@ func (rv *RequestVerifier) verifyDPoP(ctx context.Context, r *http.Request, toke
 	return &Result{Claims: claims, Proof: proof}, nil
 }
 
-func (rv *RequestVerifier) verifyBearer(ctx context.Context, r *http.Request, token string) (*Result, error) {
+func (rv *RequestVerifier) verifyBearer(ctx context.Context, req *inbound.Request, token string) (*Result, error) {
 	claims, err := rv.tokens.Verify(ctx, token)
 	if err != nil {
 		return nil, err
@@ -230,7 +257,7 @@ func (rv *RequestVerifier) verifyBearer(ctx context.Context, r *http.Request, to
 	if claims.Confirmation.JKT != "" {
 		return nil, ErrBoundTokenAsBearer // RFC 9449 §7.2
 	}
-	if err := checkCertificate(r, claims); err != nil {
+	if err := checkCertificate(req.PeerCertificates, claims); err != nil {
 		return nil, err
 	}
 	if !rv.bearer && claims.Confirmation.X5TS256 == "" {
@@ -240,16 +267,17 @@ func (rv *RequestVerifier) verifyBearer(ctx context.Context, r *http.Request, to
 }
 
 // checkCertificate enforces cnf.x5t#S256 (RFC 8705 §3): the token is usable
-// only over a TLS connection authenticated with that client certificate.
-func checkCertificate(r *http.Request, c *tokens.Claims) error {
+// only over a TLS connection authenticated with that client certificate,
+// the leaf of certs.
+func checkCertificate(certs []*x509.Certificate, c *tokens.Claims) error {
 	want := c.Confirmation.X5TS256
 	if want == "" {
 		return nil
 	}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+	if len(certs) == 0 {
 		return fmt.Errorf("%w: certificate-bound token without a client certificate", ErrBindingMismatch)
 	}
-	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	sum := sha256.Sum256(certs[0].Raw)
 	var got [43]byte
 	jose.AppendEncode(got[:0], sum[:])
 	if subtle.ConstantTimeCompare(got[:], []byte(want)) != 1 {
@@ -262,17 +290,16 @@ func checkCertificate(r *http.Request, c *tokens.Claims) error {
 // the external URL, plus the request path in its canonical form (package
 // internal/urlpath): a path without one is refused, so that a path prefix
 // of the external URL cannot be climbed out of.
-func (rv *RequestVerifier) requestURL(r *http.Request) (string, error) {
-	path, err := urlpath.Resolve(r.URL.EscapedPath())
+func (rv *RequestVerifier) requestURL(req *inbound.Request) (string, error) {
+	path, err := urlpath.Resolve(req.Path)
 	if err != nil {
 		return "", fmt.Errorf("%w: request path has no canonical form", ErrURIMismatch)
 	}
-	return rv.originFor(remoteAddr(r.RemoteAddr), r.Header.Values, path)
+	return rv.originFor(req.RemoteAddr, req.Values, path)
 }
 
 // originFor returns the request URL for a request from peer whose header
-// fields values returns and whose canonical path is path. It does not need
-// an *http.Request, so other transports can reuse it.
+// fields values returns and whose canonical path is path.
 func (rv *RequestVerifier) originFor(peer netip.Addr, values func(string) []string, path string) (string, error) {
 	proto, host, found, err := rv.proxies.Origin(peer, values)
 	if err != nil {
@@ -285,14 +312,4 @@ func (rv *RequestVerifier) originFor(peer netip.Addr, values func(string) []stri
 		return "", fmt.Errorf("%w: request URL unknown (not from a trusted proxy)", ErrURIMismatch)
 	}
 	return rv.origin + rv.prefix + path, nil
-}
-
-// remoteAddr parses an http.Request's RemoteAddr; the zero Addr when it is
-// not an IP address and port.
-func remoteAddr(s string) netip.Addr {
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
