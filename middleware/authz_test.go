@@ -9,8 +9,8 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
-	"github.com/ztkit/ztkit/middleware"
 )
 
 // TestMiddlewareAuthorizes: after authentication the policy decides; a
@@ -54,7 +54,7 @@ func TestMiddlewareAuthorizes(t *testing.T) {
 			az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{tc.rule}})
 			require.NoError(t, err)
 			rig := shoprig.NewTokens(t)
-			s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{middleware.WithAuthorizer(az)}})
+			s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{guard.WithAuthorizer(az)}})
 			client := &http.Client{Transport: rig.Transport(s.client.Transport, rig.Token(t, nil))}
 			resp := s.do(t, client, mwPath, http.Header{"Accept": {"application/problem+json"}})
 			require.Equal(t, tc.status, resp.StatusCode, resp.body)

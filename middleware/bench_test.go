@@ -15,6 +15,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 )
@@ -81,7 +82,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"middleware/sdk+span", sdk, ctx},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			mw, err := middleware.New(a, middleware.WithMeterProvider(v.meters))
+			mw, err := middleware.New(a, guard.WithMeterProvider(v.meters))
 			require.NoError(b, err)
 			h := mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 				p, ok := authn.PrincipalFromContext(r.Context())
@@ -113,7 +114,7 @@ func BenchmarkMiddlewareAuthz(b *testing.B) {
 		{ID: "orders", Effect: authz.Allow, Routes: []string{mwRoute}, Match: authz.Match{Peers: []string{shoprig.Checkout.String()}}},
 	}})
 	require.NoError(b, err)
-	mw, err := middleware.New(a, middleware.WithMeterProvider(metricnoop.NewMeterProvider()), middleware.WithAuthorizer(az))
+	mw, err := middleware.New(a, guard.WithMeterProvider(metricnoop.NewMeterProvider()), guard.WithAuthorizer(az))
 	require.NoError(b, err)
 	h := mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		p, ok := authn.PrincipalFromContext(r.Context())

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -60,7 +61,7 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	auth, err := middleware.New(a, middleware.WithRealm("shop"))
+	auth, err := middleware.New(a, guard.WithRealm("shop"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
@@ -92,12 +93,12 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 		tok := rig.Token(t, nil)
 		return mwHeader("DPoP", tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
 	}
-	allowOrders := func(scope string) middleware.Option {
+	allowOrders := func(scope string) guard.Option {
 		az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{{
 			ID: "orders-read", Effect: authz.Allow, Routes: []string{"GET /orders/{id}"}, Match: authz.Match{AllScopes: []string{scope}},
 		}}})
 		require.NoError(t, err)
-		return middleware.WithAuthorizer(az)
+		return guard.WithAuthorizer(az)
 	}
 	red, err := redact.New()
 	require.NoError(t, err)
@@ -208,13 +209,13 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 			want:   `{"level":"INFO","msg":"request refused","reason":"missing_token","status":401,"stage":"authn","method":"GET","route":"GET /orders/{id}","peer":"spiffe://shop.example/checkout"}`,
 		},
 		{
-			name: "authz: missing scope", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{allowOrders("orders:admin")}},
+			name: "authz: missing scope", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{allowOrders("orders:admin")}},
 			header: bound,
 			status: http.StatusForbidden,
 			want:   `{"level":"INFO","msg":"request refused","reason":"insufficient_scope","status":403,"stage":"authz","method":"GET","route":"GET /orders/{id}","rule_id":"orders-read","client_id":"storefront","missing_scope":"orders:admin"}`,
 		},
 		{
-			name: "authz: allowed", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{allowOrders("orders:read")}},
+			name: "authz: allowed", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{allowOrders("orders:read")}},
 			header: bound,
 			status: http.StatusOK,
 		},
@@ -222,7 +223,7 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, out := mwLogger(slog.LevelDebug)
-			tc.opts.mwopts = append(tc.opts.mwopts, middleware.WithLogger(logger))
+			tc.opts.mwopts = append(tc.opts.mwopts, guard.WithLogger(logger))
 			s := mwStart(t, rig, tc.opts)
 			var client *http.Client
 			if tc.client != nil {
@@ -263,7 +264,7 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 func TestMiddlewareLogLevel(t *testing.T) {
 	rig := shoprig.NewTokens(t)
 	logger, out := mwLogger(slog.LevelWarn)
-	s := mwStart(t, rig, mwOptions{token: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, mwopts: []middleware.Option{middleware.WithLogger(logger)}})
+	s := mwStart(t, rig, mwOptions{token: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}, mwopts: []guard.Option{guard.WithLogger(logger)}})
 
 	resp := s.do(t, nil, mwPath, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
@@ -286,7 +287,7 @@ func TestMiddlewareLogWithoutPattern(t *testing.T) {
 		authn.WithAccessTokens(rig.RequestVerifier(t, "https://payments.shop.example", nil, nil)))
 	require.NoError(t, err)
 	logger, out := mwLogger(slog.LevelDebug)
-	auth, err := middleware.New(a, middleware.WithLogger(logger))
+	auth, err := middleware.New(a, guard.WithLogger(logger))
 	require.NoError(t, err)
 	h := auth(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a refused request reached the handler") }))
 
@@ -301,7 +302,7 @@ func TestMiddlewareLogWithoutPattern(t *testing.T) {
 // the middleware still refuses.
 func TestWithLoggerNil(t *testing.T) {
 	rig := shoprig.NewTokens(t)
-	s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{middleware.WithLogger(nil)}})
+	s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{guard.WithLogger(nil)}})
 	resp := s.do(t, nil, mwPath, nil)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/tokens"
@@ -53,7 +54,7 @@ type mwOptions struct {
 	vopts []dpop.VerifierOption
 	ropts []dpop.RequestOption
 	// mwopts follow WithRealm(mwRealm).
-	mwopts []middleware.Option
+	mwopts []guard.Option
 	// noRealm leaves WithRealm out.
 	noRealm bool
 	// wrap, when set, wraps the middleware-protected handler (to start a span around it).
@@ -119,7 +120,7 @@ func mwStart(t *testing.T, rig *shoprig.Tokens, o mwOptions) *mwShop {
 	require.NoError(t, err)
 	mwopts := o.mwopts
 	if !o.noRealm {
-		mwopts = append([]middleware.Option{middleware.WithRealm(mwRealm)}, mwopts...)
+		mwopts = append([]guard.Option{guard.WithRealm(mwRealm)}, mwopts...)
 	}
 	auth, err := middleware.New(a, mwopts...)
 	require.NoError(t, err)
@@ -296,30 +297,30 @@ func TestMiddlewareRefuses(t *testing.T) {
 		header     func(*testing.T, *mwShop) http.Header
 		status     int
 		challenges []string
-		reason     middleware.Reason
+		reason     guard.Reason
 		nonce      bool
 	}{
 		{
 			name: "no token, DPoP or Bearer route", opts: accessOrBearer,
 			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 401, challenges: []string{dpopChallenge(""), bearerChallenge("")}, reason: middleware.ReasonMissingToken,
+			status: 401, challenges: []string{dpopChallenge(""), bearerChallenge("")}, reason: guard.ReasonMissingToken,
 		},
 		{
 			name: "no token, DPoP-only route", opts: dpopOnly,
 			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 401, challenges: []string{dpopChallenge("")}, reason: middleware.ReasonMissingToken,
+			status: 401, challenges: []string{dpopChallenge("")}, reason: guard.ReasonMissingToken,
 		},
 		{
 			name: "proof without token", opts: dpopOnly,
 			header: func(t *testing.T, s *mwShop) http.Header {
 				return mwHeader("", "", rig.Proof(t, http.MethodGet, s.url+mwPath, "", ""))
 			},
-			status: 401, challenges: []string{dpopChallenge("")}, reason: middleware.ReasonMissingToken,
+			status: 401, challenges: []string{dpopChallenge("")}, reason: guard.ReasonMissingToken,
 		},
 		{
 			name: "malformed Authorization, Bearer with two tokens", opts: accessOrBearer,
 			header: func(*testing.T, *mwShop) http.Header { return mwHeader("Bearer", "abc def") },
-			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: middleware.ReasonInvalidRequest,
+			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
 		},
 		{
 			name: "malformed Authorization, DPoP with two tokens", opts: dpopOnly,
@@ -327,12 +328,12 @@ func TestMiddlewareRefuses(t *testing.T) {
 				tok := rig.Token(t, nil)
 				return mwHeader("DPoP", tok+" "+tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
 			},
-			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: middleware.ReasonInvalidRequest,
+			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
 		},
 		{
 			name: "malformed Authorization, Basic scheme", opts: accessOrBearer,
 			header: func(*testing.T, *mwShop) http.Header { return mwHeader("Basic", "c3RvcmVmcm9udDpodW50ZXIy") },
-			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: middleware.ReasonInvalidRequest,
+			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
 		},
 		{
 			name: "two Authorization headers", opts: dpopOnly,
@@ -342,48 +343,48 @@ func TestMiddlewareRefuses(t *testing.T) {
 				h.Add("Authorization", "DPoP "+tok)
 				return h
 			},
-			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: middleware.ReasonInvalidRequest,
+			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
 		},
 		{
 			name: "expired token", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string { return rig.TokenFrom(t, shoprig.Issuer, shoprig.Now.Add(-time.Hour), nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenExpired,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenExpired,
 		},
 		{
 			name: "wrong audience", opts: dpopOnly,
 			header: bound(func(tr *tokens.TokenRequest) { tr.Audience = []string{"https://orders.shop.example"} }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenAudience,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenAudience,
 		},
 		{
 			name: "wrong issuer", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string { return rig.TokenFrom(t, "https://id.evil.example", shoprig.Now, nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenIssuer,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenIssuer,
 		},
 		{
 			name: "alg none", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string {
 				return rig.HandToken(t, nil, func(h, _ map[string]any) { h["alg"] = "none" })
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenInvalid,
 		},
 		{
 			name: "stranger key under its own kid", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string {
 				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["kid"] = strangerKID })
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonUnknownKey,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonUnknownKey,
 		},
 		{
 			name: "stranger key under the issuer's kid", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string { return rig.HandToken(t, stranger, nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenSignature,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenSignature,
 		},
 		{
 			name: "embedded jwk", opts: dpopOnly,
 			header: withToken(func(t *testing.T) string {
 				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["jwk"] = shoprig.JWK(&stranger.PublicKey) })
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonTokenInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenInvalid,
 		},
 		{
 			name: "replayed proof", opts: dpopOnly,
@@ -394,28 +395,28 @@ func TestMiddlewareRefuses(t *testing.T) {
 				<-s.seen
 				return h
 			},
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofReplayed,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofReplayed,
 		},
 		{
 			name: "wrong htm", opts: dpopOnly,
 			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
 				return rig.Proof(t, http.MethodPost, s.url+mwPath, tok, "")
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
 		},
 		{
 			name: "wrong htu", opts: dpopOnly,
 			header: withProof(func(t *testing.T, _ *mwShop, tok string) string {
 				return rig.Proof(t, http.MethodGet, "https://evil.example"+mwPath, tok, "")
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
 		},
 		{
 			name: "htu of another order", opts: dpopOnly,
 			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
 				return rig.Proof(t, http.MethodGet, s.url+"/orders/456", tok, "")
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
 		},
 		{
 			name: "stale iat", opts: dpopOnly,
@@ -423,41 +424,41 @@ func TestMiddlewareRefuses(t *testing.T) {
 				old := shoprig.NewProofer(t, rig.ClientKey, shoprig.Now.Add(-dpop.DefaultMaxAge-time.Second))
 				return shoprig.ProofWith(t, old, http.MethodGet, s.url+mwPath, tok, "")
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
 		},
 		{
 			name: "missing ath", opts: dpopOnly,
 			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
 				return rig.HandProof(t, http.MethodGet, s.url+mwPath, tok, func(_, c map[string]any) { delete(c, "ath") })
 			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofInvalid,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
 		},
 		{
 			name: "cnf.jkt mismatch", opts: dpopOnly,
 			header: bound(func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = strangerKID }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonBindingMismatch,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonBindingMismatch,
 		},
 		{
 			name: "bound token as Bearer", opts: accessOrBearer,
 			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("Bearer", rig.Token(t, nil)) },
-			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: middleware.ReasonBoundTokenAsBearer,
+			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: guard.ReasonBoundTokenAsBearer,
 		},
 		{
 			name: "bound token as Bearer, DPoP-only route", opts: dpopOnly,
 			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("Bearer", rig.Token(t, nil)) },
-			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: middleware.ReasonBoundTokenAsBearer,
+			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: guard.ReasonBoundTokenAsBearer,
 		},
 		{
 			name: "unbound Bearer token on a DPoP-only route", opts: mwOptions{token: authn.DPoPBoundToken, ropts: []dpop.RequestOption{dpop.WithBearer()}},
 			header: func(t *testing.T, _ *mwShop) http.Header {
 				return mwHeader("Bearer", rig.Token(t, func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = "" }))
 			},
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: middleware.ReasonDPoPRequired,
+			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonDPoPRequired,
 		},
 		{
 			name: "DPoP scheme without proof", opts: dpopOnly,
 			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("DPoP", rig.Token(t, nil)) },
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofMissing,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofMissing,
 		},
 		{
 			name: "two DPoP headers", opts: dpopOnly,
@@ -465,27 +466,27 @@ func TestMiddlewareRefuses(t *testing.T) {
 				tok := rig.Token(t, nil)
 				return mwHeader("DPoP", tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""), rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
 			},
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: middleware.ReasonProofMissing,
+			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofMissing,
 		},
 		{
 			name: "nonce required", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithNonces(nonces)}},
 			header: bound(nil),
-			status: 401, challenges: []string{dpopChallenge("use_dpop_nonce")}, reason: middleware.ReasonNonceRequired, nonce: true,
+			status: 401, challenges: []string{dpopChallenge("use_dpop_nonce")}, reason: guard.ReasonNonceRequired, nonce: true,
 		},
 		{
 			name: "replay store unavailable", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithReplayStore(mwFailingStore{})}},
 			header: bound(nil),
-			status: 503, reason: middleware.ReasonReplayUnavailable,
+			status: 503, reason: guard.ReasonReplayUnavailable,
 		},
 		{
 			name: "key set unavailable", opts: mwOptions{token: authn.DPoPBoundToken, tv: mwStaleKeys(t, rig)},
 			header: bound(nil),
-			status: 503, reason: middleware.ReasonKeysUnavailable,
+			status: 503, reason: guard.ReasonKeysUnavailable,
 		},
 		{
 			name: "missing mTLS peer", opts: mwOptions{peer: authn.MatchID(shoprig.Checkout)},
 			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 403, reason: middleware.ReasonPeerMissing,
+			status: 403, reason: guard.ReasonPeerMissing,
 		},
 	}
 	for _, tc := range cases {
@@ -595,7 +596,7 @@ func TestMiddlewareNonces(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithNonces(nonces)}}
 			if tc.withNonces {
-				o.mwopts = []middleware.Option{middleware.WithNonces(nonces)}
+				o.mwopts = []guard.Option{guard.WithNonces(nonces)}
 			}
 			s := mwStart(t, rig, o)
 			client := &http.Client{Transport: rig.Transport(s.client.Transport, rig.Token(t, nil))}
@@ -641,12 +642,12 @@ func TestMiddlewarePeer(t *testing.T) {
 		name   string
 		cert   *tls.Certificate
 		status int
-		reason middleware.Reason
+		reason guard.Reason
 	}{
-		{"checkout", shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Checkout)), http.StatusOK, middleware.ReasonNone},
-		{"storefront", shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Storefront)), http.StatusForbidden, middleware.ReasonPeerForbidden},
-		{"self-signed", shoprig.SelfSignedSVID(t, shoprig.Checkout), http.StatusForbidden, middleware.ReasonPeerInvalid},
-		{"no certificate", nil, http.StatusForbidden, middleware.ReasonPeerMissing},
+		{"checkout", shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Checkout)), http.StatusOK, guard.ReasonNone},
+		{"storefront", shoprig.Certificate(shoprig.SVID(t, iss, shoprig.Storefront)), http.StatusForbidden, guard.ReasonPeerForbidden},
+		{"self-signed", shoprig.SelfSignedSVID(t, shoprig.Checkout), http.StatusForbidden, guard.ReasonPeerInvalid},
+		{"no certificate", nil, http.StatusForbidden, guard.ReasonPeerMissing},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -688,19 +689,19 @@ func TestMiddlewareChallengeOptions(t *testing.T) {
 		},
 		{
 			name:   "realm with a quote is ignored",
-			opts:   mwOptions{token: authn.DPoPBoundToken, noRealm: true, mwopts: []middleware.Option{middleware.WithRealm(`pay"ments`)}},
+			opts:   mwOptions{token: authn.DPoPBoundToken, noRealm: true, mwopts: []guard.Option{guard.WithRealm(`pay"ments`)}},
 			status: http.StatusUnauthorized,
 			wants:  []string{"DPoP " + mwAlgs},
 		},
 		{
 			name:   "realm with a backslash is ignored",
-			opts:   mwOptions{token: authn.DPoPBoundToken, noRealm: true, mwopts: []middleware.Option{middleware.WithRealm(`pay\ments`)}},
+			opts:   mwOptions{token: authn.DPoPBoundToken, noRealm: true, mwopts: []guard.Option{guard.WithRealm(`pay\ments`)}},
 			status: http.StatusUnauthorized,
 			wants:  []string{"DPoP " + mwAlgs},
 		},
 		{
 			name:   "narrowed algorithms",
-			opts:   mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{middleware.WithDPoPAlgorithms("ES256", "EdDSA")}},
+			opts:   mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{guard.WithDPoPAlgorithms("ES256", "EdDSA")}},
 			status: http.StatusUnauthorized,
 			wants:  []string{`DPoP realm="payments", algs="ES256 EdDSA"`},
 		},
@@ -771,7 +772,7 @@ func TestMiddlewareMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
-	s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []middleware.Option{middleware.WithMeterProvider(mp)}})
+	s := mwStart(t, rig, mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{guard.WithMeterProvider(mp)}})
 	token := rig.Token(t, nil)
 	client := &http.Client{Transport: rig.Transport(s.client.Transport, token)}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 )
@@ -38,7 +39,7 @@ func pathRig(t *testing.T) func(target string) (*httptest.ResponseRecorder, seen
 		{ID: "no-admin", Effect: authz.Forbid, Routes: []string{"/admin/"}, Match: authz.Match{AnyPrincipal: true}},
 	}})
 	require.NoError(t, err)
-	mw, err := middleware.New(a, middleware.WithAuthorizer(az))
+	mw, err := middleware.New(a, guard.WithAuthorizer(az))
 	require.NoError(t, err)
 	state := &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true, PeerCertificates: svid.Certificates}
 	return func(target string) (*httptest.ResponseRecorder, seen) {
@@ -111,7 +112,7 @@ func TestMiddlewareMisuse(t *testing.T) {
 	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(t, err)
 	var logged bytes.Buffer
-	mw, err := middleware.New(a, middleware.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))
+	mw, err := middleware.New(a, guard.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))
 	require.NoError(t, err)
 	called := false
 	h := mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))

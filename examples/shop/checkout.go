@@ -57,7 +57,7 @@ func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 // attrRule is the span attribute that names the policy rule that decided.
 const attrRule = attribute.Key("shop.authz.rule")
 
-// authorize wraps the policy engine's Authorizer for middleware.WithAuthorizer:
+// authorize wraps the policy engine's Authorizer for guard.WithAuthorizer:
 // it adds the deciding rule to the request's span, as a service would for its
 // traces, and keeps the decision for the scenario to check.
 func (c *checkout) authorize(next authz.Authorizer) authz.Authorizer {

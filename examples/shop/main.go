@@ -55,6 +55,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
@@ -222,7 +223,7 @@ func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az a
 	if err != nil {
 		return nil, err
 	}
-	return middleware.New(a, middleware.WithNonces(nonces), middleware.WithAuthorizer(az))
+	return middleware.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az))
 }
 
 // stage is what the scenario plays on.

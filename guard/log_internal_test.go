@@ -1,4 +1,4 @@
-package middleware
+package guard
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/inbound"
 )
 
 // TestRefusalLevel: every reason is logged at the level its cause calls for
@@ -53,9 +54,14 @@ func TestRefusalLevel(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.reason), func(t *testing.T) {
-			assert.Equal(t, tc.level, refusalLevel(refusal{status: tc.status, reason: tc.reason}))
+			assert.Equal(t, tc.level, refusalLevel(&Refusal{Class: classOfStatus[tc.status], Reason: tc.reason}))
 		})
 	}
+}
+
+// classOfStatus is the Class of each HTTP status of a refusal.
+var classOfStatus = map[int]Class{
+	400: ClassBadRequest, 401: ClassUnauthenticated, 403: ClassPermissionDenied, 500: ClassInternal, 503: ClassUnavailable,
 }
 
 // TestRefusalLogRedacts: values that are not fixed codes (client IDs, SPIFFE
@@ -77,8 +83,9 @@ func TestRefusalLogRedacts(t *testing.T) {
 		ClientID: "alice@example.com",
 		Subject:  "customer-4711",
 	}
-	r := httptest.NewRequest(http.MethodDelete, "/orders/4111111111111111", nil)
-	l.authz(context.Background(), r, p, authz.Decision{Reason: authz.ReasonInsufficientScope, RuleID: "refunds", Pattern: "DELETE /orders/{id}", MissingScopes: []string{"orders:write", "password=hunter2"}})
+	req := inbound.FromHTTP(httptest.NewRequest(http.MethodDelete, "/orders/4111111111111111", nil))
+	d := authz.Decision{Reason: authz.ReasonInsufficientScope, RuleID: "refunds", Pattern: "DELETE /orders/{id}", MissingScopes: []string{"orders:write", "password=hunter2"}}
+	l.authz(context.Background(), &req, p, d, &Refusal{Class: ClassPermissionDenied, Reason: Reason(d.Reason)})
 	assert.Equal(t, `{"level":"INFO","msg":"request refused","reason":"insufficient_scope","status":403,"stage":"authz","method":"DELETE","route":"DELETE /orders/{id}","rule_id":"refunds",`+
 		`"peer":"spiffe://shop.example/checkout","workload":"spiffe://shop.example/ns/prod/sa/checkout","client_id":"[REDACTED:email]","missing_scope":"orders:write password=[REDACTED:secret]"}`+"\n", buf.String())
 	assert.NotContains(t, buf.String(), "customer-4711")
@@ -93,8 +100,8 @@ func TestRefusalLogOff(t *testing.T) {
 		require.NoError(t, err)
 		assert.Nil(t, rl)
 		// A nil log is safe to call.
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		rl.authn(context.Background(), r, refusal{status: 401, reason: ReasonMissingToken}, authn.ErrMissingToken)
-		rl.authz(context.Background(), r, nil, authz.Decision{Reason: authz.ReasonNoRule})
+		req := inbound.FromHTTP(httptest.NewRequest(http.MethodGet, "/", nil))
+		rl.authn(context.Background(), &req, &Refusal{Class: ClassUnauthenticated, Reason: ReasonMissingToken}, authn.ErrMissingToken)
+		rl.authz(context.Background(), &req, nil, authz.Decision{Reason: authz.ReasonNoRule}, &Refusal{Class: ClassPermissionDenied, Reason: Reason(authz.ReasonNoRule)})
 	}
 }

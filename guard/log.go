@@ -1,16 +1,16 @@
-package middleware
+package guard
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/redact"
 )
 
@@ -39,14 +39,15 @@ const (
 //
 //   - reason: the [Reason] code, also in the metrics, the span and the
 //     problem body;
-//   - status: the HTTP status answered (400, 401, 403, 500 or 503);
+//   - status: the HTTP status of the refusal ([Refusal.HTTPStatus]: 400,
+//     401, 403, 500 or 503), whatever transport answered it;
 //   - stage: "authn" when authentication refused the request, "authz" when
 //     the authorizer of [WithAuthorizer] denied it;
 //   - method: the HTTP method, or "_OTHER" for a method outside RFC 9110's
 //     (a client picks it);
 //   - route: the route pattern: the authz rule's pattern that matched, or the
-//     net/http.ServeMux pattern the request was routed by (Request.Pattern);
-//     never the request's path or query;
+//     route the request was routed by (inbound.Request.Route: for net/http,
+//     the ServeMux pattern, Request.Pattern); never the request's path or query;
 //   - rule_id: the authz rule that denied, or came closest to allowing;
 //   - peer: the SPIFFE ID of the mTLS client certificate, when it verified
 //     against the trust bundles (also when the route's peer policy then
@@ -111,11 +112,11 @@ func newRefusalLog(l *slog.Logger) (*refusalLog, error) {
 }
 
 // refusalLevel is the level a refusal is logged at; see [WithLogger].
-func refusalLevel(ref refusal) slog.Level {
-	if ref.status >= http.StatusInternalServerError {
+func refusalLevel(ref *Refusal) slog.Level {
+	if ref.Class == ClassUnavailable || ref.Class == ClassInternal {
 		return slog.LevelError
 	}
-	switch ref.reason {
+	switch ref.Reason {
 	case ReasonNonceRequired:
 		return slog.LevelDebug
 	case ReasonProofReplayed, ReasonTokenSignature, ReasonBindingMismatch, ReasonBoundTokenAsBearer, ReasonPeerInvalid:
@@ -125,7 +126,7 @@ func refusalLevel(ref refusal) slog.Level {
 }
 
 // authn logs a refusal of authentication with cause err.
-func (l *refusalLog) authn(ctx context.Context, r *http.Request, ref refusal, err error) {
+func (l *refusalLog) authn(ctx context.Context, req *inbound.Request, ref *Refusal, err error) {
 	if l == nil {
 		return
 	}
@@ -133,7 +134,7 @@ func (l *refusalLog) authn(ctx context.Context, r *http.Request, ref refusal, er
 	if !l.l.Enabled(ctx, level) {
 		return
 	}
-	attrs := l.common(make([]slog.Attr, 0, 8), r, ref, "authn", "")
+	attrs := l.common(make([]slog.Attr, 0, 8), req, ref, "authn", "")
 	var re *authn.RefusalError
 	if errors.As(err, &re) {
 		attrs = l.id(attrs, LogKeyPeer, re.Peer)
@@ -146,17 +147,16 @@ func (l *refusalLog) authn(ctx context.Context, r *http.Request, ref refusal, er
 	l.l.LogAttrs(ctx, level, RefusalMessage, attrs...)
 }
 
-// authz logs a denial d of principal p.
-func (l *refusalLog) authz(ctx context.Context, r *http.Request, p *authn.Principal, d authz.Decision) {
+// authz logs a denial d of principal p, answered with ref.
+func (l *refusalLog) authz(ctx context.Context, req *inbound.Request, p *authn.Principal, d authz.Decision, ref *Refusal) {
 	if l == nil {
 		return
 	}
-	ref := denial(d)
 	level := refusalLevel(ref)
 	if !l.l.Enabled(ctx, level) {
 		return
 	}
-	attrs := l.common(make([]slog.Attr, 0, 10), r, ref, "authz", d.Pattern)
+	attrs := l.common(make([]slog.Attr, 0, 10), req, ref, "authz", d.Pattern)
 	attrs = l.str(attrs, LogKeyRuleID, d.RuleID)
 	if p != nil {
 		attrs = l.id(attrs, LogKeyPeer, p.Peer)
@@ -170,16 +170,16 @@ func (l *refusalLog) authz(ctx context.Context, r *http.Request, p *authn.Princi
 }
 
 // common appends the attributes of every refusal. route is the authz
-// pattern, or "" for the ServeMux pattern.
-func (l *refusalLog) common(attrs []slog.Attr, r *http.Request, ref refusal, stage, route string) []slog.Attr {
+// pattern, or "" for the request's route.
+func (l *refusalLog) common(attrs []slog.Attr, req *inbound.Request, ref *Refusal, stage, route string) []slog.Attr {
 	attrs = append(attrs,
-		slog.String(LogKeyReason, string(ref.reason)),
-		slog.Int(LogKeyStatus, ref.status),
+		slog.String(LogKeyReason, string(ref.Reason)),
+		slog.Int(LogKeyStatus, ref.HTTPStatus()),
 		slog.String(LogKeyStage, stage),
-		slog.String(LogKeyMethod, normalizeMethod(r.Method)),
+		slog.String(LogKeyMethod, normalizeMethod(req.Method)),
 	)
 	if route == "" {
-		route = r.Pattern
+		route = req.Route
 	}
 	return l.str(attrs, LogKeyRoute, route)
 }

@@ -1,4 +1,4 @@
-package middleware
+package guard
 
 import (
 	"context"
@@ -12,9 +12,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/inbound"
 )
 
-// instrumentationName is the OpenTelemetry scope of ztkit's middleware.
+// instrumentationName is the OpenTelemetry scope of the decision metrics.
+// It names package middleware, where they were first recorded, so that
+// dashboards keep working; every transport records under it.
 const instrumentationName = "github.com/ztkit/ztkit/middleware"
 
 // Attribute keys, on spans and metrics.
@@ -86,8 +89,8 @@ func normalizeMethod(m string) string {
 	return "_OTHER"
 }
 
-func (t *telemetry) record(ctx context.Context, r *http.Request, start time.Time, allow bool, reason Reason, p *authn.Principal) {
-	k := setKey{allow: allow, reason: reason, method: normalizeMethod(r.Method), route: routeTemplate(r.Pattern)}
+func (t *telemetry) record(ctx context.Context, req *inbound.Request, start time.Time, allow bool, reason Reason, p *authn.Principal) {
+	k := setKey{allow: allow, reason: reason, method: normalizeMethod(req.Method), route: routeTemplate(req.Route)}
 	if p != nil {
 		k.kind, k.authn = p.Kind.String(), p.Methods.String()
 	}
@@ -147,7 +150,8 @@ func (t *telemetry) opts(k setKey) *recordOpts {
 
 // routeTemplate is the path template of a ServeMux pattern ("[METHOD ][HOST]/PATH"),
 // as OpenTelemetry's http.route expects: "GET shop.example/orders/{id}" gives
-// "/orders/{id}".
+// "/orders/{id}". A route that is already a path (a gRPC full method) is
+// itself.
 func routeTemplate(pattern string) string {
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {
 		pattern = strings.TrimLeft(pattern[i+1:], " \t")

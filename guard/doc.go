@@ -1,0 +1,89 @@
+// Package guard is ztkit's decision path, one core that every transport
+// adapts: a request described as an [inbound.Request] is authenticated
+// (package authn: the mTLS peer, the access token and its DPoP proof, or the
+// JWT-SVID), authorized (package authz), recorded (span attributes and
+// metrics) and, when refused, logged once; the outcome is a [Result]: a
+// principal, or a [Refusal] value. The transport builds the description and
+// renders the outcome in its own protocol, and nothing else:
+//
+//	g, _ := guard.New(authenticator, guard.WithAuthorizer(az), guard.WithLogger(logger))
+//	req := inbound.FromHTTP(r)
+//	res := g.Check(r.Context(), &req)
+//	if res.Refusal != nil {
+//		// answer with res.Refusal.HTTPStatus(), its Challenges and Nonce
+//	}
+//
+// Package middleware is the net/http transport. A gRPC transport describes a
+// call as Method "POST", Path and Route its full method, Authorization and
+// DPoP its "authorization" and "dpop" metadata, and PeerCertificates and
+// RemoteAddr from its peer; it renders a Refusal's [Class] as a gRPC status
+// code, its [Reason] as the reason of a google.rpc.ErrorInfo, its Challenges
+// as "www-authenticate" and its Nonce as "dpop-nonce" metadata.
+//
+// # Refusals
+//
+// A refusal has a [Class] (unauthenticated, permission denied, bad request,
+// unavailable, internal), a [Reason] code, which is bounded and names the
+// failed check, never a value, a fixed public sentence, the RFC 6750 §3 and
+// RFC 9449 §7.1 challenges to send and, for use_dpop_nonce, the nonce to send
+// (RFC 9449 §8). The code is in the metrics and the span below, and in the
+// log record of [WithLogger], which logs each refusal once, at a level chosen
+// by its cause (Info for bad credentials and policy denials, Warn for signs
+// of an attack, Error for outages), with the route, method, verified peer and
+// client, and never a token, proof, path or subject.
+//
+// # Steps
+//
+// [Guard.Check] runs authentication, then authorization; the step-up (risk)
+// decision is to be the third step, after authorization allowed and before
+// the decision is recorded (see Check).
+//
+// # Traces
+//
+// A guard starts no span: it adds attributes to the request's current span
+// (put one there with otelhttp, or otelgrpc's stats handler). On a refusal:
+//
+//   - ztkit.authn.outcome: "deny";
+//   - ztkit.authn.reason: the [Reason] code (an authentication code, or the
+//     authz.Reason of a denial by [WithAuthorizer]).
+//
+// When the request is let through:
+//
+//   - ztkit.authn.outcome: "allow";
+//   - ztkit.authn.methods: how the caller proved who it is, an
+//     [authn.Method] combination such as "mtls+dpop";
+//   - ztkit.authn.binding: the token's [authn.Binding]: "none", "dpop" or
+//     "mtls";
+//   - ztkit.authn.principal_kind: the [authn.PrincipalKind]: "user" or "workload";
+//   - ztkit.authn.peer_trust_domain: the trust domain of the mTLS peer, when
+//     there is one.
+//
+// # Metrics
+//
+// Recorded on the meter "github.com/ztkit/ztkit/middleware" (the package
+// that first recorded them) of the [WithMeterProvider] provider, once per
+// request, whatever its transport:
+//
+//   - ztkit.authn.decisions, an Int64Counter, unit "{decision}";
+//   - ztkit.authn.duration, a Float64Histogram of the time spent
+//     authenticating and authorizing, unit "s", with bucket boundaries 50µs,
+//     100µs, 200µs, 500µs, 1ms, 2.5ms, 5ms, 10ms, 50ms and 250ms.
+//
+// Both carry the same attributes:
+//
+//   - ztkit.authn.outcome: "allow" or "deny";
+//   - http.request.method: the method, or "_OTHER" outside RFC 9110's
+//     (OpenTelemetry HTTP semantic conventions);
+//   - ztkit.authn.reason: the [Reason] code, on denials only;
+//   - http.route: the path template of the route the request was routed by
+//     (inbound.Request.Route): "/orders/{id}" for the ServeMux pattern
+//     "GET /orders/{id}"; absent when there is none;
+//   - ztkit.authn.principal_kind and ztkit.authn.methods: as on the span,
+//     when the caller authenticated (so also on authorization denials).
+//
+// Every value comes from a small fixed set or from the service's own route
+// patterns: never a path, a subject, a client or workload ID, a token or an
+// address, so the cardinality is bounded and the series carry no personal
+// data. Authorization decisions have their own metrics in package
+// authz/authzotel (ztkit.authz.decisions and ztkit.authz.policy.updates).
+package guard

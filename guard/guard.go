@@ -1,0 +1,143 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/internal/urlpath"
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+// Guard is the decision path of every request, whatever its transport: it
+// authenticates the request with an [authn.Authenticator], authorizes it
+// ([WithAuthorizer]), records the decision (span attributes and metrics) and
+// logs a refusal ([WithLogger]), and answers with a [Result]. It is safe for
+// concurrent use.
+type Guard struct {
+	a         *authn.Authenticator
+	cfg       config
+	tel       *telemetry
+	refusals  *refusalLog
+	tokenDPoP bool
+}
+
+// New returns the guard of a. A nil a is refused with an error matching
+// authn.ErrInvalidConfig.
+func New(a *authn.Authenticator, opts ...Option) (*Guard, error) {
+	if a == nil {
+		return nil, fmt.Errorf("%w: guard: nil Authenticator", authn.ErrInvalidConfig)
+	}
+	c := config{meters: otel.GetMeterProvider(), algs: "ES256 ES384 EdDSA Ed25519 PS256 RS256", logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	tel, err := newTelemetry(c.meters)
+	if err != nil {
+		return nil, err
+	}
+	refusals, err := newRefusalLog(c.logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{a: a, cfg: c, tel: tel, refusals: refusals, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken}, nil
+}
+
+// Result is the outcome of [Guard.Check]: a principal, or a refusal.
+type Result struct {
+	// Principal is who is calling; nil when Refusal is set.
+	Principal *authn.Principal
+	// Decision is the authorizer's decision ([WithAuthorizer]); the zero
+	// Decision without one.
+	Decision authz.Decision
+	// Path is the path the decision was made on: the canonical form of the
+	// request's Path with an authorizer, its Path as given without one. A
+	// transport routes the request on it.
+	Path string
+	// Refusal is set when the request is refused; the transport answers
+	// with it and does not call the handler.
+	Refusal *Refusal
+}
+
+// Check decides on req. The steps, in order, each of which may refuse:
+//
+//  1. authentication: the mTLS peer, the token and its DPoP proof, or the
+//     JWT-SVID, as the authenticator's policy requires
+//     ([authn.Authenticator.AuthenticateInbound]);
+//  2. authorization of the principal on req.Method and the canonical form
+//     of req.Path ([WithAuthorizer]);
+//  3. the step-up (risk) decision, when there is one, is to come here:
+//     after authorization allowed, before the decision is recorded, with
+//     the principal, the decision and req; it refuses as a
+//     [ClassUnauthenticated] [Refusal] with its own reason and an RFC 9470
+//     insufficient_user_authentication challenge.
+//
+// Then the decision is recorded (span attributes and metrics, see the
+// package documentation) and a refusal logged. A nil req is refused as a
+// bad request.
+func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
+	if req == nil {
+		return Result{Refusal: g.Reject(ctx, &inbound.Request{}, "The request is missing.")}
+	}
+	start := time.Now()
+	p, err := g.a.AuthenticateInbound(ctx, req)
+	if err != nil {
+		return Result{Refusal: g.refuseAuthn(ctx, req, start, classify(err), err)}
+	}
+	res := Result{Principal: p, Path: req.Path}
+	if g.cfg.authz != nil {
+		path, perr := urlpath.Canonical(req.Path)
+		if perr != nil {
+			path = req.Path
+		}
+		d := g.cfg.authz.Decide(ctx, p, authz.Request{Method: req.Method, Path: path})
+		if perr != nil {
+			d = authz.Decision{Reason: authz.ReasonBadRequest} // even a shadow policy: no canonical path to hand on
+		}
+		if !d.Allow {
+			ref := g.denial(req, d)
+			g.tel.record(ctx, req, start, false, ref.Reason, p)
+			g.refusals.authz(ctx, req, p, d, ref)
+			return Result{Decision: d, Path: path, Refusal: ref}
+		}
+		res.Decision, res.Path = d, path
+	}
+	// Step 3, the step-up (risk) decision, goes here; see above.
+	g.tel.record(ctx, req, start, true, ReasonNone, p)
+	return res
+}
+
+// Reject refuses a request its transport could not describe, such as an
+// HTTP request without a URL, as a [ClassBadRequest] refusal with reason
+// invalid_request and the public sentence detail; it is recorded and logged
+// like every refusal of [Guard.Check].
+func (g *Guard) Reject(ctx context.Context, req *inbound.Request, detail string) *Refusal {
+	v := verdict{ClassBadRequest, "invalid_request", ReasonInvalidRequest, false, detail}
+	return g.refuseAuthn(ctx, req, time.Now(), v, dpop.ErrInvalidRequest)
+}
+
+// Nonce returns the server's current DPoP nonce, for a transport to send
+// with every response (RFC 9449 §8), or "" without [WithNonces].
+func (g *Guard) Nonce() string {
+	if g.cfg.nonces == nil {
+		return ""
+	}
+	return g.cfg.nonces.Current()
+}
+
+// refuseAuthn answers the authentication error err of req as v classified
+// it, and records and logs the refusal.
+func (g *Guard) refuseAuthn(ctx context.Context, req *inbound.Request, start time.Time, v verdict, err error) *Refusal {
+	ref := g.refusal(req, v, err)
+	g.tel.record(ctx, req, start, false, ref.Reason, nil)
+	g.refusals.authn(ctx, req, ref, err)
+	return ref
+}

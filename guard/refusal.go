@@ -1,0 +1,273 @@
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/tokens"
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+// Reason is the short, bounded code a refusal is reported under in logs,
+// metrics, spans and problem bodies, whatever the transport. It names the
+// failed check, never a value. An authorization denial is reported under
+// its authz.Reason.
+type Reason string
+
+// Reasons.
+const (
+	ReasonNone               Reason = ""
+	ReasonMissingToken       Reason = "missing_token"
+	ReasonInvalidRequest     Reason = "invalid_request"
+	ReasonTokenExpired       Reason = "token_expired"
+	ReasonTokenInvalid       Reason = "token_invalid"
+	ReasonTokenAudience      Reason = "token_audience"
+	ReasonTokenIssuer        Reason = "token_issuer"
+	ReasonTokenSignature     Reason = "token_signature"
+	ReasonUnknownKey         Reason = "token_unknown_key"
+	ReasonKeysUnavailable    Reason = "keys_unavailable"
+	ReasonProofMissing       Reason = "dpop_missing"
+	ReasonProofInvalid       Reason = "dpop_invalid"
+	ReasonProofReplayed      Reason = "dpop_replayed"
+	ReasonReplayUnavailable  Reason = "dpop_replay_unavailable"
+	ReasonNonceRequired      Reason = "dpop_nonce"
+	ReasonBindingMismatch    Reason = "token_binding"
+	ReasonBoundTokenAsBearer Reason = "bound_token_as_bearer"
+	ReasonDPoPRequired       Reason = "dpop_required"
+	ReasonPeerMissing        Reason = "peer_missing"
+	ReasonPeerInvalid        Reason = "peer_invalid"
+	ReasonPeerForbidden      Reason = "peer_forbidden"
+	ReasonJWTSVIDInvalid     Reason = "jwt_svid_invalid"
+	ReasonInternal           Reason = "internal"
+)
+
+// Class is what kind of refusal a [Refusal] is, which each transport
+// renders as its own status: an HTTP status code, a gRPC status code.
+type Class uint8
+
+// Classes. The zero value is not a class.
+const (
+	// ClassUnauthenticated: credentials are missing or not valid. HTTP 401
+	// with a challenge (RFC 9110 §15.5.2); 403 for a TLS client
+	// certificate, for which HTTP has no challenge. gRPC Unauthenticated.
+	ClassUnauthenticated Class = iota + 1
+	// ClassPermissionDenied: the caller is known but not allowed: a peer
+	// policy or an authorization denial. HTTP 403, gRPC PermissionDenied.
+	ClassPermissionDenied
+	// ClassBadRequest: the request is malformed (RFC 6750 §3.1
+	// invalid_request) or its path has no canonical form. HTTP 400, gRPC
+	// InvalidArgument.
+	ClassBadRequest
+	// ClassUnavailable: infrastructure the decision needs (a key set, the
+	// replay store) cannot be reached; never a bad credential. HTTP 503,
+	// gRPC Unavailable.
+	ClassUnavailable
+	// ClassInternal: a fault on the server's side. HTTP 500, gRPC Internal.
+	ClassInternal
+)
+
+// Refusal is a refused request, as a value every transport renders in its
+// own protocol: the class, the [Reason] code, a fixed public sentence, the
+// challenges to send and the DPoP nonce the client must use. It holds
+// nothing secret: no token, proof, key, subject or internal error text.
+// Treat it as read-only.
+type Refusal struct {
+	// Class says how to answer.
+	Class Class
+	// Reason is the bounded code of the refusal.
+	Reason Reason
+	// Detail is a fixed, public sentence, such as the detail of an RFC 9457
+	// problem object.
+	Detail string
+	// Challenges are the WWW-Authenticate values to send, in order: RFC 6750
+	// §3 Bearer and RFC 9449 §7.1 DPoP challenges with error, realm, algs
+	// and (for insufficient_scope) scope parameters. Empty when none is due.
+	Challenges []string
+	// Nonce is the DPoP nonce the client must put in its next proof (RFC
+	// 9449 §8), when the refusal is use_dpop_nonce; "" otherwise.
+	Nonce string
+}
+
+// HTTPStatus is the HTTP status of the refusal: 401, 403, 400, 503 or 500
+// by [Class]. A ClassUnauthenticated refusal without a challenge (the TLS
+// client certificate is missing or not trusted) is 403, as a 401 must carry
+// a challenge (RFC 9110 §15.5.2).
+func (r *Refusal) HTTPStatus() int {
+	switch r.Class {
+	case ClassUnauthenticated:
+		if len(r.Challenges) == 0 {
+			return http.StatusForbidden
+		}
+		return http.StatusUnauthorized
+	case ClassPermissionDenied:
+		return http.StatusForbidden
+	case ClassBadRequest:
+		return http.StatusBadRequest
+	case ClassUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// verdict is how an authentication error is answered, before the
+// challenges, which depend on the request.
+type verdict struct {
+	class Class
+	// code is the RFC 6750 / RFC 9449 error code of the challenge, or "".
+	code   string
+	reason Reason
+	// dpop says the challenge is for the DPoP scheme rather than Bearer.
+	dpop bool
+	// detail is a fixed, public sentence for the problem body.
+	detail string
+}
+
+// classify maps an authentication error to its answer. The order matters:
+// the more specific conditions first.
+func classify(err error) verdict {
+	is := func(target error) bool { return errors.Is(err, target) }
+	switch {
+	case is(dpop.ErrUseDPoPNonce):
+		return verdict{ClassUnauthenticated, "use_dpop_nonce", ReasonNonceRequired, true, "A fresh DPoP proof with the server's nonce is required."}
+	case is(authn.ErrMissingToken), is(dpop.ErrMissingAccessToken):
+		return verdict{ClassUnauthenticated, "", ReasonMissingToken, false, "Authentication is required."}
+	case is(dpop.ErrInvalidRequest):
+		return verdict{ClassBadRequest, "invalid_request", ReasonInvalidRequest, false, "The Authorization header is malformed."}
+	case is(authn.ErrMissingPeer):
+		return verdict{ClassUnauthenticated, "", ReasonPeerMissing, false, "A client certificate is required."}
+	case is(authn.ErrInvalidPeer):
+		return verdict{ClassUnauthenticated, "", ReasonPeerInvalid, false, "The client certificate is not trusted."}
+	case is(authn.ErrPeerNotAuthorized):
+		return verdict{ClassPermissionDenied, "", ReasonPeerForbidden, false, "The calling workload may not use this resource."}
+	case is(authn.ErrInvalidJWTSVID):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonJWTSVIDInvalid, false, "The JWT-SVID is not valid."}
+	case is(dpop.ErrReplayCheckUnavailable):
+		return verdict{ClassUnavailable, "", ReasonReplayUnavailable, false, "Authentication is temporarily unavailable."}
+	case is(tokens.ErrKeySetUnavailable):
+		return verdict{ClassUnavailable, "", ReasonKeysUnavailable, false, "Authentication is temporarily unavailable."}
+	case is(dpop.ErrReplayed):
+		return verdict{ClassUnauthenticated, "invalid_dpop_proof", ReasonProofReplayed, true, "The DPoP proof is not valid."}
+	case is(dpop.ErrMissingProof), is(dpop.ErrMultipleProofs):
+		return verdict{ClassUnauthenticated, "invalid_dpop_proof", ReasonProofMissing, true, "Exactly one DPoP proof is required."}
+	case is(dpop.ErrMalformedProof), is(dpop.ErrInvalidProofType), is(dpop.ErrUnsupportedAlgorithm),
+		is(dpop.ErrInvalidProofKey), is(dpop.ErrInvalidProofSignature), is(dpop.ErrMethodMismatch),
+		is(dpop.ErrURIMismatch), is(dpop.ErrProofExpired), is(dpop.ErrProofFromFuture), is(dpop.ErrAccessTokenHashMismatch):
+		return verdict{ClassUnauthenticated, "invalid_dpop_proof", ReasonProofInvalid, true, "The DPoP proof is not valid."}
+	case is(dpop.ErrBindingMismatch):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonBindingMismatch, true, "The access token is not valid."}
+	case is(dpop.ErrBoundTokenAsBearer):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonBoundTokenAsBearer, false, "The access token is not valid."}
+	case is(authn.ErrDPoPRequired), is(dpop.ErrBearerNotAccepted):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonDPoPRequired, true, "A DPoP-bound access token is required."}
+	case is(tokens.ErrExpired):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenExpired, false, "The access token expired."}
+	case is(tokens.ErrInvalidAudience):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenAudience, false, "The access token is not valid."}
+	case is(tokens.ErrInvalidIssuer):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenIssuer, false, "The access token is not valid."}
+	case is(tokens.ErrInvalidSignature), is(tokens.ErrAlgorithmKeyMismatch), is(tokens.ErrWeakKey):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenSignature, false, "The access token is not valid."}
+	case is(tokens.ErrUnknownKey):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonUnknownKey, false, "The access token is not valid."}
+	case is(tokens.ErrMalformed), is(tokens.ErrUnsupportedAlgorithm), is(tokens.ErrInvalidType), is(tokens.ErrUnknownCritical),
+		is(tokens.ErrEmbeddedKey), is(tokens.ErrMissingClaim), is(tokens.ErrNotYetValid), is(tokens.ErrIssuedInFuture),
+		is(tokens.ErrLifetimeTooLong):
+		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenInvalid, false, "The access token is not valid."}
+	}
+	// Anything else is a fault on the server's side; refuse without detail.
+	return verdict{ClassInternal, "", ReasonInternal, false, "Authentication failed."}
+}
+
+// refusal is the answer to the authentication error err of req, as v
+// classified it.
+func (g *Guard) refusal(req *inbound.Request, v verdict, err error) *Refusal {
+	ref := &Refusal{Class: v.class, Reason: v.reason, Detail: v.detail, Challenges: g.challenges(req, v)}
+	var ne *dpop.NonceError
+	if errors.As(err, &ne) && ne.Nonce != "" {
+		ref.Nonce = ne.Nonce
+	}
+	return ref
+}
+
+// denial is the answer to an authorization denial d: 403, or 400 for a path
+// the policy refuses to route, with an insufficient_scope challenge (RFC
+// 6750 §3.1) naming the missing scopes when scopes are missing.
+func (g *Guard) denial(req *inbound.Request, d authz.Decision) *Refusal {
+	ref := &Refusal{Class: ClassPermissionDenied, Reason: Reason(d.Reason), Detail: "The caller is not allowed to make this request."}
+	switch d.Reason {
+	case authz.ReasonBadRequest:
+		ref.Class, ref.Detail = ClassBadRequest, "The request path is not acceptable."
+	case authz.ReasonInsufficientScope:
+		ref.Detail = "The access token lacks a required scope."
+		c := g.challenge(usesDPoP(req), "insufficient_scope")
+		if scopes := strings.Join(d.MissingScopes, " "); scopes != "" && !strings.ContainsAny(scopes, "\"\\") {
+			c += fmt.Sprintf(", scope=%q", scopes)
+		}
+		ref.Challenges = []string{c}
+	}
+	return ref
+}
+
+// challenges are the WWW-Authenticate values of an authentication refusal:
+// one for a 401 or a malformed request. Without credentials, every scheme
+// the route accepts is offered, with no error code (RFC 6750 §3.1).
+func (g *Guard) challenges(req *inbound.Request, v verdict) []string {
+	switch {
+	case v.class == ClassBadRequest:
+		return []string{g.challenge(usesDPoP(req) || g.tokenDPoP, v.code)}
+	case v.class != ClassUnauthenticated || v.reason == ReasonPeerMissing || v.reason == ReasonPeerInvalid:
+		return nil
+	case v.reason == ReasonMissingToken:
+		switch g.a.Policy().Token {
+		case authn.DPoPBoundToken:
+			return []string{g.challenge(true, "")}
+		case authn.AccessToken:
+			return []string{g.challenge(true, ""), g.challenge(false, "")}
+		}
+		return []string{g.challenge(false, "")}
+	}
+	dpopScheme := v.dpop || usesDPoP(req)
+	if v.reason == ReasonBoundTokenAsBearer {
+		dpopScheme = false
+	}
+	return []string{g.challenge(dpopScheme, v.code)}
+}
+
+// challenge is one RFC 6750 §3 or RFC 9449 §7.1 challenge with error code
+// code, or none when code is "".
+func (g *Guard) challenge(dpopScheme bool, code string) string {
+	var b strings.Builder
+	if dpopScheme {
+		b.WriteString("DPoP")
+	} else {
+		b.WriteString("Bearer")
+	}
+	sep := " "
+	if g.cfg.realm != "" {
+		fmt.Fprintf(&b, "%srealm=%q", sep, g.cfg.realm)
+		sep = ", "
+	}
+	if code != "" {
+		fmt.Fprintf(&b, "%serror=%q", sep, code)
+		sep = ", "
+	}
+	if dpopScheme && g.cfg.algs != "" {
+		fmt.Fprintf(&b, "%salgs=%q", sep, g.cfg.algs)
+	}
+	return b.String()
+}
+
+// usesDPoP reports whether the request used the DPoP authorization scheme
+// in its first Authorization value.
+func usesDPoP(req *inbound.Request) bool {
+	if len(req.Authorization) == 0 {
+		return false
+	}
+	v := req.Authorization[0]
+	return len(v) > 5 && strings.EqualFold(v[:5], "DPoP ")
+}
