@@ -82,10 +82,14 @@ type Result struct {
 //
 // Then the decision is recorded (span attributes and metrics, see the
 // package documentation) and a refusal logged. A nil req is refused as a
-// bad request.
+// bad request; a nil Guard refuses every request as [ClassInternal],
+// unrecorded.
 func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
+	if g == nil {
+		return Result{Refusal: nilGuard()}
+	}
 	if req == nil {
-		return Result{Refusal: g.Reject(ctx, &inbound.Request{}, "The request is missing.")}
+		return Result{Refusal: g.Reject(ctx, nil, "The request is missing.")}
 	}
 	start := time.Now()
 	p, err := g.a.AuthenticateInbound(ctx, req)
@@ -118,8 +122,14 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 // Reject refuses a request its transport could not describe, such as an
 // HTTP request without a URL, as a [ClassBadRequest] refusal with reason
 // invalid_request and the public sentence detail; it is recorded and logged
-// like every refusal of [Guard.Check].
+// like every refusal of [Guard.Check]. A nil Guard answers as Check does.
 func (g *Guard) Reject(ctx context.Context, req *inbound.Request, detail string) *Refusal {
+	if g == nil {
+		return nilGuard()
+	}
+	if req == nil {
+		req = &inbound.Request{}
+	}
 	v := verdict{ClassBadRequest, "invalid_request", ReasonInvalidRequest, false, detail}
 	return g.refuseAuthn(ctx, req, time.Now(), v, dpop.ErrInvalidRequest)
 }
@@ -127,7 +137,7 @@ func (g *Guard) Reject(ctx context.Context, req *inbound.Request, detail string)
 // Nonce returns the server's current DPoP nonce, for a transport to send
 // with every response (RFC 9449 §8), or "" without [WithNonces].
 func (g *Guard) Nonce() string {
-	if g.cfg.nonces == nil {
+	if g == nil || g.cfg.nonces == nil {
 		return ""
 	}
 	return g.cfg.nonces.Current()
@@ -140,4 +150,9 @@ func (g *Guard) refuseAuthn(ctx context.Context, req *inbound.Request, start tim
 	g.tel.record(ctx, req, start, false, ref.Reason, nil)
 	g.refusals.authn(ctx, req, ref, err)
 	return ref
+}
+
+// nilGuard is the answer of a nil *Guard: a fault on the server's side.
+func nilGuard() *Refusal {
+	return &Refusal{Class: ClassInternal, Reason: ReasonInternal, Detail: "Authentication failed."}
 }

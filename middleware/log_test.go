@@ -21,6 +21,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
@@ -159,14 +160,14 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 			want:   `{"level":"DEBUG","msg":"request refused","reason":"dpop_nonce","status":401,"stage":"authn","method":"GET","route":"GET /orders/{id}"}`,
 		},
 		{
-			name: "replay store unavailable", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithReplayStore(mwFailingStore{})}},
+			name: "replay store unavailable", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithReplayStore(refusaltest.FailingStore{})}},
 			header: bound,
 			status: http.StatusServiceUnavailable,
 			want:   `{"level":"ERROR","msg":"request refused","reason":"dpop_replay_unavailable","status":503,"stage":"authn","method":"GET","route":"GET /orders/{id}","error":%ERR%}`,
 			cause:  dpop.ErrReplayCheckUnavailable.Error(),
 		},
 		{
-			name: "key set unavailable", opts: mwOptions{token: authn.DPoPBoundToken, tv: mwStaleKeys(t, rig)},
+			name: "key set unavailable", opts: mwOptions{token: authn.DPoPBoundToken, tv: refusaltest.StaleKeys(t, rig)},
 			header: bound,
 			status: http.StatusServiceUnavailable,
 			want:   `{"level":"ERROR","msg":"request refused","reason":"keys_unavailable","status":503,"stage":"authn","method":"GET","route":"GET /orders/{id}","error":%ERR%}`,

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/tokens"
@@ -209,13 +209,6 @@ func mwSecrets(h http.Header) []string {
 // packages behind the middleware starts with its package name.
 var mwInternal = []string{"authn:", "dpop:", "tokens:", "x509svid:", "jwtsvid:", "jose:", shoprig.Subject}
 
-// mwFailingStore is a replay store whose backend cannot be reached.
-type mwFailingStore struct{}
-
-func (mwFailingStore) CheckAndStore(context.Context, string, string, time.Time) error {
-	return dpop.ErrReplayCheckUnavailable
-}
-
 // mwNonces returns server nonces on the clock shoprig.Now.
 func mwNonces(t *testing.T) *dpop.Nonces {
 	t.Helper()
@@ -224,290 +217,35 @@ func mwNonces(t *testing.T) *dpop.Nonces {
 	return n
 }
 
-// mwStaleKeys returns a token verifier whose keys come from the rig's JWK Set
-// through a RemoteKeySet that has not reached the issuer for longer than its
-// maximum staleness.
-func mwStaleKeys(t *testing.T, rig *shoprig.Tokens) dpop.TokenVerifier {
-	t.Helper()
-	jwks := httptest.NewServer(rig.Keys.JWKSHandler())
-	var now atomic.Pointer[time.Time]
-	start := shoprig.Now
-	now.Store(&start)
-	remote, err := tokens.NewRemoteKeySet(shoprig.Context(t), jwks.URL, tokens.WithInsecureHTTP(),
-		tokens.WithClock(func() time.Time { return *now.Load() }))
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, remote.Close()) })
-	jwks.Close() // the issuer is unreachable from now on
-	later := start.Add(tokens.DefaultMaxStale + time.Minute)
-	now.Store(&later)
-	tv, err := tokens.NewVerifier(remote, shoprig.Issuer, []string{shoprig.Audience}, tokens.WithClock(shoprig.Clock(shoprig.Now)))
-	require.NoError(t, err)
-	return tv
-}
-
-// TestMiddlewareRefuses sends refused requests through a real server and the
-// middleware. Each must be answered with its status, the exact challenges of
+// TestMiddlewareRefuses sends the refused requests of the shared table
+// (package refusaltest, which package guard also runs against the core)
+// through a real server and the middleware. Each must be answered with its status, the exact challenges of
 // RFC 6750 §3 and RFC 9449 §7.1, and its reason; its body must hold neither
 // the credentials nor internal error text, as text and as an RFC 9457 problem.
 func TestMiddlewareRefuses(t *testing.T) {
 	rig := shoprig.NewTokens(t)
 	nonces := mwNonces(t)
-	stranger := shoprig.ECKey(t)
-	strangerKID := shoprig.NewProofer(t, stranger, shoprig.Now).Thumbprint()
-	dpopChallenge := func(code string) string {
-		if code == "" {
-			return `DPoP realm="payments", ` + mwAlgs
-		}
-		return `DPoP realm="payments", error="` + code + `", ` + mwAlgs
-	}
-	bearerChallenge := func(code string) string {
-		if code == "" {
-			return `Bearer realm="payments"`
-		}
-		return `Bearer realm="payments", error="` + code + `"`
-	}
-
-	// bound sends the default token with a proof from the rig's client.
-	bound := func(edit func(*tokens.TokenRequest)) func(*testing.T, *mwShop) http.Header {
-		return func(t *testing.T, s *mwShop) http.Header {
-			tok := rig.Token(t, edit)
-			return mwHeader("DPoP", tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
-		}
-	}
-	// withToken sends tok, built for the shop, with a valid proof.
-	withToken := func(tok func(t *testing.T) string) func(*testing.T, *mwShop) http.Header {
-		return func(t *testing.T, s *mwShop) http.Header {
-			tk := tok(t)
-			return mwHeader("DPoP", tk, rig.Proof(t, http.MethodGet, s.url+mwPath, tk, ""))
-		}
-	}
-	// withProof sends the default token with the proof proof builds.
-	withProof := func(proof func(t *testing.T, s *mwShop, tok string) string) func(*testing.T, *mwShop) http.Header {
-		return func(t *testing.T, s *mwShop) http.Header {
-			tok := rig.Token(t, nil)
-			return mwHeader("DPoP", tok, proof(t, s, tok))
-		}
-	}
-	accessOrBearer := mwOptions{token: authn.AccessToken, ropts: []dpop.RequestOption{dpop.WithBearer()}}
-	dpopOnly := mwOptions{token: authn.DPoPBoundToken}
-
-	cases := []struct {
-		name       string
-		opts       mwOptions
-		header     func(*testing.T, *mwShop) http.Header
-		status     int
-		challenges []string
-		reason     guard.Reason
-		nonce      bool
-	}{
-		{
-			name: "no token, DPoP or Bearer route", opts: accessOrBearer,
-			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 401, challenges: []string{dpopChallenge(""), bearerChallenge("")}, reason: guard.ReasonMissingToken,
-		},
-		{
-			name: "no token, DPoP-only route", opts: dpopOnly,
-			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 401, challenges: []string{dpopChallenge("")}, reason: guard.ReasonMissingToken,
-		},
-		{
-			name: "proof without token", opts: dpopOnly,
-			header: func(t *testing.T, s *mwShop) http.Header {
-				return mwHeader("", "", rig.Proof(t, http.MethodGet, s.url+mwPath, "", ""))
-			},
-			status: 401, challenges: []string{dpopChallenge("")}, reason: guard.ReasonMissingToken,
-		},
-		{
-			name: "malformed Authorization, Bearer with two tokens", opts: accessOrBearer,
-			header: func(*testing.T, *mwShop) http.Header { return mwHeader("Bearer", "abc def") },
-			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
-		},
-		{
-			name: "malformed Authorization, DPoP with two tokens", opts: dpopOnly,
-			header: func(t *testing.T, s *mwShop) http.Header {
-				tok := rig.Token(t, nil)
-				return mwHeader("DPoP", tok+" "+tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
-			},
-			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
-		},
-		{
-			name: "malformed Authorization, Basic scheme", opts: accessOrBearer,
-			header: func(*testing.T, *mwShop) http.Header { return mwHeader("Basic", "c3RvcmVmcm9udDpodW50ZXIy") },
-			status: 400, challenges: []string{bearerChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
-		},
-		{
-			name: "two Authorization headers", opts: dpopOnly,
-			header: func(t *testing.T, s *mwShop) http.Header {
-				tok := rig.Token(t, nil)
-				h := mwHeader("DPoP", tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
-				h.Add("Authorization", "DPoP "+tok)
-				return h
-			},
-			status: 400, challenges: []string{dpopChallenge("invalid_request")}, reason: guard.ReasonInvalidRequest,
-		},
-		{
-			name: "expired token", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string { return rig.TokenFrom(t, shoprig.Issuer, shoprig.Now.Add(-time.Hour), nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenExpired,
-		},
-		{
-			name: "wrong audience", opts: dpopOnly,
-			header: bound(func(tr *tokens.TokenRequest) { tr.Audience = []string{"https://orders.shop.example"} }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenAudience,
-		},
-		{
-			name: "wrong issuer", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string { return rig.TokenFrom(t, "https://id.evil.example", shoprig.Now, nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenIssuer,
-		},
-		{
-			name: "alg none", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string {
-				return rig.HandToken(t, nil, func(h, _ map[string]any) { h["alg"] = "none" })
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenInvalid,
-		},
-		{
-			name: "stranger key under its own kid", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string {
-				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["kid"] = strangerKID })
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonUnknownKey,
-		},
-		{
-			name: "stranger key under the issuer's kid", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string { return rig.HandToken(t, stranger, nil) }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenSignature,
-		},
-		{
-			name: "embedded jwk", opts: dpopOnly,
-			header: withToken(func(t *testing.T) string {
-				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["jwk"] = shoprig.JWK(&stranger.PublicKey) })
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonTokenInvalid,
-		},
-		{
-			name: "replayed proof", opts: dpopOnly,
-			header: func(t *testing.T, s *mwShop) http.Header {
-				h := bound(nil)(t, s)
-				first := s.do(t, nil, mwPath, h)
-				require.Equal(t, http.StatusOK, first.StatusCode, "the first use of the proof is accepted")
-				<-s.seen
-				return h
-			},
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofReplayed,
-		},
-		{
-			name: "wrong htm", opts: dpopOnly,
-			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
-				return rig.Proof(t, http.MethodPost, s.url+mwPath, tok, "")
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
-		},
-		{
-			name: "wrong htu", opts: dpopOnly,
-			header: withProof(func(t *testing.T, _ *mwShop, tok string) string {
-				return rig.Proof(t, http.MethodGet, "https://evil.example"+mwPath, tok, "")
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
-		},
-		{
-			name: "htu of another order", opts: dpopOnly,
-			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
-				return rig.Proof(t, http.MethodGet, s.url+"/orders/456", tok, "")
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
-		},
-		{
-			name: "stale iat", opts: dpopOnly,
-			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
-				old := shoprig.NewProofer(t, rig.ClientKey, shoprig.Now.Add(-dpop.DefaultMaxAge-time.Second))
-				return shoprig.ProofWith(t, old, http.MethodGet, s.url+mwPath, tok, "")
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
-		},
-		{
-			name: "missing ath", opts: dpopOnly,
-			header: withProof(func(t *testing.T, s *mwShop, tok string) string {
-				return rig.HandProof(t, http.MethodGet, s.url+mwPath, tok, func(_, c map[string]any) { delete(c, "ath") })
-			}),
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofInvalid,
-		},
-		{
-			name: "cnf.jkt mismatch", opts: dpopOnly,
-			header: bound(func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = strangerKID }),
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonBindingMismatch,
-		},
-		{
-			name: "bound token as Bearer", opts: accessOrBearer,
-			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("Bearer", rig.Token(t, nil)) },
-			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: guard.ReasonBoundTokenAsBearer,
-		},
-		{
-			name: "bound token as Bearer, DPoP-only route", opts: dpopOnly,
-			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("Bearer", rig.Token(t, nil)) },
-			status: 401, challenges: []string{bearerChallenge("invalid_token")}, reason: guard.ReasonBoundTokenAsBearer,
-		},
-		{
-			name: "unbound Bearer token on a DPoP-only route", opts: mwOptions{token: authn.DPoPBoundToken, ropts: []dpop.RequestOption{dpop.WithBearer()}},
-			header: func(t *testing.T, _ *mwShop) http.Header {
-				return mwHeader("Bearer", rig.Token(t, func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = "" }))
-			},
-			status: 401, challenges: []string{dpopChallenge("invalid_token")}, reason: guard.ReasonDPoPRequired,
-		},
-		{
-			name: "DPoP scheme without proof", opts: dpopOnly,
-			header: func(t *testing.T, _ *mwShop) http.Header { return mwHeader("DPoP", rig.Token(t, nil)) },
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofMissing,
-		},
-		{
-			name: "two DPoP headers", opts: dpopOnly,
-			header: func(t *testing.T, s *mwShop) http.Header {
-				tok := rig.Token(t, nil)
-				return mwHeader("DPoP", tok, rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""), rig.Proof(t, http.MethodGet, s.url+mwPath, tok, ""))
-			},
-			status: 401, challenges: []string{dpopChallenge("invalid_dpop_proof")}, reason: guard.ReasonProofMissing,
-		},
-		{
-			name: "nonce required", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithNonces(nonces)}},
-			header: bound(nil),
-			status: 401, challenges: []string{dpopChallenge("use_dpop_nonce")}, reason: guard.ReasonNonceRequired, nonce: true,
-		},
-		{
-			name: "replay store unavailable", opts: mwOptions{token: authn.DPoPBoundToken, vopts: []dpop.VerifierOption{dpop.WithReplayStore(mwFailingStore{})}},
-			header: bound(nil),
-			status: 503, reason: guard.ReasonReplayUnavailable,
-		},
-		{
-			name: "key set unavailable", opts: mwOptions{token: authn.DPoPBoundToken, tv: mwStaleKeys(t, rig)},
-			header: bound(nil),
-			status: 503, reason: guard.ReasonKeysUnavailable,
-		},
-		{
-			name: "missing mTLS peer", opts: mwOptions{peer: authn.MatchID(shoprig.Checkout)},
-			header: func(*testing.T, *mwShop) http.Header { return http.Header{} },
-			status: 403, reason: guard.ReasonPeerMissing,
-		},
-	}
+	cases := refusaltest.Cases(t, rig, nonces)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			for _, problem := range []bool{false, true} {
 				name := "text"
 				if problem {
 					name = "problem+json"
 				}
 				t.Run(name, func(t *testing.T) {
-					s := mwStart(t, rig, tc.opts)
-					h := tc.header(t, s)
+					s := mwStart(t, rig, mwOptions{token: tc.Route.Token, peer: tc.Route.Peer, tv: tc.Route.TokenVerifier,
+						vopts: tc.Route.VerifierOptions, ropts: tc.Route.RequestOptions()})
+					h := credentialHeader(tc.Credentials(t, httpTarget{s}))
 					if problem {
 						h.Set("Accept", "application/json, application/problem+json;q=0.9")
 					}
 					resp := s.do(t, nil, mwPath, h)
 
-					assert.Equal(t, tc.status, resp.StatusCode)
-					assert.Equal(t, tc.challenges, resp.Header.Values("WWW-Authenticate"))
+					assert.Equal(t, tc.Status, resp.StatusCode)
+					assert.Equal(t, tc.Challenges, resp.Header.Values("WWW-Authenticate"))
 					assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
-					if tc.nonce {
+					if tc.Nonce {
 						assert.Equal(t, nonces.Current(), resp.Header.Get("DPoP-Nonce"))
 					} else {
 						assert.Empty(t, resp.Header.Values("DPoP-Nonce"))
@@ -525,7 +263,7 @@ func TestMiddlewareRefuses(t *testing.T) {
 					}
 
 					if !problem {
-						assert.Equal(t, http.StatusText(tc.status)+"\n", resp.body)
+						assert.Equal(t, http.StatusText(tc.Status)+"\n", resp.body)
 						assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
 						return
 					}
@@ -535,14 +273,41 @@ func TestMiddlewareRefuses(t *testing.T) {
 					require.NoError(t, json.Unmarshal([]byte(resp.body), &body), "body %q", resp.body)
 					assert.ElementsMatch(t, []string{"type", "title", "status", "detail", "code"}, keys(body))
 					assert.Equal(t, "about:blank", body["type"])
-					assert.Equal(t, http.StatusText(tc.status), body["title"])
-					assert.EqualValues(t, tc.status, body["status"])
+					assert.Equal(t, http.StatusText(tc.Status), body["title"])
+					assert.EqualValues(t, tc.Status, body["status"])
 					assert.NotEmpty(t, body["detail"])
-					assert.Equal(t, string(tc.reason), body["code"])
+					assert.Equal(t, string(tc.Reason), body["code"])
 				})
 			}
 		})
 	}
+}
+
+// httpTarget is the shop as the refusal table sees it: GET mwPath.
+type httpTarget struct{ s *mwShop }
+
+func (h httpTarget) Method() string { return http.MethodGet }
+func (h httpTarget) URI() string    { return h.s.url + mwPath }
+
+func (h httpTarget) Accepted(t *testing.T, c refusaltest.Credentials) bool {
+	resp := h.s.do(t, nil, mwPath, credentialHeader(c))
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	<-h.s.seen
+	return true
+}
+
+// credentialHeader is the header that carries c.
+func credentialHeader(c refusaltest.Credentials) http.Header {
+	h := http.Header{}
+	for _, v := range c.Authorization {
+		h.Add("Authorization", v)
+	}
+	for _, v := range c.DPoP {
+		h.Add("DPoP", v)
+	}
+	return h
 }
 
 func keys(m map[string]any) []string {

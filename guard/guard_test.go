@@ -1,0 +1,214 @@
+package guard_test
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/internal/test/refusaltest"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+// externalURL is the URL the guarded service is reached at.
+const externalURL = "https://payments.shop.example"
+
+// shape is how a transport describes the request of the refusal table.
+type shape struct {
+	name, method, path, route string
+}
+
+// shapes are an HTTP request and a gRPC call (an HTTP/2 POST to the full
+// method), as their transports describe them.
+var shapes = []shape{
+	{"http", http.MethodGet, "/orders/123", "GET /orders/{id}"},
+	{"grpc", http.MethodPost, "/shop.payments.v1.Payments/Charge", "/shop.payments.v1.Payments/Charge"},
+}
+
+// coreTarget sends the table's requests straight to a guard.
+type coreTarget struct {
+	g *guard.Guard
+	s shape
+}
+
+func (c coreTarget) Method() string { return c.s.method }
+func (c coreTarget) URI() string    { return externalURL + c.s.path }
+
+func (c coreTarget) Accepted(t *testing.T, cr refusaltest.Credentials) bool {
+	return c.g.Check(t.Context(), c.request(cr)).Refusal == nil
+}
+
+func (c coreTarget) request(cr refusaltest.Credentials) *inbound.Request {
+	return &inbound.Request{
+		Method: c.s.method, Path: c.s.path, Route: c.s.route,
+		Authorization: cr.Authorization, DPoP: cr.DPoP,
+		RemoteAddr: netip.MustParseAddr("192.0.2.7"),
+	}
+}
+
+// TestCheckRefuses runs the refusal table (package refusaltest) against the
+// core itself, for an HTTP request and for a gRPC call: each case is refused
+// with its class, reason, HTTP status, challenges and nonce, without a
+// principal, whatever the transport.
+func TestCheckRefuses(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	nonces, err := dpop.NewNonces([]byte("a 32-byte nonce secret for tests"), dpop.WithNonceClock(shoprig.Clock(shoprig.Now)))
+	require.NoError(t, err)
+	for _, s := range shapes {
+		t.Run(s.name, func(t *testing.T) {
+			for _, tc := range refusaltest.Cases(t, rig, nonces) {
+				t.Run(tc.Name, func(t *testing.T) {
+					g, err := guard.New(tc.Route.Authenticator(t, rig, externalURL),
+						guard.WithRealm(refusaltest.Realm), guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+					require.NoError(t, err)
+					target := coreTarget{g: g, s: s}
+					res := g.Check(t.Context(), target.request(tc.Credentials(t, target)))
+
+					require.NotNil(t, res.Refusal)
+					assert.Nil(t, res.Principal)
+					ref := res.Refusal
+					assert.Equal(t, tc.Class, ref.Class)
+					assert.Equal(t, tc.Reason, ref.Reason)
+					assert.Equal(t, tc.Status, ref.HTTPStatus())
+					assert.Equal(t, tc.Challenges, ref.Challenges)
+					assert.NotEmpty(t, ref.Detail)
+					if tc.Nonce {
+						assert.Equal(t, nonces.Current(), ref.Nonce)
+					} else {
+						assert.Empty(t, ref.Nonce)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestCheckAccepts: a DPoP-bound token with a proof for the request's
+// method and URI is let through, over HTTP and gRPC alike, with the
+// principal, and the authorizer decides on the canonical path.
+func TestCheckAccepts(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{{
+		ID: "orders", Effect: authz.Allow, Routes: []string{"GET /orders/{id}", "POST /shop.payments.v1.Payments/Charge"},
+		Match: authz.Match{ClientIDs: []string{shoprig.ClientID}},
+	}}})
+	require.NoError(t, err)
+	route := refusaltest.Route{Token: authn.DPoPBoundToken}
+	for _, s := range shapes {
+		t.Run(s.name, func(t *testing.T) {
+			g, err := guard.New(route.Authenticator(t, rig, externalURL), guard.WithAuthorizer(az),
+				guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+			require.NoError(t, err)
+			target := coreTarget{g: g, s: s}
+			tok := rig.Token(t, nil)
+			res := g.Check(t.Context(), target.request(refusaltest.Authorization("DPoP", tok, rig.Proof(t, s.method, target.URI(), tok, ""))))
+
+			require.Nil(t, res.Refusal)
+			require.NotNil(t, res.Principal)
+			assert.Equal(t, shoprig.ClientID, res.Principal.ClientID)
+			assert.True(t, res.Principal.Has(authn.MethodDPoP))
+			assert.True(t, res.Decision.Allow)
+			assert.Equal(t, "orders", res.Decision.RuleID)
+			assert.Equal(t, s.path, res.Path)
+		})
+	}
+}
+
+// TestCheckCanonicalPath: the authorizer decides on the canonical path,
+// which the result hands on; a path without one is a bad request even
+// though authentication succeeded.
+func TestCheckCanonicalPath(t *testing.T) {
+	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
+	svid := shoprig.SVID(t, iss, shoprig.Checkout)
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	require.NoError(t, err)
+	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{{
+		ID: "orders", Effect: authz.Allow, Routes: []string{"GET /orders/{id}"}, Match: authz.Match{Peers: []string{shoprig.Checkout.String()}},
+	}}})
+	require.NoError(t, err)
+	g, err := guard.New(a, guard.WithAuthorizer(az), guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+	require.NoError(t, err)
+	check := func(path string) guard.Result {
+		return g.Check(t.Context(), &inbound.Request{Method: http.MethodGet, Path: path, PeerCertificates: svid.Certificates})
+	}
+
+	res := check("/orders/%31%32%33")
+	require.Nil(t, res.Refusal)
+	assert.Equal(t, "/orders/123", res.Path)
+
+	res = check("/orders/%2e%2e/admin")
+	require.NotNil(t, res.Refusal)
+	assert.Nil(t, res.Principal)
+	assert.Equal(t, guard.ClassBadRequest, res.Refusal.Class)
+	assert.Equal(t, guard.Reason(authz.ReasonBadRequest), res.Refusal.Reason)
+	assert.Equal(t, http.StatusBadRequest, res.Refusal.HTTPStatus())
+	assert.Empty(t, res.Refusal.Challenges)
+}
+
+// TestRefusalHTTPStatus: each class has its HTTP status; an unauthenticated
+// refusal without a challenge (a TLS client certificate) is 403, since a
+// 401 must carry one (RFC 9110 §15.5.2).
+func TestRefusalHTTPStatus(t *testing.T) {
+	cases := []struct {
+		name string
+		ref  guard.Refusal
+		want int
+	}{
+		{"unauthenticated with a challenge", guard.Refusal{Class: guard.ClassUnauthenticated, Challenges: []string{"Bearer"}}, 401},
+		{"unauthenticated without a challenge", guard.Refusal{Class: guard.ClassUnauthenticated}, 403},
+		{"permission denied", guard.Refusal{Class: guard.ClassPermissionDenied}, 403},
+		{"bad request", guard.Refusal{Class: guard.ClassBadRequest}, 400},
+		{"unavailable", guard.Refusal{Class: guard.ClassUnavailable}, 503},
+		{"internal", guard.Refusal{Class: guard.ClassInternal}, 500},
+		{"zero class", guard.Refusal{}, 500},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.ref.HTTPStatus())
+		})
+	}
+}
+
+// TestGuardMisuse: nil arguments and a nil Guard refuse; nothing panics.
+func TestGuardMisuse(t *testing.T) {
+	_, err := guard.New(nil)
+	require.ErrorIs(t, err, authn.ErrInvalidConfig)
+
+	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	require.NoError(t, err)
+	g, err := guard.New(a, nil, guard.WithMeterProvider(nil), guard.WithLogger(nil))
+	require.NoError(t, err)
+
+	var nilGuard *guard.Guard
+	for name, check := range map[string]func() guard.Result{
+		"nil request": func() guard.Result { return g.Check(context.Background(), nil) },
+		"nil guard": func() guard.Result {
+			return nilGuard.Check(context.Background(), &inbound.Request{Method: http.MethodGet, Path: "/"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var res guard.Result
+			require.NotPanics(t, func() { res = check() })
+			require.NotNil(t, res.Refusal)
+			assert.Nil(t, res.Principal)
+		})
+	}
+	assert.Equal(t, guard.ClassInternal, nilGuard.Reject(context.Background(), nil, "x").Class)
+	assert.Empty(t, nilGuard.Nonce())
+
+	ref := g.Reject(context.Background(), nil, "The request has no URL.")
+	assert.Equal(t, guard.ClassBadRequest, ref.Class)
+	assert.Equal(t, guard.ReasonInvalidRequest, ref.Reason)
+	assert.Equal(t, "The request has no URL.", ref.Detail)
+	assert.Equal(t, []string{`Bearer error="invalid_request"`}, ref.Challenges)
+}

@@ -1,0 +1,421 @@
+// Package refusaltest is the table of refused requests that every transport
+// of package guard must answer alike. Each case names what a route accepts,
+// the credentials a client sends, and the refusal it must get: its
+// guard.Class, guard.Reason, HTTP status, challenges and DPoP nonce.
+//
+// Package guard runs the table against guard.Check directly, package
+// middleware through a real HTTP server and client; a gRPC transport runs it
+// through a real gRPC server and client, rendering the class as a status
+// code and the reason and challenges as metadata. A case describes the
+// request only by what the decision path sees: the method and URI the
+// client addresses (a [Target]) and its Authorization and DPoP values.
+package refusaltest
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/internal/test/shoprig"
+	"github.com/ztkit/ztkit/tokens"
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+const (
+	// Realm is the realm every transport under test announces
+	// (guard.WithRealm); the challenges of the cases name it.
+	Realm = "payments"
+	// Algs is the default algs parameter of DPoP challenges (RFC 9449 §7.1).
+	Algs = `algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"`
+)
+
+// Route is what the route of a case accepts. The transport builds its
+// authenticator from it: [Route.Authenticator] does, for the URI the
+// transport serves; a transport with more options maps its fields.
+type Route struct {
+	// Token is the route's token requirement; Peer, when set, its peer
+	// requirement, verified against an empty bundle.
+	Token authn.TokenRequirement
+	Peer  authn.IDMatcher
+	// Bearer accepts unbound tokens as Bearer (dpop.WithBearer).
+	Bearer bool
+	// TokenVerifier verifies tokens instead of the rig's verifier.
+	TokenVerifier dpop.TokenVerifier
+	// VerifierOptions configure the proof verifier.
+	VerifierOptions []dpop.VerifierOption
+}
+
+// RequestOptions are the dpop.RequestOptions of the route, besides its
+// external URL.
+func (r Route) RequestOptions() []dpop.RequestOption {
+	if r.Bearer {
+		return []dpop.RequestOption{dpop.WithBearer()}
+	}
+	return nil
+}
+
+// Authenticator returns the route's authenticator for a service whose
+// external URL is externalURL, with the rig's token verifier unless the
+// route names another.
+func (r Route) Authenticator(t *testing.T, rig *shoprig.Tokens, externalURL string) *authn.Authenticator {
+	t.Helper()
+	var opts []authn.Option
+	if r.Token == authn.AccessToken || r.Token == authn.DPoPBoundToken {
+		opts = append(opts, authn.WithAccessTokens(rig.RequestVerifier(t, externalURL, r.TokenVerifier, r.VerifierOptions, r.RequestOptions()...)))
+	}
+	if r.Peer != nil {
+		opts = append(opts, authn.WithX509Bundles(x509bundle.New(shoprig.TrustDomain)))
+	}
+	a, err := authn.New(authn.Policy{Peer: r.Peer, Token: r.Token}, opts...)
+	require.NoError(t, err)
+	return a
+}
+
+// Credentials are what a client sends: every Authorization value and every
+// DPoP proof.
+type Credentials struct {
+	Authorization []string
+	DPoP          []string
+}
+
+// Target is the transport under test, as a case sees it.
+type Target interface {
+	// Method is the method of the refused request, the htm of its proofs.
+	Method() string
+	// URI is the URI the client addresses, the htu of its proofs:
+	// "http://127.0.0.1:4711/orders/123" or
+	// "https://payments.shop.example/shop.payments.v1.Payments/Charge".
+	URI() string
+	// Accepted sends c in a request like the refused one and reports
+	// whether it was let through.
+	Accepted(t *testing.T, c Credentials) bool
+}
+
+// Case is one refused request.
+type Case struct {
+	Name  string
+	Route Route
+	// Credentials builds what the client sends to target.
+	Credentials func(t *testing.T, target Target) Credentials
+	// Class, Status and Reason are the refusal's; Status is its HTTP status.
+	Class  guard.Class
+	Status int
+	Reason guard.Reason
+	// Challenges are the WWW-Authenticate values, in order.
+	Challenges []string
+	// Nonce says the refusal carries the current nonce of the Nonces given
+	// to [Cases].
+	Nonce bool
+}
+
+// DPoPChallenge is the DPoP challenge (RFC 9449 §7.1) with error code, or
+// without an error when code is "".
+func DPoPChallenge(code string) string {
+	if code == "" {
+		return `DPoP realm="` + Realm + `", ` + Algs
+	}
+	return `DPoP realm="` + Realm + `", error="` + code + `", ` + Algs
+}
+
+// BearerChallenge is the Bearer challenge (RFC 6750 §3) with error code, or
+// without an error when code is "".
+func BearerChallenge(code string) string {
+	if code == "" {
+		return `Bearer realm="` + Realm + `"`
+	}
+	return `Bearer realm="` + Realm + `", error="` + code + `"`
+}
+
+// Authorization is the credentials `Authorization: scheme token` and one
+// DPoP value per proof; the Authorization value is left out when scheme is
+// "", and empty proofs are.
+func Authorization(scheme, token string, proofs ...string) Credentials {
+	var c Credentials
+	if scheme != "" {
+		c.Authorization = []string{scheme + " " + token}
+	}
+	for _, p := range proofs {
+		if p != "" {
+			c.DPoP = append(c.DPoP, p)
+		}
+	}
+	return c
+}
+
+// FailingStore is a replay store whose backend cannot be reached.
+type FailingStore struct{}
+
+// CheckAndStore reports that the store is unavailable.
+func (FailingStore) CheckAndStore(context.Context, string, string, time.Time) error {
+	return dpop.ErrReplayCheckUnavailable
+}
+
+// StaleKeys returns a token verifier whose keys come from the rig's JWK Set
+// through a RemoteKeySet that has not reached the issuer for longer than its
+// maximum staleness.
+func StaleKeys(t *testing.T, rig *shoprig.Tokens) dpop.TokenVerifier {
+	t.Helper()
+	jwks := httptest.NewServer(rig.Keys.JWKSHandler())
+	var now atomic.Pointer[time.Time]
+	start := shoprig.Now
+	now.Store(&start)
+	remote, err := tokens.NewRemoteKeySet(shoprig.Context(t), jwks.URL, tokens.WithInsecureHTTP(),
+		tokens.WithClock(func() time.Time { return *now.Load() }))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, remote.Close()) })
+	jwks.Close() // the issuer is unreachable from now on
+	later := start.Add(tokens.DefaultMaxStale + time.Minute)
+	now.Store(&later)
+	tv, err := tokens.NewVerifier(remote, shoprig.Issuer, []string{shoprig.Audience}, tokens.WithClock(shoprig.Clock(shoprig.Now)))
+	require.NoError(t, err)
+	return tv
+}
+
+// otherMethod is a method that is not m.
+func otherMethod(m string) string {
+	if m == "POST" {
+		return "GET"
+	}
+	return "POST"
+}
+
+// sibling is uri with its last path segment replaced: another resource of
+// the same server (another order, another method of the same service).
+func sibling(uri string) string {
+	return uri[:strings.LastIndexByte(uri, '/')+1] + "456"
+}
+
+// Cases returns the table. rig issues the tokens and proofs; nonces are the
+// server nonces the "nonce required" case's verifier uses.
+func Cases(t *testing.T, rig *shoprig.Tokens, nonces *dpop.Nonces) []Case {
+	t.Helper()
+	stranger := shoprig.ECKey(t)
+	strangerKID := shoprig.NewProofer(t, stranger, shoprig.Now).Thumbprint()
+	proof := func(t *testing.T, target Target, tok string) string {
+		return rig.Proof(t, target.Method(), target.URI(), tok, "")
+	}
+	// bound sends the default token, edited, with a proof from the rig's client.
+	bound := func(edit func(*tokens.TokenRequest)) func(*testing.T, Target) Credentials {
+		return func(t *testing.T, target Target) Credentials {
+			tok := rig.Token(t, edit)
+			return Authorization("DPoP", tok, proof(t, target, tok))
+		}
+	}
+	// withToken sends tok with a valid proof.
+	withToken := func(tok func(t *testing.T) string) func(*testing.T, Target) Credentials {
+		return func(t *testing.T, target Target) Credentials {
+			tk := tok(t)
+			return Authorization("DPoP", tk, proof(t, target, tk))
+		}
+	}
+	// withProof sends the default token with the proof p builds.
+	withProof := func(p func(t *testing.T, target Target, tok string) string) func(*testing.T, Target) Credentials {
+		return func(t *testing.T, target Target) Credentials {
+			tok := rig.Token(t, nil)
+			return Authorization("DPoP", tok, p(t, target, tok))
+		}
+	}
+	none := func(*testing.T, Target) Credentials { return Credentials{} }
+	accessOrBearer := Route{Token: authn.AccessToken, Bearer: true}
+	dpopOnly := Route{Token: authn.DPoPBoundToken}
+	const unauthenticated, badRequest = guard.ClassUnauthenticated, guard.ClassBadRequest
+
+	return []Case{
+		{
+			Name: "no token, DPoP or Bearer route", Route: accessOrBearer, Credentials: none,
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge(""), BearerChallenge("")}, Reason: guard.ReasonMissingToken,
+		},
+		{
+			Name: "no token, DPoP-only route", Route: dpopOnly, Credentials: none,
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("")}, Reason: guard.ReasonMissingToken,
+		},
+		{
+			Name: "proof without token", Route: dpopOnly,
+			Credentials: func(t *testing.T, target Target) Credentials {
+				return Authorization("", "", proof(t, target, ""))
+			},
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("")}, Reason: guard.ReasonMissingToken,
+		},
+		{
+			Name: "malformed Authorization, Bearer with two tokens", Route: accessOrBearer,
+			Credentials: func(*testing.T, Target) Credentials { return Authorization("Bearer", "abc def") },
+			Class:       badRequest, Status: 400, Challenges: []string{BearerChallenge("invalid_request")}, Reason: guard.ReasonInvalidRequest,
+		},
+		{
+			Name: "malformed Authorization, DPoP with two tokens", Route: dpopOnly,
+			Credentials: func(t *testing.T, target Target) Credentials {
+				tok := rig.Token(t, nil)
+				return Authorization("DPoP", tok+" "+tok, proof(t, target, tok))
+			},
+			Class: badRequest, Status: 400, Challenges: []string{DPoPChallenge("invalid_request")}, Reason: guard.ReasonInvalidRequest,
+		},
+		{
+			Name: "malformed Authorization, Basic scheme", Route: accessOrBearer,
+			Credentials: func(*testing.T, Target) Credentials { return Authorization("Basic", "c3RvcmVmcm9udDpodW50ZXIy") },
+			Class:       badRequest, Status: 400, Challenges: []string{BearerChallenge("invalid_request")}, Reason: guard.ReasonInvalidRequest,
+		},
+		{
+			Name: "two Authorization headers", Route: dpopOnly,
+			Credentials: func(t *testing.T, target Target) Credentials {
+				tok := rig.Token(t, nil)
+				c := Authorization("DPoP", tok, proof(t, target, tok))
+				c.Authorization = append(c.Authorization, "DPoP "+tok)
+				return c
+			},
+			Class: badRequest, Status: 400, Challenges: []string{DPoPChallenge("invalid_request")}, Reason: guard.ReasonInvalidRequest,
+		},
+		{
+			Name: "expired token", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string { return rig.TokenFrom(t, shoprig.Issuer, shoprig.Now.Add(-time.Hour), nil) }),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenExpired,
+		},
+		{
+			Name: "wrong audience", Route: dpopOnly,
+			Credentials: bound(func(tr *tokens.TokenRequest) { tr.Audience = []string{"https://orders.shop.example"} }),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenAudience,
+		},
+		{
+			Name: "wrong issuer", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string { return rig.TokenFrom(t, "https://id.evil.example", shoprig.Now, nil) }),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenIssuer,
+		},
+		{
+			Name: "alg none", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string {
+				return rig.HandToken(t, nil, func(h, _ map[string]any) { h["alg"] = "none" })
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenInvalid,
+		},
+		{
+			Name: "stranger key under its own kid", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string {
+				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["kid"] = strangerKID })
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonUnknownKey,
+		},
+		{
+			Name: "stranger key under the issuer's kid", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string { return rig.HandToken(t, stranger, nil) }),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenSignature,
+		},
+		{
+			Name: "embedded jwk", Route: dpopOnly,
+			Credentials: withToken(func(t *testing.T) string {
+				return rig.HandToken(t, stranger, func(h, _ map[string]any) { h["jwk"] = shoprig.JWK(&stranger.PublicKey) })
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonTokenInvalid,
+		},
+		{
+			Name: "replayed proof", Route: dpopOnly,
+			Credentials: func(t *testing.T, target Target) Credentials {
+				c := bound(nil)(t, target)
+				require.True(t, target.Accepted(t, c), "the first use of the proof is accepted")
+				return c
+			},
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofReplayed,
+		},
+		{
+			Name: "wrong htm", Route: dpopOnly,
+			Credentials: withProof(func(t *testing.T, target Target, tok string) string {
+				return rig.Proof(t, otherMethod(target.Method()), target.URI(), tok, "")
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofInvalid,
+		},
+		{
+			Name: "wrong htu", Route: dpopOnly,
+			Credentials: withProof(func(t *testing.T, target Target, tok string) string {
+				u, err := url.Parse(target.URI())
+				require.NoError(t, err)
+				u.Scheme, u.Host = "https", "evil.example"
+				return rig.Proof(t, target.Method(), u.String(), tok, "")
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofInvalid,
+		},
+		{
+			Name: "htu of another resource", Route: dpopOnly,
+			Credentials: withProof(func(t *testing.T, target Target, tok string) string {
+				return rig.Proof(t, target.Method(), sibling(target.URI()), tok, "")
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofInvalid,
+		},
+		{
+			Name: "stale iat", Route: dpopOnly,
+			Credentials: withProof(func(t *testing.T, target Target, tok string) string {
+				old := shoprig.NewProofer(t, rig.ClientKey, shoprig.Now.Add(-dpop.DefaultMaxAge-time.Second))
+				return shoprig.ProofWith(t, old, target.Method(), target.URI(), tok, "")
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofInvalid,
+		},
+		{
+			Name: "missing ath", Route: dpopOnly,
+			Credentials: withProof(func(t *testing.T, target Target, tok string) string {
+				return rig.HandProof(t, target.Method(), target.URI(), tok, func(_, c map[string]any) { delete(c, "ath") })
+			}),
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofInvalid,
+		},
+		{
+			Name: "cnf.jkt mismatch", Route: dpopOnly,
+			Credentials: bound(func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = strangerKID }),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonBindingMismatch,
+		},
+		{
+			Name: "bound token as Bearer", Route: accessOrBearer,
+			Credentials: func(t *testing.T, _ Target) Credentials { return Authorization("Bearer", rig.Token(t, nil)) },
+			Class:       unauthenticated, Status: 401, Challenges: []string{BearerChallenge("invalid_token")}, Reason: guard.ReasonBoundTokenAsBearer,
+		},
+		{
+			Name: "bound token as Bearer, DPoP-only route", Route: dpopOnly,
+			Credentials: func(t *testing.T, _ Target) Credentials { return Authorization("Bearer", rig.Token(t, nil)) },
+			Class:       unauthenticated, Status: 401, Challenges: []string{BearerChallenge("invalid_token")}, Reason: guard.ReasonBoundTokenAsBearer,
+		},
+		{
+			Name: "unbound Bearer token on a DPoP-only route", Route: Route{Token: authn.DPoPBoundToken, Bearer: true},
+			Credentials: func(t *testing.T, _ Target) Credentials {
+				return Authorization("Bearer", rig.Token(t, func(tr *tokens.TokenRequest) { tr.DPoPKeyThumbprint = "" }))
+			},
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_token")}, Reason: guard.ReasonDPoPRequired,
+		},
+		{
+			Name: "DPoP scheme without proof", Route: dpopOnly,
+			Credentials: func(t *testing.T, _ Target) Credentials { return Authorization("DPoP", rig.Token(t, nil)) },
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofMissing,
+		},
+		{
+			Name: "two DPoP headers", Route: dpopOnly,
+			Credentials: func(t *testing.T, target Target) Credentials {
+				tok := rig.Token(t, nil)
+				return Authorization("DPoP", tok, proof(t, target, tok), proof(t, target, tok))
+			},
+			Class: unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("invalid_dpop_proof")}, Reason: guard.ReasonProofMissing,
+		},
+		{
+			Name: "nonce required", Route: Route{Token: authn.DPoPBoundToken, VerifierOptions: []dpop.VerifierOption{dpop.WithNonces(nonces)}},
+			Credentials: bound(nil),
+			Class:       unauthenticated, Status: 401, Challenges: []string{DPoPChallenge("use_dpop_nonce")}, Reason: guard.ReasonNonceRequired, Nonce: true,
+		},
+		{
+			Name: "replay store unavailable", Route: Route{Token: authn.DPoPBoundToken, VerifierOptions: []dpop.VerifierOption{dpop.WithReplayStore(FailingStore{})}},
+			Credentials: bound(nil),
+			Class:       guard.ClassUnavailable, Status: 503, Reason: guard.ReasonReplayUnavailable,
+		},
+		{
+			Name: "key set unavailable", Route: Route{Token: authn.DPoPBoundToken, TokenVerifier: StaleKeys(t, rig)},
+			Credentials: bound(nil),
+			Class:       guard.ClassUnavailable, Status: 503, Reason: guard.ReasonKeysUnavailable,
+		},
+		{
+			Name: "missing mTLS peer", Route: Route{Peer: authn.MatchID(shoprig.Checkout)}, Credentials: none,
+			Class: unauthenticated, Status: 403, Reason: guard.ReasonPeerMissing,
+		},
+	}
+}
