@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffesource"
 	"github.com/ztkit/ztkit/authn/spiffetest"
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -1062,4 +1064,36 @@ func TestNewSources(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, shoprig.Payments, svid.ID)
 	})
+}
+
+// TestAuthenticateInbound: a request described without net/http (a gRPC
+// call) is authenticated as its *http.Request would be: the peer from
+// PeerCertificates, refusals with the same errors.
+func TestAuthenticateInbound(t *testing.T) {
+	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
+	require.NoError(t, err)
+	call := func(svid []*x509.Certificate) *inbound.Request {
+		return &inbound.Request{Method: http.MethodPost, Path: "/shop.payments.v1.Payments/Charge", PeerCertificates: svid}
+	}
+
+	p, err := a.AuthenticateInbound(context.Background(), call(shoprig.SVID(t, iss, shoprig.Checkout).Certificates))
+	require.NoError(t, err)
+	assert.Equal(t, shoprig.Checkout, p.Peer)
+	assert.True(t, p.Has(authn.MethodMTLS))
+
+	_, err = a.AuthenticateInbound(context.Background(), call(nil))
+	assert.ErrorIs(t, err, authn.ErrMissingPeer)
+
+	_, err = a.AuthenticateInbound(context.Background(), call(shoprig.SVID(t, iss, shoprig.Storefront).Certificates))
+	assert.ErrorIs(t, err, authn.ErrPeerNotAuthorized)
+	var re *authn.RefusalError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, shoprig.Storefront, re.Peer)
+
+	_, err = a.AuthenticateInbound(context.Background(), nil)
+	assert.ErrorIs(t, err, dpop.ErrInvalidRequest)
+	var nilAuth *authn.Authenticator
+	_, err = nilAuth.AuthenticateInbound(context.Background(), call(nil))
+	assert.ErrorIs(t, err, authn.ErrInvalidConfig)
 }

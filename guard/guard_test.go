@@ -174,6 +174,7 @@ func TestRefusalHTTPStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.ref.HTTPStatus())
+			assert.NotEmpty(t, tc.ref.Class.String())
 		})
 	}
 }

@@ -71,6 +71,24 @@ const (
 	ClassInternal
 )
 
+// String names the class: "unauthenticated", "permission_denied",
+// "bad_request", "unavailable" or "internal"; "unknown" otherwise.
+func (c Class) String() string {
+	switch c {
+	case ClassUnauthenticated:
+		return "unauthenticated"
+	case ClassPermissionDenied:
+		return "permission_denied"
+	case ClassBadRequest:
+		return "bad_request"
+	case ClassUnavailable:
+		return "unavailable"
+	case ClassInternal:
+		return "internal"
+	}
+	return "unknown"
+}
+
 // Refusal is a refused request, as a value every transport renders in its
 // own protocol: the class, the [Reason] code, a fixed public sentence, the
 // challenges to send and the DPoP nonce the client must use. It holds

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -1307,3 +1308,65 @@ func dtDPoPClient(p *dpop.Proofer, token string) func(http.RoundTripper) *http.C
 type dtRoundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f dtRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVerifyInbound: VerifyInbound checks a request described without
+// net/http, such as a gRPC call: POST to the full method, htu the external
+// URL's origin plus that path; the proof must be for that method and path,
+// and the proxy headers of a trusted proxy are read through req.Header.
+func TestVerifyInbound(t *testing.T) {
+	const method = "/shop.payments.v1.Payments/Charge"
+	rig := dtNewRig(t)
+	rv := rig.verifier(t, nil, nil)
+	call := func(token, proof string) *inbound.Request {
+		return &inbound.Request{
+			Method: http.MethodPost, Path: method,
+			Authorization: []string{"DPoP " + token}, DPoP: []string{proof},
+		}
+	}
+
+	t.Run("accepted", func(t *testing.T) {
+		tok := rig.token(t, nil)
+		res, err := rv.VerifyInbound(context.Background(), call(tok, dtProof(t, rig.proofer, http.MethodPost, dtOrigin+method, tok, "")))
+		require.NoError(t, err)
+		assert.Equal(t, "storefront", res.Claims.ClientID)
+		require.NotNil(t, res.Proof)
+		assert.Equal(t, rig.proofer.Thumbprint(), res.Proof.KeyThumbprint)
+	})
+	t.Run("proof for another method", func(t *testing.T) {
+		tok := rig.token(t, nil)
+		_, err := rv.VerifyInbound(context.Background(), call(tok, dtProof(t, rig.proofer, http.MethodPost, dtOrigin+"/shop.payments.v1.Payments/Refund", tok, "")))
+		assert.ErrorIs(t, err, dpop.ErrURIMismatch)
+	})
+	t.Run("proof for another htm", func(t *testing.T) {
+		tok := rig.token(t, nil)
+		_, err := rv.VerifyInbound(context.Background(), call(tok, dtProof(t, rig.proofer, http.MethodGet, dtOrigin+method, tok, "")))
+		assert.ErrorIs(t, err, dpop.ErrMethodMismatch)
+	})
+	t.Run("trusted proxy origin through Header", func(t *testing.T) {
+		prv := rig.verifier(t, nil, []dpop.RequestOption{dpop.WithTrustedProxies(dpop.XForwardedHeaders, netip.MustParsePrefix("10.0.0.0/8"))})
+		tok := rig.token(t, nil)
+		req := call(tok, dtProof(t, rig.proofer, http.MethodPost, "https://edge.shop.example"+method, tok, ""))
+		req.RemoteAddr = netip.MustParseAddr("10.1.2.3")
+		req.Header = http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"edge.shop.example"}}
+		_, err := prv.VerifyInbound(context.Background(), req)
+		require.NoError(t, err)
+
+		req.RemoteAddr = netip.MustParseAddr("192.0.2.1") // not a trusted proxy: the external URL counts
+		_, err = prv.VerifyInbound(context.Background(), req)
+		assert.ErrorIs(t, err, dpop.ErrURIMismatch)
+	})
+	for name, req := range map[string]*inbound.Request{
+		"nil request":  nil,
+		"without path": {Method: http.MethodPost, Authorization: []string{"DPoP x"}, DPoP: []string{"y"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { _, err = rv.VerifyInbound(context.Background(), req) })
+			assert.ErrorIs(t, err, dpop.ErrInvalidRequest)
+		})
+	}
+	t.Run("zero verifier", func(t *testing.T) {
+		_, err := new(dpop.RequestVerifier).VerifyInbound(context.Background(), call("x", "y"))
+		assert.ErrorIs(t, err, dpop.ErrInvalidConfig)
+	})
+}
