@@ -9,6 +9,8 @@
 //
 //	I need to …                                                        package
 //	wrap an http.Handler so every request is authenticated             [github.com/ztkit/ztkit/middleware]
+//	decide once for every transport: authn, authz, telemetry, refusal  [github.com/ztkit/ztkit/guard]
+//	describe a request for it, whatever the transport                  [github.com/ztkit/ztkit/inbound]
 //	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal     [github.com/ztkit/ztkit/authn]
 //	issue or verify short-lived access tokens, JWKS, key rotation      [github.com/ztkit/ztkit/tokens]
 //	bind tokens to a client key and check proofs (DPoP, RFC 9449)      [github.com/ztkit/ztkit/tokens/dpop]

@@ -21,9 +21,15 @@
 // JWT-SVID policy without a Workload matcher admits only the audience's
 // own trust domain.
 //
-// Package middleware wraps this around an http.Handler, answers refusals with
-// the standard challenges and stores the principal with [NewContext]; handlers
-// read it with [PrincipalFromContext].
+// A transport other than net/http describes its request as an
+// inbound.Request and calls [Authenticator.AuthenticateInbound]; Authenticate
+// is that for an *http.Request.
+//
+// Package guard composes the authenticator with authorization, telemetry and
+// the refusal log into one decision path, and package middleware wraps it
+// around an http.Handler, answers refusals with the standard challenges and
+// stores the principal with [NewContext]; handlers read it with
+// [PrincipalFromContext].
 //
 // A service that cannot get its identity should not start: spiffesource.NewX509Source
 // (package spiffesource) waits for the first SVID for a bounded time and then fails with an error

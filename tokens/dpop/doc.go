@@ -17,6 +17,11 @@
 //	rv, _ := dpop.NewRequestVerifier(tokenVerifier, proofs, dpop.WithExternalURL("https://checkout.shop.example"))
 //	res, err := rv.Verify(ctx, r)
 //
+// A transport other than net/http describes its request as an
+// inbound.Request and calls [RequestVerifier.VerifyInbound]: a gRPC call is
+// a POST whose htu is the external URL's origin plus its full method,
+// "/shop.payments.v1.Payments/Charge".
+//
 // The URL a proof's htu is checked against is never taken from the request's
 // Host header. It is the external URL, or, behind reverse proxies, what the
 // proxies report in the one header family the service names:
