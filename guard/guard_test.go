@@ -1,7 +1,10 @@
 package guard_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -9,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
@@ -212,4 +217,57 @@ func TestGuardMisuse(t *testing.T) {
 	assert.Equal(t, guard.ReasonInvalidRequest, ref.Reason)
 	assert.Equal(t, "The request has no URL.", ref.Detail)
 	assert.Equal(t, []string{`Bearer error="invalid_request"`}, ref.Challenges)
+}
+
+// TestCheckRecordsGRPC: a gRPC call is recorded and logged as an HTTP
+// request is: the decision counter under its full method as http.route and
+// POST as method, and one refusal record naming the route, never the
+// credentials.
+func TestCheckRecordsGRPC(t *testing.T) {
+	const fullMethod = "/shop.payments.v1.Payments/Charge"
+	rig := shoprig.NewTokens(t)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
+	var logged bytes.Buffer
+	route := refusaltest.Route{Token: authn.DPoPBoundToken}
+	g, err := guard.New(route.Authenticator(t, rig, externalURL), guard.WithMeterProvider(mp),
+		guard.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))
+	require.NoError(t, err)
+	tok := rig.Token(t, nil)
+
+	res := g.Check(t.Context(), &inbound.Request{
+		Method: http.MethodPost, Path: fullMethod, Route: fullMethod,
+		Authorization: []string{"Bearer " + tok},
+	})
+	require.NotNil(t, res.Refusal)
+	assert.Equal(t, guard.ReasonBoundTokenAsBearer, res.Refusal.Reason)
+
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(logged.Bytes(), &rec))
+	assert.Equal(t, guard.RefusalMessage, rec["msg"])
+	assert.Equal(t, fullMethod, rec[guard.LogKeyRoute])
+	assert.Equal(t, http.MethodPost, rec[guard.LogKeyMethod])
+	assert.Equal(t, "bound_token_as_bearer", rec[guard.LogKeyReason])
+	assert.EqualValues(t, http.StatusUnauthorized, rec[guard.LogKeyStatus])
+	assert.NotContains(t, logged.String(), tok[len(tok)-20:], "the log leaks the token")
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	require.Len(t, rm.ScopeMetrics, 1)
+	var found bool
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		if m.Name != "ztkit.authn.decisions" || !ok {
+			continue
+		}
+		require.Len(t, sum.DataPoints, 1)
+		attrs := sum.DataPoints[0].Attributes
+		r, _ := attrs.Value("http.route")
+		assert.Equal(t, fullMethod, r.AsString())
+		meth, _ := attrs.Value("http.request.method")
+		assert.Equal(t, http.MethodPost, meth.AsString())
+		found = true
+	}
+	assert.True(t, found, "no ztkit.authn.decisions")
 }
