@@ -81,15 +81,15 @@ type Result struct {
 //     insufficient_user_authentication challenge.
 //
 // Then the decision is recorded (span attributes and metrics, see the
-// package documentation) and a refusal logged. A nil req is refused as a
-// bad request; a nil Guard refuses every request as [ClassInternal],
+// package documentation) and a refusal logged. A nil ctx or req is refused
+// as a bad request; a nil Guard refuses every request as [ClassInternal],
 // unrecorded.
 func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 	if g == nil {
 		return Result{Refusal: nilGuard()}
 	}
-	if req == nil {
-		return Result{Refusal: g.Reject(ctx, nil, "The request is missing.")}
+	if ctx == nil || req == nil {
+		return Result{Refusal: g.Reject(ctx, req, "The request is missing.")}
 	}
 	start := time.Now()
 	p, err := g.a.AuthenticateInbound(ctx, req)
@@ -126,6 +126,9 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 func (g *Guard) Reject(ctx context.Context, req *inbound.Request, detail string) *Refusal {
 	if g == nil {
 		return nilGuard()
+	}
+	if ctx == nil {
+		ctx = context.Background() // only to record the refusal
 	}
 	if req == nil {
 		req = &inbound.Request{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -194,10 +195,19 @@ func TestGuardMisuse(t *testing.T) {
 	require.NoError(t, err)
 	g, err := guard.New(a, nil, guard.WithMeterProvider(nil), guard.WithLogger(nil))
 	require.NoError(t, err)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
+	recorded, err := guard.New(a, guard.WithMeterProvider(mp), guard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
 
 	var nilGuard *guard.Guard
+	var nilCtx context.Context
 	for name, check := range map[string]func() guard.Result{
 		"nil request": func() guard.Result { return g.Check(context.Background(), nil) },
+		"nil context": func() guard.Result {
+			return recorded.Check(nilCtx, &inbound.Request{Method: http.MethodGet, Path: "/"})
+		},
+		"nil context and request": func() guard.Result { return recorded.Check(nilCtx, nil) },
 		"nil guard": func() guard.Result {
 			return nilGuard.Check(context.Background(), &inbound.Request{Method: http.MethodGet, Path: "/"})
 		},
