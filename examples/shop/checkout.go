@@ -10,10 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 )
@@ -48,22 +44,17 @@ func newCheckout(decide func(format string, args ...any), log *slog.Logger) *che
 // routes returns the API, with auth (middleware.New) around each route.
 func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /orders", c.decisions(auth(http.HandlerFunc(c.createOrder))))
-	mux.Handle("GET /orders/{id}", c.decisions(auth(http.HandlerFunc(c.getOrder))))
-	mux.Handle("/admin/{path...}", c.decisions(auth(http.HandlerFunc(c.admin))))
+	mux.Handle("POST /orders", auth(http.HandlerFunc(c.createOrder)))
+	mux.Handle("GET /orders/{id}", auth(http.HandlerFunc(c.getOrder)))
+	mux.Handle("/admin/{path...}", auth(http.HandlerFunc(c.admin)))
 	return mux
 }
 
-// attrRule is the span attribute that names the policy rule that decided.
-const attrRule = attribute.Key("shop.authz.rule")
-
 // authorize wraps the policy engine's Authorizer for guard.WithAuthorizer:
-// it adds the deciding rule to the request's span, as a service would for its
-// traces, and keeps the decision for the scenario to check.
+// it keeps the decision for the scenario to check.
 func (c *checkout) authorize(next authz.Authorizer) authz.Authorizer {
 	return func(ctx context.Context, p *authn.Principal, req authz.Request) authz.Decision {
 		d := next.Decide(ctx, p, req)
-		trace.SpanFromContext(ctx).SetAttributes(attrRule.String(d.RuleID))
 		c.mu.Lock()
 		c.last, c.hasLast = d, true
 		c.mu.Unlock()
@@ -147,64 +138,6 @@ func (c *checkout) admin(w http.ResponseWriter, r *http.Request) {
 	c.decide("checkout: 200 allow  admin %s %s for %s", r.Method, r.URL.Path, p.Subject)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
-}
-
-// decisions prints every refusal of the middleware with its reason and, for
-// the policy's refusals, the rule. The
-// middleware records its decision as attributes of the request's
-// OpenTelemetry span (otelhttp would put one there and export it); here a
-// minimal recording span in the request's context collects them instead, so
-// the demo needs no OpenTelemetry SDK.
-func (c *checkout) decisions(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		span := &decisionSpan{}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(trace.ContextWithSpan(r.Context(), span)))
-		if outcome, reason := span.get("ztkit.authn.outcome"), span.get("ztkit.authn.reason"); outcome == "deny" {
-			if rule := span.get(attrRule); rule != "" {
-				reason += " (rule " + rule + ")"
-			}
-			c.decide("checkout: %d deny   %s", sw.status, reason)
-		}
-	})
-}
-
-// decisionSpan is a recording span that keeps string attributes and ignores
-// everything else.
-type decisionSpan struct {
-	noop.Span
-	mu    sync.Mutex
-	attrs map[attribute.Key]string
-}
-
-func (s *decisionSpan) IsRecording() bool { return true }
-
-func (s *decisionSpan) SetAttributes(kv ...attribute.KeyValue) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.attrs == nil {
-		s.attrs = make(map[attribute.Key]string, len(kv))
-	}
-	for _, a := range kv {
-		s.attrs[a.Key] = a.Value.Emit()
-	}
-}
-
-func (s *decisionSpan) get(k attribute.Key) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.attrs[k]
-}
-
-// statusWriter remembers the status of the response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
 }
 
 // handshakeLog is the checkout server's error log. It passes the reason of

@@ -145,7 +145,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	defer remote.Close()
 	co := newCheckout(p.line, logger)
-	auth, err := checkoutAuth(remote, idURL, coURL, w, co.authorize(policy.engine.Authorizer()))
+	auth, err := checkoutAuth(remote, idURL, coURL, w, co.authorize(policy.engine.Authorizer()), logger)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 // allows, and a DPoP-bound token for checkoutAudience from the identity
 // service at idURL with a fresh proof carrying the server's nonce; then az
 // decides whether that principal may make the request.
-func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az authz.Authorizer) (func(http.Handler) http.Handler, error) {
+func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
 	tv, err := tokens.NewVerifier(keys, idURL, []string{checkoutAudience})
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az a
 	if err != nil {
 		return nil, err
 	}
-	return middleware.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az))
+	return middleware.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az), guard.WithLogger(logger))
 }
 
 // stage is what the scenario plays on.
@@ -753,7 +753,9 @@ func (p *printer) Write(b []byte) (int, error) {
 // truncates card numbers as PCI DSS allows, turns e-mails into keyed tokens
 // (the same customer gives the same token, so lines can still be joined) and
 // masks tokens and secrets. It logs at Debug so that the demo shows every
-// authz decision: authz.WithLogger logs allows at Debug, denials at Info.
+// authz decision (authz.WithLogger logs allows at Debug, denials at Info) and
+// every refusal (guard.WithLogger logs a nonce challenge at Debug, bad
+// credentials and denials at Info, signs of an attack at Warn).
 func newLogger(p *printer) (*slog.Logger, error) {
 	keyBytes := make([]byte, 32)
 	if _, err := rand.Read(keyBytes); err != nil {

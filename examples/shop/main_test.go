@@ -141,7 +141,7 @@ func assertScenario(t *testing.T, got, storefront string) {
 	for _, want := range []string{
 		"storefront: POST /token [client secret, DPoP proof] → 200 OK",
 		// 2. nonce, then the order, which the policy allows.
-		"checkout: 401 deny   dpop_nonce",
+		`level=DEBUG msg="request refused" reason=dpop_nonce status=401 stage=authn method=POST route="POST /orders" peer=` + storefront,
 		"storefront: POST /orders " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized use_dpop_nonce",
 		`msg="authz decision" allow=true reason=allowed rule_id=checkout-place-order pattern="POST /orders" method=POST client_id=storefront peer=` + storefront,
@@ -153,24 +153,25 @@ func assertScenario(t *testing.T, got, storefront string) {
 		"storefront: GET /orders/ord_1001 " + mtls,
 		"DPoP token, DPoP proof] → 200 OK",
 		// 4. replay.
-		"checkout: 401 deny   dpop_replayed",
+		`level=WARN msg="request refused" reason=dpop_replayed status=401 stage=authn method=GET route="GET /orders/{id}" peer=` + storefront,
 		"attacker  : GET /orders/ord_1001 " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized invalid_dpop_proof",
 		// 5. stolen token as Bearer.
-		"checkout: 401 deny   bound_token_as_bearer",
+		`level=WARN msg="request refused" reason=bound_token_as_bearer status=401 stage=authn method=POST route="POST /orders" peer=` + storefront,
 		"Bearer token] → 401 Unauthorized invalid_token",
 		// 6. the attacker's own proof key.
-		"checkout: 401 deny   token_binding",
+		`level=WARN msg="request refused" reason=token_binding status=401 stage=authn method=POST route="POST /orders" peer=` + storefront,
 		"DPoP token, DPoP proof] → 401 Unauthorized invalid_token",
 		// 7. insufficient scope, from the policy, with the RFC 6750 challenge.
 		`msg="authz decision" allow=false reason=insufficient_scope rule_id=checkout-place-order`,
-		"checkout: 403 deny   insufficient_scope (rule checkout-place-order)",
+		`level=INFO msg="request refused" reason=insufficient_scope status=403 stage=authz method=POST route="POST /orders" rule_id=checkout-place-order peer=` + storefront,
+		"client_id=storefront missing_scope=checkout:write",
 		"DPoP token, DPoP proof] → 403 Forbidden insufficient_scope",
 		`            WWW-Authenticate: DPoP error="insufficient_scope", `,
 		`, scope="checkout:write"`,
 		// 8. the admin API through the storefront.
 		`msg="authz decision" allow=false reason=forbidden rule_id=storefront-never-admin pattern=/admin/{path...} method=GET`,
-		"checkout: 403 deny   forbidden (rule storefront-never-admin)",
+		`level=INFO msg="request refused" reason=forbidden status=403 stage=authz method=GET route=/admin/{path...} rule_id=storefront-never-admin peer=` + storefront,
 		"storefront: GET /admin/orders " + mtls,
 		`DPoP token, DPoP proof] → 403 Forbidden (problem code "forbidden")`,
 		// 9. valid token and proof, no SVID.
@@ -193,17 +194,24 @@ func assertScenario(t *testing.T, got, storefront string) {
 	// No JWT (token or proof) and no client secret ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	assert.NotContains(t, got, "demo-storefront-secret")
-	// The policy engine's records name rules, patterns and workloads, never
-	// the customer or the path (which holds the order ID).
-	var authzLines int
+	// The policy engine's records and the refusal log name rules, routes and
+	// workloads, never the customer or the path (which holds the order ID).
+	var authzLines, refusalLines int
 	for line := range strings.Lines(got) {
-		if strings.Contains(line, `msg="authz`) {
+		authzLine, refusalLine := strings.Contains(line, `msg="authz`), strings.Contains(line, `msg="request refused"`)
+		if authzLine {
 			authzLines++
+		}
+		if refusalLine {
+			refusalLines++
+		}
+		if authzLine || refusalLine {
 			assert.NotContains(t, line, "customer-42")
 			assert.NotContains(t, line, "ord_")
 		}
 	}
 	assert.GreaterOrEqual(t, authzLines, 4, "the decision log is printed")
+	assert.GreaterOrEqual(t, refusalLines, 8, "every refusal is logged")
 }
 
 // assertHotReload checks steps 10 to 12, which edit the embedded policy's
@@ -214,7 +222,7 @@ func assertHotReload(t *testing.T, got string) {
 		// 10. the shadow rule enforced.
 		`msg="authz: policy loaded" file=`,
 		`msg="authz decision" allow=false reason=forbidden rule_id=retire-storefront-order-reads pattern="GET /orders/{id}"`,
-		"checkout: 403 deny   forbidden (rule retire-storefront-order-reads)",
+		`level=INFO msg="request refused" reason=forbidden status=403 stage=authz method=GET route="GET /orders/{id}" rule_id=retire-storefront-order-reads`,
 		// 11. the broken file: logged with file and line, counted, not loaded.
 		`level=ERROR msg="authz: policy rejected, keeping the last good policy"`,
 		`/policy.json:47: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
@@ -226,7 +234,7 @@ func assertHotReload(t *testing.T, got string) {
 	}
 	// 2, 3 and 10 to 12 read the order; 7, 8, 10 and 11 are refused by the policy.
 	assert.Equal(t, 4, strings.Count(got, "→ 403 Forbidden"), "refused for scope, for /admin, and twice by the enforced rule")
-	assert.Equal(t, 2, strings.Count(got, "checkout: 403 deny   forbidden (rule retire-storefront-order-reads)"),
+	assert.Equal(t, 2, strings.Count(got, `level=INFO msg="request refused" reason=forbidden status=403 stage=authz method=GET route="GET /orders/{id}" rule_id=retire-storefront-order-reads`),
 		"the rejected file leaves the decision as it was")
 	_, rest, ok := strings.Cut(got, "policy:   embedded policy.json written to ")
 	require.True(t, ok)
