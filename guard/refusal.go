@@ -24,6 +24,7 @@ const (
 	ReasonNone               Reason = ""
 	ReasonMissingToken       Reason = "missing_token"
 	ReasonInvalidRequest     Reason = "invalid_request"
+	ReasonMisdirected        Reason = "misdirected"
 	ReasonTokenExpired       Reason = "token_expired"
 	ReasonTokenInvalid       Reason = "token_invalid"
 	ReasonTokenAudience      Reason = "token_audience"
@@ -156,6 +157,8 @@ func classify(err error) verdict {
 		return verdict{ClassUnauthenticated, "", ReasonMissingToken, false, "Authentication is required."}
 	case is(dpop.ErrInvalidRequest):
 		return verdict{ClassBadRequest, "invalid_request", ReasonInvalidRequest, false, "The Authorization header is malformed."}
+	case is(dpop.ErrMisdirected):
+		return verdict{ClassBadRequest, "invalid_request", ReasonMisdirected, false, "The request is addressed to an authority this service does not serve."}
 	case is(authn.ErrMissingPeer):
 		return verdict{ClassUnauthenticated, "", ReasonPeerMissing, false, "A client certificate is required."}
 	case is(authn.ErrInvalidPeer):

@@ -29,6 +29,13 @@ type Request struct {
 	// in the canonical form of package internal/urlpath; "" refuses a
 	// request that needs it.
 	Path string
+	// Authority is the authority (host[:port], RFC 3986 §3.2) the client
+	// addressed, as the transport received it: a gRPC call's :authority. It
+	// is never trusted: a dpop.RequestVerifier refuses a request whose
+	// Authority is not the one of its external URL, unless a trusted proxy
+	// sent it. "" skips the check; FromHTTP leaves it empty, as an HTTP
+	// service's Host is commonly rewritten by its proxies.
+	Authority string
 	// Route is the route pattern the request was routed by: a
 	// net/http.ServeMux pattern ("GET /orders/{id}"), or a gRPC full method.
 	// It labels logs and metrics, never a decision; "" when unknown.

@@ -56,6 +56,10 @@ var (
 	// ErrInvalidRequest: the Authorization header is malformed, repeated, or of
 	// a scheme other than DPoP and Bearer (RFC 6750 §3.1 invalid_request).
 	ErrInvalidRequest = errors.New("dpop: malformed authorization request")
+	// ErrMisdirected: the request names an authority (inbound.Request.Authority,
+	// a gRPC call's :authority) that is not the one of the external URL
+	// ([WithExternalURL]), and it did not come from a trusted proxy.
+	ErrMisdirected = errors.New("dpop: request addressed to an authority this service does not serve")
 	// ErrBearerNotAccepted: an unbound token was presented as Bearer to a
 	// verifier that accepts DPoP-bound tokens only.
 	ErrBearerNotAccepted = errors.New("dpop: Bearer tokens not accepted")

@@ -16,11 +16,14 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -283,6 +286,28 @@ func FuzzVerifyProof(f *testing.F) {
 		}
 		if err := dtCheckAccepted(proof, p, keys); err != nil {
 			t.Fatalf("Verify accepted %q: %v", proof, err)
+		}
+	})
+}
+
+// FuzzAuthority checks that a request's Authority never panics the request
+// verifier and passes the check only when it names the external URL's host
+// and port, in any letter case, with the default port or none: every other
+// authority is refused with ErrMisdirected.
+func FuzzAuthority(f *testing.F) {
+	for _, s := range []string{"api.shop.example", "api.shop.example:443", "API.SHOP.EXAMPLE:", "api.shop.example:0443",
+		"evil.example", "[::1]:443", "::1", "u@api.shop.example", "api.shop.example:443:443", "[api.shop.example]:443", " api.shop.example"} {
+		f.Add(s)
+	}
+	rv := dtNewRig(f).verifier(f, nil, nil)
+	f.Fuzz(func(t *testing.T, authority string) {
+		req := &inbound.Request{Method: http.MethodPost, Path: "/shop.payments.v1.Payments/Charge", Authority: authority}
+		_, err := rv.VerifyInbound(context.Background(), req)
+		switch a := strings.ToLower(authority); {
+		case a == "" || a == "api.shop.example" || a == "api.shop.example:443":
+			assert.ErrorIs(t, err, dpop.ErrMissingAccessToken)
+		default:
+			assert.ErrorIs(t, err, dpop.ErrMisdirected)
 		}
 	})
 }

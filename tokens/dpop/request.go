@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -118,7 +119,10 @@ type RequestVerifier struct {
 	external string
 	prefix   string
 	origin   string
-	proxies  httphdr.Proxies
+	// host and port are the external URL's authority, the port defaulted
+	// by scheme; "" without an external URL.
+	host, port string
+	proxies    httphdr.Proxies
 	// badProxies records a WithTrustedProxies call NewRequestVerifier refuses.
 	badProxies bool
 	bearer     bool
@@ -146,6 +150,7 @@ func NewRequestVerifier(tv TokenVerifier, pv *Verifier, opts ...RequestOption) (
 			return nil, fmt.Errorf("%w: external URL must be an absolute http(s) URL without query", ErrInvalidConfig)
 		}
 		rv.origin = u.Scheme + "://" + u.Host
+		rv.host, rv.port, _ = splitAuthority(u.Host, defaultPort(u.Scheme))
 		rv.prefix = strings.TrimSuffix(u.EscapedPath(), "/")
 	}
 	return rv, nil
@@ -183,12 +188,21 @@ func (rv *RequestVerifier) Verify(ctx context.Context, r *http.Request) (*Result
 // canonical form), the token's cnf.x5t#S256 against req.PeerCertificates.
 // Refusals are those of [RequestVerifier.Verify]; a nil req, or one without a
 // Path, is refused with [ErrInvalidRequest].
+//
+// A req with an Authority (a gRPC call's :authority) that does not come from
+// a trusted proxy must name the external URL's host and port (the port
+// defaulted by scheme, the host compared case-insensitively), else it is
+// refused with [ErrMisdirected], whatever its credentials: the authority of
+// htu is the configured one, never the client's.
 func (rv *RequestVerifier) VerifyInbound(ctx context.Context, req *inbound.Request) (*Result, error) {
 	if err := rv.check(); err != nil {
 		return nil, err
 	}
 	if req == nil || req.Path == "" {
 		return nil, fmt.Errorf("%w: request without a target path", ErrInvalidRequest)
+	}
+	if req.Authority != "" && !rv.proxies.Trusts(req.RemoteAddr) && !rv.serves(req.Authority) {
+		return nil, ErrMisdirected
 	}
 	switch len(req.Authorization) {
 	case 0:
@@ -312,4 +326,34 @@ func (rv *RequestVerifier) originFor(peer netip.Addr, values func(string) []stri
 		return "", fmt.Errorf("%w: request URL unknown (not from a trusted proxy)", ErrURIMismatch)
 	}
 	return rv.origin + rv.prefix + path, nil
+}
+
+// serves reports whether authority, host[:port], is the external URL's.
+func (rv *RequestVerifier) serves(authority string) bool {
+	if rv.host == "" {
+		return false
+	}
+	host, port, ok := splitAuthority(authority, rv.port)
+	return ok && strings.EqualFold(host, rv.host) && port == rv.port
+}
+
+// defaultPort is the port of scheme when a URI names none.
+func defaultPort(scheme string) string {
+	if scheme == "http" {
+		return "80"
+	}
+	return "443"
+}
+
+// splitAuthority splits host[:port] (RFC 3986 §3.2.2-3.2.3, as
+// httphdr.ValidHost accepts it), with the brackets of an IPv6 literal
+// removed and defPort for an absent port; ok is false for anything else.
+func splitAuthority(a, defPort string) (host, port string, ok bool) {
+	if !httphdr.ValidHost(a) {
+		return "", "", false
+	}
+	if h, p, err := net.SplitHostPort(a); err == nil {
+		return h, p, h != "" && p != ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(a, "["), "]"), defPort, true
 }

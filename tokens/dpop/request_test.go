@@ -1355,6 +1355,50 @@ func TestVerifyInbound(t *testing.T) {
 		_, err = prv.VerifyInbound(context.Background(), req)
 		assert.ErrorIs(t, err, dpop.ErrURIMismatch)
 	})
+	t.Run("authority", func(t *testing.T) {
+		tok := rig.token(t, nil)
+		for _, tc := range []struct {
+			authority string
+			err       error
+		}{
+			{"api.shop.example", nil},
+			{"API.Shop.Example:443", nil},
+			{"api.shop.example:", dpop.ErrMisdirected},
+			{"api.shop.example:8443", dpop.ErrMisdirected},
+			{"evil.example", dpop.ErrMisdirected},
+			{"api.shop.example.evil.example", dpop.ErrMisdirected},
+			{"user@api.shop.example", dpop.ErrMisdirected},
+			{"api.shop.example/x", dpop.ErrMisdirected},
+			{"[api.shop.example]", dpop.ErrMisdirected},
+			{"api.shop.example:44a", dpop.ErrMisdirected},
+			{":443", dpop.ErrMisdirected},
+		} {
+			t.Run(tc.authority, func(t *testing.T) {
+				req := call(tok, dtProof(t, rig.proofer, http.MethodPost, dtOrigin+method, tok, ""))
+				req.Authority = tc.authority
+				_, err := rv.VerifyInbound(context.Background(), req)
+				if tc.err == nil {
+					assert.NoError(t, err)
+					return
+				}
+				assert.ErrorIs(t, err, tc.err)
+			})
+		}
+		t.Run("from a trusted proxy", func(t *testing.T) {
+			prv := rig.verifier(t, nil, []dpop.RequestOption{dpop.WithTrustedProxies(dpop.XForwardedHeaders, netip.MustParsePrefix("10.0.0.0/8"))})
+			req := call(tok, dtProof(t, rig.proofer, http.MethodPost, "https://edge.shop.example"+method, tok, ""))
+			req.Authority, req.RemoteAddr = "payments.internal:8443", netip.MustParseAddr("10.1.2.3")
+			req.Header = http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"edge.shop.example"}}
+			_, err := prv.VerifyInbound(context.Background(), req)
+			assert.NoError(t, err)
+		})
+		t.Run("bearer", func(t *testing.T) {
+			req := call(tok, "")
+			req.Authorization, req.DPoP, req.Authority = []string{"Bearer " + tok}, nil, "evil.example"
+			_, err := rv.VerifyInbound(context.Background(), req)
+			assert.ErrorIs(t, err, dpop.ErrMisdirected)
+		})
+	})
 	for name, req := range map[string]*inbound.Request{
 		"nil request":  nil,
 		"without path": {Method: http.MethodPost, Authorization: []string{"DPoP x"}, DPoP: []string{"y"}},
