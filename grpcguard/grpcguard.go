@@ -1,0 +1,128 @@
+package grpcguard
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/guard"
+)
+
+// Interceptors are the gRPC server interceptors of one [guard.Guard]. They
+// are safe for concurrent use.
+type Interceptors struct {
+	g   *guard.Guard
+	cfg config
+}
+
+// New returns the interceptors that decide on every call with g. A nil g is
+// refused with an error matching authn.ErrInvalidConfig.
+func New(g *guard.Guard, opts ...Option) (*Interceptors, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: grpcguard: nil Guard", authn.ErrInvalidConfig)
+	}
+	c := config{exempt: map[string]struct{}{}}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return &Interceptors{g: g, cfg: c}, nil
+}
+
+// ServerOptions are the grpc.ServerOptions that chain both interceptors
+// (grpc.ChainUnaryInterceptor, grpc.ChainStreamInterceptor), after any
+// interceptor installed before them.
+func (i *Interceptors) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(i.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(i.StreamServerInterceptor()),
+	}
+}
+
+// UnaryServerInterceptor decides on each unary call before its handler
+// runs: the handler is called with the [authn.Principal] in its context
+// ([authn.PrincipalFromContext]), or the call fails with the status of the
+// refusal (see the package documentation).
+func (i *Interceptors) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if info == nil || handler == nil {
+			return nil, i.refuse(ctx, i.g.Reject(ctx, nil, "The call is missing."))
+		}
+		ctx, err := i.check(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor decides on each streaming call once, when it
+// starts, before its handler runs: the handler's stream has the
+// [authn.Principal] in its Context, or the call fails with the status of the
+// refusal. Messages on the stream are not checked again.
+func (i *Interceptors) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if ss == nil || info == nil || handler == nil {
+			return i.refuse(nil, i.g.Reject(nil, nil, "The call is missing."))
+		}
+		ctx, err := i.check(ss.Context(), info.FullMethod)
+		if err != nil {
+			return err
+		}
+		if ctx == ss.Context() {
+			return handler(srv, ss)
+		}
+		return handler(srv, &stream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// check decides on the call of fullMethod: the context for its handler, or
+// the status error of its refusal.
+func (i *Interceptors) check(ctx context.Context, fullMethod string) (context.Context, error) {
+	if _, ok := i.cfg.exempt[fullMethod]; ok && ctx != nil {
+		return ctx, nil
+	}
+	req := Request(ctx, fullMethod)
+	if ctx == nil {
+		return nil, i.refuse(nil, i.g.Reject(nil, &req, "The call has no context."))
+	}
+	res := i.g.Check(ctx, &req)
+	if res.Refusal != nil {
+		return nil, i.refuse(ctx, res.Refusal)
+	}
+	if n := i.g.Nonce(); n != "" {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(NonceKey, n))
+	}
+	return authn.NewContext(ctx, res.Principal), nil
+}
+
+// refuse sends ref's nonce and challenges as metadata of the call of ctx,
+// when it has one, and returns its status error.
+func (i *Interceptors) refuse(ctx context.Context, ref *guard.Refusal) error {
+	if ctx != nil {
+		nonce := ref.Nonce
+		if nonce == "" {
+			nonce = i.g.Nonce()
+		}
+		if nonce != "" {
+			_ = grpc.SetHeader(ctx, metadata.Pairs(NonceKey, nonce))
+		}
+		if len(ref.Challenges) > 0 {
+			_ = grpc.SetTrailer(ctx, metadata.MD{ChallengeKey: ref.Challenges})
+		}
+	}
+	return Status(ref).Err()
+}
+
+// stream is a server stream whose context carries the principal.
+type stream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the stream's context with the principal.
+func (s *stream) Context() context.Context { return s.ctx }
