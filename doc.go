@@ -9,6 +9,7 @@
 //
 //	I need to …                                                        package
 //	wrap an http.Handler so every request is authenticated             [github.com/ztkit/ztkit/middleware]
+//	the same for a gRPC server: unary and stream interceptors          [github.com/ztkit/ztkit/guard/guardgrpc]
 //	decide once for every transport: authn, authz, telemetry, refusal  [github.com/ztkit/ztkit/guard]
 //	describe a request for it, whatever the transport                  [github.com/ztkit/ztkit/inbound]
 //	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal     [github.com/ztkit/ztkit/authn]

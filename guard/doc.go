@@ -13,10 +13,11 @@
 //		// answer with res.Refusal.HTTPStatus(), its Challenges and Nonce
 //	}
 //
-// Package middleware is the net/http transport. A gRPC transport describes a
-// call as Method "POST", Path and Route its full method, Authorization and
-// DPoP its "authorization" and "dpop" metadata, and PeerCertificates and
-// RemoteAddr from its peer; it renders a Refusal's [Class] as a gRPC status
+// Package middleware is the net/http transport, package guard/guardgrpc the
+// gRPC server transport. The gRPC transport describes a call as Method
+// "POST", Path and Route its full method, Authority its ":authority",
+// Authorization and DPoP its "authorization" and "dpop" metadata, and
+// PeerCertificates and RemoteAddr from its peer; it renders a Refusal's [Class] as a gRPC status
 // code, its [Reason] as the reason of a google.rpc.ErrorInfo, its Challenges
 // as "www-authenticate" and its Nonce as "dpop-nonce" metadata.
 //

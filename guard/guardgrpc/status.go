@@ -1,4 +1,4 @@
-package grpcguard
+package guardgrpc
 
 import (
 	"strings"

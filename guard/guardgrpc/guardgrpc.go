@@ -1,4 +1,4 @@
-package grpcguard
+package guardgrpc
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type Interceptors struct {
 // refused with an error matching authn.ErrInvalidConfig.
 func New(g *guard.Guard, opts ...Option) (*Interceptors, error) {
 	if g == nil {
-		return nil, fmt.Errorf("%w: grpcguard: nil Guard", authn.ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: guardgrpc: nil Guard", authn.ErrInvalidConfig)
 	}
 	c := config{exempt: map[string]struct{}{}}
 	for _, o := range opts {

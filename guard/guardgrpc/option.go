@@ -1,4 +1,4 @@
-package grpcguard
+package guardgrpc
 
 // Option configures [New]. The decision itself is configured on the
 // guard.Guard, with the same options as package middleware.

@@ -1,4 +1,4 @@
-package grpcguard_test
+package guardgrpc_test
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffetest"
-	"github.com/ztkit/ztkit/grpcguard"
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/guard/guardgrpc"
 	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -70,7 +70,7 @@ func (h *health) Watch(_ *grpc_health_v1.HealthCheckRequest, s grpc_health_v1.He
 // options configure a test server and its client.
 type options struct {
 	gopts []guard.Option
-	iopts []grpcguard.Option
+	iopts []guardgrpc.Option
 	sopts []grpc.ServerOption
 	// server and client are the transport credentials; server TLS with the
 	// payments SVID and a client that verifies it, without client
@@ -110,7 +110,7 @@ func start(t *testing.T, p *pki, a *authn.Authenticator, o options) *shop {
 	t.Helper()
 	g, err := guard.New(a, append([]guard.Option{guard.WithRealm(refusaltest.Realm), guard.WithMeterProvider(metricnoop.NewMeterProvider())}, o.gopts...)...)
 	require.NoError(t, err)
-	ics, err := grpcguard.New(g, o.iopts...)
+	ics, err := guardgrpc.New(g, o.iopts...)
 	require.NoError(t, err)
 	creds := o.server
 	if creds == nil {

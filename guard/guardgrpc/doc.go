@@ -1,13 +1,15 @@
-// Package grpcguard is the gRPC server transport of package guard, as
+// Package guardgrpc is the gRPC server transport of package guard, as
 // package middleware is its net/http transport: unary and stream server
 // interceptors that describe each call as an inbound.Request, let the
 // [guard.Guard] decide, and render a refusal as a gRPC status. The decision
 // (peer identity, token and DPoP proof, JWT-SVID, authorization, telemetry
 // and the refusal log) is the guard's, configured with the same
-// guard.Options as the HTTP middleware:
+// guard.Options as the HTTP middleware. It is a package of its own, named
+// as egressgrpc is beside egress, so that a service that serves only HTTP
+// does not compile gRPC:
 //
 //	g, _ := guard.New(authenticator, guard.WithAuthorizer(az), guard.WithNonces(nonces))
-//	ics, _ := grpcguard.New(g, grpcguard.WithExemptMethods("/grpc.health.v1.Health/Check"))
+//	ics, _ := guardgrpc.New(g, guardgrpc.WithExemptMethods("/grpc.health.v1.Health/Check"))
 //	srv := grpc.NewServer(append(ics.ServerOptions(), grpc.Creds(grpccredentials.MTLSServerCredentials(svids, bundles, authorizer)))...)
 //
 // A unary call is decided before its handler runs; a stream once, when it
@@ -89,4 +91,4 @@
 // beside these interceptors) and records its metrics and refusal log, with
 // http.request.method "POST" and http.route the full method. Package guard
 // documents every name.
-package grpcguard
+package guardgrpc

@@ -1,4 +1,4 @@
-package grpcguard_test
+package guardgrpc_test
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
-	"github.com/ztkit/ztkit/grpcguard"
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/guard/guardgrpc"
 	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -195,7 +195,7 @@ func TestExemptMethods(t *testing.T) {
 	p := newPKI(t)
 	missing := []string{refusaltest.DPoPChallenge("")}
 
-	s := start(t, p, dpopOnly(t, rig), options{iopts: []grpcguard.Option{grpcguard.WithExemptMethods(checkMethod)}})
+	s := start(t, p, dpopOnly(t, rig), options{iopts: []guardgrpc.Option{guardgrpc.WithExemptMethods(checkMethod)}})
 	ans := s.call(t, checkMethod, refusaltest.Credentials{})
 	require.NoError(t, ans.err)
 	pr, ran := s.served()
@@ -207,11 +207,11 @@ func TestExemptMethods(t *testing.T) {
 	assertRefused(t, s.call(t, listMethod, refusaltest.Credentials{}), guard.ClassUnauthenticated, guard.ReasonMissingToken, missing)
 
 	t.Run("nothing is exempt by default", func(t *testing.T) {
-		s := start(t, p, dpopOnly(t, rig), options{iopts: []grpcguard.Option{grpcguard.WithExemptMethods(), nil}})
+		s := start(t, p, dpopOnly(t, rig), options{iopts: []guardgrpc.Option{guardgrpc.WithExemptMethods(), nil}})
 		assertRefused(t, s.call(t, checkMethod, refusaltest.Credentials{}), guard.ClassUnauthenticated, guard.ReasonMissingToken, missing)
 	})
 	t.Run("a name matches exactly", func(t *testing.T) {
-		s := start(t, p, dpopOnly(t, rig), options{iopts: []grpcguard.Option{grpcguard.WithExemptMethods(
+		s := start(t, p, dpopOnly(t, rig), options{iopts: []guardgrpc.Option{guardgrpc.WithExemptMethods(
 			"grpc.health.v1.Health/Check", "/grpc.health.v1.Health/", "/GRPC.HEALTH.V1.HEALTH/CHECK", "/grpc.health.v1.Health/Check/")}})
 		assertRefused(t, s.call(t, checkMethod, refusaltest.Credentials{}), guard.ClassUnauthenticated, guard.ReasonMissingToken, missing)
 	})
@@ -248,12 +248,12 @@ func TestAuthorizationDenied(t *testing.T) {
 // with a status.
 func TestOddInput(t *testing.T) {
 	rig := shoprig.NewTokens(t)
-	_, err := grpcguard.New(nil)
+	_, err := guardgrpc.New(nil)
 	assert.ErrorIs(t, err, authn.ErrInvalidConfig)
 
 	g, err := guard.New(dpopOnly(t, rig))
 	require.NoError(t, err)
-	ics, err := grpcguard.New(g)
+	ics, err := guardgrpc.New(g)
 	require.NoError(t, err)
 	assert.Len(t, ics.ServerOptions(), 2)
 
@@ -287,13 +287,13 @@ func TestOddInput(t *testing.T) {
 		})
 	}
 	t.Run("nil Request context", func(t *testing.T) {
-		req := grpcguard.Request(nilCtx, checkMethod)
+		req := guardgrpc.Request(nilCtx, checkMethod)
 		assert.Equal(t, "POST", req.Method)
 		assert.Equal(t, checkMethod, req.Path)
 		assert.Nil(t, req.Authorization)
 	})
 	t.Run("nil refusal", func(t *testing.T) {
-		assert.Equal(t, codes.Internal, grpcguard.Status(nil).Code())
+		assert.Equal(t, codes.Internal, guardgrpc.Status(nil).Code())
 	})
 }
 
@@ -319,7 +319,7 @@ func TestStatusReason(t *testing.T) {
 		{guard.Reason(strings.Repeat("ab_", 40)), ""},
 	} {
 		t.Run(string(tc.reason), func(t *testing.T) {
-			st := grpcguard.Status(&guard.Refusal{Class: guard.ClassPermissionDenied, Reason: tc.reason, Detail: "No."})
+			st := guardgrpc.Status(&guard.Refusal{Class: guard.ClassPermissionDenied, Reason: tc.reason, Detail: "No."})
 			assert.Equal(t, codes.PermissionDenied, st.Code())
 			assert.Equal(t, "No.", st.Message())
 			info := errorInfo(t, st)
