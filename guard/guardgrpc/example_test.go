@@ -28,17 +28,16 @@ import (
 func ExampleInterceptors() {
 	td := spiffeid.RequireTrustDomainFromString("shop.example")
 	bundles := jwtbundle.New(td) // from the Workload API in a service
+	// The authenticator, its guard and the guard's interceptors.
 	a, err := authn.New(authn.Policy{Token: authn.JWTSVID}, authn.WithJWTSVIDs(bundles, "spiffe://shop.example/payments"))
-	if err != nil {
-		fmt.Println(err)
-		return
+	var g *guard.Guard
+	if err == nil {
+		g, err = guard.New(a, guard.WithRealm("payments"))
 	}
-	g, err := guard.New(a, guard.WithRealm("payments"))
-	if err != nil {
-		fmt.Println(err)
-		return
+	var ics *guardgrpc.Interceptors
+	if err == nil {
+		ics, err = guardgrpc.New(g, guardgrpc.WithExemptMethods("/grpc.health.v1.Health/Check"))
 	}
-	ics, err := guardgrpc.New(g, guardgrpc.WithExemptMethods("/grpc.health.v1.Health/Check"))
 	if err != nil {
 		fmt.Println(err)
 		return

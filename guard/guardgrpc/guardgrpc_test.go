@@ -15,6 +15,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -216,7 +217,7 @@ func assertRefused(t *testing.T, a answer, class guard.Class, reason guard.Reaso
 	require.Error(t, a.err)
 	st, ok := status.FromError(a.err)
 	require.True(t, ok)
-	assert.Equal(t, refusaltest.GRPCCode(class), st.Code())
+	assert.Equal(t, guardgrpc.Code(class), st.Code())
 	assert.NotEmpty(t, st.Message())
 	info := errorInfo(t, st)
 	assert.Equal(t, "ztkit", info.GetDomain())
@@ -278,6 +279,25 @@ func TestInterceptorsRefuse(t *testing.T) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// TestCode: each class of refusal has its status code; Unavailable is for
+// infrastructure alone, and nothing unknown is answered as anything but
+// Internal.
+func TestCode(t *testing.T) {
+	for class, want := range map[guard.Class]codes.Code{
+		guard.ClassUnauthenticated:  codes.Unauthenticated,
+		guard.ClassPermissionDenied: codes.PermissionDenied,
+		guard.ClassBadRequest:       codes.InvalidArgument,
+		guard.ClassUnavailable:      codes.Unavailable,
+		guard.ClassInternal:         codes.Internal,
+		0:                           codes.Internal,
+		200:                         codes.Internal,
+	} {
+		t.Run(class.String(), func(t *testing.T) {
+			assert.Equal(t, want, guardgrpc.Code(class))
 		})
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc/codes"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/guard"
@@ -117,25 +116,6 @@ type Case struct {
 	// Nonce says the refusal carries the current nonce of the Nonces given
 	// to [Cases].
 	Nonce bool
-}
-
-// GRPCCode is the gRPC status code a refusal of class c must be answered
-// with: the expectation of every case on a gRPC transport, which depends on
-// the class alone.
-func GRPCCode(c guard.Class) codes.Code {
-	switch c {
-	case guard.ClassUnauthenticated:
-		return codes.Unauthenticated
-	case guard.ClassPermissionDenied:
-		return codes.PermissionDenied
-	case guard.ClassBadRequest:
-		return codes.InvalidArgument
-	case guard.ClassUnavailable:
-		return codes.Unavailable
-	case guard.ClassInternal:
-		return codes.Internal
-	}
-	return codes.Unknown
 }
 
 // DPoPChallenge is the DPoP challenge (RFC 9449 §7.1) with error code, or
