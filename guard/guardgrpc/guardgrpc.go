@@ -67,7 +67,7 @@ func (i *Interceptors) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 func (i *Interceptors) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if ss == nil || info == nil || handler == nil {
-			return i.refuse(nil, i.g.Reject(nil, nil, "The call is missing."))
+			return Status(i.g.Reject(context.Background(), nil, "The call is missing.")).Err()
 		}
 		ctx, err := i.check(ss.Context(), info.FullMethod)
 		if err != nil {
@@ -88,7 +88,7 @@ func (i *Interceptors) check(ctx context.Context, fullMethod string) (context.Co
 	}
 	req := Request(ctx, fullMethod)
 	if ctx == nil {
-		return nil, i.refuse(nil, i.g.Reject(nil, &req, "The call has no context."))
+		return nil, Status(i.g.Reject(context.Background(), &req, "The call has no context.")).Err()
 	}
 	res := i.g.Check(ctx, &req)
 	if res.Refusal != nil {
