@@ -129,6 +129,44 @@ func TestCheckAccepts(t *testing.T) {
 	}
 }
 
+// TestCheckMisdirected: a call whose authority is not the external URL's is
+// refused as misdirected, a bad request, whatever its credentials; the
+// external URL's authority, in any case and with its default port, is
+// served.
+func TestCheckMisdirected(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	g, err := guard.New(refusaltest.Route{Token: authn.DPoPBoundToken}.Authenticator(t, rig, externalURL),
+		guard.WithRealm(refusaltest.Realm), guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+	require.NoError(t, err)
+	target := coreTarget{g: g, s: shapes[1]}
+	for _, tc := range []struct {
+		authority string
+		refused   bool
+	}{
+		{"payments.shop.example", false},
+		{"PAYMENTS.shop.example:443", false},
+		{"evil.example", true},
+		{"payments.shop.example:8443", true},
+		{"payments.shop.example.evil.example", true},
+	} {
+		t.Run(tc.authority, func(t *testing.T) {
+			tok := rig.Token(t, nil)
+			req := target.request(refusaltest.Authorization("DPoP", tok, rig.Proof(t, target.Method(), target.URI(), tok, "")))
+			req.Authority = tc.authority
+			ref := g.Check(t.Context(), req).Refusal
+			if !tc.refused {
+				assert.Nil(t, ref)
+				return
+			}
+			require.NotNil(t, ref)
+			assert.Equal(t, guard.ClassBadRequest, ref.Class)
+			assert.Equal(t, guard.ReasonMisdirected, ref.Reason)
+			assert.Equal(t, 400, ref.HTTPStatus())
+			assert.Equal(t, []string{refusaltest.DPoPChallenge("invalid_request")}, ref.Challenges)
+		})
+	}
+}
+
 // TestCheckCanonicalPath: the authorizer decides on the canonical path,
 // which the result hands on; a path without one is a bad request even
 // though authentication succeeded.

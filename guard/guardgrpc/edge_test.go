@@ -2,6 +2,9 @@ package guardgrpc_test
 
 import (
 	"context"
+	"crypto/tls"
+	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,14 +17,17 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/guard/guardgrpc"
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -77,6 +83,27 @@ func TestInterceptorsAccept(t *testing.T) {
 			assert.Equal(t, authn.BoundToDPoPKey, pr.Binding)
 			assert.True(t, pr.Has(authn.MethodMTLS))
 			assert.True(t, pr.Has(authn.MethodDPoP))
+		})
+	}
+}
+
+// TestPeerForbidden: a workload of the trust domain that the policy does
+// not name is PermissionDenied with reason peer_forbidden, on unary calls
+// and streams, and gets no challenge.
+func TestPeerForbidden(t *testing.T) {
+	p := newPKI(t)
+	bundle := p.iss.X509Bundle()
+	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(bundle))
+	require.NoError(t, err)
+	s := start(t, p, a, options{
+		server: grpccredentials.MTLSServerCredentials(shoprig.SVID(t, p.iss, shoprig.Payments), bundle, tlsconfig.AuthorizeMemberOf(shoprig.TrustDomain)),
+		client: grpccredentials.MTLSClientCredentials(shoprig.SVID(t, p.iss, shoprig.Storefront), bundle, tlsconfig.AuthorizeID(shoprig.Payments)),
+	})
+	for _, method := range []string{checkMethod, watchMethod} {
+		t.Run(method, func(t *testing.T) {
+			assertRefused(t, s.call(t, method, refusaltest.Credentials{}), guard.ClassPermissionDenied, guard.ReasonPeerForbidden, nil)
+			_, ran := s.served()
+			assert.False(t, ran)
 		})
 	}
 }
@@ -331,4 +358,64 @@ func TestStatusReason(t *testing.T) {
 			assert.Equal(t, map[string]string{"code": string(tc.reason)}, info.GetMetadata())
 		})
 	}
+}
+
+// wrappedInfo is an AuthInfo wrapper that embeds the TLS information, as
+// go-spiffe's grpccredentials does.
+type wrappedInfo struct {
+	credentials.AuthInfo
+}
+
+// otherInfo is an AuthInfo of neither TLS nor a wrapper.
+type otherInfo struct{ credentials.CommonAuthInfo }
+
+func (otherInfo) AuthType() string { return "other" }
+
+// TestRequest: a call is described as the package documents, from its
+// metadata and its peer.
+func TestRequest(t *testing.T) {
+	p := newPKI(t)
+	svid := shoprig.SVID(t, p.iss, shoprig.Checkout)
+	tlsInfo := credentials.TLSInfo{State: tls.ConnectionState{PeerCertificates: svid.Certificates}}
+	md := metadata.MD{
+		"authorization": {"DPoP a", "DPoP b"}, "dpop": {"p"}, ":authority": {authority},
+		"x-forwarded-host": {"edge.shop.example"}, "authorization-bin": {"c"},
+	}
+	for name, info := range map[string]credentials.AuthInfo{
+		"TLSInfo": tlsInfo, "*TLSInfo": &tlsInfo, "wrapped": wrappedInfo{tlsInfo}, "wrapped twice": &wrappedInfo{wrappedInfo{tlsInfo}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := peer.NewContext(metadata.NewIncomingContext(t.Context(), md), &peer.Peer{
+				Addr: &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 4711}, AuthInfo: info,
+			})
+			req := guardgrpc.Request(ctx, checkMethod)
+			assert.Equal(t, "POST", req.Method)
+			assert.Equal(t, checkMethod, req.Path)
+			assert.Equal(t, checkMethod, req.Route)
+			assert.Equal(t, authority, req.Authority)
+			assert.Equal(t, []string{"DPoP a", "DPoP b"}, req.Authorization)
+			assert.Equal(t, []string{"p"}, req.DPoP)
+			assert.Equal(t, []string{"edge.shop.example"}, req.Values("X-Forwarded-Host"))
+			assert.Equal(t, netip.MustParseAddr("192.0.2.7"), req.RemoteAddr)
+			require.Len(t, req.PeerCertificates, len(svid.Certificates))
+			assert.Same(t, svid.Certificates[0], req.PeerCertificates[0])
+		})
+	}
+	for name, info := range map[string]credentials.AuthInfo{
+		"no AuthInfo": nil, "nil *TLSInfo": (*credentials.TLSInfo)(nil), "nil wrapper": (*wrappedInfo)(nil),
+		"wrapper of nothing": wrappedInfo{}, "other AuthInfo": otherInfo{},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var req inbound.Request
+			require.NotPanics(t, func() {
+				req = guardgrpc.Request(peer.NewContext(t.Context(), &peer.Peer{AuthInfo: info}), checkMethod)
+			})
+			assert.Nil(t, req.PeerCertificates)
+			assert.False(t, req.RemoteAddr.IsValid())
+		})
+	}
+	t.Run("two :authority values", func(t *testing.T) {
+		ctx := metadata.NewIncomingContext(t.Context(), metadata.MD{":authority": {authority, "evil.example"}})
+		assert.NotEqual(t, authority, guardgrpc.Request(ctx, checkMethod).Authority)
+	})
 }
