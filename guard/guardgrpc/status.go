@@ -48,7 +48,8 @@ func Code(c guard.Class) codes.Code {
 // public Detail as the message, and a google.rpc.ErrorInfo detail with
 // domain [Domain], reason the [guard.Reason] in UPPER_SNAKE_CASE
 // ("DPOP_REPLAYED", as the ErrorInfo reason field's documentation asks) and
-// metadata {[CodeKey]: the reason as is}. A nil ref is an Internal status.
+// metadata {[CodeKey]: the reason as is (invalid UTF-8 replaced, which no
+// guard.Reason has)}. A nil ref is an Internal status.
 func Status(ref *guard.Refusal) *status.Status {
 	if ref == nil {
 		ref = &guard.Refusal{Class: guard.ClassInternal, Reason: guard.ReasonInternal, Detail: "Authentication failed."}
@@ -57,9 +58,9 @@ func Status(ref *guard.Refusal) *status.Status {
 	ds, err := st.WithDetails(&errdetails.ErrorInfo{
 		Reason:   errorInfoReason(ref.Reason),
 		Domain:   Domain,
-		Metadata: map[string]string{CodeKey: string(ref.Reason)},
+		Metadata: map[string]string{CodeKey: strings.ToValidUTF8(string(ref.Reason), "\uFFFD")}, // protobuf strings are UTF-8
 	})
-	if err != nil { // unreachable: ErrorInfo always marshals
+	if err != nil { // unreachable: ErrorInfo of valid UTF-8 always marshals
 		return st
 	}
 	return ds
