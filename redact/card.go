@@ -101,9 +101,9 @@ func escapedDigits(d, src []byte, k, e int) {
 // cardSepAt returns the length of the separator between two digit groups of a
 // card at k, or 0: a plus (a space in a query string) alone, or one to three
 // of a space, a tab, a dash, a dot, a slash, a no-break, figure, thin or narrow
-// no-break space (U+00A0, U+2007, U+2009, U+202F), a URL-encoded space or tab
-// (%20, %09) and a JSON-escaped space, no-break space or tab (\u0020,
-// \u00a0, \t), mixed.
+// no-break space (U+00A0, U+2007, U+2009, U+202F), a URL-encoded space, tab,
+// dash, dot or slash (%20, %09, %2D, %2E, %2F, in either case) and a
+// JSON-escaped space, no-break space or tab (\u0020, \u00a0, \t), mixed.
 func cardSepAt(src []byte, k int) int {
 	if k >= len(src) || cardSepStart[src[k]] == 0 {
 		return 0 // the common case: no separator at all
@@ -151,7 +151,7 @@ func cardSepUnit(src []byte, k int) int {
 			return 3
 		}
 	case '%':
-		if hasPrefixAt(src, k, "%20") || hasPrefixAt(src, k, "%09") {
+		if k+2 < len(src) && (src[k+1] == '2' && (src[k+2] == '0' || isEncodedPunct(src[k+2])) || src[k+1] == '0' && src[k+2] == '9') {
 			return 3
 		}
 	case '\\':
@@ -186,11 +186,15 @@ const cardSepStart = "" +
 	"\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
+// isEncodedPunct reports the last hex digit of a URL-encoded dash, dot or
+// slash (%2D, %2E, %2F) in either case.
+func isEncodedPunct(c byte) bool { return c|0x20 >= 'd' && c|0x20 <= 'f' }
+
 // isCardSepByte reports the bytes a card separator is made of, and every
 // byte from DEL up: the masked scan's span test for a card lets them pass.
 func isCardSepByte(c byte) bool {
 	switch c {
-	case ' ', '\t', '-', '.', '/', '+', '%', '\\', 'u', 'a', 'A', 't':
+	case ' ', '\t', '-', '.', '/', '+', '%', '\\', 'u', 'a', 'A', 't', 'd', 'D', 'e', 'E', 'f', 'F':
 		return true
 	}
 	return c >= 0x7f

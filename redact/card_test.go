@@ -31,6 +31,11 @@ func TestCardSeparators(t *testing.T) {
 		{"url-encoded spaces", "/pay?pan=4111%201111%201111%201111&x=1", "/pay?pan=" + m + "&x=1"},
 		{"url-encoded plus", "pan=4111+1111+1111+1111&x=1", "pan=" + m + "&x=1"},
 		{"url-encoded tab", "4111%091111%091111%091111", m},
+		{"url-encoded dashes", "/pay?pan=4111%2D1111%2D1111%2D1111&x=1", "/pay?pan=" + m + "&x=1"},
+		{"url-encoded lower-case dashes", "pan=3782%2d822463%2d10005", "pan=" + m},
+		{"url-encoded dots", "pan=5555%2E5555%2E5555%2E4444", "pan=" + m},
+		{"url-encoded slashes", "pan=6011%2f1111%2f1111%2f1117", "pan=" + m},
+		{"url-encoded six-digit first group", "pan=378282%2D246310%2D005", "pan=" + m},
 		{"json escaped digits", `{"pan":"\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031"}`,
 			`{"pan":"` + m + `"}`},
 		{"json escaped upper digits", `{"pan":"\u0035\u0035\u0035\u0035 \u0035\u0035\u0035\u0035 \u0035\u0035\u0035\u0035 \u0034\u0034\u0034\u0034"}`,
@@ -49,6 +54,9 @@ func TestCardSeparatorLookalikes(t *testing.T) {
 		{"luhn invalid slashes", "4111/1111/1111/1112"},
 		{"luhn invalid nbsp", "4111\u00a01111\u00a01111\u00a01112"},
 		{"luhn invalid url-encoded", "pan=4111%201111%201111%201112"},
+		{"luhn invalid url-encoded dashes", "pan=4111%2D1111%2D1111%2D1112"},
+		{"url-encoded date", "since=2026%2F11%2F23%2010%3A00"},
+		{"url-encoded other escape", "q=4111%2A1111%2A1111%2A1111"},
 		{"luhn invalid escaped", `\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0032`},
 		{"ipv4 with port", "10.0.0.1:8080 192.168.100.254/24"},
 		{"dotted version", "v4.1.1.1111"},
@@ -97,7 +105,7 @@ func TestCardTokenForms(t *testing.T) {
 	require.NoError(t, err)
 	want := r.RedactString("4111111111111111")
 	require.True(t, strings.HasPrefix(want, "[card:"))
-	for _, form := range []string{"4111 1111 1111 1111", "4111.1111.1111.1111", "4111%201111%201111%201111",
+	for _, form := range []string{"4111 1111 1111 1111", "4111.1111.1111.1111", "4111%201111%201111%201111", "4111%2D1111%2d1111%2E1111",
 		"4111\u00a01111\u00a01111\u00a01111", `\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031`} {
 		assert.Equal(t, want, r.RedactString(form), "form %d bytes", len(form))
 	}
