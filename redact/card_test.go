@@ -42,6 +42,9 @@ func TestCardSeparators(t *testing.T) {
 			`{"pan":"` + m + `"}`},
 		{"json escaped mixed", `{"pan":"4111\u00201111\u00a01111 1111"}`, `{"pan":"` + m + `"}`},
 		{"json escaped tab", `{"pan":"4111\t1111\t1111\t1111"}`, `{"pan":"` + m + `"}`},
+		{"plain digit then escaped digits", `{"pan":"4\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031"}`,
+			`{"pan":"` + m + `"}`},
+		{"plain and escaped digits interleaved", `{"pan":"55\u00355\u00205\u00355\u0035 5555 \u00344\u00344"}`, `{"pan":"` + m + `"}`},
 		{"after escaped quote", `{"msg":"{\"pan\":\"\u0034111111111111111\"}"}`, `{"msg":"{\"pan\":\"` + m + `\"}"}`},
 	})
 }
@@ -66,6 +69,8 @@ func TestCardSeparatorLookalikes(t *testing.T) {
 		{"decimal fraction", "pi 0.4111111111111111"},
 		{"dotted fraction", "3.4111 1111 1111"},
 		{"millisecond timestamps tab", "1732350000123\t1732350000124"},
+		{"luhn invalid plain then escaped", `\u0034 4\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0032`},
+		{"short plain then escaped", `{"n":"1\u0032\u0033 4\u0035"}`},
 		{"escaped non digits", `\u0041\u0042 \u0034\u0032`},
 		{"short groups dots", "41.11.11.11.11.11.11.11"},
 		{"plus before phone", "0 +1 4111"},

@@ -1635,7 +1635,6 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 	// only shrinks. Empty it once the fixes are in.
 	knownGaps := []string{
 		// Redaction gaps of issue 12 still open.
-		"card/json-u-escaped",    // some escaped-digit forms
 		"iban/irregular",         // country code, check digits and BBAN in separate groups
 		"lookalike/file-name-at", // scale suffixes other than @2x are taken for e-mail addresses
 		// Look-alikes the corpus found: a later group of a grouped number is

@@ -259,8 +259,13 @@ func (s *scanner) digit(i, j int) int {
 		}
 	}
 	// Count the digits of the span of joined groups: fewer than nine make
-	// neither a card nor a national phone number.
+	// neither a card nor a national phone number. A group may go on in
+	// digits a JSON encoder escaped (4\u0031\u0031\u0031).
 	total, first := j-i, j
+	if j < n && src[j] == '\\' {
+		first, total = groupAt(src, i)
+		j = first
+	}
 	for total < 9 && j < n {
 		l := cardSepAt(src, j)
 		if l == 0 || digitUnit(src, j+l) == 0 {
@@ -324,8 +329,8 @@ func (s *scanner) numeric(i int) int {
 }
 
 // joinAt reports whether a separator at j joins the digits before it to
-// more digits: the short number before it may be part of a card or phone
-// number.
+// more digits, or an escaped digit (\u0031) continues them: the short number
+// before it may be part of a card or phone number.
 func joinAt(src []byte, j int) bool {
 	if j >= len(src) || cardSepStart[src[j]] == 0 {
 		return false
@@ -334,6 +339,9 @@ func joinAt(src []byte, j int) bool {
 }
 
 func joinRun(src []byte, j int) bool {
+	if digitUnit(src, j) > 0 {
+		return true
+	}
 	l := cardSepAt(src, j)
 	return l > 0 && digitUnit(src, j+l) > 0
 }
