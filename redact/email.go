@@ -80,7 +80,7 @@ func emailAt(src []byte, at, atLen, floor int) (start, end int) {
 		return 0, -1
 	}
 	k := at + atLen
-	labels, firstEnd, lastStart := 0, 0, 0
+	labels, lastStart := 0, 0
 	for k < n && k-at <= 253 {
 		ls := k
 		for k < n {
@@ -98,9 +98,6 @@ func emailAt(src []byte, at, atLen, floor int) (start, end int) {
 			return 0, -1
 		}
 		labels++
-		if labels == 1 {
-			firstEnd = k
-		}
 		lastStart = ls
 		if k+1 < n && src[k] == '.' && (isLabelChar(src[k+1]) || idnAt(src, k+1) > 0) {
 			k++
@@ -111,7 +108,7 @@ func emailAt(src []byte, at, atLen, floor int) (start, end int) {
 	if labels < 2 || k-at > 254 || (k < n && (isWord(src[k]) || src[k] == '@')) {
 		return 0, -1
 	}
-	if scaleSuffix(src[at+atLen : firstEnd]) {
+	if scaleAt(src[at+atLen : k]) {
 		return 0, -1
 	}
 	if !topLabel(src[lastStart:k]) {
@@ -143,8 +140,17 @@ func topLabel(l []byte) bool {
 	return letters >= 2
 }
 
-// scaleSuffix reports a label such as 2x or 3X: the display scale of an
-// image file name (icon@2x.png), not a host.
-func scaleSuffix(l []byte) bool {
-	return len(l) >= 2 && (l[len(l)-1]|0x20) == 'x' && digitsAt(l, 0) == len(l)-1
+// scaleAt reports whether the domain d starts with the display scale of an
+// image file name, a number and an x in either case (icon@2x.png,
+// logo@3X.webp, avatar@1.5x.jpg): its first label, or its first two when
+// the number has a fraction. Such a name is no address.
+func scaleAt(d []byte) bool {
+	k := digitsAt(d, 0)
+	if k == 0 {
+		return false
+	}
+	if k+1 < len(d) && d[k] == '.' && isDigit(d[k+1]) {
+		k += 1 + digitsAt(d, k+1)
+	}
+	return k < len(d) && d[k]|0x20 == 'x' && (k+1 == len(d) || d[k+1] == '.')
 }

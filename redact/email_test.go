@@ -19,6 +19,9 @@ func TestEmailEncodings(t *testing.T) {
 		{"json escaped at idn", `{"email":"ivan\u0040пример.рф"}`, `{"email":"` + m + `"}`},
 		{"at sign still", "carol@example.org", m},
 		{"scale-like host with a real tld", "ops@2xample.com", m},
+		{"scale-like fraction host", "ops@1.5xample.com", m},
+		{"digits then x host", "ops@12.3xy.com", m},
+		{"numeric label then host", "ops@1.example.com", m},
 	})
 	runKeepCases(t, [][2]string{
 		{"retina icon", "GET /static/icon@2x.png 200"},
@@ -29,6 +32,11 @@ func TestEmailEncodings(t *testing.T) {
 		{"utf-8 no tld", "josé@localhost"},
 		{"punycode no dot", "x@xn--bcher-kva"},
 		{"quotes around", "“handle@2x.png”"},
+		{"fractional scale", "GET /static/avatar@1.5x.png 200"},
+		{"fractional scale json", `{"src":"hero-banner@1.5X.webp","x":"sprite@2.25x.avif"}`},
+		{"fractional scale url-encoded", "?asset=logo%401.5x.jpg&x=1"},
+		{"whole scale with device", "icon@2x~ipad.png launch@3x~iphone.png"},
+		{"scale at end", "file product-74740@1.5x"},
 		{"numeric tld encoded", "pkg%401.26.8"},
 	})
 }
