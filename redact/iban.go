@@ -62,12 +62,18 @@ func ibanLength(a, b byte) int {
 
 func isUpperDigit(c byte) bool { return isUpper(c) || isDigit(c) }
 
+// ibanHeadByte reports the bytes that may follow the country code of an
+// IBAN as its next two: a check digit, or a space or a dash before or
+// between the check digits.
+func ibanHeadByte(c byte) bool { return isDigit(c) || c == ' ' || c == '-' }
+
 // ibanAt matches an IBAN at i: a country of the registry or of its partial
 // list, that country's length, check digits 02 to 98 and a good ISO 7064
 // MOD 97-10 checksum (ISO 13616-1). It takes the electronic form
 // (GB82WEST12345698765432), the print form in groups of four (GB82 WEST 1234
 // 5698 7654 32) and what people type: lower case, other groupings, dashes
-// (gb82-west-1234-5698-7654-32). A form other than the two standard ones
+// (gb82-west-1234-5698-7654-32), the check digits set apart (DK 50
+// 0040 0440116243). A form other than the two standard ones
 // must hold at least six digits after the check digits, which keeps prose
 // ("no 12 items in the cart") out. It returns the end, or -1.
 func ibanAt(src []byte, i int) int {
@@ -84,13 +90,32 @@ func ibanAt(src []byte, i int) int {
 		a, b = a-'a'+'A', b-'a'+'A'
 	}
 	l := ibanLength(a, b)
-	if l == 0 || !isDigit(src[i+2]) || !isDigit(src[i+3]) {
+	if l == 0 {
 		return -1
 	}
 	var buf [34]byte
-	buf[0], buf[1], buf[2], buf[3] = a, b, src[i+2], src[i+3]
-	cnt, j := 4, i+4
+	buf[0], buf[1] = a, b
+	cnt, j := 2, i+2
 	seps, regular, digits := 0, true, 0
+	// The check digits, perhaps set apart from the country code or split
+	// by one space or dash (DK 50 0040 0440 1162 43, PK3 6SCB…): a form
+	// other than the standard two.
+	for cnt < 4 {
+		if c := src[j]; c == ' ' || c == '-' {
+			if seps > 0 || !isDigit(src[j+1]) {
+				return -1
+			}
+			seps++
+			regular = false
+			j++
+		}
+		if !isDigit(src[j]) {
+			return -1
+		}
+		buf[cnt] = src[j]
+		cnt++
+		j++
+	}
 	if !lower {
 		// The electronic form and the groups of the print form, in one
 		// tight loop.

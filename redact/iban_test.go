@@ -42,15 +42,20 @@ func TestIBANForms(t *testing.T) {
 	}
 	for _, iban := range ibans {
 		forms := map[string]string{
-			"electronic":     iban,
-			"print":          printForm(iban, 4, " "),
-			"lower":          strings.ToLower(iban),
-			"lower print":    strings.ToLower(printForm(iban, 4, " ")),
-			"dashes":         printForm(iban, 4, "-"),
-			"irregular":      iban[:4] + " " + printForm(iban[4:], 5, " "),
-			"irregular dash": iban[:4] + "-" + printForm(iban[4:], 8, "-"),
-			"groups of 6":    printForm(iban, 6, " "),
-			"check together": iban[:4] + " " + iban[4:],
+			"electronic":         iban,
+			"print":              printForm(iban, 4, " "),
+			"lower":              strings.ToLower(iban),
+			"lower print":        strings.ToLower(printForm(iban, 4, " ")),
+			"dashes":             printForm(iban, 4, "-"),
+			"irregular":          iban[:4] + " " + printForm(iban[4:], 5, " "),
+			"irregular dash":     iban[:4] + "-" + printForm(iban[4:], 8, "-"),
+			"groups of 6":        printForm(iban, 6, " "),
+			"check together":     iban[:4] + " " + iban[4:],
+			"check apart":        iban[:2] + " " + iban[2:4] + " " + iban[4:],
+			"check apart print":  iban[:2] + " " + iban[2:4] + " " + printForm(iban[4:], 4, " "),
+			"check apart dashes": iban[:2] + "-" + iban[2:4] + "-" + printForm(iban[4:], 4, "-"),
+			"check split":        iban[:3] + " " + printForm(iban[3:], 3, " "),
+			"country apart":      iban[:2] + " " + printForm(iban[2:], 5, " "),
 		}
 		for name, form := range forms {
 			t.Run(iban[:2]+"/"+name, func(t *testing.T) {
@@ -80,6 +85,12 @@ func TestIBANLookalikes(t *testing.T) {
 		{"too few digits irregular", "NO93 ABCD EFGH IJK"},
 		{"not a country", "zz12345678901234567890 AB12-3456-7890-1234"},
 		{"double separator", "DE89  3704  0044  0532  0130  00"},
+		{"bad checksum check apart", "DE 88 370400440532013000 and DE 88-3704-0044-0532-0130-00"},
+		{"check apart prose", "AT 10 am we ship 12 items, DE 12 34 or GB 22 WEST"},
+		{"check apart too few digits", "NO 93 ABCD EFGH IJK"},
+		{"check digits split twice", "DE 8 9 370400440532013000"},
+		{"check apart double separator", "DE  89 370400440532013000 DE 89  370400440532013000"},
+		{"check apart glued", "XDE 89 370400440532013000"},
 	})
 }
 
@@ -97,6 +108,8 @@ func TestIBANWholeOrNothing(t *testing.T) {
 		{"phone after capitals", "TEL 020 7946 0958", "TEL [REDACTED:phone]"},
 		{"phone after capitals and a date", "2026-11-23 CALL 020 7946 0958", "2026-11-23 CALL [REDACTED:phone]"},
 		{"phone then words", "call 020 7946 0958 now", "call [REDACTED:phone] now"},
+		{"bad checksum check apart", "acct DK 51 0040 0440 1162 43.", "acct [REDACTED:phone]."},
+		{"phone after a two-letter word", "TE 020 7946 0958 at 10 020 7946 0958 XX 10 020 7946 0958", "TE [REDACTED:phone] at 10 [REDACTED:phone] XX 10 [REDACTED:phone]"},
 		{"jordan print", "JO94 CBJO 0010 0000 0000 0131 0003 02", "[REDACTED:iban]"},
 		{"morocco print", "MA64 0115 1900 0001 2050 0053 4921", "[REDACTED:iban]"},
 	})

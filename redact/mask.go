@@ -142,9 +142,11 @@ func candidateAt(src []byte, x int) bool {
 		// The date of a timestamp is one.
 		return ws && ds(n1) && ds(at(x+4)) && ds(at(x+8))
 	case isLetter(c):
-		// An IBAN, [A-Za-z]{2}[0-9]{2}, or an AWS key, AKIA or ASIA, at a
-		// word start; the J of eyJ (with the '.' and '_' below).
-		return ws && isDigit(at(x+2)) && isDigit(at(x+3)) ||
+		// An IBAN, [A-Za-z]{2}[0-9]{2} with perhaps a space or a dash
+		// before or between its check digits (DK 50 0040…, PK3 6…), or an
+		// AWS key, AKIA or ASIA, at a word start; the J of eyJ (with the
+		// '.' and '_' below).
+		return ws && ibanHeadByte(at(x+2)) && ibanHeadByte(at(x+3)) ||
 			c == 'A' && ws && eq(n1, "KS") ||
 			c == 'J' && eq(c1, "ysbkc")
 	case c == '.' || c == '_':
@@ -176,7 +178,7 @@ func classifyGeneric(src []byte, p int) uint64 {
 // candidateAt that looks at single bytes only.
 const (
 	laneDigit  = iota // a digit at a word start before digits or separators
-	laneUpper         // a letter at a word start before two digits
+	laneUpper         // a letter at a word start before two digits, spaces or dashes
 	laneA             // 'A' at a word start before 'K' or 'S'
 	laneAlways        // '@', '+', '(', '\\', '%'
 	laneAfter         // '.', '_' or 'J' after y, s, b, k, p, o, u or r
@@ -234,8 +236,8 @@ func newLaneTables() *laneTables {
 		for _, k := range []int{failP1, failP4, failP8} {
 			set(&t.fail[k], laneDigit, !ds)
 		}
-		set(&t.fail[failP2], laneUpper, !isDigit(c))
-		set(&t.fail[failP3], laneUpper, !isDigit(c))
+		set(&t.fail[failP2], laneUpper, !ibanHeadByte(c))
+		set(&t.fail[failP3], laneUpper, !ibanHeadByte(c))
 		set(&t.fail[failP1], laneA, c != 'K' && c != 'S')
 		set(&t.fail[failM1], laneAfter, c != 'y' && c != 's' && c != 'b' && c != 'k' && c != 'c')
 		set(&t.fail[failM2], laneUS, c != 'h')

@@ -130,9 +130,11 @@ func (s *scanner) visit(i int) int {
 		}
 		return s.digit(i, j)
 	case cUpper:
-		// An IBAN starts [A-Z]{2}[0-9]{2}, an AWS key AKIA or ASIA; a JWT's
-		// eyJ is anchored at the J; nothing else starts with upper case.
-		if src[i] != 'J' && (i+3 >= n || !isDigit(src[i+2]) || !isDigit(src[i+3])) &&
+		// An IBAN starts [A-Z]{2}[0-9]{2}, perhaps with a space or a dash
+		// before or between the check digits, an AWS key AKIA or ASIA; a
+		// JWT's eyJ is anchored at the J; nothing else starts with upper
+		// case.
+		if src[i] != 'J' && (i+3 >= n || !ibanHeadByte(src[i+2]) || !ibanHeadByte(src[i+3])) &&
 			(src[i] != 'A' || i+1 >= n || src[i+1] != 'K' && src[i+1] != 'S') {
 			return skipWord(src, i+1)
 		}
@@ -374,7 +376,7 @@ func (s *scanner) escape(i int) int {
 // print form that no detector took, an account or tracking number. The value
 // runs on over groups of digits and capitals that start with a digit, and
 // back over up to four groups of digits and capitals to one that starts as
-// an IBAN does (JO95 CBJO 0010 0000 …; not TEL 020 …), each joined by one
+// an IBAN does (JO95 CBJO 0010 0000 …, DK 50 0040 …; not TEL 020 …), each joined by one
 // space, dash or dot, not back past floor.
 func valueSpan(src []byte, g, e, floor int) (int, int) {
 	for e+1 < len(src) && isPhoneSep(src[e]) && isDigit(src[e+1]) {
@@ -400,6 +402,11 @@ func valueSpan(src []byte, g, e, floor int) (int, int) {
 		}
 		if at-1-k >= 4 && isUpper(src[k]) && isUpper(src[k+1]) && isDigit(src[k+2]) && isDigit(src[k+3]) {
 			start = k
+			break
+		}
+		if c := k - 3; at-1-k == 2 && c >= floor && isDigit(src[k]) && isPhoneSep(src[k-1]) && ibanLength(src[c], src[c+1]) > 0 &&
+			(c == 0 || !isWord(src[c-1])) {
+			start = c // the check digits set apart (DK 50 0040 …)
 			break
 		}
 		at = k
