@@ -115,3 +115,44 @@ func TestCardTokenForms(t *testing.T) {
 		assert.Equal(t, want, r.RedactString(form), "form %d bytes", len(form))
 	}
 }
+
+// TestDigitRunWholeOrNothing: groups of three to six digits joined by one
+// separator are one value, redacted whole or not at all. A later group is no
+// card or phone number of its own; a card that the run goes on past takes the
+// rest of it. Each case runs alone and padded past the masked scan's minimum.
+func TestDigitRunWholeOrNothing(t *testing.T) {
+	const c, p = "[REDACTED:card]", "[REDACTED:phone]"
+	cases := []struct{ name, in, want string }{
+		// Kept: no value starts inside a run.
+		{"maestro 12 inside a 16-digit reference", "ref 5518 5043 0821 9303 ok", ""},
+		{"trunk-0 phone inside a 16-digit reference", "ref 6494 0423 0241 6655 ok", ""},
+		{"usps grouped", "tracking 9400 1000 0000 0000 0000 00", ""},
+		{"usps grouped with a card-like tail", "tracking 9261 6581 9890 7783 5997 28", ""},
+		{"usps dashes", "tracking 9505-5043-0821-9303-0000-12", ""},
+		{"trunk-0 phone inside tab-joined ids", "ids\t4800\t0574\t7787\t6938", ""},
+		// Redacted: the run is the value, or the value starts a run.
+		{"card then cvv", "pan 4111 1111 1111 1111 123 ok", "pan " + c + " ok"},
+		{"card then two more groups", "pan 4111-1111-1111-1111-1234-5678.", "pan " + c + "."},
+		{"card then another separator", "pan 4111 1111 1111 1111/1234", "pan " + c + "/1234"},
+		{"card after a short group", "qty 12 4111 1111 1111 1111", "qty 12 " + c},
+		{"card after a group joined otherwise", "ref 1234-5678 4111 1111 1111 1111", "ref 1234-5678 " + c},
+		{"compact card after a group", "order 1234 4111111111111111", "order 1234 " + c},
+		{"phone after a date", "2026-11-23 020 7946 0958", "2026-11-23 " + p},
+		{"phone after a short group", "no 12 020 7946 0958", "no 12 " + p},
+		{"phone at the start of a run", "tel 0207 9460 9581", "tel " + p},
+		{"bad-checksum iban head", "iban DE88 3704 0044 0532 0130 00 ok", "iban " + p + " ok"},
+	}
+	r, err := redact.New()
+	require.NoError(t, err)
+	pre, post := strings.Repeat("x ", 100), strings.Repeat(" y", 100)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.want
+			if want == "" {
+				want = tc.in
+			}
+			assert.Equal(t, want, r.RedactString(tc.in))
+			assert.Equal(t, pre+want+post, r.RedactString(pre+tc.in+post), "padded")
+		})
+	}
+}

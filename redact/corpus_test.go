@@ -1629,17 +1629,11 @@ func corpusTable(stats map[string]*corpusStat) string {
 // at least 99.9% of look-alikes kept. With -v it logs the table that
 // redact/README.md shows.
 func TestCorpusPrecisionRecall(t *testing.T) {
-	// knownGaps are classes that miss their target today; each is a gap issue 12
-	// names and another change fixes. The test reports their figures without
-	// failing, and fails once a listed class meets its target, so that the list
-	// only shrinks. Empty it once the fixes are in.
-	knownGaps := []string{
-		// Redaction gaps of issue 12 still open.
-		// Look-alikes the corpus found: a later group of a grouped number is
-		// read as a national phone number (0423 0241 6655) or a Maestro card
-		// (5705 4423 0222), so the number is half redacted.
-		"lookalike/non-luhn-16-digits", "lookalike/tracking-usps-grouped",
-	}
+	// knownGaps are classes that miss their target today. The test reports
+	// their figures without failing, and fails once a listed class meets its
+	// target, so that the list only shrinks. Every gap issue 12 names is
+	// fixed: a class added here needs an issue that says why.
+	var knownGaps []string
 
 	r, err := redact.New()
 	require.NoError(t, err)

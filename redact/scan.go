@@ -291,26 +291,40 @@ func (s *scanner) digit(i, j int) int {
 // numeric walks the digit groups joined by card separators that start at i,
 // trying a card, then a national phone number, at each group. It returns
 // where the walk stopped.
+//
+// A value is redacted whole or not at all. Groups of three to six digits
+// joined by one and the same separator make one run (6494 0423 0241 6655,
+// 9400 1000 0000 0000 0000 00), and a match may not start inside a run: a
+// later group is no card or phone number of its own, unless the run follows
+// the head of an IBAN (valueSpan). A card that a run goes on past takes the
+// rest of the run ([runEnd]), so a card number is never left out of a
+// longer run.
 func (s *scanner) numeric(i int) int {
 	src := s.src
 	// A group following a decimal point (also one that joins two groups) is
 	// a fraction; a dash carries that over to the next group, other
 	// separators do not.
 	tainted := i > 1 && (src[i-1] == '.' || src[i-1] == ',') && isDigit(src[i-2])
+	cont := false     // the group at g is joined to a run before it
+	var runSep []byte // the separator of that run
 	for g := i; ; {
-		ge, _ := groupAt(src, g)
+		ge, gd := groupAt(src, g)
+		member := gd >= 3 && gd <= 6
+		inside := cont && member
 		if !tainted {
-			if s.on(kCard) {
+			if s.on(kCard) && !inside {
 				if e := cardAt(src, g); e > g && !inUUID(src, g, e) {
+					e = cardRunEnd(src, g, e)
 					s.emit(g, e, g, kCard, false)
 					return e
 				}
 			}
 			if s.on(kPhone) && isDigit(src[g]) {
 				if e := nationalPhoneAt(src, g); e > g && !inUUID(src, g, e) {
-					st, en := valueSpan(src, g, e, s.floor)
-					s.emit(st, en, st, kPhone, false)
-					return en
+					if st, en := valueSpan(src, g, e, s.floor); !inside || st < g {
+						s.emit(st, en, st, kPhone, false)
+						return en
+					}
 				}
 			}
 		}
@@ -323,10 +337,44 @@ func (s *scanner) numeric(i int) int {
 			default:
 				tainted = false
 			}
+			sep := src[ge : ge+l]
+			cont = member && (!inside || string(sep) == string(runSep))
+			runSep = sep
 			g = ge + l
 			continue
 		}
 		return ge
+	}
+}
+
+// cardRunEnd returns the end of the card number src[g:e] widened over the rest
+// of the run its last group is in: the groups after it of three to six
+// digits joined by the separator of its last join, so that a card followed
+// by more digits (4111 1111 1111 1111 123) is redacted with them.
+func cardRunEnd(src []byte, g, e int) int {
+	var sep []byte
+	ke, kd := groupAt(src, g)
+	for ke < e {
+		l := cardSepAt(src, ke)
+		if l == 0 {
+			return e
+		}
+		sep = src[ke : ke+l]
+		ke, kd = groupAt(src, ke+l)
+	}
+	if ke != e || kd < 3 || kd > 6 {
+		return e // a card in one group, or one that ends in a long group
+	}
+	for {
+		l := cardSepAt(src, e)
+		if l == 0 || src[e] == '+' || string(src[e:e+l]) != string(sep) {
+			return e
+		}
+		ne, nd := groupAt(src, e+l)
+		if nd < 3 || nd > 6 || ne < len(src) && isWord(src[ne]) {
+			return e
+		}
+		e = ne
 	}
 }
 
