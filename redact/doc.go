@@ -47,7 +47,9 @@
 //     such as db_password or aws_secret_access_key, at any length) in JSON,
 //     query strings and key=value or key: value text, also when the name is
 //     JSON-escaped ("\u0070assword") or URL-encoded (api%5Fkey, password%3D);
-//     an Authorization header keeps its scheme.
+//     an Authorization header keeps its scheme. Under a dpop key only a JWT
+//     is taken, as a DPoP proof is one (RFC 9449): "dpop: replay check
+//     unavailable", an error message's package prefix, stays.
 //   - [KindURLPassword]: the password in scheme://user:password@host.
 //   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
 //     [KindSlackToken]: well-known token prefixes.

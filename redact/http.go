@@ -164,7 +164,7 @@ func (r *Redactor) Query(rawQuery string) string {
 			continue
 		}
 		b.WriteByte('=')
-		if rawVal != "" && r.on(kSecret) && secretKey([]byte(name)) != keyNone {
+		if rawVal != "" && r.on(kSecret) && secretKey([]byte(name)).secretFor([]byte(rawVal)) {
 			b.WriteString(r.secret(rawVal))
 			continue
 		}

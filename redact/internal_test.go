@@ -201,7 +201,7 @@ func TestSecretKey(t *testing.T) {
 		{"authorization", keyAuth}, {"Proxy-Authorization", keyAuth},
 		{"cookie", keyHeader}, {"Set-Cookie", keyHeader}, {"session_cookie", keyHeader},
 		{"cvv", keyPlain}, {"cvc", keyPlain}, {"card_cvv", keyPlain}, {"pin", keyPlain}, {"userPin", keyPlain},
-		{"private_key", keyPlain}, {"privateKey", keyPlain}, {"DPoP", keyPlain}, {"passphrase", keyPlain},
+		{"private_key", keyPlain}, {"privateKey", keyPlain}, {"DPoP", keyProof}, {"x-dpop", keyProof}, {"passphrase", keyPlain},
 		{"tokens", keyNone}, {"token_count", keyNone}, {"spin", keyNone}, {"shipping", keyNone},
 		{"xcvv", keyNone}, {"fortune_cookie2", keyNone}, {"pinned", keyNone}, {"key", keyNone},
 		{"password_hint", keyNone}, {"version", keyNone}, {"id", keyNone}, {"", keyNone},

@@ -70,3 +70,54 @@ func TestHeaderCredential(t *testing.T) {
 	assert.Equal(t, "[REDACTED:secret]", out.Get("Proxy-Credentials"))
 	assert.Equal(t, "application/json", out.Get("Accept"))
 }
+
+// TestDPoPValues: a DPoP proof is a JWT (RFC 9449 §4.2), so under a dpop key
+// only a compact JWS is secret; ztkit's own error messages, which start with
+// the package name ("dpop: replay check unavailable"), stay. Keys whose
+// values are free-form secrets are not affected.
+func TestDPoPValues(t *testing.T) {
+	const m = "[REDACTED:secret]"
+	const proof = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2In0.eyJodG0iOiJQT1NUIiwiaHR1IjoiL3Rva2VuIn0.c2lnbmF0dXJlLXZhbHVl"
+	// The same header with a space after the brace: no eyJ, still a JWS.
+	const spaced = "eyAidHlwIjogImRwb3Arand0In0.eyJodG0iOiJQT1NUIn0.c2lnbmF0dXJlLXZhbHVl"
+	runDetectCases(t, []detectCase{
+		{"header line", "DPoP: " + proof, "DPoP: " + m},
+		{"json", `{"dpop":"` + proof + `"}`, `{"dpop":"` + m + `"}`},
+		{"logfmt", "dpop=" + proof + " status=401", "dpop=" + m + " status=401"},
+		{"no eyJ header", "dpop: " + spaced, "dpop: " + m},
+		{"suffix key", "x_dpop=" + spaced + " ok", "x_dpop=" + m + " ok"},
+		{"query", "/token?dpop=" + spaced + "&x=1", "/token?dpop=" + m + "&x=1"},
+		// Free-form secret keys keep taking any value.
+		{"authorization prose", "authorization: replay check unavailable", "authorization: replay " + m}, // its scheme stays
+		{"cookie prose", "cookie: replay check unavailable", "cookie: " + m},
+		{"token prose", "token: replay", "token: " + m},
+		{"password prose", `{"password":"replay check unavailable"}`, `{"password":"` + m + `"}`},
+	})
+	runKeepCases(t, [][2]string{
+		{"error prefix", "dpop: replay check unavailable"},
+		{"error in json", `{"level":"error","msg":"dpop: replay check unavailable"}`},
+		{"error in logfmt", `level=error err="dpop: proof expired: iat too old"`},
+		{"wrapped error", "authn: dpop: htu mismatch"},
+		{"dotted prose", "dpop: see v1.2 docs"},
+		{"two segments", "dpop: abcdef.ghijkl"},
+		{"short header", "dpop: a.b.c"},
+		{"json object", `{"dpop":{"htm":"POST","htu":"/token"}}`},
+		{"empty json", `{"dpop":""}`},
+	})
+	t.Run("slog", func(t *testing.T) {
+		log, buf := newLogger(t)
+		log.Info("refused", "dpop", "replay check unavailable", "proof_dpop", proof, "x_dpop", spaced)
+		out := buf.String()
+		assert.Contains(t, out, `"dpop":"replay check unavailable"`)
+		assert.Contains(t, out, `"proof_dpop":"`+m+`"`)
+		assert.Contains(t, out, `"x_dpop":"`+m+`"`)
+		assert.NotContains(t, out, "c2lnbmF0dXJl", "no proof signature in the output")
+	})
+	t.Run("header", func(t *testing.T) {
+		r, err := redact.New()
+		require.NoError(t, err)
+		h := r.Header(http.Header{"Dpop": {"replay"}, "X-Dpop": {"anything"}})
+		assert.Equal(t, m, h.Get("Dpop"), "a DPoP header field is replaced whole")
+		assert.Equal(t, m, h.Get("X-Dpop"))
+	})
+}

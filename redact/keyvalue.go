@@ -8,7 +8,44 @@ const (
 	keyPlain                  // the value is secret
 	keyAuth                   // Authorization: an auth-scheme may precede the secret
 	keyHeader                 // Cookie, Set-Cookie: a header-style value runs to the end of the line
+	keyProof                  // DPoP: the value is secret when it is a compact JWS ([proofValue])
 )
+
+// proofValue reports whether v, the value of a DPoP key, is secret: a DPoP
+// proof is a JWT, a compact JWS (RFC 9449 §4.2, RFC 7515 §7.1), so a value of
+// base64url segments joined by two dots (or four, a JWE), the first of at
+// least four characters, is one. Anything else under such a key (the
+// package prefix of an error message, "dpop: replay check unavailable") is
+// prose, which the other detectors still look at.
+func proofValue(v []byte) bool {
+	dots, seg := 0, 0
+	for _, c := range v {
+		switch {
+		case c == '.':
+			if dots == 0 && seg < 4 {
+				return false
+			}
+			dots++
+			seg = 0
+		case isB64URL(c):
+			seg++
+		default:
+			return false
+		}
+	}
+	return dots == 2 || dots == 4
+}
+
+// secretFor reports whether v, the value of a key of class c, is secret.
+func (c keyClass) secretFor(v []byte) bool {
+	switch c {
+	case keyNone:
+		return false
+	case keyProof:
+		return proofValue(v)
+	}
+	return true
+}
 
 // secretKeyEnds is a bit set of the last two letters of the secret key
 // names, indexed by their low five bits (so case-insensitively): bit b&31 of
@@ -66,7 +103,8 @@ func hasSuffixFold(k []byte, w string, boundary bool) bool {
 // cookie, cvv, cvc, pin and dpop, in any case, whole or as a suffix
 // (db_password, X-Api-Key, refresh_token, Set-Cookie, SECRET_KEY,
 // X-Amz-Credential), of any length; the short words pwd, cvv, cvc, pin,
-// cookie and dpop only after a separator or a case change.
+// cookie and dpop only after a separator or a case change. A dpop key is
+// keyProof: its value is secret only when it is a JWT.
 func secretKey(k []byte) keyClass {
 	n := len(k)
 	if n < 3 {
@@ -132,7 +170,7 @@ func secretKey(k []byte) keyClass {
 		}
 	case 'p':
 		if hasSuffixFold(k, "dpop", true) {
-			return keyPlain
+			return keyProof
 		}
 	}
 	return keyNone
@@ -497,7 +535,7 @@ func (s *scanner) secretValue(i, ctx int, cls keyClass, quotedKey bool) int {
 		next = ve
 	default:
 		vs = v
-		if cls != keyPlain && src[i] == ':' && !quotedKey {
+		if (cls == keyAuth || cls == keyHeader) && src[i] == ':' && !quotedKey {
 			// A header field: the value runs to the end of the line.
 			ve = s.runEnd(vs, true)
 			for ve > vs && (src[ve-1] == ' ' || src[ve-1] == '\t') {
@@ -529,7 +567,7 @@ func (s *scanner) secretValue(i, ctx int, cls keyClass, quotedKey bool) int {
 	if cls == keyAuth {
 		vs = skipScheme(src, vs, ve)
 	}
-	if ve <= vs {
+	if ve <= vs || cls == keyProof && !proofValue(src[vs:ve]) {
 		return max(next, i+1)
 	}
 	s.emit(vs, ve, ctx, kSecret, false)

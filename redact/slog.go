@@ -72,7 +72,8 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // is for handlers and ReplaceAttr functions that redact on their own.
 func (r *Redactor) Attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
-	if r.on(kSecret) && secretKey([]byte(a.Key)) != keyNone {
+	if cls := secretKey([]byte(a.Key)); r.on(kSecret) && cls != keyNone &&
+		(cls != keyProof || v.Kind() != slog.KindString || proofValue([]byte(v.String()))) {
 		return slog.Attr{Key: a.Key, Value: slog.StringValue(r.whole(v))}
 	}
 	switch v.Kind() {
