@@ -129,6 +129,8 @@ func TestDigitRunWholeOrNothing(t *testing.T) {
 		{"usps grouped", "tracking 9400 1000 0000 0000 0000 00", ""},
 		{"usps grouped with a card-like tail", "tracking 9261 6581 9890 7783 5997 28", ""},
 		{"usps dashes", "tracking 9505-5043-0821-9303-0000-12", ""},
+		{"usps with a 16-digit card-like tail", "tracking 9400 4111 1111 1111 1111 12", ""},
+		{"maestro 12 inside a 19-digit run", "ref 123 675 964 982 648", ""},
 		{"trunk-0 phone inside tab-joined ids", "ids\t4800\t0574\t7787\t6938", ""},
 		// Redacted: the run is the value, or the value starts a run.
 		{"card then cvv", "pan 4111 1111 1111 1111 123 ok", "pan " + c + " ok"},
@@ -140,6 +142,10 @@ func TestDigitRunWholeOrNothing(t *testing.T) {
 		{"phone after a date", "2026-11-23 020 7946 0958", "2026-11-23 " + p},
 		{"phone after a short group", "no 12 020 7946 0958", "no 12 " + p},
 		{"phone at the start of a run", "tel 0207 9460 9581", "tel " + p},
+		{"card after a group of another size", "100 4111 1111 1111 1111 0", "100 " + c + " 0"},
+		{"phone after a group of another size", "ref 1234 020 7946 0958", "ref 1234 " + p},
+		{"card inside a run of at most 19 digits", "no 1234 3782 822463 10005 ok", "no " + c + " ok"},
+		{"card inside a run takes the run", "ids 123 378 282 246 310 005 ok", "ids " + c + " ok"},
 		{"bad-checksum iban head", "iban DE88 3704 0044 0532 0130 00 ok", "iban " + p + " ok"},
 	}
 	r, err := redact.New()

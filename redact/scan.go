@@ -292,31 +292,49 @@ func (s *scanner) digit(i, j int) int {
 // trying a card, then a national phone number, at each group. It returns
 // where the walk stopped.
 //
-// A value is redacted whole or not at all. Groups of three to six digits
-// joined by one and the same separator make one run (6494 0423 0241 6655,
-// 9400 1000 0000 0000 0000 00), and a match may not start inside a run: a
-// later group is no card or phone number of its own, unless the run follows
-// the head of an IBAN (valueSpan). A card that a run goes on past takes the
-// rest of the run ([runEnd]), so a card number is never left out of a
-// longer run.
+// A value is redacted whole or not at all. Groups of the same number of
+// digits, three to six, joined by one and the same separator make one run,
+// as account, reference and tracking numbers are printed (6494 0423 0241
+// 6655, 9400 1000 0000 0000 0000 00), and a later group of a run starts no
+// value of its own: a phone number there is not one (0423 0241 6655) unless
+// the run follows the head of an IBAN ([valueSpan]); a card there that
+// holds 13 digits or more takes the run before it when the two hold at
+// most 19 digits, the most a card has, and is no card otherwise (nor is a
+// 12-digit Maestro number there). A card that a run goes on past takes the
+// rest of the run ([cardRunEnd]): a card number is never redacted in part.
 func (s *scanner) numeric(i int) int {
 	src := s.src
 	// A group following a decimal point (also one that joins two groups) is
 	// a fraction; a dash carries that over to the next group, other
 	// separators do not.
 	tainted := i > 1 && (src[i-1] == '.' || src[i-1] == ',') && isDigit(src[i-2])
-	cont := false     // the group at g is joined to a run before it
+	cont := false     // the group at g may go on the run before it
 	var runSep []byte // the separator of that run
+	runSize := 0      // the digits of each of its groups
+	runStart, runDigits := i, 0
 	for g := i; ; {
 		ge, gd := groupAt(src, g)
-		member := gd >= 3 && gd <= 6
-		inside := cont && member
+		inside := cont && gd == runSize
+		if !inside {
+			runStart, runDigits = g, 0
+		}
 		if !tainted {
-			if s.on(kCard) && !inside {
+			if s.on(kCard) {
 				if e := cardAt(src, g); e > g && !inUUID(src, g, e) {
-					e = cardRunEnd(src, g, e)
-					s.emit(g, e, g, kCard, false)
-					return e
+					st := g
+					if inside {
+						var d [20]byte
+						nd := len(cardDigits(d[:0], src[g:e]))
+						st = runStart
+						if nd < 13 || runDigits+nd > 19 {
+							st = -1
+						}
+					}
+					if st >= 0 {
+						e = cardRunEnd(src, g, e)
+						s.emit(st, e, st, kCard, false)
+						return e
+					}
 				}
 			}
 			if s.on(kPhone) && isDigit(src[g]) {
@@ -328,6 +346,7 @@ func (s *scanner) numeric(i int) int {
 				}
 			}
 		}
+		runDigits += gd
 		// The walk stops at a plus, which may start a phone number.
 		if l := cardSepAt(src, ge); l > 0 && src[ge] != '+' && digitUnit(src, ge+l) > 0 {
 			switch {
@@ -338,8 +357,8 @@ func (s *scanner) numeric(i int) int {
 				tainted = false
 			}
 			sep := src[ge : ge+l]
-			cont = member && (!inside || string(sep) == string(runSep))
-			runSep = sep
+			cont = gd >= 3 && gd <= 6 && (!inside || string(sep) == string(runSep))
+			runSep, runSize = sep, gd
 			g = ge + l
 			continue
 		}
