@@ -16,7 +16,10 @@ func cardAt(src []byte, g int) int {
 		if glen == 0 || nd+glen > 19 {
 			break
 		}
-		sl := cardSepAt(src, ge)
+		sl := 1
+		if c := src[min(ge, len(src)-1)]; ge+1 >= len(src) || c != ' ' && c != '-' && c != '.' || !isDigit(src[ge+1]) {
+			sl = cardSepAt(src, ge) // past the common case of one space, dash or dot
+		}
 		next := sl > 0 && digitUnit(src, ge+sl) > 0
 		if multi := groups > 0 || next; multi && (glen < 3 || glen > 6) {
 			if groups == 0 && glen >= 12 {

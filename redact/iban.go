@@ -100,6 +100,10 @@ func ibanAt(src []byte, i int) int {
 	// The check digits, perhaps set apart from the country code or split
 	// by one space or dash (DK 50 0040 0440 1162 43, PK3 6SCB…): a form
 	// other than the standard two.
+	if isDigit(src[i+2]) && isDigit(src[i+3]) {
+		buf[2], buf[3] = src[i+2], src[i+3]
+		cnt, j = 4, i+4
+	}
 	for cnt < 4 {
 		if c := src[j]; c == ' ' || c == '-' {
 			if seps > 0 || !isDigit(src[j+1]) {
@@ -119,13 +123,22 @@ func ibanAt(src []byte, i int) int {
 	if !lower {
 		// The electronic form and the groups of the print form, in one
 		// tight loop.
-		for cnt < l && j < n && isUpperDigit(src[j]) {
-			if isDigit(src[j]) {
-				digits++
+		for {
+			for cnt < l && j < n && isUpperDigit(src[j]) {
+				if isDigit(src[j]) {
+					digits++
+				}
+				buf[cnt] = src[j]
+				cnt++
+				j++
 			}
-			buf[cnt] = src[j]
-			cnt++
-			j++
+			// The one space of the print form after a group of four.
+			if cnt < l && cnt%4 == 0 && j+1 < n && src[j] == ' ' && isUpperDigit(src[j+1]) {
+				seps++
+				j++
+				continue
+			}
+			break
 		}
 	}
 	for cnt < l {
@@ -175,22 +188,25 @@ func ibanAt(src []byte, i int) int {
 // mod97 computes ISO 7064 MOD 97-10 over an IBAN with its first four
 // characters moved to the end and letters read as 10 to 35.
 func mod97(b []byte) int {
+	// acc stays below 97 after a reduction and grows by at most a factor
+	// of 100 a character: eight characters fit in 64 bits.
 	var acc uint64
-	add := func(c byte) {
-		if isUpper(c) {
-			acc = acc*100 + uint64(c-'A'+10)
-		} else {
-			acc = acc*10 + uint64(c-'0')
+	step := func(acc uint64, c byte) uint64 {
+		if c >= 'A' {
+			return acc*100 + uint64(c-'A'+10)
 		}
-		if acc >= 1<<56 {
-			acc %= 97
-		}
+		return acc*10 + uint64(c-'0')
 	}
+	k := 0
 	for _, c := range b[4:] {
-		add(c)
+		acc = step(acc, c)
+		if k++; k == 8 {
+			acc, k = acc%97, 0
+		}
 	}
+	acc %= 97
 	for _, c := range b[:4] {
-		add(c)
+		acc = step(acc, c)
 	}
 	return int(acc % 97)
 }

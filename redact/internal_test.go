@@ -265,3 +265,28 @@ func TestMayEndSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// TestMod97 checks the chunked MOD 97-10 against a digit-at-a-time
+// reference on values of every length an IBAN has, letters included.
+func TestMod97(t *testing.T) {
+	ref := func(b []byte) int {
+		r := 0
+		for _, c := range append(append([]byte{}, b[4:]...), b[:4]...) {
+			if isUpper(c) {
+				r = (r*100 + int(c-'A'+10)) % 97
+			} else {
+				r = (r*10 + int(c-'0')) % 97
+			}
+		}
+		return r
+	}
+	for l := 15; l <= 34; l++ {
+		for _, fill := range []byte{'Z', '9', 'A', '0'} {
+			b := []byte("ZZ99")
+			for len(b) < l {
+				b = append(b, fill)
+			}
+			assert.Equal(t, ref(b), mod97(b), "length %d fill %c", l, fill)
+		}
+	}
+}

@@ -275,9 +275,12 @@ func (s *scanner) digit(i, j int) int {
 		j = first
 	}
 	for total < 9 && j < n {
-		l := cardSepAt(src, j)
-		if l == 0 || digitUnit(src, j+l) == 0 {
-			break
+		l := 1
+		if c := src[j]; c != ' ' && c != '-' && c != '.' || j+1 >= n || !isDigit(src[j+1]) {
+			// Past the common case of one space, dash or dot.
+			if l = cardSepAt(src, j); l == 0 || digitUnit(src, j+l) == 0 {
+				break
+			}
 		}
 		e, d := groupAt(src, j+l)
 		total += d
@@ -389,6 +392,9 @@ func (s *scanner) numeric(i int) int {
 // digits joined by the separator of its last join, so that a card followed
 // by more digits (4111 1111 1111 1111 123) is redacted with them.
 func cardRunEnd(src []byte, g, e int) int {
+	if !joinAt(src, e) {
+		return e // the common case: nothing joined after the card
+	}
 	var sep []byte
 	ke, kd := groupAt(src, g)
 	for ke < e {
@@ -501,6 +507,11 @@ func valueSpan(src []byte, g, e, floor int) (int, int) {
 
 // inUUID reports whether src[g:e] lies inside an RFC 9562 UUID.
 func inUUID(src []byte, g, e int) bool {
+	// A UUID that holds g starts at g, with a dash 8 bytes on, or g follows
+	// one of its dashes.
+	if (g+8 >= len(src) || src[g+8] != '-') && (g == 0 || src[g-1] != '-') {
+		return false
+	}
 	for _, off := range [...]int{0, 9, 14, 19, 24} {
 		if u := g - off; u >= 0 && (u == 0 || !isWord(src[u-1])) && uuidAt(src, u) {
 			return e <= u+36
