@@ -78,8 +78,8 @@ func ibanHeadByte(c byte) bool { return isDigit(c) || c == ' ' || c == '-' }
 // ("no 12 items in the cart") out. It returns the end, or -1.
 func ibanAt(src []byte, i int) int {
 	n := len(src)
-	if n-i < 15 {
-		return -1
+	if n-i < 15 || src[i+8] == '-' && uuidAt(src, i) {
+		return -1 // be7698ae-1dc8-42a4-… is a UUID, whatever its checksum
 	}
 	a, b := src[i], src[i+1]
 	lower := isLower(a)

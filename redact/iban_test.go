@@ -85,6 +85,7 @@ func TestIBANLookalikes(t *testing.T) {
 		{"too few digits irregular", "NO93 ABCD EFGH IJK"},
 		{"not a country", "zz12345678901234567890 AB12-3456-7890-1234"},
 		{"double separator", "DE89  3704  0044  0532  0130  00"},
+		{"uuid with an IBAN's head", "correlation_id=be7698ae-1dc8-42a4-bbdd-13ce6ce8fd68 ok BE7698AE-1DC8-42A4-BBDD-13CE6CE8FD68"},
 		{"bad checksum check apart", "DE 88 370400440532013000 and DE 88-3704-0044-0532-0130-00"},
 		{"check apart prose", "AT 10 am we ship 12 items, DE 12 34 or GB 22 WEST"},
 		{"check apart too few digits", "NO 93 ABCD EFGH IJK"},
