@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
-	"sync"
 
+	"github.com/ztkit/ztkit/internal/dpopnonce"
 	"github.com/ztkit/ztkit/internal/httphdr"
 )
 
@@ -41,7 +40,7 @@ type Transport struct {
 	// Token, when set, supplies the access token for each request.
 	Token TokenSource
 
-	nonces sync.Map // origin → nonce
+	nonces dpopnonce.Book
 }
 
 // maxNonceBody bounds how much of a 400 response is read to look for use_dpop_nonce.
@@ -68,21 +67,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	origin := req.URL.Scheme + "://" + req.URL.Host
-	nonce := ""
-	if v, ok := t.nonces.Load(origin); ok {
-		nonce = v.(string)
-	}
+	nonce := t.nonces.Get(origin)
 	resp, err := t.send(req, req.Body, token, nonce)
 	if err != nil {
 		return nil, err
 	}
-	fresh := resp.Header.Get("DPoP-Nonce")
-	if fresh != "" && validNonce(fresh) {
-		t.nonces.Store(origin, fresh)
-	} else {
-		fresh = ""
-	}
-	if fresh == "" || fresh == nonce || !isNonceChallenge(resp) {
+	fresh := t.nonces.Update(origin, nonce, resp.Header.Get("DPoP-Nonce"))
+	if fresh == "" || !isNonceChallenge(resp) {
 		return resp, nil
 	}
 	var body io.ReadCloser = http.NoBody
@@ -137,17 +128,7 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, token, nonce str
 func isNonceChallenge(resp *http.Response) bool {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		for _, v := range resp.Header.Values("WWW-Authenticate") {
-			cs, err := httphdr.ParseChallenges(v)
-			if err != nil {
-				continue
-			}
-			for _, c := range cs {
-				if strings.EqualFold(c.Scheme, "DPoP") && c.Params["error"] == "use_dpop_nonce" {
-					return true
-				}
-			}
-		}
+		return httphdr.HasChallengeError(resp.Header.Values("WWW-Authenticate"), "DPoP", "use_dpop_nonce")
 	case http.StatusBadRequest:
 		buf, err := io.ReadAll(io.LimitReader(resp.Body, maxNonceBody))
 		resp.Body = struct {
@@ -163,20 +144,6 @@ func isNonceChallenge(resp *http.Response) bool {
 		return json.Unmarshal(buf, &e) == nil && e.Error == "use_dpop_nonce"
 	}
 	return false
-}
-
-// validNonce checks RFC 9449 §8: nonce = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E.
-func validNonce(s string) bool {
-	if len(s) == 0 || len(s) > 1024 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 func closeBody(req *http.Request) {
