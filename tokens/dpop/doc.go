@@ -8,6 +8,9 @@
 //	p, _ := dpop.NewProofer(clientKey, "")
 //	client := &http.Client{Transport: &dpop.Transport{Proofer: p, Token: tokenSource}}
 //
+// Package dpopgrpc does the same for gRPC clients, with per-RPC credentials
+// and interceptors that share the Transport's nonce rules.
+//
 // On the server, a [Verifier] performs every check of RFC 9449 §4.3 on a proof,
 // and a [RequestVerifier] checks a whole request: the access token (through
 // package tokens), the proof against the request's method and URL, ath against

@@ -119,24 +119,34 @@ func (c *PerRPCCredentials) metadata(ctx context.Context, uri []string) (_ map[s
 	return map[string]string{"authorization": "DPoP " + token, "dpop": proof}, origin, nonce, nil
 }
 
-// validMethod accepts a gRPC full method, "/service/method", with no query,
-// fragment or other character that would change the htu's path.
+// validMethod accepts a gRPC full method, "/service/method", whose two
+// segments are RFC 3986 §3.3 pchars without percent-encoding (so the htu's
+// path is the method, unchanged) and not dot segments.
 func validMethod(m string) bool {
-	if len(m) < 4 || m[0] != '/' || strings.Count(m, "/") != 2 || m[len(m)-1] == '/' || m[1] == '/' {
+	if !strings.HasPrefix(m, "/") || strings.Count(m, "/") != 2 {
 		return false
 	}
 	for _, seg := range strings.Split(m[1:], "/") {
-		if seg == "." || seg == ".." {
+		if seg == "" || seg == "." || seg == ".." {
 			return false
 		}
-	}
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\' {
-			return false
+		for i := 0; i < len(seg); i++ {
+			if !isPchar(seg[i]) {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// isPchar reports RFC 3986 §3.3 pchar, less pct-encoded: unreserved,
+// sub-delims, ":" and "@".
+func isPchar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
 }
 
 // uriAuthority returns the authority of grpc-go's uri,

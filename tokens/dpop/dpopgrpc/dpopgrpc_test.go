@@ -477,6 +477,8 @@ func TestUnknownTarget(t *testing.T) {
 		{"method without service", "/Check", []string{"https://" + authority + "/s"}},
 		{"method with query", "/s/m?x=1", []string{"https://" + authority + "/s"}},
 		{"method with dot segment", "/../m", []string{"https://" + authority + "/s"}},
+		{"method with percent-encoding", "/s/m%2Fx", []string{"https://" + authority + "/s"}},
+		{"method with a space", "/s/m x", []string{"https://" + authority + "/s"}},
 		{"no uri", checkMethod, nil},
 		{"http uri", checkMethod, []string{"http://" + authority + "/s"}},
 		{"uri with userinfo", checkMethod, []string{"https://u@" + authority + "/s"}},
