@@ -14,6 +14,7 @@ import (
 	"github.com/ztkit/ztkit/internal/dpopnonce"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/internal/redacted"
+	"github.com/ztkit/ztkit/internal/urlpath"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -119,34 +120,17 @@ func (c *PerRPCCredentials) metadata(ctx context.Context, uri []string) (_ map[s
 	return map[string]string{"authorization": "DPoP " + token, "dpop": proof}, origin, nonce, nil
 }
 
-// validMethod accepts a gRPC full method, "/service/method", whose two
-// segments are RFC 3986 §3.3 pchars without percent-encoding (so the htu's
-// path is the method, unchanged) and not dot segments.
+// validMethod accepts a gRPC full method, "/service/method", that is
+// already in the canonical form the server checks htu's path in (package
+// internal/urlpath: no dot or empty segment, no query, fragment, control
+// character or encoded separator), so that the htu names the method as the
+// server reads it.
 func validMethod(m string) bool {
-	if !strings.HasPrefix(m, "/") || strings.Count(m, "/") != 2 {
+	if strings.Count(m, "/") != 2 || strings.HasSuffix(m, "/") {
 		return false
 	}
-	for _, seg := range strings.Split(m[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
-		}
-		for i := 0; i < len(seg); i++ {
-			if !isPchar(seg[i]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// isPchar reports RFC 3986 §3.3 pchar, less pct-encoded: unreserved,
-// sub-delims, ":" and "@".
-func isPchar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+	c, err := urlpath.Canonical(m)
+	return err == nil && c == m
 }
 
 // uriAuthority returns the authority of grpc-go's uri,

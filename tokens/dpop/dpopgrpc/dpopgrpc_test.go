@@ -295,6 +295,26 @@ func TestConflictingMetadata(t *testing.T) {
 	assert.Empty(t, srv.seen())
 }
 
+// openChat opens the bidi stream on a server asking for nonces by mode.
+func openChat(t *testing.T, mode nonceMode) (*server, grpc.ClientStream) {
+	t.Helper()
+	r := newRig(t)
+	srv := startServer(t, r, serverOpts{mode: mode})
+	conn := r.dialDPoP(t, srv, r.creds(t, r.source(t)))
+	chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
+	require.NoError(t, err)
+	return srv, chat
+}
+
+// requireRetried: the server refused the stream for a nonce, then accepted it.
+func requireRetried(t *testing.T, srv *server) {
+	t.Helper()
+	hits := srv.seen()
+	require.Len(t, hits, 2)
+	assert.ErrorIs(t, hits[0].err, dpop.ErrUseDPoPNonce)
+	assert.NoError(t, hits[1].err)
+}
+
 // TestStreamRetryAtStart: a stream refused for a nonce before the client
 // sent anything is opened again with the nonce, transparently, whether the
 // refusal is seen by Header (a trailers-only refusal) or by RecvMsg after
@@ -305,26 +325,14 @@ func TestStreamRetryAtStart(t *testing.T) {
 		mode nonceMode
 	}{{"nonce in trailer", nonceTrailer}, {"nonce in header", nonceHeader}} {
 		t.Run(tc.name+", CloseSend then RecvMsg", func(t *testing.T) {
-			r := newRig(t)
-			srv := startServer(t, r, serverOpts{mode: tc.mode})
-			conn := r.dialDPoP(t, srv, r.creds(t, r.source(t)))
-			chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
-			require.NoError(t, err)
+			srv, chat := openChat(t, tc.mode)
 			require.NoError(t, chat.CloseSend())
 			assert.ErrorIs(t, chat.RecvMsg(&healthpb.HealthCheckResponse{}), io.EOF, "the stream ended well")
-
-			hits := srv.seen()
-			require.Len(t, hits, 2)
-			assert.ErrorIs(t, hits[0].err, dpop.ErrUseDPoPNonce)
-			assert.NoError(t, hits[1].err)
+			requireRetried(t, srv)
 		})
 	}
 	t.Run("Header first", func(t *testing.T) {
-		r := newRig(t)
-		srv := startServer(t, r, serverOpts{mode: nonceTrailer})
-		conn := r.dialDPoP(t, srv, r.creds(t, r.source(t)))
-		chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
-		require.NoError(t, err)
+		srv, chat := openChat(t, nonceTrailer)
 		hdr, err := chat.Header()
 		require.NoError(t, err)
 		assert.Equal(t, []string{srv.nonces.Current()}, hdr.Get("dpop-nonce"), "the header of the stream opened again")
@@ -333,18 +341,10 @@ func TestStreamRetryAtStart(t *testing.T) {
 		require.NoError(t, chat.RecvMsg(&resp))
 		assert.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus())
 		require.NoError(t, chat.CloseSend())
-
-		hits := srv.seen()
-		require.Len(t, hits, 2)
-		assert.ErrorIs(t, hits[0].err, dpop.ErrUseDPoPNonce)
-		assert.NoError(t, hits[1].err)
+		requireRetried(t, srv)
 	})
 	t.Run("second refusal at start", func(t *testing.T) {
-		r := newRig(t)
-		srv := startServer(t, r, serverOpts{mode: alwaysNewNonce})
-		conn := r.dialDPoP(t, srv, r.creds(t, r.source(t)))
-		chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
-		require.NoError(t, err)
+		srv, chat := openChat(t, alwaysNewNonce)
 		hdr, err := chat.Header()
 		assert.NoError(t, err)
 		assert.Nil(t, hdr, "ended without a header, as grpc-go reports it")

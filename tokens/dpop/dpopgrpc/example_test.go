@@ -26,19 +26,11 @@ import (
 	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
 )
 
-// exampleToken is a tokens.Issuer used as a dpop.TokenSource, for the
-// example; a real client gets its token from the authorization server.
-type exampleToken struct {
-	iss *tokens.Issuer
-	jkt string
-}
+// fixedToken is a dpop.TokenSource with one token, for the example; a real
+// client gets its tokens from the authorization server and caches them.
+type fixedToken string
 
-func (s exampleToken) AccessToken(ctx context.Context) (string, error) {
-	return s.iss.Issue(ctx, tokens.TokenRequest{
-		Subject: "customer-42", ClientID: "checkout", Audience: []string{"https://payments.shop.example"},
-		DPoPKeyThumbprint: s.jkt,
-	})
-}
+func (t fixedToken) AccessToken(context.Context) (string, error) { return string(t), nil }
 
 // The checkout calls the payments service over SPIFFE mTLS with the
 // customer's DPoP-bound token. The payments service requires DPoP nonces:
@@ -111,7 +103,15 @@ func ExamplePerRPCCredentials() {
 		fmt.Println(err)
 		return
 	}
-	creds, err := dpopgrpc.NewPerRPCCredentials(exampleToken{iss: issuer, jkt: proofer.Thumbprint()}, proofer,
+	token, err := issuer.Issue(ctx, tokens.TokenRequest{
+		Subject: "customer-42", ClientID: "checkout", Audience: []string{"https://payments.shop.example"},
+		DPoPKeyThumbprint: proofer.Thumbprint(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	creds, err := dpopgrpc.NewPerRPCCredentials(fixedToken(token), proofer,
 		// Clients know the service as payments.shop.example; here it listens on loopback.
 		dpopgrpc.WithAuthority("payments.shop.example"))
 	if err != nil {
