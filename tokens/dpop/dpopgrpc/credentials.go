@@ -9,9 +9,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/ztkit/ztkit/internal/dpopnonce"
+	"github.com/ztkit/ztkit/internal/grpccreds"
 	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/internal/redacted"
 	"github.com/ztkit/ztkit/internal/urlpath"
@@ -85,24 +85,22 @@ func (c *PerRPCCredentials) metadata(ctx context.Context, uri []string) (_ map[s
 	if c == nil || c.tokens == nil || c.proofer == nil {
 		return nil, "", "", fmt.Errorf("%w: PerRPCCredentials not built with NewPerRPCCredentials", ErrInvalidConfig)
 	}
-	ri, ok := credentials.RequestInfoFromContext(ctx)
-	if !ok {
-		return nil, "", "", fmt.Errorf("%w: no request info", ErrUnknownTarget)
-	}
-	if err := credentials.CheckSecurityLevel(ri.AuthInfo, credentials.PrivacyAndIntegrity); err != nil {
+	ri, refusal := grpccreds.Check(ctx, "authorization", "dpop")
+	switch refusal {
+	case grpccreds.Insecure:
 		return nil, "", "", ErrInsecureTransport
+	case grpccreds.Conflict:
+		return nil, "", "", ErrConflictingMetadata
 	}
 	if !validMethod(ri.Method) {
 		return nil, "", "", fmt.Errorf("%w: method is not /service/method", ErrUnknownTarget)
 	}
 	authority := c.authority
 	if authority == "" {
+		var ok bool
 		if authority, ok = uriAuthority(uri); !ok {
 			return nil, "", "", fmt.Errorf("%w: no https authority", ErrUnknownTarget)
 		}
-	}
-	if md, ok := metadata.FromOutgoingContext(ctx); ok && (len(md.Get("authorization")) > 0 || len(md.Get("dpop")) > 0) {
-		return nil, "", "", ErrConflictingMetadata
 	}
 	token, err := c.tokens.AccessToken(ctx)
 	if err != nil {

@@ -24,7 +24,8 @@ var (
 	// failed). The proofer's error is wrapped.
 	ErrProof = errors.New("dpopgrpc: DPoP proof could not be made")
 	// ErrInsecureTransport: the connection does not provide privacy and
-	// integrity (TLS). The token and proof are never sent over it.
+	// integrity (TLS), or the call carries no credentials.RequestInfo to
+	// tell (it was not made by grpc-go). The token and proof are never sent.
 	ErrInsecureTransport = errors.New("dpopgrpc: connection is not secure")
 	// ErrUnknownTarget: the call's method or authority is missing or
 	// malformed, so the proof's htu cannot be built.
