@@ -13,6 +13,7 @@
 //	decide once for every transport: authn, authz, telemetry, refusal  [github.com/ztkit/ztkit/guard]
 //	describe a request for it, whatever the transport                  [github.com/ztkit/ztkit/inbound]
 //	know who is calling: mTLS SVIDs, JWT-SVIDs, tokens → Principal     [github.com/ztkit/ztkit/authn]
+//	send a workload's JWT-SVID on gRPC calls                           [github.com/ztkit/ztkit/authn/jwtsvidgrpc]
 //	issue or verify short-lived access tokens, JWKS, key rotation      [github.com/ztkit/ztkit/tokens]
 //	bind tokens to a client key and check proofs (DPoP, RFC 9449)      [github.com/ztkit/ztkit/tokens/dpop]
 //	share DPoP replay state across replicas on Redis                   [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
