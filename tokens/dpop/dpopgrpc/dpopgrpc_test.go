@@ -496,3 +496,25 @@ func TestUnknownTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestInterceptorsWithoutCredentials: the interceptors leave calls that do
+// not use their credentials alone: a refusal is neither learnt from nor
+// retried.
+func TestInterceptorsWithoutCredentials(t *testing.T) {
+	r := newRig(t)
+	srv := startServer(t, r, serverOpts{mode: nonceTrailer})
+	c := r.creds(t, r.source(t))
+	conn := r.dial(t, srv, grpc.WithChainUnaryInterceptor(c.UnaryClientInterceptor()), grpc.WithChainStreamInterceptor(c.StreamClientInterceptor()))
+
+	assert.Equal(t, codes.Unauthenticated, status.Code(check(t, conn)))
+	chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
+	require.NoError(t, err)
+	require.NoError(t, chat.CloseSend())
+	assert.Equal(t, codes.Unauthenticated, status.Code(chat.RecvMsg(&healthpb.HealthCheckResponse{})))
+
+	hits := srv.seen()
+	require.Len(t, hits, 2, "neither retried")
+	for _, h := range hits {
+		assert.ErrorIs(t, h.err, dpop.ErrMissingAccessToken)
+	}
+}

@@ -111,6 +111,9 @@ func (c *PerRPCCredentials) StreamClientInterceptor() grpc.StreamClientIntercept
 		if err != nil {
 			return nil, c.callError(st, err)
 		}
+		if origin, _, _ := st.get(); origin == "" {
+			return cs, nil // the stream does not use c: nothing to learn or retry
+		}
 		return &stream{c: c, open: open, cs: cs, st: st}, nil
 	}
 }
