@@ -8,6 +8,10 @@
 //	creds, err := dpopgrpc.NewPerRPCCredentials(tokenSource, proofer)
 //	conn, err := grpc.NewClient(target, append(creds.DialOptions(), grpc.WithTransportCredentials(tlsCreds))...)
 //
+// With an egress allow-list, whose dialer also provides the SPIFFE mTLS:
+//
+//	conn, err := egressgrpc.NewClient(target, dialer, creds.DialOptions()...)
+//
 // # DPoP over gRPC
 //
 // RFC 9449 names no gRPC mapping; ztkit's server interceptors and this

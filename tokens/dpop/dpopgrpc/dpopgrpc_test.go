@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/authz/egress/egressgrpc"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -517,4 +522,31 @@ func TestInterceptorsWithoutCredentials(t *testing.T) {
 	for _, h := range hits {
 		assert.ErrorIs(t, h.err, dpop.ErrMissingAccessToken)
 	}
+}
+
+// TestWithEgressDialer: the credentials compose with an egress allow-list
+// (egressgrpc): the call goes only to the listed server, proved by its
+// SPIFFE ID, and carries a proof for the dialed authority; the nonce retry
+// works through it.
+func TestWithEgressDialer(t *testing.T) {
+	r := newRig(t)
+	srv := startServer(t, r, serverOpts{mode: nonceTrailer, external: "https://{addr}"})
+	_, port, err := net.SplitHostPort(srv.addr)
+	require.NoError(t, err)
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
+	list, err := egress.NewList(egress.Destination{Host: "127.0.0.1", Port: p, Server: authn.MatchID(shoprig.Payments)})
+	require.NoError(t, err)
+	d, err := egress.NewDialer(list, egress.WithSPIFFE(shoprig.SVID(t, r.iss, shoprig.Checkout), r.iss.X509Bundle()))
+	require.NoError(t, err)
+	conn, err := egressgrpc.NewClient(srv.addr, d, r.creds(t, r.source(t)).DialOptions()...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	require.NoError(t, check(t, conn))
+	hits := srv.seen()
+	require.Len(t, hits, 2)
+	assert.ErrorIs(t, hits[0].err, dpop.ErrUseDPoPNonce)
+	assert.NoError(t, hits[1].err)
+	assert.Equal(t, "https://"+srv.addr+checkMethod, hits[1].htu)
 }
