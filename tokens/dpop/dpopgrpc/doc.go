@@ -53,8 +53,10 @@
 // call is never retried for any other refusal.
 //
 // A unary call is retried whole. A stream is retried only at its start:
-// when the refusal is seen (by Header or RecvMsg) before the client has
-// sent a message, the stream is opened again, transparently. A stream
+// when the refusal is seen before the client has sent a message, by RecvMsg
+// or by Header (which sees it only when the refusal came without a header
+// frame; otherwise Header returns that header and RecvMsg the refusal), the
+// stream is opened again, transparently. A stream
 // refused after the client sent a message is not replayed (the messages are
 // not kept); its error is the server's status and matches
 // [ErrNonceRetryImpossible], and the nonce is remembered, so opening the

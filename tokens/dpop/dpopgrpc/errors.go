@@ -27,8 +27,10 @@ var (
 	// integrity (TLS), or the call carries no credentials.RequestInfo to
 	// tell (it was not made by grpc-go). The token and proof are never sent.
 	ErrInsecureTransport = errors.New("dpopgrpc: connection is not secure")
-	// ErrUnknownTarget: the call's method or authority is missing or
-	// malformed, so the proof's htu cannot be built.
+	// ErrUnknownTarget: the call's method is not "/service/method" in the
+	// canonical path form the server checks htu in (no dot or empty
+	// segment, no query, fragment or encoded separator), or its authority is
+	// missing or not host[:port], so the proof's htu cannot be built.
 	ErrUnknownTarget = errors.New("dpopgrpc: call target unknown")
 	// ErrConflictingMetadata: the call's outgoing metadata already has an
 	// "authorization" or "dpop" key, which the credentials would add a
