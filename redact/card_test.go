@@ -118,8 +118,10 @@ func TestCardTokenForms(t *testing.T) {
 
 // TestDigitRunWholeOrNothing: groups of three to six digits joined by one
 // separator are one value, redacted whole or not at all. A later group is no
-// card or phone number of its own; a card that the run goes on past takes the
-// rest of it. Each case runs alone and padded past the masked scan's minimum.
+// phone number of its own; a card at any group of the run takes the whole run
+// unless the run is a check-digit-valid USPS tracking number; a card that the
+// run goes on past takes the rest of it. Each case runs alone and padded past
+// the masked scan's minimum.
 func TestDigitRunWholeOrNothing(t *testing.T) {
 	const c, p = "[REDACTED:card]", "[REDACTED:phone]"
 	cases := []struct{ name, in, want string }{
@@ -127,9 +129,11 @@ func TestDigitRunWholeOrNothing(t *testing.T) {
 		{"maestro 12 inside a 16-digit reference", "ref 5518 5043 0821 9303 ok", ""},
 		{"trunk-0 phone inside a 16-digit reference", "ref 6494 0423 0241 6655 ok", ""},
 		{"usps grouped", "tracking 9400 1000 0000 0000 0000 00", ""},
-		{"usps grouped with a card-like tail", "tracking 9261 6581 9890 7783 5997 28", ""},
+		{"usps grouped with a card-like tail", "tracking 9261 6581 9890 7783 5997 23", ""},
 		{"usps dashes", "tracking 9505-5043-0821-9303-0000-12", ""},
-		{"usps with a 16-digit card-like tail", "tracking 9400 4111 1111 1111 1111 12", ""},
+		{"usps with a 16-digit card-like tail", "tracking 9400 4111 1111 1111 1111 15", ""},
+		{"non-luhn 16 digits after a group", "ref 1234 4111 1111 1111 1112 ok", ""},
+		{"non-luhn 16 digits after two groups", "ref 1234 5678 4111 1111 1111 1112", ""},
 		{"maestro 12 inside a 19-digit run", "ref 123 675 964 982 648", ""},
 		{"trunk-0 phone inside tab-joined ids", "ids\t4800\t0574\t7787\t6938", ""},
 		// Redacted: the run is the value, or the value starts a run.
@@ -146,6 +150,16 @@ func TestDigitRunWholeOrNothing(t *testing.T) {
 		{"phone after a group of another size", "ref 1234 020 7946 0958", "ref 1234 " + p},
 		{"card inside a run of at most 19 digits", "no 1234 3782 822463 10005 ok", "no " + c + " ok"},
 		{"card inside a run takes the run", "ids 123 378 282 246 310 005 ok", "ids " + c + " ok"},
+		// Redacted: a card inside a run of more than 19 digits takes it all.
+		{"card after a group of the same size", "ref 1234 4111 1111 1111 1111", "ref " + c},
+		{"card after a group of another size, cut short", "100 4111 1111 1111 1111", "100 " + c},
+		{"card after two groups", "ids 1234 5678 4111 1111 1111 1111 ok", "ids " + c + " ok"},
+		{"card then cvv inside a run", "ref 1234 4111 1111 1111 1111 123 ok", "ref " + c + " ok"},
+		{"card then cvv of the run's size", "ref 987 378 282 246 310 005 123 ok", "ref " + c + " ok"},
+		{"card inside a dashed run", "ref 1234-4111-1111-1111-1111-9999.", "ref " + c + "."},
+		{"card after a 94xx group, 20 digits", "ref 9400 4111 1111 1111 1111 ok", "ref " + c + " ok"},
+		{"card in a 22-digit run whose usps check fails", "tracking 9400 4111 1111 1111 1111 12", "tracking " + c + " 12"},
+		{"card in a usps-shaped run of 23 digits", "ref 9400 4111 1111 1111 1111 123", "ref " + c},
 		{"bad-checksum iban head", "iban DE88 3704 0044 0532 0130 00 ok", "iban " + p + " ok"},
 	}
 	r, err := redact.New()

@@ -836,7 +836,7 @@ func (g *corpusGen) lookOrderID(f corpusFormat) corpusValue {
 // Tracking numbers as carriers print them. UPS: 1Z and 16 letters and
 // digits. FedEx Express: 12 digits starting with 7, compact or 4-4-4; FedEx
 // Ground: 15 digits starting with 0 or 1. USPS: 22 digits starting with 92 to
-// 95, compact or in groups of four. No card brand starts with 0, 1, 7 or 9, so
+// 95 and ending in a Mod 10 check digit, compact or in groups of four. No card brand starts with 0, 1, 7 or 9, so
 // none of them is a card number however its Luhn sum comes out; the digits
 // after the prefix are random, so a group inside one may start a valid card or
 // a phone number, which is what the grouped forms test.
@@ -862,8 +862,26 @@ func (g *corpusGen) lookFedEx(f corpusFormat) corpusValue {
 	return corpusLookalike("lookalike/tracking-fedex", g.trackingKey(), "7"+g.digits(11))
 }
 
+// uspsDigits returns a USPS package identification code: 21 digits and
+// the USPS Mod 10 check digit over them (USPS Publication 199), as every
+// label carries.
 func (g *corpusGen) uspsDigits() string {
-	return g.pick("9400", "9205", "9261", "9274", "9300", "9505") + g.digits(18)
+	d := g.pick("9400", "9205", "9261", "9274", "9300", "9505") + g.digits(17)
+	return d + string(byte('0'+uspsCheckDigit(d)))
+}
+
+// uspsCheckDigit returns the USPS Mod 10 check digit of the digits d:
+// from the right, weights 3 and 1 in turn.
+func uspsCheckDigit(d string) int {
+	sum := 0
+	for j := len(d) - 1; j >= 0; j-- {
+		v := int(d[j] - '0')
+		if (len(d)-1-j)%2 == 0 {
+			v *= 3
+		}
+		sum += v
+	}
+	return (10 - sum%10) % 10
 }
 
 func (g *corpusGen) lookUUID() corpusValue {

@@ -319,10 +319,11 @@ func (s *scanner) compact(i, j int) int {
 // 6655, 9400 1000 0000 0000 0000 00), and a later group of a run starts no
 // value of its own: a phone number there is not one (0423 0241 6655) unless
 // the run follows the head of an IBAN ([valueSpan]); a card there that
-// holds 13 digits or more takes the run before it when the two hold at
-// most 19 digits, the most a card has, and is no card otherwise (nor is a
-// 12-digit Maestro number there). A card that a run goes on past takes the
-// rest of the run ([cardRunEnd]): a card number is never redacted in part.
+// holds 13 digits or more takes the whole run, however long, unless the run
+// is a USPS tracking number ([uspsTracking]); a 12-digit Maestro number
+// there is none. A card that a run goes on past takes the rest of the run
+// ([cardRunEnd]): a card number is never redacted in part, nor left in a
+// longer run (ref 1234 4111 1111 1111 1111 is redacted whole).
 func (s *scanner) numeric(i int) int {
 	src := s.src
 	// A group following a decimal point (also one that joins two groups) is
@@ -347,7 +348,7 @@ func (s *scanner) numeric(i int) int {
 						var d [20]byte
 						nd := len(cardDigits(d[:0], src[g:e]))
 						st = runStart
-						if nd < 13 || runDigits+nd > 19 {
+						if nd < 13 || runDigits+nd > 19 && uspsTracking(src, runStart, runSep) {
 							st = -1
 						}
 					}
@@ -385,6 +386,48 @@ func (s *scanner) numeric(i int) int {
 		}
 		return ge
 	}
+}
+
+// uspsTracking reports whether the digit groups joined by sep from k hold a
+// USPS tracking number, which a card found inside a run does not take: the
+// 22-digit package identification code of the Intelligent Mail package
+// barcode (USPS Publication 199, IMpb Implementation Guide: channel
+// application identifier 92 to 95, service type code, mailer ID, serial
+// number), whose last digit is the USPS Mod 10 check digit over the 21
+// before it (weights 3 and 1 from the right, as GS1 check digits). Only the
+// check-digit-valid 22-digit form counts: the 20-digit shape is exactly a
+// four-digit group and a 16-digit card, and without the check one card in
+// ten planted after a 94xx group would still pass; a card inside a valid
+// code is the price of keeping real tracking numbers (about one in 25 holds
+// a Luhn-valid card range at a group boundary).
+func uspsTracking(src []byte, k int, sep []byte) bool {
+	var d [22]byte
+	n := 0
+	for {
+		ge, gd := groupAt(src, k)
+		if gd == 0 || n+gd > len(d) {
+			return false
+		}
+		groupDigits(d[n:n+gd], src, k, ge)
+		n += gd
+		l := cardSepAt(src, ge)
+		if l == 0 || string(src[ge:ge+l]) != string(sep) || digitUnit(src, ge+l) == 0 {
+			break
+		}
+		k = ge + l
+	}
+	if n != len(d) || d[0] != '9' || d[1] < '2' || d[1] > '5' {
+		return false
+	}
+	sum := 0
+	for j := 20; j >= 0; j-- {
+		v := int(d[j] - '0')
+		if (20-j)%2 == 0 {
+			v *= 3
+		}
+		sum += v
+	}
+	return (10-sum%10)%10 == int(d[21]-'0')
 }
 
 // cardRunEnd returns the end of the card number src[g:e] widened over the rest
