@@ -316,6 +316,24 @@ func (g *corpusGen) cardJoined(class string, seps ...string) corpusValue {
 	return corpusCardValue(class, g.cardKey(), strings.Join(corpusCardGroups(d), sep), brand)
 }
 
+// cardInRun returns a card number printed inside a longer grouped number:
+// one or two groups of four random digits before it, in the same separator,
+// and sometimes a CVV-like group after it (ref 1234 4111 1111 1111 1111 123).
+// The whole run holds more than 19 digits, so no part of it may be taken for
+// the card alone, and all of it is the secret.
+func (g *corpusGen) cardInRun() corpusValue {
+	d, brand := g.cardNumber(19)
+	sep := g.pick(" ", "-")
+	gs := corpusCardGroups(d)
+	for range 1 + g.intn(2) {
+		gs = append([]string{g.digits(4)}, gs...)
+	}
+	if g.chance(0.3) {
+		gs = append(gs, g.digits(3))
+	}
+	return corpusCardValue("card/inside-long-run", g.pick("ref", "reference", "memo", "note", "ids"), strings.Join(gs, sep), brand)
+}
+
 func (g *corpusGen) cardOddSep() corpusValue {
 	d, brand := g.cardNumber(19)
 	gs := corpusCardGroups(d)
@@ -1002,6 +1020,7 @@ func corpusClasses() []corpusClass {
 			return corpusCardValue("card/plain", g.cardKey(), d, b)
 		}},
 		{"card/spaces", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/spaces", " ") }},
+		{"card/inside-long-run", true, corpusFmtText, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardInRun() }},
 		{"card/dashes", true, corpusFmtText | corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardJoined("card/dashes", "-") }},
 		{"card/odd-separators", true, corpusFmtSlog | corpusFmtJSON | corpusFmtLogfmt | corpusFmtPlain | corpusFmtStack, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardOddSep() }},
 		{"card/url-encoded", true, corpusFmtAccess, func(g *corpusGen, _ corpusFormat) corpusValue { return g.cardURLEncoded() }},
