@@ -32,8 +32,11 @@
 //     Express, Discover, JCB, UnionPay, Diners Club, Maestro). The slog
 //     handler checks whole float64 values in their integer form. Groups of
 //     one size joined by one separator are one value (an account or
-//     tracking number): a card or phone number is not taken from inside
-//     one, and a card that such a run goes on past is redacted with it.
+//     tracking number), redacted whole or not at all: a phone number is not
+//     taken from inside one; a card at any of its groups, or one that such
+//     a run goes on past, takes the whole run (ref 1234 4111 1111 1111
+//     1111), unless the run is a 22-digit USPS tracking number with a valid
+//     check digit.
 //   - [KindIBAN]: a country code from the SWIFT IBAN registry or its list of
 //     countries that use IBANs at home, that country's length and a good
 //     ISO 7064 mod-97 check; compact or grouped, with spaces or dashes, the
