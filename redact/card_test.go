@@ -160,6 +160,8 @@ func TestDigitRunWholeOrNothing(t *testing.T) {
 		{"card after a 94xx group, 20 digits", "ref 9400 4111 1111 1111 1111 ok", "ref " + c + " ok"},
 		{"card in a 22-digit run whose usps check fails", "tracking 9400 4111 1111 1111 1111 12", "tracking " + c + " 12"},
 		{"card in a usps-shaped run of 23 digits", "ref 9400 4111 1111 1111 1111 123", "ref " + c},
+		{"card in a usps run of 24 digits", "ref 9400 4111 1111 1111 1111 1500", "ref " + c},
+		{"card in a check-valid usps number grouped otherwise", "ref 9400-4111-1111-1111-1111-1-5", "ref " + c + "-1-5"},
 		{"bad-checksum iban head", "iban DE88 3704 0044 0532 0130 00 ok", "iban " + p + " ok"},
 	}
 	r, err := redact.New()

@@ -397,16 +397,19 @@ func (s *scanner) numeric(i int) int {
 // before it (weights 3 and 1 from the right, as GS1 check digits). Only the
 // check-digit-valid 22-digit form counts: the 20-digit shape is exactly a
 // four-digit group and a 16-digit card, and without the check one card in
-// ten planted after a 94xx group would still pass; a card inside a valid
-// code is the price of keeping real tracking numbers (about one in 25 holds
-// a Luhn-valid card range at a group boundary).
+// ten planted after a 94xx group would still pass. Only the printed form
+// counts, groups of four and two digits at the end (9400 1000 0000 0000 0000
+// 00). A card inside a valid code is the price of keeping real tracking
+// numbers: about one in 25 holds a Luhn-valid card range at a group
+// boundary, and without the exemption the corpus keeps 96.05% of grouped
+// USPS numbers.
 func uspsTracking(src []byte, k int, sep []byte) bool {
 	var d [22]byte
 	n := 0
 	for {
 		ge, gd := groupAt(src, k)
-		if gd == 0 || n+gd > len(d) {
-			return false
+		if !(gd == 4 && n <= 16 || gd == 2 && n == 20) {
+			return false // printed in fours with two at the end
 		}
 		groupDigits(d[n:n+gd], src, k, ge)
 		n += gd
