@@ -137,7 +137,13 @@ func (r *rig) issue(tb testing.TB, o issueOpts) string {
 // proof returns a fresh proof for POST origin+path carrying ath of token.
 func (r *rig) proof(tb testing.TB, token string) string {
 	tb.Helper()
-	p, err := r.proofs.Proof(dpop.ProofRequest{Method: method, URL: htu, AccessToken: token})
+	return r.proofFor(tb, token, htu)
+}
+
+// proofFor returns a fresh proof for POST url carrying ath of token.
+func (r *rig) proofFor(tb testing.TB, token, url string) string {
+	tb.Helper()
+	p, err := r.proofs.Proof(dpop.ProofRequest{Method: method, URL: url, AccessToken: token})
 	require.NoError(tb, err)
 	return p
 }
@@ -213,6 +219,7 @@ func (r *rig) withType(tb testing.TB, typ string) string {
 type proofBatch struct {
 	r      *rig
 	token  string
+	url    string // the proofs' htu
 	proofs []string
 	next   int
 	cpu    *cpuClock // paused with the timer while refilling; may be nil
@@ -221,14 +228,19 @@ type proofBatch struct {
 const batchSize = 4096
 
 func newProofBatch(b *testing.B, r *rig, token string) *proofBatch {
-	pb := &proofBatch{r: r, token: token, proofs: make([]string, batchSize)}
+	return newProofBatchFor(b, r, token, htu)
+}
+
+// newProofBatchFor is newProofBatch for proofs of POST url.
+func newProofBatchFor(b *testing.B, r *rig, token, url string) *proofBatch {
+	pb := &proofBatch{r: r, token: token, url: url, proofs: make([]string, batchSize)}
 	pb.fill(b)
 	return pb
 }
 
 func (pb *proofBatch) fill(b *testing.B) {
 	for i := range pb.proofs {
-		pb.proofs[i] = pb.r.proof(b, pb.token)
+		pb.proofs[i] = pb.r.proofFor(b, pb.token, pb.url)
 	}
 	pb.next = 0
 }
