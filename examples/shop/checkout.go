@@ -25,6 +25,8 @@ type checkout struct {
 	decide func(format string, args ...any)
 	// log writes the checkout's structured log through a redacting handler.
 	log *slog.Logger
+	// pay is checkout's client of the payments gRPC service.
+	pay *paymentsClient
 	// handshakes receives the reason of each refused TLS handshake.
 	handshakes chan string
 
@@ -94,6 +96,14 @@ func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
 	c.next++
 	c.orders[id] = p.Subject
 	c.mu.Unlock()
+	// Payments, over gRPC with checkout's own token (payments.go).
+	charge, err := c.pay.Charge(r.Context(), id)
+	if err != nil {
+		c.decide("checkout: gRPC Charge(%s) [mTLS, DPoP token, DPoP proof] → %s", id, grpcOutcome(err))
+		http.Error(w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
+		return
+	}
+	c.decide("checkout: gRPC Charge(%s) [mTLS, DPoP token, DPoP proof] → OK, charge %s", id, charge)
 	c.decide("checkout: 201 allow  order %s for %s via %s from %s (%s, acr %s, proof key %s…)",
 		id, p.Subject, p.ClientID, p.Peer, p.Methods, p.ACR, p.KeyThumbprint[:8])
 	// A careless log line of the kind services write every day: the whole

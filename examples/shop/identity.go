@@ -29,6 +29,8 @@ type client struct {
 	// subject is who the storefront acts for in this demo: a signed-in customer.
 	subject string
 	acr     string
+	// audience is the one resource server its tokens are for.
+	audience string
 }
 
 func (id *identity) routes() http.Handler {
@@ -71,7 +73,7 @@ func (id *identity) token(w http.ResponseWriter, r *http.Request) {
 		scopes = narrow(c.scopes, requested)
 	}
 	tok, err := id.issuer.Issue(r.Context(), tokens.TokenRequest{
-		Subject: c.subject, ClientID: clientID, Audience: []string{checkoutAudience},
+		Subject: c.subject, ClientID: clientID, Audience: []string{c.audience},
 		Scopes: scopes, ACR: c.acr, AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
 		DPoPKeyThumbprint: proof.KeyThumbprint,
 	})

@@ -127,7 +127,9 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	id := &identity{issuer: issuer, keys: keys, proofs: tokenProofs, url: idURL, clients: map[string]client{
 		// Demo credentials. A real client authenticates with mTLS or private_key_jwt.
-		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write", "orders:read"}, subject: "customer-42", acr: "mfa"},
+		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write", "orders:read"}, subject: "customer-42", acr: "mfa", audience: checkoutAudience},
+		// Checkout's own client, for its calls to payments (see payments.go).
+		"checkout": {secret: checkoutSecret, scopes: []string{"payments:write"}, subject: "customer-42", acr: "mfa", audience: paymentsAudience},
 	}}
 	stopID := startServer(idLn, &http.Server{Handler: id.routes()})
 	defer stopID()
@@ -144,7 +146,20 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 	defer remote.Close()
+	// Payments: a gRPC service over SPIFFE mTLS that checkout calls with its
+	// own DPoP-bound token (payments.go).
+	ps, err := startPayments(remote, idURL, w, policy.engine.Authorizer(), logger, p.line)
+	if err != nil {
+		return err
+	}
+	defer ps.Stop()
+	pay, err := dialPayments(w, idURL, ps, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, pay.Close()) }()
 	co := newCheckout(p.line, logger)
+	co.pay = pay
 	auth, err := checkoutAuth(remote, idURL, coURL, w, co.authorize(policy.engine.Authorizer()), logger)
 	if err != nil {
 		return err
@@ -173,6 +188,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
+	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("%s", describeEgress(sfEgress, w))
 	if policy.text != nil {
 		p.line("policy:   embedded policy.json written to %s, watched every %s (edit it while -serve runs)", policy.path, pollInterval)
@@ -181,7 +197,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("")
 
-	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
+	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, payURL: ps.url, pay: pay, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -228,10 +244,12 @@ func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az a
 
 // stage is what the scenario plays on.
 type stage struct {
-	idURL, coURL string
-	w            *workloads
-	co           *checkout
-	policy       *policyFile
+	idURL, coURL, payURL string
+	// pay is checkout's client of payments.
+	pay    *paymentsClient
+	w      *workloads
+	co     *checkout
+	policy *policyFile
 	// egress is the storefront's outbound transport (storefrontEgress).
 	egress *egress.Transport
 	// log is the shop's redacting structured log.
@@ -380,6 +398,9 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	if err := s.egressSteps(ctx, p, shop, proofer, tok); err != nil {
 		return err
 	}
+	if err := s.grpcSteps(ctx, p, proofer, tok); err != nil {
+		return err
+	}
 	p.line("")
 	p.line("every request was decided as expected; no token or proof was printed")
 	return nil
@@ -511,6 +532,12 @@ func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr strin
 
 // getToken runs the client_credentials grant with a DPoP proof.
 func getToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper, idURL, scope string) (string, error) {
+	return clientToken(ctx, proofer, base, idURL, "storefront", "demo-storefront-secret", scope)
+}
+
+// clientToken runs the client_credentials grant for clientID, authenticated
+// with secret (client_secret_basic), with a DPoP proof from proofer.
+func clientToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper, idURL, clientID, secret, scope string) (string, error) {
 	c := &http.Client{Transport: &dpop.Transport{Base: base, Proofer: proofer}}
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, idURL+"/token", strings.NewReader(form.Encode()))
@@ -518,7 +545,7 @@ func getToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("storefront", "demo-storefront-secret")
+	req.SetBasicAuth(clientID, secret)
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", err

@@ -36,6 +36,17 @@ type workloads struct {
 	// egress allow-list requires it of the server at checkout's address.
 	storefrontServers authn.IDMatcher
 
+	paymentsID      spiffeid.ID
+	paymentsSVID    x509svid.Source
+	paymentsBundles x509bundle.Source
+	// paymentsPeers is whom payments accepts as a caller (its guard checks
+	// it); the TLS handshake admits any workload of the trust domain, so
+	// that a wrong caller gets a gRPC status that says why.
+	paymentsPeers authn.IDMatcher
+	// distinctPayments is false when payments has the checkout's one SVID
+	// (an external agent): its peer check can then not tell them apart.
+	distinctPayments bool
+
 	// issuer is the embedded issuer; nil with an external agent.
 	issuer *spiffetest.Issuer
 
@@ -82,6 +93,7 @@ func (w *workloads) embedded(ctx context.Context) error {
 	w.td = spiffeid.RequireTrustDomainFromString(shopTrustDomain)
 	w.checkoutID = spiffeid.RequireFromPath(w.td, "/checkout")
 	w.storefrontID = spiffeid.RequireFromPath(w.td, "/storefront")
+	w.paymentsID = spiffeid.RequireFromPath(w.td, "/payments")
 
 	iss, err := spiffetest.New(ctx, w.td)
 	if err != nil {
@@ -111,6 +123,12 @@ func (w *workloads) embedded(ctx context.Context) error {
 	}
 	w.closers = append(w.closers, bundles.Close)
 	w.storefrontSVID, w.storefrontBundles = svid, bundles
+	paySVID, err := iss.IssueX509SVID(w.paymentsID)
+	if err != nil {
+		return err
+	}
+	w.paymentsSVID, w.paymentsBundles = paySVID, bundles
+	w.paymentsPeers, w.distinctPayments = authn.MatchID(w.checkoutID), true
 
 	w.checkoutPeers = authn.MatchID(w.storefrontID)
 	w.storefrontServers = authn.MatchID(w.checkoutID)
@@ -118,6 +136,7 @@ func (w *workloads) embedded(ctx context.Context) error {
 		fmt.Sprintf("spiffe:   trust domain %s, embedded issuer (authn/spiffetest) serving the Workload API at %s", w.td.Name(), iss.Addr()),
 		fmt.Sprintf("checkout: is %s (X509-SVID from the Workload API); accepts mTLS from %s only", w.checkoutID, w.storefrontID),
 		fmt.Sprintf("storefront: is %s (X509-SVID issued directly by the same CA: one process cannot be attested as two workloads)", w.storefrontID),
+		fmt.Sprintf("payments: is %s (X509-SVID issued directly by the same CA); accepts gRPC calls from %s only", w.paymentsID, w.checkoutID),
 	}
 	return nil
 }
@@ -151,6 +170,8 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 	w.checkoutID, w.storefrontID = coSVID.ID, sfSVID.ID
 	w.checkoutSVID, w.checkoutBundles = co, co
 	w.storefrontSVID, w.storefrontBundles = sf, sf
+	w.paymentsID, w.paymentsSVID, w.paymentsBundles = coSVID.ID, co, co
+	w.paymentsPeers = authn.MatchMemberOf(w.td)
 
 	w.checkoutPeers = authn.MatchMemberOf(w.td)
 	w.storefrontServers = authn.MatchID(w.checkoutID)
@@ -159,6 +180,7 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 		fmt.Sprintf("checkout: is %s; accepts mTLS from any workload of trust domain %s, since both workloads have the agent's one SVID",
 			w.checkoutID, w.td.Name()),
 		fmt.Sprintf("storefront: is %s (X509-SVID from the Workload API)", w.storefrontID),
+		fmt.Sprintf("payments: is %s; accepts gRPC calls from any workload of trust domain %s", w.paymentsID, w.td.Name()),
 	}
 	return nil
 }

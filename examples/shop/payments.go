@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/authz/egress"
+	"github.com/ztkit/ztkit/authz/egress/egressgrpc"
+	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/guard/guardgrpc"
+	"github.com/ztkit/ztkit/tokens"
+	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
+)
+
+// The payments service: a gRPC service written by hand (no protoc), whose
+// messages are protobuf well-known types.
+const (
+	paymentsAudience = "https://payments.shop.example"
+	paymentsService  = "shop.payments.v1.Payments"
+	// chargeMethod charges an order; the policy's payments-from-checkout rule
+	// allows checkout to call it.
+	chargeMethod = "/" + paymentsService + "/Charge"
+	// refundMethod refunds a charge; no rule of the policy allows it.
+	refundMethod = "/" + paymentsService + "/Refund"
+	// checkoutSecret is checkout's demo client secret at the identity
+	// service. A real client authenticates with mTLS or private_key_jwt.
+	checkoutSecret = "demo-checkout-secret"
+)
+
+// paymentsHandler is the service's handler type, for grpc.ServiceDesc.
+type paymentsHandler interface {
+	charge(ctx context.Context, order *wrapperspb.StringValue) (*wrapperspb.StringValue, error)
+	refund(ctx context.Context, charge *wrapperspb.StringValue) (*wrapperspb.StringValue, error)
+}
+
+// paymentsDesc is what protoc would generate for
+//
+//	service Payments {
+//	  rpc Charge(google.protobuf.StringValue) returns (google.protobuf.StringValue); // order ID → charge ID
+//	  rpc Refund(google.protobuf.StringValue) returns (google.protobuf.StringValue); // charge ID → refund ID
+//	}
+var paymentsDesc = grpc.ServiceDesc{
+	ServiceName: paymentsService,
+	HandlerType: (*paymentsHandler)(nil),
+	Methods: []grpc.MethodDesc{
+		unaryMethod("Charge", paymentsHandler.charge),
+		unaryMethod("Refund", paymentsHandler.refund),
+	},
+	Metadata: "shop/payments/v1/payments.proto",
+}
+
+// unaryMethod is the method name of the service's handler h.
+func unaryMethod(name string, h func(paymentsHandler, context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error)) grpc.MethodDesc {
+	return grpc.MethodDesc{MethodName: name, Handler: func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		in := new(wrapperspb.StringValue)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		call := func(ctx context.Context, req any) (any, error) {
+			return h(srv.(paymentsHandler), ctx, req.(*wrapperspb.StringValue))
+		}
+		if ic == nil {
+			return call(ctx, in)
+		}
+		return ic(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + paymentsService + "/" + name}, call)
+	}}
+}
+
+// payments charges orders. Its guard admits a call only over mTLS from
+// checkout, with a DPoP-bound token for paymentsAudience and a fresh proof
+// carrying the server's nonce, and only if the policy allows the principal
+// the full method; the handlers run after that.
+type payments struct {
+	decide func(format string, args ...any)
+	mu     sync.Mutex
+	next   int
+}
+
+func (pm *payments) charge(ctx context.Context, order *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+	p, ok := authn.PrincipalFromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Internal, "no principal")
+	}
+	pm.mu.Lock()
+	id := fmt.Sprintf("ch_%d", pm.next)
+	pm.next++
+	pm.mu.Unlock()
+	pm.decide("payments: OK  allow  charge %s for order %s of %s via %s from %s (%s)",
+		id, order.GetValue(), p.Subject, p.ClientID, p.Peer, p.Methods)
+	return wrapperspb.String(id), nil
+}
+
+func (pm *payments) refund(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+	// Only reachable if a policy rule allowed Refund; policy.json has none.
+	return nil, status.Error(codes.Unimplemented, "refunds are made in the back office")
+}
+
+// paymentsServer is the running payments service.
+type paymentsServer struct {
+	url  string // https://<addr>, the external URL of its DPoP proofs' htu
+	addr string
+	srv  *grpc.Server
+}
+
+// startPayments serves payments on a free loopback port over SPIFFE mTLS
+// with the payments workload's X509-SVID. The handshake admits any workload
+// of the trust domain; the guard then requires w.paymentsPeers, a token from
+// the identity service at idURL, whose keys is keys, and az's decision, so
+// that every refusal reaches the caller as a gRPC status with its reason.
+func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.Authorizer, logger *slog.Logger, decide func(string, ...any)) (*paymentsServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ps := &paymentsServer{url: "https://" + ln.Addr().String(), addr: ln.Addr().String()}
+	srv, err := paymentsGRPC(keys, idURL, ps.url, w, az, logger)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
+	srv.RegisterService(&paymentsDesc, &payments{decide: decide, next: 5001})
+	ps.srv = srv
+	go func() { _ = srv.Serve(ln) }()
+	return ps, nil
+}
+
+// Stop closes the listener and every connection.
+func (ps *paymentsServer) Stop() { ps.srv.Stop() }
+
+// paymentsGRPC is the payments gRPC server, with guardgrpc's interceptors.
+func paymentsGRPC(keys tokens.KeySource, idURL, payURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (*grpc.Server, error) {
+	tv, err := tokens.NewVerifier(keys, idURL, []string{paymentsAudience})
+	if err != nil {
+		return nil, err
+	}
+	nonces, err := newNonces()
+	if err != nil {
+		return nil, err
+	}
+	pv, err := dpop.NewVerifier(dpop.WithNonces(nonces))
+	if err != nil {
+		return nil, err
+	}
+	rv, err := dpop.NewRequestVerifier(tv, pv, dpop.WithExternalURL(payURL))
+	if err != nil {
+		return nil, err
+	}
+	a, err := authn.New(authn.Policy{Peer: w.paymentsPeers, Token: authn.DPoPBoundToken},
+		authn.WithX509Bundles(w.paymentsBundles), authn.WithAccessTokens(rv))
+	if err != nil {
+		return nil, err
+	}
+	g, err := guard.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az), guard.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	ics, err := guardgrpc.New(g)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := authn.ServerTLSConfig(w.paymentsSVID, w.paymentsBundles, authn.MatchMemberOf(w.td))
+	if err != nil {
+		return nil, err
+	}
+	return grpc.NewServer(append(ics.ServerOptions(), grpc.Creds(credentials.NewTLS(tlsCfg)))...), nil
+}
+
+// paymentsClient is checkout's client of payments: through checkout's
+// egress allow-list (payments over SPIFFE mTLS, only if the server presents
+// the payments SPIFFE ID; the identity service in plaintext on loopback),
+// with checkout's own DPoP-bound token for paymentsAudience.
+type paymentsClient struct {
+	conn *grpc.ClientConn
+	// bare is a connection over the same mTLS without the DPoP credentials,
+	// for the scenario's attacker inside checkout.
+	bare *grpc.ClientConn
+	// tap records the metadata of checkout's last call, as a compromised
+	// dependency in checkout could.
+	tap    *tapCreds
+	egress *egress.Transport
+}
+
+// dialPayments returns checkout's client of the payments service at ps.
+func dialPayments(w *workloads, idURL string, ps *paymentsServer, logger *slog.Logger) (_ *paymentsClient, err error) {
+	pay, err := destination(ps.url)
+	if err != nil {
+		return nil, err
+	}
+	pay.Server = authn.MatchID(w.paymentsID)
+	id, err := destination(idURL)
+	if err != nil {
+		return nil, err
+	}
+	list, err := egress.NewList(pay, id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := egress.NewDialer(list, egress.WithSPIFFE(w.checkoutSVID, w.checkoutBundles),
+		egress.WithLogger(logger), egress.WithDialTimeout(5*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	t, err := egress.NewTransport(d)
+	if err != nil {
+		return nil, err
+	}
+	pc := &paymentsClient{egress: t}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, pc.Close())
+		}
+	}()
+	proofer, err := newProofer()
+	if err != nil {
+		return nil, err
+	}
+	src := &clientTokens{proofer: proofer, base: t, idURL: idURL, clientID: "checkout", secret: checkoutSecret, scope: "payments:write"}
+	creds, err := dpopgrpc.NewPerRPCCredentials(src, proofer)
+	if err != nil {
+		return nil, err
+	}
+	pc.tap = &tapCreds{PerRPCCredentials: creds}
+	if pc.conn, err = egressgrpc.NewClient(ps.addr, d, grpc.WithPerRPCCredentials(pc.tap),
+		grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor())); err != nil {
+		return nil, err
+	}
+	if pc.bare, err = egressgrpc.NewClient(ps.addr, d); err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
+
+// Close closes the connections.
+func (pc *paymentsClient) Close() error {
+	var errs []error
+	for _, c := range []*grpc.ClientConn{pc.conn, pc.bare} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	pc.egress.CloseIdleConnections()
+	return errors.Join(errs...)
+}
+
+// Charge charges order and returns the charge ID.
+func (pc *paymentsClient) Charge(ctx context.Context, order string) (string, error) {
+	return invoke(ctx, pc.conn, chargeMethod, order)
+}
+
+// invoke calls method on conn with in and returns the answer.
+func invoke(ctx context.Context, conn *grpc.ClientConn, method, in string, opts ...grpc.CallOption) (string, error) {
+	out := new(wrapperspb.StringValue)
+	if err := conn.Invoke(ctx, method, wrapperspb.String(in), out, opts...); err != nil {
+		return "", err
+	}
+	return out.GetValue(), nil
+}
+
+// tapCreds are checkout's DPoP credentials with a tap: it keeps the metadata
+// of the last call, as a compromised dependency in checkout could read it.
+type tapCreds struct {
+	*dpopgrpc.PerRPCCredentials
+	mu   sync.Mutex
+	last map[string]string
+}
+
+func (t *tapCreds) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	md, err := t.PerRPCCredentials.GetRequestMetadata(ctx, uri...)
+	if err == nil {
+		t.mu.Lock()
+		t.last = maps.Clone(md)
+		t.mu.Unlock()
+	}
+	return md, err
+}
+
+// lastMetadata returns the metadata of the last call as key, value pairs.
+func (t *tapCreds) lastMetadata() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var kv []string
+	for k, v := range t.last {
+		kv = append(kv, k, v)
+	}
+	return kv
+}
+
+// clientTokens is a dpop.TokenSource that runs the client_credentials grant
+// with a DPoP proof and keeps the token for half its lifetime.
+type clientTokens struct {
+	proofer                        *dpop.Proofer
+	base                           *egress.Transport
+	idURL, clientID, secret, scope string
+
+	mu      sync.Mutex
+	tok     string
+	renewAt time.Time
+}
+
+func (c *clientTokens) AccessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok != "" && time.Now().Before(c.renewAt) {
+		return c.tok, nil
+	}
+	tok, err := clientToken(ctx, c.proofer, c.base, c.idURL, c.clientID, c.secret, c.scope)
+	if err != nil {
+		return "", err
+	}
+	c.tok, c.renewAt = tok, time.Now().Add(tokens.DefaultTokenLifetime/2)
+	return tok, nil
+}
+
+// grpcOutcome is what a client sees of a call's error: OK, or the status
+// code and the ErrorInfo reason of guardgrpc's refusals, and its message (a
+// fixed public sentence).
+func grpcOutcome(err error) string {
+	if err == nil {
+		return "OK"
+	}
+	st := status.Convert(err)
+	reason := ""
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == guardgrpc.Domain {
+			reason = " " + info.GetMetadata()[guardgrpc.CodeKey] + " (ErrorInfo " + info.GetReason() + ")"
+		}
+	}
+	return fmt.Sprintf("%s%s: %q", st.Code(), reason, st.Message())
+}
+
+// expectGRPC checks that err is a refusal with code and reason.
+func expectGRPC(err error, code codes.Code, reason guard.Reason) error {
+	st := status.Convert(err)
+	if err == nil || st.Code() != code || !strings.Contains(grpcOutcome(err), " "+string(reason)+" ") {
+		return fmt.Errorf("expected %s %s, got %s", code, reason, grpcOutcome(err))
+	}
+	return nil
+}
+
+// newNonces returns a DPoP nonce source with a fresh random secret.
+func newNonces() (*dpop.Nonces, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	return dpop.NewNonces(secret)
+}
+
+// newProofer returns a DPoP proofer with a fresh P-256 key.
+func newProofer() (*dpop.Proofer, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return dpop.NewProofer(k, "")
+}
+
+// grpcSteps plays steps 15 to 18: calls to payments refused for each cause,
+// each printed with the status code and the ErrorInfo reason the client
+// sees. proofer and tok are the storefront's.
+func (s *stage) grpcSteps(ctx context.Context, p *printer, proofer *dpop.Proofer, tok string) error {
+	const call = "Charge(ord_1001)"
+	p.line("15. An attacker inside checkout (a bad dependency) calls payments over checkout's mTLS connection, without a token.")
+	_, err := invoke(ctx, s.pay.bare, chargeMethod, "ord_1001")
+	p.line("attacker  : gRPC %s [mTLS as checkout, no token] → %s", call, grpcOutcome(err))
+	if err := expectGRPC(err, codes.Unauthenticated, guard.ReasonMissingToken); err != nil {
+		return err
+	}
+
+	p.line("16. It resends the metadata of checkout's last call (token and proof), read by the bad dependency.")
+	md := s.pay.tap.lastMetadata()
+	if len(md) == 0 {
+		return errors.New("checkout made no call to payments")
+	}
+	_, err = invoke(metadata.AppendToOutgoingContext(ctx, md...), s.pay.bare, chargeMethod, "ord_1001")
+	p.line("attacker  : gRPC %s [mTLS as checkout, replayed DPoP token and proof] → %s", call, grpcOutcome(err))
+	if err := expectGRPC(err, codes.Unauthenticated, guard.ReasonProofReplayed); err != nil {
+		return err
+	}
+
+	p.line("17. Checkout, with its own valid token and fresh proofs, asks for a refund: no policy rule allows %s.", refundMethod)
+	_, err = invoke(ctx, s.pay.conn, refundMethod, "ch_5001")
+	p.line("checkout: gRPC Refund(ch_5001) [mTLS, DPoP token, DPoP proof] → %s", grpcOutcome(err))
+	if status.Code(err) != codes.PermissionDenied {
+		return fmt.Errorf("expected PermissionDenied, got %s", grpcOutcome(err))
+	}
+
+	if !s.w.distinctPayments {
+		p.line("18. Wrong peer: skipped, the agent serves the storefront and checkout one SVID, so payments cannot tell them apart.")
+		return nil
+	}
+	p.line("18. The storefront calls payments directly, with its own SVID, its customer's token and fresh proofs.")
+	creds, err := dpopgrpc.NewPerRPCCredentials(staticToken(tok), proofer)
+	if err != nil {
+		return err
+	}
+	tlsCfg := tlsconfig.MTLSClientConfig(s.w.storefrontSVID, s.w.storefrontBundles, tlsconfig.AuthorizeID(s.w.paymentsID))
+	conn, err := grpc.NewClient("passthrough:///"+grpcAuthority(s.payURL),
+		append(creds.DialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = invoke(ctx, conn, chargeMethod, "ord_1001")
+	p.line("storefront: gRPC %s [mTLS %s, DPoP token, DPoP proof] → %s", call, s.w.storefrontID, grpcOutcome(err))
+	return expectGRPC(err, codes.PermissionDenied, guard.ReasonPeerForbidden)
+}
+
+// grpcAuthority is the host and port of u, a server's base URL.
+func grpcAuthority(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return parsed.Host
+}
