@@ -13,6 +13,13 @@
 // a rule that ran in shadow mode, then saves a broken version that the engine
 // rejects, keeping the last good policy.
 //
+// Checkout charges each order through payments, a gRPC service (payments.go)
+// that admits only checkout over SPIFFE mTLS, with a DPoP-bound token for
+// payments that checkout gets for itself, and asks the same policy. The
+// scenario then shows a gRPC call refused for each cause, with the status
+// code and ErrorInfo reason the client sees: no token, a replayed proof, a
+// method the policy allows nobody, and the wrong workload.
+//
 // The storefront's own calls go through an egress allow-list (package
 // authz/egress): checkout, over SPIFFE mTLS and only if the server presents
 // checkout's SPIFFE ID, and the identity service, in plaintext on loopback.

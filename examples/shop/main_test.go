@@ -36,6 +36,8 @@ func TestShopScenario(t *testing.T) {
 	}
 	assertScenario(t, got, "spiffe://shop.example/storefront")
 	assertHotReload(t, got)
+	assertGRPC(t, got, "spiffe://shop.example/checkout")
+	assertWrongPeer(t, got)
 	assertEgress(t, got, "spiffe://shop.example/checkout",
 		"storefront: POST [DPoP token, DPoP proof] → refused in the TLS handshake (egress: https://127.0.0.1:",
 		" (server_identity): server identity refused: authn: peer not authorized: spiffe://shop.example/impostor)",
@@ -66,6 +68,8 @@ func TestShopWithWorkloadAPI(t *testing.T) {
 	assertScenario(t, got, "spiffe://ztkit.test/workload")
 	assertHotReload(t, got)
 	assertEgress(t, got, "spiffe://ztkit.test/workload", agentImpostor("spiffe://ztkit.test/workload")...)
+	assertGRPC(t, got, "spiffe://ztkit.test/workload")
+	assert.Contains(t, got, "18. Wrong peer: skipped, the agent serves the storefront and checkout one SVID")
 }
 
 // TestShopWithSPIRE runs the -workload-api path against the SPIRE agent that
@@ -87,6 +91,7 @@ func TestShopWithSPIRE(t *testing.T) {
 	assertScenario(t, got, id)
 	assertHotReload(t, got)
 	assertEgress(t, got, id, agentImpostor(id)...)
+	assertGRPC(t, got, id)
 }
 
 // agentImpostor is what step 14 prints with identities from an agent: the
@@ -130,6 +135,44 @@ func assertEgress(t *testing.T, got, checkout string, impostor ...string) {
 	// The SSRF URLs' paths and queries never reach the output.
 	for _, secret := range []string{"meta-data", "security-credentials", "/collect", "email="} {
 		assert.NotContains(t, got, secret)
+	}
+}
+
+// assertGRPC checks checkout's gRPC call to payments in step 2 and steps
+// 15 to 17, the calls payments refuses; checkout is checkout's SPIFFE ID.
+func assertGRPC(t *testing.T, got, checkout string) {
+	t.Helper()
+	for _, want := range []string{
+		"payments: https://127.0.0.1:",
+		" (gRPC /shop.payments.v1.Payments/Charge: the mTLS peer above, a DPoP-bound token for https://payments.shop.example, then the policy)",
+		// 2. checkout charges the order: a nonce first, then the policy allows.
+		`level=DEBUG msg="request refused" reason=dpop_nonce status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
+		`msg="authz decision" allow=true reason=allowed rule_id=payments-from-checkout pattern="POST /shop.payments.v1.Payments/Charge" method=POST client_id=checkout peer=` + checkout,
+		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42 via checkout from " + checkout + " (mtls+dpop)",
+		"checkout: gRPC Charge(ord_1001) [mTLS, DPoP token, DPoP proof] → OK, charge ch_5001",
+		// 15. no token.
+		`level=INFO msg="request refused" reason=missing_token status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
+		`attacker  : gRPC Charge(ord_1001) [mTLS as checkout, no token] → Unauthenticated missing_token (ErrorInfo MISSING_TOKEN): "Authentication is required."`,
+		// 16. the replayed metadata.
+		`level=WARN msg="request refused" reason=dpop_replayed status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
+		`attacker  : gRPC Charge(ord_1001) [mTLS as checkout, replayed DPoP token and proof] → Unauthenticated dpop_replayed (ErrorInfo DPOP_REPLAYED): "The DPoP proof is not valid."`,
+		// 17. a method no rule allows.
+		`level=INFO msg="request refused" reason=no_rule status=403 stage=authz method=POST route=/shop.payments.v1.Payments/Refund peer=` + checkout,
+		`checkout: gRPC Refund(ch_5001) [mTLS, DPoP token, DPoP proof] → PermissionDenied no_rule (ErrorInfo NO_RULE): "The caller is not allowed to make this request."`,
+	} {
+		assert.Contains(t, got, want)
+	}
+	assert.Equal(t, 1, strings.Count(got, "→ OK, charge"), "exactly one charge")
+}
+
+// assertWrongPeer checks step 18: the storefront's SVID calling payments.
+func assertWrongPeer(t *testing.T, got string) {
+	t.Helper()
+	for _, want := range []string{
+		`level=INFO msg="request refused" reason=peer_forbidden status=403 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=spiffe://shop.example/storefront`,
+		`storefront: gRPC Charge(ord_1001) [mTLS spiffe://shop.example/storefront, DPoP token, DPoP proof] → PermissionDenied peer_forbidden (ErrorInfo PEER_FORBIDDEN): "The calling workload may not use this resource."`,
+	} {
+		assert.Contains(t, got, want)
 	}
 }
 
@@ -194,6 +237,7 @@ func assertScenario(t *testing.T, got, storefront string) {
 	// No JWT (token or proof) and no client secret ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	assert.NotContains(t, got, "demo-storefront-secret")
+	assert.NotContains(t, got, checkoutSecret)
 	// The policy engine's records and the refusal log name rules, routes and
 	// workloads, never the customer or the path (which holds the order ID).
 	var authzLines, refusalLines int
@@ -255,6 +299,8 @@ func TestShopWithPolicyFile(t *testing.T) {
 	assert.Contains(t, got, "10-12. Hot reload: skipped, the policy is your file (-policy)")
 	assertScenario(t, got, "spiffe://shop.example/storefront")
 	assertEgress(t, got, "spiffe://shop.example/checkout")
+	assertGRPC(t, got, "spiffe://shop.example/checkout")
+	assertWrongPeer(t, got)
 	assert.NotContains(t, got, "authz: policy loaded")
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
