@@ -287,6 +287,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(tok)}}
 
 	p.line("2. It places an order over mTLS: checkout asks for a nonce, the transport retries with it; the policy allows.")
+	p.line("   Checkout charges it through payments over gRPC with a token of its own (payments asks for a nonce too; dpopgrpc retries).")
 	body, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(post(ctx, shop, coOrders))
 	if err != nil {
 		return err

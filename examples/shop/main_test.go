@@ -146,6 +146,7 @@ func assertGRPC(t *testing.T, got, checkout string) {
 		"payments: https://127.0.0.1:",
 		" (gRPC /shop.payments.v1.Payments/Charge: the mTLS peer above, a DPoP-bound token for https://payments.shop.example, then the policy)",
 		// 2. checkout charges the order: a nonce first, then the policy allows.
+		"   Checkout charges it through payments over gRPC with a token of its own (payments asks for a nonce too; dpopgrpc retries).",
 		`level=DEBUG msg="request refused" reason=dpop_nonce status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
 		`msg="authz decision" allow=true reason=allowed rule_id=payments-from-checkout pattern="POST /shop.payments.v1.Payments/Charge" method=POST client_id=checkout peer=` + checkout,
 		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42 via checkout from " + checkout + " (mtls+dpop)",
