@@ -63,7 +63,6 @@ import (
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/authz/egress"
 	"github.com/ztkit/ztkit/guard"
-	"github.com/ztkit/ztkit/internal/httphdr"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/tokens"
@@ -747,7 +746,7 @@ func describe(peer string, h http.Header) string {
 // insufficient_scope, the scopes it names (RFC 6750 §3.1).
 func challenge(h http.Header) (code, scope string) {
 	for _, v := range h.Values("WWW-Authenticate") {
-		cs, err := httphdr.ParseChallenges(v)
+		cs, err := dpop.ParseChallenges(v)
 		if err != nil {
 			continue
 		}

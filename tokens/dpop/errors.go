@@ -71,6 +71,9 @@ var (
 	// http.NewRequest sets GetBody for *bytes.Buffer, *bytes.Reader and
 	// *strings.Reader bodies.
 	ErrNonceRetryImpossible = errors.New("dpop: server requires a DPoP nonce and the request body cannot be sent again")
+	// ErrMalformedChallenge: a WWW-Authenticate value given to
+	// [ParseChallenges] is not a list of challenges (RFC 9110 §11.6.1).
+	ErrMalformedChallenge = errors.New("dpop: malformed WWW-Authenticate challenge")
 	// ErrInvalidConfig: a constructor was given options that would turn a check off
 	// or cannot work.
 	ErrInvalidConfig = errors.New("dpop: invalid configuration")
