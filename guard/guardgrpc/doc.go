@@ -49,10 +49,14 @@
 // (guard.ReasonMisdirected, InvalidArgument), whatever its credentials. The
 // check is part of DPoP: a service that takes no access tokens has no
 // external URL and checks no authority. Nonces (RFC 9449 §8) travel as
-// "dpop-nonce" header metadata: on every call the guard lets through when it
-// has nonces (guard.WithNonces), and on the use_dpop_nonce refusal, which a
-// client recognises by its ErrorInfo reason DPOP_NONCE and its challenge
-// `DPoP error="use_dpop_nonce"`.
+// "dpop-nonce" metadata: header metadata on every call the guard lets
+// through when it has nonces (guard.WithNonces), trailer metadata on every
+// refusal, the use_dpop_nonce one included, which a client recognises by its
+// ErrorInfo reason DPOP_NONCE and its challenge `DPoP error="use_dpop_nonce"`.
+// A refusal sends no header metadata, so that it is a trailers-only response:
+// a stream's client sees it when it asks for the header (grpc.ClientStream's
+// Header fails with the status), before it sends a message, and can open the
+// stream again with the nonce, as package dpopgrpc does.
 //
 // # Refusals
 //
@@ -76,7 +80,7 @@
 //     transports;
 //   - "www-authenticate" trailer metadata: the same RFC 6750 §3 and RFC 9449
 //     §7.1 challenges the HTTP middleware sends, one value each;
-//   - "dpop-nonce" header metadata, as above.
+//   - "dpop-nonce" trailer metadata, as above; no header metadata at all.
 //
 // # Exemptions
 //

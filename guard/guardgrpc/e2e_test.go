@@ -73,6 +73,42 @@ func (w *wire) serverOptions() []grpc.ServerOption {
 	}
 }
 
+// chatMethod is a bidi stream that answers each request with a response.
+const chatMethod = "/test.Echo/Chat"
+
+var chatDesc = &grpc.StreamDesc{StreamName: "Chat", ServerStreams: true, ClientStreams: true}
+
+// chatService is the service of chatMethod; its handler reports the
+// principal to h and sends the stream's header before it reads, so that a
+// client may wait for the header before it sends.
+func chatService(h *health) *grpc.ServiceDesc {
+	return &grpc.ServiceDesc{
+		ServiceName: "test.Echo",
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{
+			StreamName: chatDesc.StreamName, ServerStreams: true, ClientStreams: true,
+			Handler: func(_ any, ss grpc.ServerStream) error {
+				h.report(ss.Context())
+				if err := ss.SendHeader(nil); err != nil {
+					return err
+				}
+				for {
+					var req grpc_health_v1.HealthCheckRequest
+					if err := ss.RecvMsg(&req); err != nil {
+						if errors.Is(err, io.EOF) {
+							return nil
+						}
+						return err
+					}
+					if err := ss.SendMsg(&grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}); err != nil {
+						return err
+					}
+				}
+			},
+		}},
+	}
+}
+
 // e2eServer is the guarded health service on a real loopback gRPC server.
 type e2eServer struct {
 	addr    string
@@ -97,6 +133,7 @@ func startE2E(t *testing.T, a *authn.Authenticator, creds credentials.TransportC
 	srv := grpc.NewServer(append(append(w.serverOptions(), ics.ServerOptions()...), grpc.Creds(creds))...)
 	h := &health{seen: make(chan *authn.Principal, 16)}
 	grpc_health_v1.RegisterHealthServer(srv, h)
+	srv.RegisterService(chatService(h), nil)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(lis) }()
@@ -104,14 +141,20 @@ func startE2E(t *testing.T, a *authn.Authenticator, creds credentials.TransportC
 	return &e2eServer{addr: lis.Addr().String(), health: h, wire: w, metrics: reader}
 }
 
-// dial connects to s over creds with the extra dial options, as the
-// service's external authority.
-func (s *e2eServer) dial(t *testing.T, creds credentials.TransportCredentials, opts ...grpc.DialOption) grpc_health_v1.HealthClient {
+// dialConn is dial's connection.
+func (s *e2eServer) dialConn(t *testing.T, creds credentials.TransportCredentials, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///"+s.addr, append(opts, grpc.WithTransportCredentials(creds), grpc.WithAuthority(authority))...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, conn.Close()) })
-	return grpc_health_v1.NewHealthClient(conn)
+	return conn
+}
+
+// dial connects to s over creds with the extra dial options, as the
+// service's external authority.
+func (s *e2eServer) dial(t *testing.T, creds credentials.TransportCredentials, opts ...grpc.DialOption) grpc_health_v1.HealthClient {
+	t.Helper()
+	return grpc_health_v1.NewHealthClient(s.dialConn(t, creds, opts...))
 }
 
 // served returns the principal the handler saw, and whether it ran.
@@ -308,6 +351,37 @@ func TestE2EDPoP(t *testing.T) {
 		n, err := watch(shoprig.Context(t), client)
 		require.NoError(t, err)
 		assert.Equal(t, watchReplies, n)
+		_, ran = s.served()
+		assert.True(t, ran)
+	})
+
+	t.Run("bidi stream, nonce retried at its start", func(t *testing.T) {
+		// A bidi stream whose client reads the header before sending is
+		// opened again transparently on use_dpop_nonce (dpopgrpc doc).
+		creds := r.newCreds(t)
+		conn := s.dialConn(t, r.mtls(t, shoprig.Checkout), creds.DialOptions()...)
+		before, calls := s.decisions(t), len(s.wire.seen())
+		chat, err := conn.NewStream(shoprig.Context(t), chatDesc, chatMethod)
+		require.NoError(t, err)
+		hdr, err := chat.Header()
+		require.NoError(t, err)
+		assert.Equal(t, []string{r.nonces.Current()}, hdr.Get("dpop-nonce"), "the header of the stream opened again")
+		for range 3 {
+			require.NoError(t, chat.SendMsg(&grpc_health_v1.HealthCheckRequest{}))
+			var resp grpc_health_v1.HealthCheckResponse
+			require.NoError(t, chat.RecvMsg(&resp))
+			assert.Equal(t, grpc_health_v1.HealthCheckResponse_SERVING, resp.GetStatus())
+		}
+		require.NoError(t, chat.CloseSend())
+		assert.ErrorIs(t, chat.RecvMsg(&grpc_health_v1.HealthCheckResponse{}), io.EOF)
+		assert.Len(t, s.wire.seen(), calls+2, "refused once for the nonce, then opened again")
+		assert.Equal(t, before+2, s.decisions(t), "one decision per opening, none per message")
+		pr, ran := s.served()
+		require.True(t, ran)
+		require.NotNil(t, pr)
+		assert.Equal(t, shoprig.Checkout, pr.Peer)
+		_, ran = s.served()
+		assert.False(t, ran)
 	})
 }
 

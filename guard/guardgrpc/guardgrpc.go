@@ -100,19 +100,28 @@ func (i *Interceptors) check(ctx context.Context, fullMethod string) (context.Co
 	return authn.NewContext(ctx, res.Principal), nil
 }
 
-// refuse sends ref's nonce and challenges as metadata of the call of ctx,
-// when it has one, and returns its status error.
+// refuse sends ref's nonce and challenges as trailer metadata of the call
+// of ctx, when it has one, and returns its status error. Nothing goes in
+// header metadata: grpc-go sends header metadata in a header frame of its
+// own, and a refusal must stay a trailers-only response, which a client
+// sees as soon as it asks for the stream's header, before it sends a
+// message. That is what lets dpopgrpc open a stream again, transparently,
+// when it is refused for a nonce.
 func (i *Interceptors) refuse(ctx context.Context, ref *guard.Refusal) error {
 	if ctx != nil {
+		md := metadata.MD{}
 		nonce := ref.Nonce
 		if nonce == "" {
 			nonce = i.g.Nonce()
 		}
 		if nonce != "" {
-			_ = grpc.SetHeader(ctx, metadata.Pairs(NonceKey, nonce))
+			md.Set(NonceKey, nonce)
 		}
 		if len(ref.Challenges) > 0 {
-			_ = grpc.SetTrailer(ctx, metadata.MD{ChallengeKey: ref.Challenges})
+			md.Set(ChallengeKey, ref.Challenges...)
+		}
+		if len(md) > 0 {
+			_ = grpc.SetTrailer(ctx, md)
 		}
 	}
 	return Status(ref).Err()

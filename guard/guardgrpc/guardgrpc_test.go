@@ -269,10 +269,12 @@ func TestInterceptorsRefuse(t *testing.T) {
 
 					assertRefused(t, a, tc.Class, tc.Reason, tc.Challenges, append(c.Authorization, c.DPoP...)...)
 					if tc.Nonce {
-						assert.Equal(t, []string{nonces.Current()}, a.header.Get("dpop-nonce"))
+						assert.Equal(t, []string{nonces.Current()}, a.trailer.Get("dpop-nonce"))
 					} else {
-						assert.Empty(t, a.header.Get("dpop-nonce"))
+						assert.Empty(t, a.trailer.Get("dpop-nonce"))
 					}
+					// No header metadata: a refusal is a trailers-only response.
+					assert.Empty(t, a.header)
 					assert.Zero(t, a.replies)
 					if p, ran := s.served(); ran {
 						t.Errorf("a refused call reached the handler with %v", p)

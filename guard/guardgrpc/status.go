@@ -22,8 +22,9 @@ const (
 	// WWW-Authenticate challenges (RFC 6750 §3, RFC 9449 §7.1), one value
 	// each, as package middleware sends them.
 	ChallengeKey = "www-authenticate"
-	// NonceKey is the header metadata key of the server's DPoP nonce (RFC
-	// 9449 §8), the DPoP-Nonce header of HTTP.
+	// NonceKey is the metadata key of the server's DPoP nonce (RFC 9449
+	// §8), the DPoP-Nonce header of HTTP: header metadata of a call let
+	// through, trailer metadata of a refusal.
 	NonceKey = "dpop-nonce"
 )
 
