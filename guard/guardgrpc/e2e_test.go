@@ -427,6 +427,21 @@ func TestE2ERefusals(t *testing.T) {
 		assert.False(t, ran)
 	})
 
+	t.Run("authority the server does not serve", func(t *testing.T) {
+		// Dialed by address: the :authority, and so the proof's htu, name
+		// 127.0.0.1:port, not the service's external URL.
+		s := r.start(t, authn.MatchID(shoprig.Checkout))
+		conn, err := grpc.NewClient("passthrough:///"+s.addr, append(r.creds.DialOptions(), grpc.WithTransportCredentials(r.mtls(t, shoprig.Checkout)))...)
+		require.NoError(t, err)
+		t.Cleanup(func() { assert.NoError(t, conn.Close()) })
+		var trailer metadata.MD
+		_, err = grpc_health_v1.NewHealthClient(conn).Check(shoprig.Context(t), &grpc_health_v1.HealthCheckRequest{}, grpc.Trailer(&trailer))
+		assertStatus(t, err, codes.InvalidArgument, guard.ReasonMisdirected, r.token)
+		assert.Len(t, s.wire.seen(), 1, "not retried")
+		_, ran := s.served()
+		assert.False(t, ran)
+	})
+
 	t.Run("replayed proof", func(t *testing.T) {
 		s := r.start(t, authn.MatchID(shoprig.Checkout))
 		conn := r.mtls(t, shoprig.Checkout)
