@@ -39,40 +39,38 @@ import (
 // address, [authn.ErrInvalidConfig] for a malformed one, and
 // [authn.ErrSourceUnavailable] when no SVID came in time.
 func NewX509Source(ctx context.Context, addr string, opts ...Option) (*workloadapi.X509Source, error) {
-	if ctx == nil {
-		return nil, fmt.Errorf("%w: nil context", authn.ErrInvalidConfig)
-	}
-	c := newConfig(opts)
-	addr, err := resolve(addr)
-	if err != nil {
-		return nil, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, c.startTimeout)
-	defer cancel()
-	src, err := workloadapi.NewX509Source(cctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: no X.509-SVID from %s within %s: %v", authn.ErrSourceUnavailable, addr, c.startTimeout, err)
-	}
-	return src, nil
+	return start(ctx, addr, opts, "X.509-SVID", func(ctx context.Context, addr string) (*workloadapi.X509Source, error) {
+		return workloadapi.NewX509Source(ctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	})
 }
 
 // NewBundleSource is [NewX509Source] for trust bundles alone (X.509 and JWT,
 // of the workload's trust domain and of every federated one), as a service
 // that verifies JWT-SVIDs needs.
 func NewBundleSource(ctx context.Context, addr string, opts ...Option) (*workloadapi.BundleSource, error) {
+	return start(ctx, addr, opts, "trust bundles", func(ctx context.Context, addr string) (*workloadapi.BundleSource, error) {
+		return workloadapi.NewBundleSource(ctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	})
+}
+
+// start opens a source of the Workload API at addr (resolved as the doc of
+// [NewX509Source] says) with open, waiting at most the start timeout for its
+// first update; what names that update in the error.
+func start[S any](ctx context.Context, addr string, opts []Option, what string, open func(context.Context, string) (S, error)) (S, error) {
+	var zero S
 	if ctx == nil {
-		return nil, fmt.Errorf("%w: nil context", authn.ErrInvalidConfig)
+		return zero, fmt.Errorf("%w: nil context", authn.ErrInvalidConfig)
 	}
 	c := newConfig(opts)
 	addr, err := resolve(addr)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.startTimeout)
 	defer cancel()
-	src, err := workloadapi.NewBundleSource(cctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	src, err := open(cctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: no trust bundles from %s within %s: %v", authn.ErrSourceUnavailable, addr, c.startTimeout, err)
+		return zero, fmt.Errorf("%w: no %s from %s within %s: %v", authn.ErrSourceUnavailable, what, addr, c.startTimeout, err)
 	}
 	return src, nil
 }
