@@ -502,7 +502,7 @@ func TestMiddlewareChallengeOptions(t *testing.T) {
 
 func TestNewNilAuthenticator(t *testing.T) {
 	mw, err := middleware.New(nil)
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, authn.ErrInvalidConfig)
 	assert.Nil(t, mw)
 }
 
