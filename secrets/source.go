@@ -1,0 +1,465 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Source keeps one credential fresh in the background and hands it out from
+// memory: [Source.Current] is an atomic load, never a round trip to the
+// backend.
+//
+// A Source renews a renewable lease at about two thirds of its lifetime (a
+// random point between 60% and 70%), issues a new credential when the lease
+// cannot be renewed, when the backend refuses the renewal, or when a renewal
+// comes back shorter than the lease it extends (the backend's maximum TTL is
+// near), and issues a credential that does not expire again every
+// [WithRefresh] interval. While the backend is unavailable it keeps serving
+// the credential it has, retrying with exponential backoff and jitter; when
+// that credential expires with no replacement, [Source.Current] fails closed
+// with an error matching [ErrExpired] until a new one is issued, which the
+// Source keeps trying to do by itself.
+//
+// Functions registered with [Source.OnRotate] get every new credential while
+// the one it replaces is still valid (when the backend allows it), so that a
+// connection pool can switch with no failed call.
+//
+// A Source is safe for concurrent use. Its methods, except Current, may block
+// while the background goroutine is busy with the backend.
+type Source struct {
+	name  string
+	p     Provider
+	cfg   config
+	state atomic.Pointer[state]
+	tel   *telemetry
+
+	mu      sync.Mutex
+	subs    map[uint64]func(*Secret)
+	nextSub uint64
+	updated chan struct{}
+
+	rotate    chan chan error
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// state is what Current returns: a secret, or the error that replaces it.
+type state struct {
+	secret *Secret
+	err    error
+}
+
+var closedState = &state{err: ErrClosed}
+
+// NewSource issues the first credential from p and starts keeping it fresh.
+// It blocks until that credential is issued: while the backend is
+// unavailable it retries with backoff until ctx is done; any other failure
+// returns at once. name identifies the credential in logs and metrics (such as
+// "payments-db" or "vault-login"); it must be a fixed, low-cardinality string,
+// never a value.
+//
+// The Source's goroutine runs until [Source.Close]; ctx bounds only the wait
+// for the first credential.
+func NewSource(ctx context.Context, name string, p Provider, opts ...Option) (*Source, error) {
+	if p == nil {
+		return nil, fmt.Errorf("%w: nil provider", ErrInvalidConfig)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%w: a source needs a name", ErrInvalidConfig)
+	}
+	s := &Source{
+		name:    name,
+		p:       p,
+		cfg:     newConfig(opts),
+		subs:    map[uint64]func(*Secret){},
+		updated: make(chan struct{}),
+		rotate:  make(chan chan error),
+		done:    make(chan struct{}),
+	}
+	tel, err := newTelemetry(s.cfg.meters, name, s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: metrics: %v", ErrInvalidConfig, err)
+	}
+	s.tel = tel
+
+	first, err := s.issueFirst(ctx)
+	if err != nil {
+		tel.close()
+		return nil, err
+	}
+	s.state.Store(&state{secret: first})
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go s.run(runCtx, first)
+	return s, nil
+}
+
+// Name returns the name the Source was created with.
+func (s *Source) Name() string { return s.name }
+
+// Current returns the credential to use now. It fails with an error matching
+// [ErrExpired] (and the cause of the last failure, such as [ErrUnavailable])
+// when the credential expired with no replacement, and with [ErrClosed] after
+// [Source.Close]. It does not allocate and never calls the backend.
+func (s *Source) Current() (*Secret, error) {
+	st := s.state.Load()
+	return st.secret, st.err
+}
+
+// OnRotate registers fn to be called with every new credential, after
+// [Source.Current] returns it and, when the backend allows, while the
+// credential it replaces is still valid. A renewal (the same credential with a
+// longer lease) is not a rotation. fn runs on the Source's goroutine and
+// should return promptly; a panic in fn is recovered, logged and counted as a
+// failure. remove unregisters fn.
+func (s *Source) OnRotate(fn func(*Secret)) (remove func()) {
+	if fn == nil {
+		return func() {}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextSub
+	s.nextSub++
+	s.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.subs, id)
+	}
+}
+
+// Updated returns a channel that is closed the next time the credential or
+// its lease changes (an issue, a renewal, an expiry, [Source.Close]). Call it
+// again after each change for the next one.
+func (s *Source) Updated() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updated
+}
+
+// Rotate issues a new credential now, for instance after the identity used to
+// log in to the backend changed, or when a service learns the credential was
+// refused. It returns when the new credential is current (and the
+// [Source.OnRotate] functions have run), or with the error of the attempt;
+// after a failure the Source keeps the credential it had and retries by
+// itself.
+func (s *Source) Rotate(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.rotate <- reply:
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the Source's goroutine and waits for it. It does not revoke the
+// credential: leases end by themselves. Close may be called more than once;
+// [Source.Current] returns [ErrClosed] afterwards.
+func (s *Source) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		s.state.Store(closedState)
+		s.tel.close()
+		s.signal()
+	})
+	return nil
+}
+
+// signal wakes whoever waits on Updated.
+func (s *Source) signal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.updated)
+	s.updated = make(chan struct{})
+}
+
+// issueFirst issues the first credential, retrying while the backend is
+// unavailable, until ctx is done.
+func (s *Source) issueFirst(ctx context.Context) (*Secret, error) {
+	for attempt := 1; ; attempt++ {
+		sec, err := s.issue(ctx)
+		if err == nil {
+			s.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "secrets: credential issued", s.leaseAttrs(sec)...)
+			return sec, nil
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			return nil, fmt.Errorf("secrets: %s: first credential: %w", s.name, err)
+		}
+		wait := s.backoff(attempt)
+		s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "secrets: backend unavailable, retrying",
+			slog.String("secret", s.name), slog.Duration("retry_in", wait), slog.String("error", err.Error()))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("secrets: %s: first credential: %w (%w)", s.name, err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// issue asks the provider for a new credential and checks it.
+func (s *Source) issue(ctx context.Context) (*Secret, error) {
+	sec, err := s.p.Issue(ctx)
+	if err == nil {
+		err = checkSecret(sec)
+	}
+	if err != nil {
+		s.tel.failure(ctx, opIssue, err)
+		return nil, err
+	}
+	s.tel.issued.Add(ctx, 1, s.tel.nameOpt)
+	return sec, nil
+}
+
+func checkSecret(sec *Secret) error {
+	if sec == nil {
+		return fmt.Errorf("%w: the provider returned none", ErrInvalidSecret)
+	}
+	if exp := sec.lease.ExpiresAt; !exp.IsZero() && !time.Now().Before(exp) {
+		return fmt.Errorf("%w: it expires before it is issued", ErrInvalidSecret)
+	}
+	return nil
+}
+
+type op int
+
+const (
+	opIssue op = iota
+	opRenew
+	opExpire
+	opCallback
+)
+
+func (o op) String() string {
+	switch o {
+	case opRenew:
+		return "renew"
+	case opExpire:
+		return "expire"
+	case opCallback:
+		return "callback"
+	}
+	return "issue"
+}
+
+// loop is the background goroutine's state.
+type loop struct {
+	cur      *Secret // the latest credential, perhaps expired
+	fullTTL  time.Duration
+	reissue  bool // renewing no longer helps: the next action issues
+	failures int  // consecutive failures of the pending action
+	expired  bool
+	lastErr  error
+}
+
+func (s *Source) run(ctx context.Context, first *Secret) {
+	defer close(s.done)
+	l := &loop{cur: first, fullTTL: first.lease.TTL()}
+	action := time.NewTimer(0)
+	expiry := time.NewTimer(0)
+	defer action.Stop()
+	defer expiry.Stop()
+	for {
+		next, at := s.plan(l)
+		action.Reset(time.Until(at))
+		if exp := l.cur.lease.ExpiresAt; !exp.IsZero() && !l.expired {
+			expiry.Reset(time.Until(exp))
+		} else {
+			expiry.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case reply := <-s.rotate:
+			reply <- s.doIssue(ctx, l)
+		case <-expiry.C:
+			if exp := l.cur.lease.ExpiresAt; !exp.IsZero() && !time.Now().Before(exp) {
+				s.expire(ctx, l)
+			}
+		case <-action.C:
+			if next == opRenew {
+				s.doRenew(ctx, l)
+			} else {
+				_ = s.doIssue(ctx, l)
+			}
+		}
+	}
+}
+
+// plan returns the next action and when to take it.
+func (s *Source) plan(l *loop) (op, time.Time) {
+	lease := l.cur.lease
+	next := opIssue
+	if lease.Renewable && !l.reissue && !l.expired {
+		next = opRenew
+	}
+	if l.failures > 0 {
+		return next, time.Now().Add(s.backoff(l.failures))
+	}
+	if lease.ExpiresAt.IsZero() {
+		r := s.cfg.refresh
+		return next, lease.IssuedAt.Add(r - r/10 + rand.N(r/5+1))
+	}
+	ttl := lease.TTL()
+	// A random point between 60% and 70% of the lifetime.
+	return next, lease.IssuedAt.Add(ttl*6/10 + rand.N(ttl/10+1))
+}
+
+// backoff returns the wait before attempt n+1 after n failures: up to twice
+// the previous bound, drawn at random in its upper half, within the limits.
+func (s *Source) backoff(n int) time.Duration {
+	d := s.cfg.minBackoff
+	for i := 1; i < n && d < s.cfg.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// doIssue issues a new credential and, when it is a new value, publishes it
+// to the OnRotate functions.
+func (s *Source) doIssue(ctx context.Context, l *loop) error {
+	sec, err := s.issue(ctx)
+	if err != nil {
+		s.failed(ctx, l, opIssue, err)
+		return err
+	}
+	old := l.cur
+	rotated := !sec.sameValue(old)
+	*l = loop{cur: sec, fullTTL: sec.lease.TTL()}
+	s.state.Store(&state{secret: sec})
+	level, msg := slog.LevelDebug, "secrets: credential issued again, same value"
+	if rotated {
+		level, msg = slog.LevelInfo, "secrets: credential rotated"
+	}
+	s.cfg.logger.LogAttrs(ctx, level, msg, s.leaseAttrs(sec)...)
+	if rotated {
+		s.notify(ctx, sec)
+	}
+	s.signal()
+	return nil
+}
+
+// doRenew extends the current lease; a refused renewal issues a new
+// credential at once.
+func (s *Source) doRenew(ctx context.Context, l *loop) {
+	sec, err := s.p.Renew(ctx, l.cur)
+	if err == nil {
+		err = checkSecret(sec)
+	}
+	if err != nil {
+		s.tel.failure(ctx, opRenew, err)
+		if errors.Is(err, ErrRefused) || errors.Is(err, ErrNotRenewable) || errors.Is(err, ErrInvalidSecret) {
+			s.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "secrets: renewal refused, issuing a new credential",
+				slog.String("secret", s.name), slog.String("error", err.Error()))
+			l.reissue = true
+			l.failures = 0
+			_ = s.doIssue(ctx, l)
+			return
+		}
+		s.failed(ctx, l, opRenew, err)
+		return
+	}
+	s.tel.renewed.Add(ctx, 1, s.tel.nameOpt)
+	// A renewal shorter than the lease it extends (by more than a tenth)
+	// means the backend's maximum TTL is near: issue a new credential at the
+	// usual point of this shorter lease rather than renew again.
+	capped := sec.lease.TTL()*10 < l.fullTTL*9
+	l.cur, l.failures, l.lastErr, l.reissue = sec, 0, nil, capped
+	s.state.Store(&state{secret: sec})
+	s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "secrets: lease renewed",
+		append(s.leaseAttrs(sec), slog.Bool("max_ttl_near", capped))...)
+	s.signal()
+}
+
+// failed records a failure of the pending action; it is retried with backoff.
+func (s *Source) failed(ctx context.Context, l *loop, o op, err error) {
+	l.failures++
+	l.lastErr = err
+	if l.expired {
+		// Keep the state's error up to date with the latest cause.
+		s.state.Store(&state{err: s.expiredErr(err)})
+	}
+	s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "secrets: "+o.String()+" failed, retrying",
+		slog.String("secret", s.name), slog.Int("failures", l.failures), slog.Bool("expired", l.expired),
+		slog.String("error", err.Error()))
+}
+
+// expire fails Current closed: the credential ended with no replacement.
+func (s *Source) expire(ctx context.Context, l *loop) {
+	l.expired = true
+	l.reissue = true
+	s.state.Store(&state{err: s.expiredErr(l.lastErr)})
+	s.tel.failure(ctx, opExpire, ErrExpired)
+	attrs := s.leaseAttrs(l.cur)
+	if l.lastErr != nil {
+		attrs = append(attrs, slog.String("error", l.lastErr.Error()))
+	}
+	s.cfg.logger.LogAttrs(ctx, slog.LevelError, "secrets: credential expired with no replacement", attrs...)
+	s.signal()
+}
+
+func (s *Source) expiredErr(cause error) error {
+	if cause == nil {
+		return fmt.Errorf("%w: %s", ErrExpired, s.name)
+	}
+	return fmt.Errorf("%w: %s: last failure: %w", ErrExpired, s.name, cause)
+}
+
+// notify calls the OnRotate functions with sec.
+func (s *Source) notify(ctx context.Context, sec *Secret) {
+	s.mu.Lock()
+	fns := make([]func(*Secret), 0, len(s.subs))
+	for _, fn := range s.subs {
+		fns = append(fns, fn)
+	}
+	s.mu.Unlock()
+	for _, fn := range fns {
+		s.call(ctx, fn, sec)
+	}
+}
+
+func (s *Source) call(ctx context.Context, fn func(*Secret), sec *Secret) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic value is not logged: it may hold the secret.
+			s.tel.failure(ctx, opCallback, errCallbackPanic)
+			s.cfg.logger.LogAttrs(ctx, slog.LevelError, "secrets: rotation callback panicked",
+				slog.String("secret", s.name))
+		}
+	}()
+	fn(sec)
+}
+
+var errCallbackPanic = errors.New("secrets: rotation callback panicked")
+
+func (s *Source) leaseAttrs(sec *Secret) []slog.Attr {
+	lease := sec.Lease()
+	attrs := []slog.Attr{slog.String("secret", s.name)}
+	if lease.Version != "" {
+		attrs = append(attrs, slog.String("version", lease.Version))
+	}
+	if !lease.ExpiresAt.IsZero() {
+		attrs = append(attrs, slog.Time("expires", lease.ExpiresAt), slog.Duration("ttl", lease.TTL()))
+	}
+	return append(attrs, slog.Bool("renewable", lease.Renewable))
+}

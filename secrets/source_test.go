@@ -1,0 +1,376 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/ztkit/ztkit/secrets"
+)
+
+// fastBackoff keeps retries within the short lifetimes of these tests.
+var fastBackoff = secrets.WithBackoff(20*time.Millisecond, 100*time.Millisecond)
+
+func newMemory(t *testing.T, ttl, maxTTL time.Duration) *secrets.Memory {
+	t.Helper()
+	m, err := secrets.NewMemory(nil, ttl, maxTTL)
+	require.NoError(t, err)
+	return m
+}
+
+func newSource(t *testing.T, p secrets.Provider, opts ...secrets.Option) *secrets.Source {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	src, err := secrets.NewSource(ctx, "test", p, append([]secrets.Option{fastBackoff}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = src.Close() })
+	return src
+}
+
+// waitFor polls cond every 10 ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSourceRenewsAndRotatesWithNoFailedRead(t *testing.T) {
+	m := newMemory(t, 300*time.Millisecond, 900*time.Millisecond)
+	reader := sdkmetric.NewManualReader()
+	src := newSource(t, m, secrets.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+
+	first, err := src.Current()
+	require.NoError(t, err)
+
+	var (
+		mu        sync.Mutex
+		rotations int
+		prev      = first
+		oldValid  = true
+	)
+	src.OnRotate(func(s *secrets.Secret) {
+		mu.Lock()
+		defer mu.Unlock()
+		rotations++
+		// The credential being replaced must still work when the new one arrives.
+		oldValid = oldValid && m.Valid(prev)
+		prev = s
+	})
+
+	// Readers on the request path: every credential they get must be one the
+	// backend accepts at that moment.
+	var reads, failed atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				s, err := src.Current()
+				reads.Add(1)
+				if err != nil || !m.Valid(s) {
+					failed.Add(1)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Zero(t, failed.Load(), "failed reads out of %d", reads.Load())
+	assert.GreaterOrEqual(t, rotations, 2, "a 3 s run with a 0.9 s max TTL rotates at least twice")
+	assert.True(t, oldValid, "each rotation arrived while the old credential was valid")
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	assert.GreaterOrEqual(t, sumCounter(rm, "ztkit.secrets.renewed", nil), int64(2))
+	assert.GreaterOrEqual(t, sumCounter(rm, "ztkit.secrets.issued", nil), int64(3))
+	assert.Zero(t, sumCounter(rm, "ztkit.secrets.failures", nil))
+	exp, ok := gaugeValue(rm, "ztkit.secrets.expiry")
+	require.True(t, ok, "expiry gauge observed")
+	assert.Greater(t, exp, 0.0)
+	assert.LessOrEqual(t, exp, 0.3)
+}
+
+func TestSourceBackendDownServesThenFailsClosedThenRecovers(t *testing.T) {
+	m := newMemory(t, 400*time.Millisecond, time.Minute)
+	var logs syncBuffer
+	src := newSource(t, m, secrets.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	before, err := src.Current()
+	require.NoError(t, err)
+
+	m.SetAvailable(false)
+	// Still valid: served as is.
+	got, err := src.Current()
+	require.NoError(t, err)
+	assert.Same(t, before, got)
+
+	// Past its expiry with no replacement: fail closed, saying why.
+	waitFor(t, 2*time.Second, func() bool { _, err := src.Current(); return err != nil }, "expiry")
+	s, err := src.Current()
+	assert.Nil(t, s)
+	assert.ErrorIs(t, err, secrets.ErrExpired)
+	assert.ErrorIs(t, err, secrets.ErrUnavailable, "the cause is kept")
+	assert.Contains(t, logs.String(), "credential expired with no replacement")
+
+	// Back: the Source recovers by itself.
+	m.SetAvailable(true)
+	waitFor(t, 2*time.Second, func() bool { _, err := src.Current(); return err == nil }, "recovery")
+	after, err := src.Current()
+	require.NoError(t, err)
+	assert.True(t, m.Valid(after))
+}
+
+func TestSourceRevokedLeaseIsReissued(t *testing.T) {
+	m := newMemory(t, 300*time.Millisecond, time.Minute)
+	src := newSource(t, m)
+	first, err := src.Current()
+	require.NoError(t, err)
+
+	rotated := make(chan *secrets.Secret, 1)
+	src.OnRotate(func(s *secrets.Secret) { rotated <- s })
+	m.Revoke(first.Lease().ID)
+
+	select {
+	case s := <-rotated:
+		assert.True(t, m.Valid(s))
+		assert.NotEqual(t, first.Lease().ID, s.Lease().ID)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no new credential after the lease was revoked")
+	}
+}
+
+func TestSourceRotateNow(t *testing.T) {
+	m := newMemory(t, time.Minute, time.Hour)
+	src := newSource(t, m)
+	first, err := src.Current()
+	require.NoError(t, err)
+	var called atomic.Bool
+	remove := src.OnRotate(func(*secrets.Secret) { called.Store(true) })
+
+	require.NoError(t, src.Rotate(context.Background()))
+	second, err := src.Current()
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Lease().ID, second.Lease().ID)
+	assert.True(t, called.Load(), "callback ran before Rotate returned")
+
+	remove()
+	called.Store(false)
+	require.NoError(t, src.Rotate(context.Background()))
+	assert.False(t, called.Load(), "removed callback is not called")
+
+	m.SetAvailable(false)
+	err = src.Rotate(context.Background())
+	assert.ErrorIs(t, err, secrets.ErrUnavailable)
+	third, err := src.Current()
+	require.NoError(t, err, "a failed rotation keeps the credential")
+	assert.NotNil(t, third)
+}
+
+func TestSourceSameValueIsNotARotation(t *testing.T) {
+	src := newSource(t, secrets.Static(map[string]string{"key": "v"}), secrets.WithRefresh(30*time.Millisecond))
+	var calls atomic.Int64
+	src.OnRotate(func(*secrets.Secret) { calls.Add(1) })
+	updated := src.Updated()
+	select {
+	case <-updated:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a static source is refreshed")
+	}
+	assert.Zero(t, calls.Load())
+	s, err := src.Current()
+	require.NoError(t, err)
+	v, ok := s.Reveal("key")
+	assert.True(t, ok)
+	assert.True(t, v == "v")
+}
+
+func TestSourceCallbackPanicIsContained(t *testing.T) {
+	m := newMemory(t, time.Minute, time.Hour)
+	reader := sdkmetric.NewManualReader()
+	var logs syncBuffer
+	src := newSource(t, m,
+		secrets.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		secrets.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	var after atomic.Bool
+	src.OnRotate(func(s *secrets.Secret) {
+		v, _ := s.Reveal("password")
+		panic("boom " + v)
+	})
+	src.OnRotate(func(*secrets.Secret) { after.Store(true) })
+	require.NoError(t, src.Rotate(context.Background()))
+	assert.True(t, after.Load(), "other callbacks still run")
+	s, err := src.Current()
+	require.NoError(t, err)
+	v, _ := s.Reveal("password")
+	assert.True(t, !strings.Contains(logs.String(), v), "the panic value is not logged")
+	assert.Contains(t, logs.String(), "rotation callback panicked")
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	assert.Equal(t, int64(1), sumCounter(rm, "ztkit.secrets.failures", map[string]string{
+		"ztkit.secrets.operation": "callback", "ztkit.secrets.cause": "panic"}))
+}
+
+func TestNewSourceErrors(t *testing.T) {
+	m := newMemory(t, time.Minute, time.Hour)
+
+	_, err := secrets.NewSource(context.Background(), "x", nil)
+	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+	_, err = secrets.NewSource(context.Background(), "", m)
+	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+
+	// Unavailable: retried until ctx is done.
+	m.SetAvailable(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = secrets.NewSource(ctx, "x", m, fastBackoff)
+	assert.ErrorIs(t, err, secrets.ErrUnavailable)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// Unavailable at first, then up: NewSource waits for it.
+	go func() { time.Sleep(100 * time.Millisecond); m.SetAvailable(true) }()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	src, err := secrets.NewSource(ctx2, "x", m, fastBackoff)
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+
+	// Refused, or a broken provider: at once.
+	_, err = secrets.NewSource(context.Background(), "x", providerFunc(func() (*secrets.Secret, error) {
+		return nil, secrets.ErrRefused
+	}))
+	assert.ErrorIs(t, err, secrets.ErrRefused)
+	_, err = secrets.NewSource(context.Background(), "x", providerFunc(func() (*secrets.Secret, error) {
+		return nil, nil
+	}))
+	assert.ErrorIs(t, err, secrets.ErrInvalidSecret)
+	_, err = secrets.NewSource(context.Background(), "x", providerFunc(func() (*secrets.Secret, error) {
+		return secrets.NewSecret(nil, secrets.Lease{IssuedAt: time.Now().Add(-time.Hour), ExpiresAt: time.Now().Add(-time.Minute)}), nil
+	}))
+	assert.ErrorIs(t, err, secrets.ErrInvalidSecret)
+
+	_, err = secrets.NewMemory(nil, 0, time.Second)
+	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+	_, err = secrets.NewMemory(nil, time.Minute, time.Second)
+	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+}
+
+func TestSourceClose(t *testing.T) {
+	src := newSource(t, newMemory(t, time.Minute, time.Hour))
+	updated := src.Updated()
+	require.NoError(t, src.Close())
+	require.NoError(t, src.Close(), "Close twice")
+	_, err := src.Current()
+	assert.ErrorIs(t, err, secrets.ErrClosed)
+	assert.ErrorIs(t, src.Rotate(context.Background()), secrets.ErrClosed)
+	select {
+	case <-updated:
+	default:
+		t.Fatal("Close wakes Updated waiters")
+	}
+}
+
+// TestSourceMaxTTLReissuesBeforeExpiry: renewals that reach the maximum TTL
+// stop being renewed and a new credential is issued while the old one is valid.
+func TestSourceMaxTTLReissuesBeforeExpiry(t *testing.T) {
+	m := newMemory(t, 200*time.Millisecond, 500*time.Millisecond)
+	src := newSource(t, m)
+	first, err := src.Current()
+	require.NoError(t, err)
+	firstExp := first.Lease().IssuedAt.Add(500 * time.Millisecond)
+	rotated := make(chan time.Time, 1)
+	src.OnRotate(func(*secrets.Secret) {
+		select {
+		case rotated <- time.Now():
+		default:
+		}
+	})
+	select {
+	case at := <-rotated:
+		assert.True(t, at.Before(firstExp), "rotated %v before the first lease's maximum TTL", firstExp.Sub(at))
+	case <-time.After(2 * time.Second):
+		t.Fatal("no rotation")
+	}
+}
+
+type providerFunc func() (*secrets.Secret, error)
+
+func (f providerFunc) Issue(context.Context) (*secrets.Secret, error) { return f() }
+func (f providerFunc) Renew(context.Context, *secrets.Secret) (*secrets.Secret, error) {
+	return nil, errors.New("not used")
+}
+
+func sumCounter(rm metricdata.ResourceMetrics, name string, want map[string]string) int64 {
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, md := range sm.Metrics {
+			if md.Name != name {
+				continue
+			}
+			sum, ok := md.Data.(metricdata.Sum[int64])
+			if !ok {
+				continue
+			}
+		points:
+			for _, dp := range sum.DataPoints {
+				for k, v := range want {
+					got, ok := dp.Attributes.Value(attributeKey(k))
+					if !ok || got.AsString() != v {
+						continue points
+					}
+				}
+				n += dp.Value
+			}
+		}
+	}
+	return n
+}
+
+func gaugeValue(rm metricdata.ResourceMetrics, name string) (float64, bool) {
+	for _, sm := range rm.ScopeMetrics {
+		for _, md := range sm.Metrics {
+			if g, ok := md.Data.(metricdata.Gauge[float64]); ok && md.Name == name && len(g.DataPoints) > 0 {
+				return g.DataPoints[0].Value, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// syncBuffer is a log sink the Source's goroutine writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
