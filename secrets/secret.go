@@ -102,3 +102,12 @@ func (Secret) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON encodes [REDACTED].
 func (Secret) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+
+// WithLease returns a secret with s's fields and lease: what a provider's
+// Renew returns.
+func (s *Secret) WithLease(lease Lease) *Secret {
+	if s == nil {
+		return &Secret{lease: lease}
+	}
+	return &Secret{fields: s.fields, lease: lease}
+}

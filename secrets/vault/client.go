@@ -1,0 +1,202 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/ztkit/ztkit/secrets"
+)
+
+// TokenSourceName is the name of a [Client]'s Vault-token source in logs and
+// metrics.
+const TokenSourceName = "vault-token"
+
+// Client is a Vault (or OpenBao) client that keeps itself logged in: it logs
+// in with a login method, renews its token through a [secrets.Source] (at
+// about two thirds of its TTL, with a fresh login before the token's maximum
+// TTL or when a renewal is refused), and logs in again at once when Vault
+// answers 403 to a request made with a token it had thought valid (a token
+// revoked out of band).
+//
+// The providers it makes ([Client.KV], [Client.Lease]) and the Transit signer
+// use that token. A Client is safe for concurrent use.
+type Client struct {
+	api   *api.Client
+	login api.AuthMethod
+	token *secrets.Source
+}
+
+// New logs in to the Vault server cfg names with login and starts keeping
+// the token fresh. It blocks until the first login succeeds (retrying while
+// Vault is unavailable, until ctx is done).
+//
+// cfg is used as given: build it with api.DefaultConfig (which reads the
+// VAULT_* environment variables) or by hand. Set cfg.MaxRetries to 0: the
+// Client's sources retry by themselves, with backoff. Any token cfg or the
+// environment holds is ignored: the Client's token is the one login returns.
+// opts configure the token's [secrets.Source] (logging, metrics, backoff).
+func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...secrets.Option) (*Client, error) {
+	if cfg == nil || login == nil {
+		return nil, fmt.Errorf("%w: vault: a client needs a config and a login method", secrets.ErrInvalidConfig)
+	}
+	ac, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: vault: %v", secrets.ErrInvalidConfig, err)
+	}
+	ac.ClearToken()
+	c := &Client{api: ac, login: login}
+	src, err := secrets.NewSource(ctx, TokenSourceName, tokenProvider{c: c}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.token = src
+	sec, err := src.Current()
+	if err != nil {
+		_ = src.Close()
+		return nil, err
+	}
+	c.setToken(sec)
+	src.OnRotate(c.setToken)
+	return c, nil
+}
+
+func (c *Client) setToken(s *secrets.Secret) {
+	if tok, ok := s.Reveal("token"); ok {
+		c.api.SetToken(tok)
+	}
+}
+
+// API returns the underlying vault/api client, logged in with the Client's
+// current token, for calls ztkit does not wrap. The Client changes its token
+// when it logs in again; do not clear or set it.
+func (c *Client) API() *api.Client { return c.api }
+
+// Token returns the source of the Client's Vault token, for its state
+// ([secrets.Source.Current] fails once the token expired with no fresh login)
+// and its rotations.
+func (c *Client) Token() *secrets.Source { return c.token }
+
+// Close stops renewing the token. It does not revoke it (its TTL ends it);
+// providers made by the Client fail with [secrets.ErrClosed] afterwards.
+func (c *Client) Close() error { return c.token.Close() }
+
+// do calls fn with the logged-in client and classifies its error. When Vault
+// answers 403 (permission denied) while the token had not expired, the token
+// may have been revoked out of band: the Client logs in again and calls fn
+// once more.
+func (c *Client) do(ctx context.Context, what string, fn func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	if _, err := c.token.Current(); err != nil {
+		return nil, fmt.Errorf("vault: %s: no valid token: %w", what, err)
+	}
+	sec, err := fn(c.api)
+	if err != nil && statusCode(err) == http.StatusForbidden {
+		if rerr := c.token.Rotate(ctx); rerr != nil {
+			return nil, fmt.Errorf("vault: %s: logging in again after a 403: %w", what, rerr)
+		}
+		sec, err = fn(c.api)
+	}
+	if err != nil {
+		return nil, classify(what, err)
+	}
+	return sec, nil
+}
+
+// tokenProvider issues Vault tokens by logging in, and renews them.
+type tokenProvider struct{ c *Client }
+
+func (p tokenProvider) Issue(ctx context.Context) (*secrets.Secret, error) {
+	// Log in without any token, on a clone: the Client's token may be the
+	// revoked one this login replaces.
+	lc, err := p.c.api.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("vault: login: %w", err)
+	}
+	lc.ClearToken()
+	start := time.Now()
+	sec, err := p.c.login.Login(ctx, lc)
+	if err != nil {
+		return nil, classify("login", err)
+	}
+	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
+		return nil, fmt.Errorf("%w: vault: login returned no token", secrets.ErrRefused)
+	}
+	return tokenSecret(start, sec.Auth.ClientToken, sec.Auth.Accessor, sec.Auth.LeaseDuration, sec.Auth.Renewable), nil
+}
+
+func (p tokenProvider) Renew(ctx context.Context, s *secrets.Secret) (*secrets.Secret, error) {
+	lease := s.Lease()
+	if !lease.Renewable {
+		return nil, secrets.ErrNotRenewable
+	}
+	tok, _ := s.Reveal("token")
+	rc, err := p.c.api.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("vault: renew token: %w", err)
+	}
+	rc.SetToken(tok)
+	start := time.Now()
+	sec, err := rc.Auth().Token().RenewSelfWithContext(ctx, int(lease.TTL().Seconds()))
+	if err != nil {
+		return nil, classify("renew token", err)
+	}
+	if sec == nil || sec.Auth == nil {
+		return nil, fmt.Errorf("%w: vault: token renewal returned no lease", secrets.ErrRefused)
+	}
+	return tokenSecret(start, tok, lease.ID, sec.Auth.LeaseDuration, sec.Auth.Renewable), nil
+}
+
+func tokenSecret(start time.Time, token, accessor string, ttl int, renewable bool) *secrets.Secret {
+	lease := secrets.Lease{ID: accessor, IssuedAt: start, Renewable: renewable}
+	if ttl > 0 {
+		lease.ExpiresAt = start.Add(time.Duration(ttl) * time.Second)
+	} else {
+		// A token that does not expire (a root token) is never renewed.
+		lease.Renewable = false
+	}
+	return secrets.NewSecret(map[string]string{"token": token}, lease)
+}
+
+// statusCode returns the HTTP status of a Vault error response, or 0.
+func statusCode(err error) int {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// maxErrorText bounds how much of Vault's error text an error carries.
+const maxErrorText = 200
+
+// classify turns an error of vault/api into one matching
+// [secrets.ErrRefused] (Vault answered 4xx: permission denied, unknown lease
+// or path, a login it refused) or [secrets.ErrUnavailable] (network failure,
+// 429, 5xx, a sealed Vault). The message keeps Vault's status and error text
+// (which never carries a secret value) and drops the response body.
+func classify(what string, err error) error {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		kind := secrets.ErrRefused
+		if re.StatusCode == http.StatusTooManyRequests || re.StatusCode >= 500 {
+			kind = secrets.ErrUnavailable
+		}
+		text := ""
+		if !re.RawError {
+			text = strings.Join(re.Errors, "; ")
+			if len(text) > maxErrorText {
+				text = text[:maxErrorText] + "…"
+			}
+		}
+		return fmt.Errorf("vault: %s: %w: HTTP %d: %s", what, kind, re.StatusCode, text)
+	}
+	if errors.Is(err, secrets.ErrRefused) || errors.Is(err, secrets.ErrUnavailable) || errors.Is(err, secrets.ErrNotRenewable) {
+		return fmt.Errorf("vault: %s: %w", what, err)
+	}
+	return fmt.Errorf("vault: %s: %w: %v", what, secrets.ErrUnavailable, err)
+}

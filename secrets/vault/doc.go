@@ -1,0 +1,28 @@
+// Package vault gets a service's credentials from HashiCorp Vault or OpenBao
+// (through github.com/hashicorp/vault/api) as [secrets.Provider]s, logged in
+// with the workload's own identity.
+//
+// A [Client] logs in once with a login method (an api.AuthMethod: [AppRole]
+// here, or any of vault/api's auth packages) and keeps its token fresh
+// through a [secrets.Source]: renewed at about two thirds of its TTL, replaced
+// by a fresh login before its maximum TTL, and at once when Vault answers 403
+// to a token that had not expired (revoked out of band). The providers it
+// makes read with that token:
+//
+//	c, err := vault.New(ctx, cfg, login)
+//	defer c.Close()
+//
+//	// A KV v2 secret, read again every refresh interval.
+//	key, err := secrets.NewSource(ctx, "processor-key", c.KV("secret", "payments/processor"))
+//
+//	// A dynamic credential with a renewable lease.
+//	db, err := secrets.NewSource(ctx, "payments-db", c.Lease("database/creds/payments", nil))
+//
+// Vault's answers map onto the errors of package secrets: a 4xx answer
+// (permission denied, unknown lease or path, a refused login) matches
+// [secrets.ErrRefused], and a Source issues a new credential instead of
+// retrying; a network failure, 429 or 5xx (a sealed Vault answers 503)
+// matches [secrets.ErrUnavailable], and a Source retries with backoff while
+// it serves the credential it has. Error messages carry Vault's status and
+// error text, never a token or a secret value.
+package vault
