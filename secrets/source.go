@@ -393,6 +393,9 @@ func (s *Source) doRenew(ctx context.Context, l *loop) {
 
 // failed records a failure of the pending action; it is retried with backoff.
 func (s *Source) failed(ctx context.Context, l *loop, o op, err error) {
+	if ctx.Err() != nil {
+		return // closing: the call was cut short, nothing failed
+	}
 	l.failures++
 	l.lastErr = err
 	if l.expired {
