@@ -18,6 +18,14 @@
 //	// A dynamic credential with a renewable lease.
 //	db, err := secrets.NewSource(ctx, "payments-db", c.Lease("database/creds/payments", nil))
 //
+// A token issuer's signing key can live in Transit, so that its private
+// key never enters the process: [Client.TransitSigner] is a crypto.Signer
+// that tokens.NewSigningKey accepts, pinned to one version of the Transit
+// key:
+//
+//	s, err := c.TransitSigner(ctx, "transit", "token-signing", 0)
+//	key, err := tokens.NewSigningKey(s, "")
+//
 // Vault's answers map onto the errors of package secrets: a 4xx answer
 // (permission denied, unknown lease or path, a refused login) matches
 // [secrets.ErrRefused], and a Source issues a new credential instead of
