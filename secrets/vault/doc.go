@@ -21,10 +21,14 @@
 // A token issuer's signing key can live in Transit, so that its private
 // key never enters the process: [Client.TransitSigner] is a crypto.Signer
 // that tokens.NewSigningKey accepts, pinned to one version of the Transit
-// key:
+// key, and [Client.TransitKeys] keeps a tokens.KeySet in step with the key's
+// versions, so that a Transit rotation becomes a KeySet rotation with
+// overlap (published as the next key first, signing after the overlap, the
+// old key verifying for the retention):
 //
-//	s, err := c.TransitSigner(ctx, "transit", "token-signing", 0)
-//	key, err := tokens.NewSigningKey(s, "")
+//	keys, err := c.TransitKeys(ctx, "transit", "token-signing")
+//	go keys.Run(ctx)
+//	issuer, err := tokens.NewIssuer("https://id.shop.example", keys.KeySet())
 //
 // Vault's answers map onto the errors of package secrets: a 4xx answer
 // (permission denied, unknown lease or path, a refused login) matches

@@ -14,15 +14,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/ztkit/ztkit/secrets"
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // DefaultSignTimeout bounds one signature made through
@@ -54,7 +57,7 @@ func newSignerConfig(opts []TransitSignerOption) signerConfig {
 }
 
 // SignTimeoutOption is the option [WithSignTimeout] returns; it configures
-// a [TransitSigner].
+// a [TransitSigner] and the signers of a [TransitKeys].
 type SignTimeoutOption struct{ d time.Duration }
 
 // WithSignTimeout bounds each signature made through [TransitSigner.Sign]
@@ -71,11 +74,13 @@ func (o SignTimeoutOption) applySigner(c *signerConfig) {
 	}
 }
 
+func (o SignTimeoutOption) applyKeys(c *keysConfig) { o.applySigner(&c.signer) }
+
 // TransitSigner is a crypto.Signer whose private key stays in Vault Transit:
 // each signature is a request to <mount>/sign/<name>, made with the
 // [Client]'s token. It signs with one version of the Transit key, pinned
 // when it is made, so that its signatures always match its Public key, also
-// after the Transit key is rotated.
+// after the Transit key is rotated; [TransitKeys] follows rotations.
 //
 // It supports the Transit key types ecdsa-p256 and ecdsa-p384 (the digest
 // is signed as given: prehashed, with the hash of the signer options, and
@@ -450,4 +455,315 @@ func parseTransitSignature(s string, version int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: malformed signature encoding", ErrTransitSignature)
 	}
 	return sig, nil
+}
+
+// Defaults of a [TransitKeys].
+const (
+	// DefaultRotationOverlap is how long a new Transit key version is
+	// published as the next key before it signs: at least the longest time a
+	// verifier caches the JWKS (tokens' RemoteKeySet refreshes every five
+	// minutes by default).
+	DefaultRotationOverlap = 10 * time.Minute
+	// DefaultSyncInterval is how often [TransitKeys.Run] looks for a new
+	// Transit key version.
+	DefaultSyncInterval = time.Minute
+	// DefaultKeyRetention is how long a key keeps verifying after it stopped
+	// signing: tokens.KeySet's default retention.
+	DefaultKeyRetention = time.Hour
+)
+
+// TransitKeysOption configures a [TransitKeys]. [WithSignTimeout] is one.
+type TransitKeysOption interface{ applyKeys(*keysConfig) }
+
+type keysConfig struct {
+	signer    signerConfig
+	overlap   time.Duration
+	interval  time.Duration
+	retention time.Duration
+	alg       string
+	now       func() time.Time
+	logger    *slog.Logger
+}
+
+type keysOptionFunc func(*keysConfig)
+
+func (f keysOptionFunc) applyKeys(c *keysConfig) { f(c) }
+
+// WithRotationOverlap sets how long a new Transit key version is published
+// as the next key (in the JWKS, verifying) before it becomes the current,
+// signing key: at least one JWKS cache lifetime of the verifiers. The default
+// is [DefaultRotationOverlap]; zero or less keeps it.
+func WithRotationOverlap(d time.Duration) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) {
+		if d > 0 {
+			c.overlap = d
+		}
+	})
+}
+
+// WithSyncInterval sets how often [TransitKeys.Run] reads the Transit key.
+// The default is [DefaultSyncInterval]; zero or less keeps it.
+func WithSyncInterval(d time.Duration) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) {
+		if d > 0 {
+			c.interval = d
+		}
+	})
+}
+
+// WithKeyRetention sets how long a key keeps verifying after it stopped
+// signing (tokens.WithRetention of the KeySet): at least the longest token
+// lifetime plus leeway. The default is [DefaultKeyRetention]; zero or less
+// keeps it.
+func WithKeyRetention(d time.Duration) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) {
+		if d > 0 {
+			c.retention = d
+		}
+	})
+}
+
+// WithSigningAlgorithm sets the JWS algorithm the keys sign with, as
+// tokens.NewSigningKey takes it ("RS256" for RSA keys that sign with PKCS #1
+// v1.5); "" keeps the default for the key type (ES256, ES384, EdDSA, PS256).
+func WithSigningAlgorithm(alg string) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) { c.alg = alg })
+}
+
+// WithRotationClock sets the clock the rotation overlap and the KeySet's
+// retention are measured with (tokens.WithClock). nil keeps time.Now. Tests
+// inject one instead of sleeping.
+func WithRotationClock(now func() time.Time) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// WithSyncLogger sets where [TransitKeys] logs the key versions it publishes
+// and rotates to (Info) and the failures of [TransitKeys.Run]'s syncs (Warn).
+// nil keeps the default, which discards.
+func WithSyncLogger(l *slog.Logger) TransitKeysOption {
+	return keysOptionFunc(func(c *keysConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// TransitKeys keeps a [tokens.KeySet] in step with the versions of a
+// Transit signing key, so that rotating the key in Transit (by hand, or
+// with its auto_rotate_period) becomes a KeySet rotation with overlap:
+//
+//   - when [TransitKeys.Sync] sees a new latest version, it publishes it as
+//     the KeySet's next key (KeySet.SetNext: it verifies and is in the JWKS
+//     at once, and does not sign yet);
+//   - once it has been published for the rotation overlap
+//     ([WithRotationOverlap]), a Sync makes it current (KeySet.Rotate): it
+//     signs, and the version before it keeps verifying for the retention
+//     ([WithKeyRetention]), so tokens it signed stay valid.
+//
+// A version newer still that appears during the overlap replaces the
+// pending one (which never signed), and the overlap starts again. Do not
+// raise the Transit key's min_encryption_version past the current version
+// before the overlap has passed: the current key could no longer sign.
+//
+// When it starts, TransitKeys restores the rotation as well as Transit's
+// creation times allow: the latest version is the current key unless it
+// was created less than an overlap ago and the version before it can still
+// sign, in which case that one is current and the latest is next, published
+// from then on; each earlier version whose successor was created less than
+// an overlap plus the retention ago is restored as retired, verifying for a
+// retention from the start. So a restarted issuer still verifies the tokens
+// it signed before, and does not sign with a key verifiers have not seen.
+//
+// A TransitKeys is safe for concurrent use.
+type TransitKeys struct {
+	c     *Client
+	mount string
+	name  string
+	cfg   keysConfig
+	set   *tokens.KeySet
+
+	mu        sync.Mutex // serializes syncs
+	current   *TransitSigner
+	next      *TransitSigner
+	published time.Time // when next was published
+}
+
+// TransitKeys reads the Transit signing key keyName of the engine mounted
+// at mount ("transit" when empty) and returns the key set of its versions
+// (see [TransitKeys] for which is current). The Client's token needs read
+// on <mount>/keys/<name> and update on <mount>/sign/<name>.
+//
+// Its errors are [Client.TransitSigner]'s, and tokens.NewSigningKey's when a
+// version does not fit the signing algorithm.
+func (c *Client) TransitKeys(ctx context.Context, mount, keyName string, opts ...TransitKeysOption) (*TransitKeys, error) {
+	cfg := keysConfig{
+		signer:    newSignerConfig(nil),
+		overlap:   DefaultRotationOverlap,
+		interval:  DefaultSyncInterval,
+		retention: DefaultKeyRetention,
+		now:       time.Now,
+		logger:    slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyKeys(&cfg)
+		}
+	}
+	info, err := c.readTransitKey(ctx, mount, keyName)
+	if err != nil {
+		return nil, err
+	}
+	k := &TransitKeys{c: c, mount: info.mount, name: info.name, cfg: cfg}
+	now := cfg.now()
+
+	// The versions that verify (or sign) after a restart, oldest first: the
+	// latest, the ones whose successor came less than an overlap plus the
+	// retention ago, and nothing under min_encryption_version's predecessor
+	// that Transit no longer has.
+	first := info.latest
+	for v := info.latest - 1; v >= 1; v-- {
+		succ, ok1 := info.versions[v+1]
+		if _, ok := info.versions[v]; !ok || !ok1 || !now.Before(succ.created.Add(cfg.overlap+cfg.retention)) {
+			break
+		}
+		first = v
+	}
+	keys := make([]*TransitSigner, 0, info.latest-first+1)
+	signing := make([]*tokens.SigningKey, 0, cap(keys))
+	for v := first; v <= info.latest; v++ {
+		s, err := c.newTransitSigner(info, v, cfg.signer)
+		if err != nil {
+			return nil, err
+		}
+		sk, err := tokens.NewSigningKey(s, cfg.alg)
+		if err != nil {
+			return nil, fmt.Errorf("vault: transit key %s version %d: %w", info.path, v, err)
+		}
+		keys, signing = append(keys, s), append(signing, sk)
+	}
+	// Hold the latest back as next while it is younger than the overlap and
+	// its predecessor can sign.
+	last := len(keys) - 1
+	pending := last > 0 && now.Before(info.versions[info.latest].created.Add(cfg.overlap)) &&
+		info.latest-1 >= info.minEncryption
+	cur := last
+	if pending {
+		cur = last - 1
+	}
+	set, err := tokens.NewKeySet(signing[0], tokens.WithRetention(cfg.retention), tokens.WithClock(cfg.now))
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i <= cur; i++ {
+		if err := errors.Join(set.SetNext(signing[i]), set.Rotate()); err != nil {
+			return nil, fmt.Errorf("vault: transit key %s: %w", info.path, err)
+		}
+	}
+	k.set, k.current = set, keys[cur]
+	if pending {
+		if err := set.SetNext(signing[last]); err != nil {
+			return nil, fmt.Errorf("vault: transit key %s: %w", info.path, err)
+		}
+		k.next, k.published = keys[last], now
+	}
+	return k, nil
+}
+
+// KeySet returns the key set TransitKeys keeps: give it to a tokens.Issuer
+// and serve its JWKS. Do not rotate it by other means.
+func (k *TransitKeys) KeySet() *tokens.KeySet { return k.set }
+
+// Versions returns the Transit key versions of the current key and of the
+// next key (0 when none is pending).
+func (k *TransitKeys) Versions() (current, next int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.next != nil {
+		next = k.next.version
+	}
+	return k.current.version, next
+}
+
+// Sync makes the pending next key current when it has been published for
+// the overlap, then reads the Transit key and publishes a newer version as
+// the next key. It returns the errors of [Client.TransitSigner]; the key set
+// is left as it was when Vault cannot be read. A latest version older than
+// one in use (the key was deleted and created again) fails with
+// [secrets.ErrRefused] and changes nothing.
+func (k *TransitKeys) Sync(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.next != nil && !k.cfg.now().Before(k.published.Add(k.cfg.overlap)) {
+		if err := k.set.Rotate(); err != nil {
+			return fmt.Errorf("vault: transit key %s/keys/%s: %w", k.mount, k.name, err)
+		}
+		k.current, k.next = k.next, nil
+		k.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "vault: transit key rotated", slog.String("key", k.mount+"/keys/"+k.name), slog.Int("version", k.current.version))
+	}
+	info, err := k.c.readTransitKey(ctx, k.mount, k.name)
+	if err != nil {
+		return err
+	}
+	newest := k.current.version
+	if k.next != nil {
+		newest = k.next.version
+	}
+	switch {
+	case info.latest == newest:
+		return nil
+	case info.latest < newest:
+		return fmt.Errorf("vault: transit key %s: %w: latest version %d is older than version %d in use", info.path, secrets.ErrRefused, info.latest, newest)
+	}
+	s, err := k.c.newTransitSigner(info, info.latest, k.cfg.signer)
+	if err != nil {
+		return err
+	}
+	sk, err := tokens.NewSigningKey(s, k.cfg.alg)
+	if err != nil {
+		return fmt.Errorf("vault: transit key %s version %d: %w", info.path, info.latest, err)
+	}
+	if err := k.set.SetNext(sk); err != nil {
+		return fmt.Errorf("vault: transit key %s: %w", info.path, err)
+	}
+	k.next, k.published = s, k.cfg.now()
+	k.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "vault: transit key version published as next", slog.String("key", info.path), slog.Int("version", s.version), slog.Duration("overlap", k.cfg.overlap))
+	return nil
+}
+
+// Run calls [TransitKeys.Sync] every sync interval ([WithSyncInterval]),
+// and when a pending key's overlap ends, until ctx is done; it then returns
+// ctx's error. A failed Sync is logged and tried again at the next
+// interval: the key set keeps signing with its current key meanwhile.
+func (k *TransitKeys) Run(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if err := k.Sync(ctx); err != nil && ctx.Err() == nil {
+			k.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vault: transit key sync failed", slog.String("key", k.mount+"/keys/"+k.name), slog.Any("error", err))
+		}
+		t.Reset(k.wait())
+	}
+}
+
+// wait returns how long Run sleeps: the interval, or less when a pending
+// key's overlap ends sooner.
+func (k *TransitKeys) wait() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	d := k.cfg.interval
+	if k.next != nil {
+		if until := k.published.Add(k.cfg.overlap).Sub(k.cfg.now()); until < d {
+			d = max(until, time.Millisecond)
+		}
+	}
+	return d
 }

@@ -409,6 +409,213 @@ func TestTransitSignerRefusesUnexpectedSignatures(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// clock is a settable clock for the rotation overlap, the KeySet's retention
+// and the token times.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func kidOf(t *testing.T, raw string) string {
+	t.Helper()
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	require.NoError(t, err)
+	return jws.Signatures[0].Header.KeyID
+}
+
+func TestTransitKeysRotation(t *testing.T) {
+	a, mount, c := transitClient(t)
+	ctx := context.Background()
+	name := createKey(t, a, mount, "ecdsa-p256")
+	clk := &clock{now: time.Now()}
+	keys, err := c.TransitKeys(ctx, mount, name,
+		vault.WithRotationOverlap(10*time.Minute), vault.WithKeyRetention(time.Hour), vault.WithRotationClock(clk.Now))
+	require.NoError(t, err)
+	ks := keys.KeySet()
+	cur, next := keys.Versions()
+	assert.Equal(t, [2]int{1, 0}, [2]int{cur, next})
+
+	iss, err := tokens.NewIssuer(testIssuer, ks, tokens.WithLifetime(30*time.Minute), tokens.WithClock(clk.Now))
+	require.NoError(t, err)
+	ver, err := tokens.NewVerifier(ks, testIssuer, testAudience, tokens.WithMaxLifetime(30*time.Minute), tokens.WithClock(clk.Now))
+	require.NoError(t, err)
+	issue := func() string {
+		raw, err := iss.Issue(ctx, tokens.TokenRequest{Subject: "alice", ClientID: "shop", Audience: testAudience})
+		require.NoError(t, err)
+		return raw
+	}
+	old := issue()
+	kid1 := kidOf(t, old)
+	require.Equal(t, ks.Current().KeyID(), kid1)
+
+	// Nothing new in Transit: nothing changes.
+	updated := ks.Updated()
+	require.NoError(t, keys.Sync(ctx))
+	select {
+	case <-updated:
+		t.Fatal("the key set changed with no new Transit version")
+	default:
+	}
+
+	// Transit rotates: the new version is published as next, and does not sign yet.
+	rotateKey(t, a, mount, name)
+	require.NoError(t, keys.Sync(ctx))
+	cur, next = keys.Versions()
+	assert.Equal(t, [2]int{1, 2}, [2]int{cur, next})
+	pubs := ks.PublicKeys()
+	require.Len(t, pubs, 2, "the next key is in the JWKS at once")
+	kid2 := pubs[1].KeyID
+	assert.NotEqual(t, kid1, kid2)
+	assert.Equal(t, kid1, kidOf(t, issue()))
+
+	// Within the overlap, a Sync does not rotate.
+	clk.Add(9 * time.Minute)
+	require.NoError(t, keys.Sync(ctx))
+	assert.Equal(t, kid1, ks.Current().KeyID())
+
+	// After it, the new version signs; the old one verifies for the retention.
+	clk.Add(time.Minute)
+	require.NoError(t, keys.Sync(ctx))
+	cur, next = keys.Versions()
+	assert.Equal(t, [2]int{2, 0}, [2]int{cur, next})
+	fresh := issue()
+	assert.Equal(t, kid2, kidOf(t, fresh))
+	_, err = ver.Verify(ctx, fresh)
+	require.NoError(t, err)
+	_, err = ver.Verify(ctx, old)
+	require.NoError(t, err, "a token of the old key verifies during the retention")
+	_, err = ks.VerificationKey(ctx, kid1)
+	require.NoError(t, err)
+
+	clk.Add(time.Hour)
+	_, err = ks.VerificationKey(ctx, kid1)
+	assert.ErrorIs(t, err, tokens.ErrUnknownKey, "the old key is gone after the retention")
+
+	// Two rotations within one overlap: the newest replaces the pending one,
+	// which never signed, and the overlap starts again.
+	rotateKey(t, a, mount, name)
+	require.NoError(t, keys.Sync(ctx))
+	clk.Add(5 * time.Minute)
+	rotateKey(t, a, mount, name)
+	require.NoError(t, keys.Sync(ctx))
+	cur, next = keys.Versions()
+	assert.Equal(t, [2]int{2, 4}, [2]int{cur, next})
+	assert.Len(t, ks.PublicKeys(), 2)
+	clk.Add(5 * time.Minute)
+	require.NoError(t, keys.Sync(ctx))
+	cur, _ = keys.Versions()
+	assert.Equal(t, 2, cur, "the overlap restarted with version 4")
+	clk.Add(5 * time.Minute)
+	require.NoError(t, keys.Sync(ctx))
+	cur, _ = keys.Versions()
+	assert.Equal(t, 4, cur)
+
+	// Vault unreachable for a sync: an error, and the keys stay as they are.
+	deleteKey(t, a, mount, name)
+	before := ks.Current()
+	assert.ErrorIs(t, keys.Sync(ctx), secrets.ErrRefused)
+	assert.Same(t, before, ks.Current())
+}
+
+func TestTransitKeysRestart(t *testing.T) {
+	a, mount, c := transitClient(t)
+	ctx := context.Background()
+	name := createKey(t, a, mount, "ed25519")
+	first, err := c.TransitKeys(ctx, mount, name)
+	require.NoError(t, err)
+	kid1 := first.KeySet().Current().KeyID()
+	rotateKey(t, a, mount, name)
+
+	// An issuer started just after the rotation: version 2 is younger than
+	// the overlap, so it is published and version 1 still signs.
+	clk := &clock{now: time.Now()}
+	keys, err := c.TransitKeys(ctx, mount, name, vault.WithRotationClock(clk.Now))
+	require.NoError(t, err)
+	cur, next := keys.Versions()
+	assert.Equal(t, [2]int{1, 2}, [2]int{cur, next})
+	assert.Equal(t, kid1, keys.KeySet().Current().KeyID())
+	clk.Add(vault.DefaultRotationOverlap)
+	require.NoError(t, keys.Sync(ctx))
+	cur, next = keys.Versions()
+	assert.Equal(t, [2]int{2, 0}, [2]int{cur, next})
+
+	// An issuer started after the overlap: version 2 signs, and version 1
+	// still verifies the tokens it signed before the restart.
+	late := &clock{now: time.Now().Add(vault.DefaultRotationOverlap + time.Minute)}
+	keys, err = c.TransitKeys(ctx, mount, name, vault.WithRotationClock(late.Now))
+	require.NoError(t, err)
+	cur, next = keys.Versions()
+	assert.Equal(t, [2]int{2, 0}, [2]int{cur, next})
+	_, err = keys.KeySet().VerificationKey(ctx, kid1)
+	assert.NoError(t, err)
+
+	// An issuer started after the overlap and the retention: version 1 is gone.
+	later := &clock{now: time.Now().Add(vault.DefaultRotationOverlap + vault.DefaultKeyRetention + time.Minute)}
+	keys, err = c.TransitKeys(ctx, mount, name, vault.WithRotationClock(later.Now))
+	require.NoError(t, err)
+	_, err = keys.KeySet().VerificationKey(ctx, kid1)
+	assert.ErrorIs(t, err, tokens.ErrUnknownKey)
+	assert.Len(t, keys.KeySet().PublicKeys(), 1)
+}
+
+func TestTransitKeysRun(t *testing.T) {
+	a, mount, c := transitClient(t)
+	name := createKey(t, a, mount, "ecdsa-p256")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, err := c.TransitKeys(ctx, mount, name,
+		vault.WithRotationOverlap(300*time.Millisecond), vault.WithSyncInterval(50*time.Millisecond))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- keys.Run(ctx) }()
+
+	ks := keys.KeySet()
+	kid1 := ks.Current().KeyID()
+	published := ks.Updated()
+	rotateKey(t, a, mount, name)
+	select {
+	case <-published:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the new version was not published")
+	}
+	require.Len(t, ks.PublicKeys(), 2)
+	assert.Equal(t, kid1, ks.Current().KeyID())
+	rotated := ks.Updated()
+	select {
+	case <-rotated:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no rotation after the overlap")
+	}
+	assert.NotEqual(t, kid1, ks.Current().KeyID())
+	_, err = ks.VerificationKey(ctx, kid1)
+	assert.NoError(t, err)
+
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestTransitKeysErrors(t *testing.T) {
+	a, mount, c := transitClient(t)
+	ctx := context.Background()
+	_, err := c.TransitKeys(ctx, mount, "nope")
+	assert.ErrorIs(t, err, secrets.ErrRefused)
+	name := createKey(t, a, mount, "ecdsa-p256")
+	_, err = c.TransitKeys(ctx, mount, name, vault.WithSigningAlgorithm("RS256"))
+	assert.ErrorIs(t, err, tokens.ErrInvalidKey)
+}
+
 // BenchmarkTransitSign is one ES256 signature by Transit (a round trip to
 // the local OpenBao over TLS), beside the same signature by a local P-256
 // key.
