@@ -93,8 +93,6 @@ func (o SignTimeoutOption) applyKeys(c *keysConfig) { o.applySigner(&c.signer) }
 //
 // [tokens.NewSigningKey] accepts a TransitSigner. A TransitSigner is safe
 // for concurrent use; it holds no secret.
-//
-// [tokens.NewSigningKey]: https://pkg.go.dev/github.com/ztkit/ztkit/tokens#NewSigningKey
 type TransitSigner struct {
 	c        *Client
 	mount    string
@@ -597,7 +595,7 @@ type TransitKeys struct {
 // (see [TransitKeys] for which is current). The Client's token needs read
 // on <mount>/keys/<name> and update on <mount>/sign/<name>.
 //
-// Its errors are [Client.TransitSigner]'s, and tokens.NewSigningKey's when a
+// Its errors are [Client.TransitSigner]'s, and [tokens.NewSigningKey]'s when a
 // version does not fit the signing algorithm.
 func (c *Client) TransitKeys(ctx context.Context, mount, keyName string, opts ...TransitKeysOption) (*TransitKeys, error) {
 	cfg := keysConfig{
@@ -673,7 +671,7 @@ func (c *Client) TransitKeys(ctx context.Context, mount, keyName string, opts ..
 	return k, nil
 }
 
-// KeySet returns the key set TransitKeys keeps: give it to a tokens.Issuer
+// KeySet returns the key set TransitKeys keeps: give it to a [tokens.Issuer]
 // and serve its JWKS. Do not rotate it by other means.
 func (k *TransitKeys) KeySet() *tokens.KeySet { return k.set }
 
@@ -690,8 +688,9 @@ func (k *TransitKeys) Versions() (current, next int) {
 
 // Sync makes the pending next key current when it has been published for
 // the overlap, then reads the Transit key and publishes a newer version as
-// the next key. It returns the errors of [Client.TransitSigner]; the key set
-// is left as it was when Vault cannot be read. A latest version older than
+// the next key. The first step needs no Vault. It returns the errors of
+// [Client.TransitSigner], and publishes nothing when Vault cannot be read:
+// the current key goes on signing. A latest version older than
 // one in use (the key was deleted and created again) fails with
 // [secrets.ErrRefused] and changes nothing.
 func (k *TransitKeys) Sync(ctx context.Context) error {
