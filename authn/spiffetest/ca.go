@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -115,9 +116,11 @@ func (a *authority) bundle() *spiffebundle.Bundle {
 	return b
 }
 
-// issueX509 signs a leaf X509-SVID for id valid from notBefore to notAfter.
-// The returned chain is the leaf alone: the root is the bundle.
-func (a *authority) issueX509(id spiffeid.ID, notBefore, notAfter time.Time) (*x509svid.SVID, error) {
+// issueX509 signs a leaf X509-SVID for id valid from notBefore to notAfter,
+// with dnsNames as DNS SANs and the first of them as the subject's common
+// name (as SPIRE does). The returned chain is the leaf alone: the root is the
+// bundle.
+func (a *authority) issueX509(id spiffeid.ID, notBefore, notAfter time.Time, dnsNames []string) (*x509svid.SVID, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("spiffetest: generate SVID key: %w", err)
@@ -139,6 +142,10 @@ func (a *authority) issueX509(id spiffeid.ID, notBefore, notAfter time.Time) (*x
 		// X509-SVID §4.3 and §4.4.
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if len(dnsNames) > 0 {
+		tmpl.DNSNames = slices.Clone(dnsNames)
+		tmpl.Subject.CommonName = dnsNames[0]
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, key.Public(), a.key)
 	if err != nil {

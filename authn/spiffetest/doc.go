@@ -17,7 +17,8 @@
 //     key usage digitalSignature (critical), extended key usage serverAuth and
 //     clientAuth, cA false, signed directly by a self-signed root CA whose only
 //     URI SAN is the trust domain's ID (spiffe://<trust domain>). The X.509
-//     bundle is that root.
+//     bundle is that root. The subject has no common name and there are no DNS
+//     SANs unless [WithDNSNames] gives some, as a SPIRE entry's DNS names do.
 //   - JWT-SVIDs: ES256, protected header with alg, kid and typ "JWT" only,
 //     claims sub (the SPIFFE ID), aud, exp and iat. The JWT bundle holds the
 //     public key under the same kid (its RFC 7638 thumbprint).

@@ -311,7 +311,7 @@ func (i *Issuer) IssueX509SVID(id spiffeid.ID, opts ...SVIDOption) (*x509svid.SV
 	if err != nil {
 		return nil, err
 	}
-	return i.ca.issueX509(id, notBefore, notAfter)
+	return i.ca.issueX509(id, notBefore, notAfter, i.cfg.dnsNames)
 }
 
 // IssueJWTSVID issues a JWT-SVID for id with the given audience directly,
@@ -380,7 +380,7 @@ func (i *Issuer) currentX509SVID(id spiffeid.ID) (*x509svid.SVID, error) {
 		return svid, nil
 	}
 	now := i.cfg.now()
-	svid, err := i.ca.issueX509(id, now, now.Add(i.cfg.x509TTL))
+	svid, err := i.ca.issueX509(id, now, now.Add(i.cfg.x509TTL), i.cfg.dnsNames)
 	if err != nil {
 		return nil, err
 	}

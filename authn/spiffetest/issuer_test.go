@@ -47,6 +47,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 			spiffetest.WithFederatedBundle(spiffebundle.New(td))}},
 		{"federated bundle with zero trust domain", td, []spiffetest.Option{
 			spiffetest.WithFederatedBundle(spiffebundle.New(spiffeid.TrustDomain{}))}},
+		{"empty DNS name", td, []spiffetest.Option{spiffetest.WithDNSNames("checkout.shop.test", "")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +241,36 @@ func TestX509SVIDProfile(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, checkout, parsed.ID)
 	})
+}
+
+func TestWithDNSNames(t *testing.T) {
+	t.Run("default: no common name, no DNS SAN", func(t *testing.T) {
+		iss := newIssuer(t, td)
+		svid, err := iss.IssueX509SVID(checkout)
+		require.NoError(t, err)
+		assert.Empty(t, svid.Certificates[0].Subject.CommonName)
+		assert.Empty(t, svid.Certificates[0].DNSNames)
+	})
+
+	iss := newIssuer(t, td, spiffetest.WithDNSNames("checkout.shop.test", "checkout"))
+	require.NoError(t, iss.Register(checkout))
+	issued, err := iss.IssueX509SVID(checkout)
+	require.NoError(t, err)
+	served, err := newX509Source(t, iss).GetX509SVID()
+	require.NoError(t, err)
+	for name, svid := range map[string]*x509svid.SVID{"issued": issued, "served": served} {
+		t.Run(name, func(t *testing.T) {
+			leaf := svid.Certificates[0]
+			// As SPIRE does: the first DNS name is also the common name.
+			assert.Equal(t, "checkout.shop.test", leaf.Subject.CommonName)
+			assert.Equal(t, []string{"checkout.shop.test", "checkout"}, leaf.DNSNames)
+			// Still an X509-SVID: exactly one URI SAN, verified by go-spiffe.
+			require.Len(t, leaf.URIs, 1)
+			id, _, err := x509svid.Verify(svid.Certificates, iss.X509Bundle())
+			require.NoError(t, err)
+			assert.Equal(t, checkout, id)
+		})
+	}
 }
 
 func TestIssueX509SVIDValidity(t *testing.T) {

@@ -3,6 +3,7 @@ package spiffetest
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/spiffebundle"
@@ -41,6 +42,7 @@ type config struct {
 	log        *slog.Logger
 	attestor   Attestor
 	federated  map[spiffeid.TrustDomain]*spiffebundle.Bundle
+	dnsNames   []string
 	errs       []error
 }
 
@@ -180,6 +182,25 @@ func WithFederatedBundle(b *spiffebundle.Bundle) Option {
 			return
 		}
 		c.federated[b.TrustDomain()] = b.Clone()
+	})
+}
+
+// WithDNSNames gives the X509-SVIDs the issuer serves and issues the DNS
+// names names as DNS SANs, and the first of them as the subject's common name,
+// as SPIRE does for a registration entry with DNS names. Use it for verifiers
+// that need a common name: the TLS certificate auth method of Vault and
+// OpenBao takes the identity alias from it and refuses a certificate without
+// one. No names keeps the default, SVIDs with the SPIFFE ID alone; an empty
+// name makes [New] fail with [ErrInvalidConfig].
+func WithDNSNames(names ...string) Option {
+	return optionFunc(func(c *config) {
+		if slices.Contains(names, "") {
+			c.errs = append(c.errs, fmt.Errorf("%w: empty DNS name", ErrInvalidConfig))
+			return
+		}
+		if len(names) > 0 {
+			c.dnsNames = slices.Clone(names)
+		}
 	})
 }
 
