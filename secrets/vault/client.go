@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -24,12 +26,58 @@ const TokenSourceName = "vault-token"
 // answers 403 to a request made with a token it had thought valid (a token
 // revoked out of band).
 //
+// When its login method is a [RotatingLogin] (such as [Cert], which presents
+// the workload's X.509-SVID), the Client also logs in again when the
+// credential rotates, so that its token always comes from a login with the
+// workload's current identity.
+//
 // The providers it makes ([Client.KV], [Client.Lease]) and the Transit signer
 // use that token. A Client is safe for concurrent use.
 type Client struct {
 	api   *api.Client
 	login api.AuthMethod
 	token *secrets.Source
+
+	// loginCred is the CredentialID of a RotatingLogin taken just before
+	// the login whose token is current.
+	loginCred atomic.Pointer[string]
+
+	stopWatch func()
+	watchDone chan struct{}
+	closeOnce sync.Once
+}
+
+// RotatingLogin is a login method whose credential rotates under a logged-in
+// token, such as the X.509-SVID that [Cert] presents. A [Client] that logs in
+// with one notes its CredentialID before each login, compares it with the
+// current one about once a second, and logs in again (through its token
+// source's [secrets.Source.Rotate]) when the credential changed; after a
+// failed login it waits longer between attempts, up to a minute.
+type RotatingLogin interface {
+	api.AuthMethod
+	// CredentialID returns a value that names the credential Login would
+	// present now (for an X.509-SVID, its leaf certificate's serial number)
+	// and changes when it rotates, or "" when there is none at the moment.
+	// It is called about once a second: it must be cheap, must not block,
+	// and must be safe for concurrent use. The value is not secret.
+	CredentialID() string
+}
+
+// Rotation checks of a [RotatingLogin].
+const (
+	// CredentialCheckInterval is how often a [Client] compares the
+	// credential of its [RotatingLogin] with the one it logged in with.
+	CredentialCheckInterval = time.Second
+	// maxCredentialBackoff bounds the wait between two logins after a
+	// rotation when they fail.
+	maxCredentialBackoff = time.Minute
+)
+
+// renewingLogin is a login method whose tokens must be renewed through a
+// client it makes: the cert auth method binds a renewal to the client
+// certificate of the login.
+type renewingLogin interface {
+	renewClient(c *api.Client) (*api.Client, func(), error)
 }
 
 // New logs in to the Vault server cfg names with login and starts keeping
@@ -63,7 +111,47 @@ func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...sec
 	}
 	c.setToken(sec)
 	src.OnRotate(c.setToken)
+	if rl, ok := login.(RotatingLogin); ok {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		c.stopWatch = cancel
+		c.watchDone = make(chan struct{})
+		go c.watchCredential(wctx, rl)
+	}
 	return c, nil
+}
+
+// watchCredential logs in again whenever the credential of rl is no longer
+// the one of the current token's login.
+func (c *Client) watchCredential(ctx context.Context, rl RotatingLogin) {
+	defer close(c.watchDone)
+	tick := time.NewTicker(CredentialCheckInterval)
+	defer tick.Stop()
+	var failures int
+	var notBefore time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if failures > 0 && time.Now().Before(notBefore) {
+			continue
+		}
+		cur := rl.CredentialID()
+		if last := c.loginCred.Load(); cur == "" || (last != nil && *last == cur) {
+			continue
+		}
+		// The Source logs the new login, or its failure.
+		if err := c.token.Rotate(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			notBefore = time.Now().Add(min(CredentialCheckInterval<<min(failures, 6), maxCredentialBackoff))
+			continue
+		}
+		failures = 0
+	}
 }
 
 func (c *Client) setToken(s *secrets.Secret) {
@@ -82,9 +170,19 @@ func (c *Client) API() *api.Client { return c.api }
 // and its rotations.
 func (c *Client) Token() *secrets.Source { return c.token }
 
-// Close stops renewing the token. It does not revoke it (its TTL ends it);
-// providers made by the Client fail with [secrets.ErrClosed] afterwards.
-func (c *Client) Close() error { return c.token.Close() }
+// Close stops renewing the token (and watching the credential of a
+// [RotatingLogin]). It does not revoke the token (its TTL ends it); providers
+// made by the Client fail with [secrets.ErrClosed] afterwards. Close may be
+// called more than once.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		if c.stopWatch != nil {
+			c.stopWatch()
+			<-c.watchDone
+		}
+	})
+	return c.token.Close()
+}
 
 // do calls fn with the logged-in client and classifies its error. When Vault
 // answers 403 (permission denied) while the token had not expired, the token
@@ -118,6 +216,13 @@ func (p tokenProvider) Issue(ctx context.Context) (*secrets.Secret, error) {
 		return nil, fmt.Errorf("vault: login: %w", err)
 	}
 	lc.ClearToken()
+	// The credential is noted before the login: should it rotate meanwhile,
+	// the watcher sees a change and logs in once more, which is harmless.
+	var cred string
+	rl, rotating := p.c.login.(RotatingLogin)
+	if rotating {
+		cred = rl.CredentialID()
+	}
 	start := time.Now()
 	sec, err := p.c.login.Login(ctx, lc)
 	if err != nil {
@@ -125,6 +230,9 @@ func (p tokenProvider) Issue(ctx context.Context) (*secrets.Secret, error) {
 	}
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		return nil, fmt.Errorf("%w: vault: login returned no token", secrets.ErrRefused)
+	}
+	if rotating {
+		p.c.loginCred.Store(&cred)
 	}
 	return tokenSecret(start, sec.Auth.ClientToken, sec.Auth.Accessor, sec.Auth.LeaseDuration, sec.Auth.Renewable), nil
 }
@@ -138,6 +246,14 @@ func (p tokenProvider) Renew(ctx context.Context, s *secrets.Secret) (*secrets.S
 	rc, err := p.c.api.Clone()
 	if err != nil {
 		return nil, fmt.Errorf("vault: renew token: %w", err)
+	}
+	if rl, ok := p.c.login.(renewingLogin); ok {
+		var release func()
+		rc, release, err = rl.renewClient(rc)
+		if err != nil {
+			return nil, classify("renew token", err)
+		}
+		defer release()
 	}
 	rc.SetToken(tok)
 	start := time.Now()
@@ -177,7 +293,8 @@ const maxErrorText = 200
 // classify turns an error of vault/api into one matching
 // [secrets.ErrRefused] (Vault answered 4xx: permission denied, unknown lease
 // or path, a login it refused) or [secrets.ErrUnavailable] (network failure,
-// 429, 5xx, a sealed Vault). The message keeps Vault's status and error text
+// 429, 5xx, a sealed Vault); an error that already matches one of them, or
+// [secrets.ErrNotRenewable] or [secrets.ErrInvalidConfig], keeps its kind. The message keeps Vault's status and error text
 // (which never carries a secret value) and drops the response body.
 func classify(what string, err error) error {
 	var re *api.ResponseError
@@ -195,7 +312,8 @@ func classify(what string, err error) error {
 		}
 		return fmt.Errorf("vault: %s: %w: HTTP %d: %s", what, kind, re.StatusCode, text)
 	}
-	if errors.Is(err, secrets.ErrRefused) || errors.Is(err, secrets.ErrUnavailable) || errors.Is(err, secrets.ErrNotRenewable) {
+	if errors.Is(err, secrets.ErrRefused) || errors.Is(err, secrets.ErrUnavailable) ||
+		errors.Is(err, secrets.ErrNotRenewable) || errors.Is(err, secrets.ErrInvalidConfig) {
 		return fmt.Errorf("vault: %s: %w", what, err)
 	}
 	return fmt.Errorf("vault: %s: %w: %v", what, secrets.ErrUnavailable, err)

@@ -2,12 +2,22 @@
 // (through github.com/hashicorp/vault/api) as [secrets.Provider]s, logged in
 // with the workload's own identity.
 //
-// A [Client] logs in once with a login method (an api.AuthMethod: [AppRole]
-// here, or any of vault/api's auth packages) and keeps its token fresh
-// through a [secrets.Source]: renewed at about two thirds of its TTL, replaced
-// by a fresh login before its maximum TTL, and at once when Vault answers 403
-// to a token that had not expired (revoked out of band). The providers it
-// makes read with that token:
+// A [Client] logs in once with a login method (an api.AuthMethod) and keeps
+// its token fresh through a [secrets.Source]: renewed at about two thirds of
+// its TTL, replaced by a fresh login before its maximum TTL, and at once when
+// Vault answers 403 to a token that had not expired (revoked out of band).
+//
+// The login methods here use the workload's own SPIFFE identity, from the
+// Workload API (go-spiffe's workloadapi sources): [Cert] presents its
+// X.509-SVID to the TLS certificate auth method, on a fresh connection for
+// each login, and the Client logs in again when the SVID rotates; [JWT] sends
+// a JWT-SVID fetched for each login to the JWT auth method. [AppRole] is for
+// services not yet on SPIFFE; any of vault/api's auth packages works too.
+//
+//	svids, err := workloadapi.NewX509Source(ctx)
+//	login, err := vault.Cert("cert", "payments", svids)
+//
+// The providers a Client makes read with its token:
 //
 //	c, err := vault.New(ctx, cfg, login)
 //	defer c.Close()
