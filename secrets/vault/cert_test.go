@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,6 +89,47 @@ func TestCertLoginRenewsAndLogsInAgainWhenTheSVIDRotates(t *testing.T) {
 	require.NotEqual(t, oldSerial, newSerial)
 	_, meta = tokenMeta(t, c.API())
 	assert.Equal(t, newSerial, meta["serial_number"], "the new login presented the new SVID")
+	readKV(t, c, secretPath)
+
+	// Close stops the watch (a later rotation is not acted on), and can be
+	// called again.
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	require.NoError(t, iss.Rotate())
+	_, err = c.Token().Current()
+	assert.ErrorIs(t, err, secrets.ErrClosed)
+}
+
+// The SVID rotates to an identity Vault refuses: the Client keeps its token,
+// still valid, and reads keep working; once the workload has its identity
+// back, it is logged in with it again.
+func TestCertLoginKeepsItsTokenWhenTheNewSVIDIsRefused(t *testing.T) {
+	a := baotest.Admin(t)
+	iss := newIssuer(t)
+	src := x509Source(t, iss)
+	secretPath, policy := kvSecret(t, a)
+	mount := certRole(t, a, iss.X509Bundle().X509Authorities(), payments, policy, time.Minute, time.Hour)
+	login, err := vault.Cert(mount, "payments", src)
+	require.NoError(t, err)
+	var logs logBuffer
+	c, err := vault.New(t.Context(), baoConfig(t), login, fastBackoff, logs.logger())
+	require.NoError(t, err)
+	defer c.Close()
+
+	require.NoError(t, iss.Register(intruder))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "issue failed") },
+		5*time.Second, 20*time.Millisecond, "no login attempted with the new SVID")
+	assert.Contains(t, logs.String(), "HTTP 400", "refused, not retried as an outage")
+	_, err = c.Token().Current()
+	require.NoError(t, err)
+	readKV(t, c, secretPath)
+
+	require.NoError(t, iss.Register(payments))
+	require.NoError(t, iss.Rotate())
+	require.Eventually(t, func() bool {
+		_, meta := tokenMeta(t, c.API())
+		return meta["serial_number"] == leafSerial(t, src)
+	}, 10*time.Second, 50*time.Millisecond, "not logged in again with the workload's SVID")
 	readKV(t, c, secretPath)
 }
 

@@ -51,8 +51,10 @@ type Client struct {
 // token, such as the X.509-SVID that [Cert] presents. A [Client] that logs in
 // with one notes its CredentialID before each login, compares it with the
 // current one about once a second, and logs in again (through its token
-// source's [secrets.Source.Rotate]) when the credential changed; after a
-// failed login it waits longer between attempts, up to a minute.
+// source's [secrets.Source.Rotate]) when the credential changed. When that
+// login fails (Vault is down, or refuses the new credential), the Client
+// keeps the token it has, renewed as usual while Vault allows, and tries
+// again, waiting longer after each failure, up to a minute.
 type RotatingLogin interface {
 	api.AuthMethod
 	// CredentialID returns a value that names the credential Login would

@@ -27,7 +27,8 @@ func TestJWTLogin(t *testing.T) {
 
 	login, err := vault.JWT(mount, "payments", src, vaultAudience)
 	require.NoError(t, err)
-	c, err := vault.New(t.Context(), baoConfig(t), login, fastBackoff)
+	var logs logBuffer
+	c, err := vault.New(t.Context(), baoConfig(t), login, fastBackoff, logs.logger())
 	require.NoError(t, err)
 	defer c.Close()
 	path, meta := tokenMeta(t, c.API())
@@ -45,6 +46,13 @@ func TestJWTLogin(t *testing.T) {
 	assert.NotEqual(t, first.Lease().ID, now.Lease().ID)
 	assert.Len(t, src.tokens(), 2)
 	readKV(t, c, secretPath)
+
+	// The logins were logged; no JWT-SVID was.
+	require.NoError(t, c.Close())
+	assert.Contains(t, logs.String(), "credential rotated")
+	for _, tok := range src.tokens() {
+		assert.False(t, strings.Contains(logs.String(), tok), "a JWT-SVID is in the logs")
+	}
 }
 
 func TestJWTLoginRefused(t *testing.T) {
@@ -79,12 +87,14 @@ func TestJWTLoginRefused(t *testing.T) {
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			_, err = vault.New(ctx, baoConfig(t), login, fastBackoff)
+			var logs logBuffer
+			_, err = vault.New(ctx, baoConfig(t), login, fastBackoff, logs.logger())
 			require.ErrorIs(t, err, secrets.ErrRefused)
 			sent := tt.src.(*recordingJWT).tokens()
 			require.NotEmpty(t, sent)
 			for _, tok := range sent {
 				assert.False(t, strings.Contains(err.Error(), tok), "the JWT-SVID is in the error")
+				assert.False(t, strings.Contains(logs.String(), tok), "the JWT-SVID is in the logs")
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -196,4 +197,27 @@ type tokenJWT struct{ svid *jwtsvid.SVID }
 
 func (s tokenJWT) FetchJWTSVID(context.Context, jwtsvid.Params) (*jwtsvid.SVID, error) {
 	return s.svid, nil
+}
+
+// logBuffer is a concurrency-safe buffer for a test's debug logs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logger returns a Source option logging everything, at debug level, to b.
+func (b *logBuffer) logger() secrets.Option {
+	return secrets.WithLogger(slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
