@@ -296,8 +296,9 @@ const maxErrorText = 200
 // [secrets.ErrRefused] (Vault answered 4xx: permission denied, unknown lease
 // or path, a login it refused) or [secrets.ErrUnavailable] (network failure,
 // 429, 5xx, a sealed Vault); an error that already matches one of them, or
-// [secrets.ErrNotRenewable] or [secrets.ErrInvalidConfig], keeps its kind. The message keeps Vault's status and error text
-// (which never carries a secret value) and drops the response body.
+// [secrets.ErrNotRenewable] or [secrets.ErrInvalidConfig], keeps its kind.
+// The message keeps Vault's status and error text (which never carries a
+// secret value) and drops the response body.
 func classify(what string, err error) error {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
