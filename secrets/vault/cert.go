@@ -51,8 +51,10 @@ var (
 // A [Client] logging in with a CertLogin checks about once a second whether
 // the source's SVID is still the one of its last login, and logs in again
 // when the SVID rotated (see [RotatingLogin]). Token renewals also present
-// the current SVID: Vault's cert auth method checks, when a token is renewed,
-// that the client certificate belongs to the identity that logged in.
+// the current SVID, on a connection of their own: unless the auth method's
+// disable_binding is set, Vault renews a token of the cert auth method only
+// on a connection presenting a client certificate with the key, or from the
+// CA, of the login's.
 //
 // Vault must see the workload's TLS connection: the login cannot go through
 // a proxy that terminates TLS, and the address must be https. To let a SPIFFE

@@ -29,18 +29,18 @@ type JWTLogin struct {
 // with a new JWT-SVID.
 //
 // Configure the auth method to verify JWT-SVIDs with the trust domain's JWT
-// bundle: either its public keys, in PEM, as jwt_validation_pubkeys (from
-// workloadapi.FetchJWTBundles or spire-server bundle show -format spiffe;
-// update them when SPIRE rotates its JWT signing key), or SPIRE's OIDC
-// Discovery Provider, as oidc_discovery_url (with bound_issuer, the
-// provider's issuer; the SPIRE server's jwt_issuer must match it) or as
-// jwks_url. Then make a role of type jwt whose bound_audiences holds the
-// audience, whose bound_subject is the workload's SPIFFE ID, and whose
-// user_claim is "sub":
+// bundle: either its public keys as jwt_validation_pubkeys, in PEM (the
+// JWT authorities of workloadapi.FetchJWTBundles, encoded as PKIX public
+// keys; update them when SPIRE rotates its JWT signing key), or the keys
+// SPIRE's OIDC Discovery Provider publishes, as oidc_discovery_url (with
+// bound_issuer, the provider's issuer, which the SPIRE server's jwt_issuer
+// must match) or as jwks_url (the provider's /keys). Then make a role of type
+// jwt whose bound_audiences holds the audience, whose bound_subject is the
+// workload's SPIFFE ID, and whose user_claim is "sub":
 //
 //	bao auth enable jwt
 //	bao write auth/jwt/config jwt_validation_pubkeys=@jwt-bundle.pem
-//	# or: bao write auth/jwt/config oidc_discovery_url=https://oidc.example.org bound_issuer=https://oidc.example.org
+//	# or: bao write auth/jwt/config jwks_url=https://oidc.example.org/keys
 //	bao write auth/jwt/role/payments \
 //		role_type=jwt \
 //		bound_audiences=vault \
