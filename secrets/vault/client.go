@@ -123,7 +123,10 @@ func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...sec
 }
 
 // watchCredential logs in again whenever the credential of rl is no longer
-// the one of the current token's login.
+// the one of the current token's login. It polls, in memory: the Updated
+// channel of go-spiffe's workloadapi sources is one buffered channel shared
+// by every reader, so reading it here would take updates away from the
+// service's own watchers of the same source.
 func (c *Client) watchCredential(ctx context.Context, rl RotatingLogin) {
 	defer close(c.watchDone)
 	tick := time.NewTicker(CredentialCheckInterval)
