@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
@@ -15,11 +14,14 @@ import (
 // secret ID. The secret ID is itself a secret: pass it from a
 // [secrets.Source] or a file the platform delivers, never from code.
 func AppRole(mount, roleID string, secretID *secrets.Secret) (api.AuthMethod, error) {
-	if roleID == "" || secretID == nil {
-		return nil, fmt.Errorf("%w: vault: AppRole needs a role ID and a secret ID", secrets.ErrInvalidConfig)
+	switch {
+	case roleID == "":
+		return nil, &ConfigError{Func: "AppRole", Arg: "roleID", Reason: "is empty"}
+	case secretID == nil:
+		return nil, &ConfigError{Func: "AppRole", Arg: "secretID", Reason: "is nil"}
 	}
-	if _, ok := secretID.Reveal("secret_id"); !ok {
-		return nil, fmt.Errorf("%w: vault: the AppRole secret has no secret_id field", secrets.ErrInvalidConfig)
+	if id, ok := secretID.Reveal("secret_id"); !ok || id == "" {
+		return nil, &ConfigError{Func: "AppRole", Arg: "secretID", Reason: "has no secret_id field"}
 	}
 	return appRole{mount: mountOr(mount, "approle"), roleID: roleID, secretID: secretID}, nil
 }

@@ -177,8 +177,23 @@ func TestRevokedTokenLogsInAgain(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	_, err := vault.New(context.Background(), nil, nil)
 	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
-	_, err = vault.AppRole("", "", nil)
-	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+	for _, tc := range []struct {
+		roleID string
+		secret *secrets.Secret
+		arg    string
+	}{
+		{"", secrets.NewSecret(map[string]string{"secret_id": "x"}, secrets.Lease{}), "roleID"},
+		{"r", nil, "secretID"},
+		{"r", secrets.NewSecret(map[string]string{"other": "x"}, secrets.Lease{}), "secretID"},
+		{"r", secrets.NewSecret(map[string]string{"secret_id": ""}, secrets.Lease{}), "secretID"},
+	} {
+		_, err = vault.AppRole("", tc.roleID, tc.secret)
+		assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
+		var ce *vault.ConfigError
+		if assert.ErrorAs(t, err, &ce) {
+			assert.Equal(t, tc.arg, ce.Arg)
+		}
+	}
 
 	// A login Vault refuses fails at once, with no secret in the message.
 	a := admin(t)

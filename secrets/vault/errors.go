@@ -5,7 +5,7 @@ import (
 )
 
 // ConfigError reports an unusable argument given to a login constructor
-// ([Cert], [JWT]). It matches [secrets.ErrInvalidConfig] with errors.Is; use
+// ([Cert], [JWT], [AppRole]). It matches [secrets.ErrInvalidConfig] with errors.Is; use
 // errors.As for the argument's name. Its message names the argument and the
 // problem, never a value that could be secret.
 type ConfigError struct {
