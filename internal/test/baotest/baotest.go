@@ -37,11 +37,19 @@ func Config(tb testing.TB) *api.Config {
 	tb.Helper()
 	addr := testenv.Require(tb, testenv.VaultAddrVar)
 	caCert := testenv.Require(tb, testenv.VaultCACertVar)
-	cfg := api.DefaultConfig()
+	return newConfig(tb, addr, caCert)
+}
+
+// newConfig returns a client configuration for the server at addr whose certificate the
+// CA in the PEM file caCert signed, whatever VAULT_* variables the environment holds.
+func newConfig(tb testing.TB, addr, caCert string) *api.Config {
+	tb.Helper()
+	cfg := api.DefaultConfig() // reads VAULT_* variables: override what matters
 	if cfg.Error != nil {
 		tb.Fatalf("baotest: vault/api default config: %v", cfg.Error)
 	}
 	cfg.Address = addr
+	cfg.AgentAddress = "" // VAULT_AGENT_ADDR would take precedence over Address
 	if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: caCert}); err != nil {
 		tb.Fatalf("baotest: TLS configuration for %s: %v", addr, err)
 	}
@@ -82,10 +90,11 @@ func EnableAuth(tb testing.TB, admin *api.Client, kind string) string {
 	if err != nil {
 		tb.Fatalf("baotest: enable auth method %s at %s: %v", kind, path, err)
 	}
+	undo := snapshot(tb, admin)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
-		if err := admin.Sys().DisableAuthWithContext(ctx, path); err != nil {
+		if err := undo.Sys().DisableAuthWithContext(ctx, path); err != nil {
 			tb.Logf("baotest: disable auth method at %s: %v", path, err)
 		}
 	})
@@ -107,10 +116,11 @@ func Mount(tb testing.TB, admin *api.Client, kind string) string {
 	if err := admin.Sys().MountWithContext(ctx, path, in); err != nil {
 		tb.Fatalf("baotest: mount secrets engine %s at %s: %v", kind, path, err)
 	}
+	undo := snapshot(tb, admin)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
-		if err := admin.Sys().UnmountWithContext(ctx, path); err != nil {
+		if err := undo.Sys().UnmountWithContext(ctx, path); err != nil {
 			tb.Logf("baotest: unmount %s: %v", path, err)
 		}
 	})
@@ -189,14 +199,29 @@ func RedisRole(tb testing.TB, admin *api.Client, mount string, ttl, maxTTL time.
 	if err != nil {
 		tb.Fatalf("baotest: create role %s: %v", path, err)
 	}
+	undo := snapshot(tb, admin)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
-		if _, err := admin.Logical().DeleteWithContext(ctx, path); err != nil {
+		if _, err := undo.Logical().DeleteWithContext(ctx, path); err != nil {
 			tb.Logf("baotest: delete role %s: %v", path, err)
 		}
 	})
 	return name
+}
+
+// snapshot returns a copy of admin as it is now (token, namespace), with no retries, for
+// a cleanup: the test may change admin's token later, or stop its server.
+func snapshot(tb testing.TB, admin *api.Client) *api.Client {
+	tb.Helper()
+	c, err := admin.Clone()
+	if err != nil {
+		tb.Fatalf("baotest: clone client: %v", err)
+	}
+	c.SetToken(admin.Token())
+	c.SetNamespace(admin.Namespace())
+	c.SetMaxRetries(0)
+	return c
 }
 
 // uniquePath returns prefix followed by a dash and 8 random hex digits.

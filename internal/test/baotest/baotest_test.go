@@ -59,13 +59,15 @@ func TestConfigHasNoToken(t *testing.T) {
 }
 
 // EnableAuth and Mount enable at unique paths and remove what they enabled when the
-// test ends.
+// test ends, even when the test has since dropped the client's token.
 func TestEnableAuthAndMount(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	admin := baotest.Admin(t)
 	var jwtPath, transitPath, kvPath string
 	t.Run("enable", func(t *testing.T) {
+		admin := baotest.Admin(t)
+		defer admin.ClearToken()
 		jwtPath = baotest.EnableAuth(t, admin, "jwt")
 		transitPath = baotest.Mount(t, admin, "transit")
 		kvPath = baotest.Mount(t, admin, "kv-v2")

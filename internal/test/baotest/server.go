@@ -157,17 +157,14 @@ log_level     = "info"
 	return s
 }
 
-// Config returns a client configuration for the server: its address and CA, no token.
+// Config returns a new client configuration for the server: its address and CA, no
+// token.
 func (s *Server) Config() *api.Config {
-	cfg := api.DefaultConfig()
-	cfg.Address = s.Addr
-	if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: s.CACert}); err != nil {
-		s.tb.Fatalf("baotest: TLS configuration for %s: %v", s.Addr, err)
-	}
-	return cfg
+	return newConfig(s.tb, s.Addr, s.CACert)
 }
 
-// Client returns a new client of the server holding its root token.
+// Client returns a new client of the server holding its root token. Like Config, call
+// it from the test's goroutine: it fails the test if the configuration cannot be made.
 func (s *Server) Client() *api.Client {
 	return newClient(s.tb, s.Config(), s.RootToken)
 }
