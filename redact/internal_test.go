@@ -252,7 +252,7 @@ func TestMayEndSecretKey(t *testing.T) {
 			}
 			want := endings[string([]byte{la, lb})]
 			if got := mayEndSecretKey(byte(a), byte(b)); got != want {
-				t.Errorf("mayEndSecretKey(%q, %q) = %v, want %v", a, b, got, want)
+				t.Errorf("mayEndSecretKey(%q, %q) = %v, want %v", rune(a), rune(b), got, want)
 			}
 		}
 	}

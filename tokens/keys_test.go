@@ -317,7 +317,8 @@ func secretForms(tb testing.TB, key crypto.Signer) []string {
 	case *ecdsa.PrivateKey:
 		d, err := k.Bytes()
 		require.NoError(tb, err)
-		forms = append(forms, k.D.String(), hex.EncodeToString(d), b64(d), fmt.Sprintf("%x", k.D))
+		scalar := new(big.Int).SetBytes(d) // what the deprecated k.D holds
+		forms = append(forms, scalar.String(), hex.EncodeToString(d), b64(d), fmt.Sprintf("%x", scalar))
 	case ed25519.PrivateKey:
 		forms = append(forms, hex.EncodeToString(k.Seed()), b64(k.Seed()), fmt.Sprint([]byte(k.Seed())))
 	}
