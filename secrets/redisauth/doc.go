@@ -40,6 +40,21 @@
 // which every go-redis client's options take (single server, Sentinel,
 // Cluster, Ring, Universal).
 //
+// # What go-redis does on a rotation
+//
+// go-redis marks every connection of the pool; each is re-authenticated by a
+// background worker as soon as it is idle, and serves no command meanwhile.
+// While connections wait, the pool may open short-lived extra connections,
+// which authenticate with the new credential; a connection go-redis cannot
+// re-authenticate within its PoolTimeout is closed and replaced. No command
+// fails because of a rotation, provided the old credential stays valid for a
+// moment after it: a Source rotates at about two thirds of a lease, and Vault
+// deletes a database user only when its lease ends. Use go-redis v9.23.0 or
+// later: earlier versions race on the client's close hooks when connections
+// open concurrently, keep a closure per connection ever opened, and could
+// miss the moment a connection goes idle and leave it unusable until
+// PoolTimeout.
+//
 // # Fail closed
 //
 // When the Source has no valid credential (it expired with no replacement, or

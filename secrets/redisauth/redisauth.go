@@ -65,10 +65,12 @@ func New(src *secrets.Source, opts ...Option) (*Provider, error) {
 // for every connection it opens. It returns the current credential and
 // registers listener, whose OnNext gets every new credential (go-redis then
 // re-authenticates the connection once it is idle) until unsubscribe is
-// called. Subscribing a listener already subscribed does not register it
-// twice. When there is no valid credential, Subscribe returns a
-// [*CredentialsError] and registers nothing, so the connection is refused.
-// unsubscribe may be called more than once.
+// called. Subscribing a listener already subscribed (go-redis does when it
+// reconnects a connection) does not register it twice, and any of the
+// unsubscribe functions returned for it ends its subscription; each may be
+// called more than once. When there is no valid credential, Subscribe
+// returns a [*CredentialsError] and registers nothing, so the connection is
+// refused.
 func (p *Provider) Subscribe(listener auth.CredentialsListener) (auth.Credentials, auth.UnsubscribeFunc, error) {
 	if listener == nil {
 		return nil, nil, fmt.Errorf("redisauth: %w: nil listener", secrets.ErrInvalidConfig)
@@ -96,14 +98,15 @@ func (p *Provider) Subscribe(listener auth.CredentialsListener) (auth.Credential
 	}, nil
 }
 
-// find returns the id of listener when it is subscribed. Listeners whose
-// dynamic type cannot be compared are never found.
+// find returns the id of listener when it is subscribed. A listener whose
+// value cannot be compared (a struct holding a slice or a func) is never
+// found: it is registered again.
 func (p *Provider) find(listener auth.CredentialsListener) (uint64, bool) {
-	if !reflect.TypeOf(listener).Comparable() {
+	if !reflect.ValueOf(listener).Comparable() {
 		return 0, false
 	}
 	for id, l := range p.listeners {
-		if reflect.TypeOf(l) == reflect.TypeOf(listener) && l == listener {
+		if reflect.TypeOf(l) == reflect.TypeOf(listener) && reflect.ValueOf(l).Comparable() && l == listener {
 			return id, true
 		}
 	}

@@ -322,6 +322,29 @@ func TestClose(t *testing.T) {
 	assertCredentialsError(t, err, secrets.ErrClosed)
 }
 
+// funcListener is a listener whose value cannot be compared.
+type funcListener struct{ next func(auth.Credentials) }
+
+func (l funcListener) OnNext(c auth.Credentials) { l.next(c) }
+func (funcListener) OnError(error)               {}
+
+func TestSubscribeListenerThatCannotBeCompared(t *testing.T) {
+	src, _ := memorySource(t, time.Hour, nil)
+	p := newProvider(t, src)
+	var n atomic.Int64
+	l := funcListener{next: func(auth.Credentials) { n.Add(1) }}
+	_, unsub1, err := p.Subscribe(l)
+	require.NoError(t, err)
+	_, unsub2, err := p.Subscribe(l)
+	require.NoError(t, err)
+	require.NoError(t, src.Rotate(context.Background()))
+	assert.Equal(t, int64(2), n.Load(), "registered once per Subscribe")
+	require.NoError(t, unsub1())
+	require.NoError(t, unsub2())
+	require.NoError(t, src.Rotate(context.Background()))
+	assert.Equal(t, int64(2), n.Load(), "unsubscribed")
+}
+
 func TestSubscribeNilListener(t *testing.T) {
 	src, _ := memorySource(t, time.Hour, nil)
 	p := newProvider(t, src)
