@@ -5,7 +5,9 @@
 // hand-assembled stack. cmd/e2e and e2e.sh load a small HTTPS server with wrk,
 // with and without ztkit. It also times redact against regular expressions
 // (Go regexp, RE2) and the IndexByte floor, and one authz decision against
-// cedar-go, OPA and Casbin on equivalent policies of 10 to 10,000 rules. It
+// cedar-go, OPA and Casbin on equivalent policies of 10 to 10,000 rules, and
+// the read of a current credential from a secrets.Source against a Vault KV
+// read per use (against the real OpenBao) and mutex-guarded caches. It
 // is a module of its own so that the competitors stay out of ztkit's
 // go.mod. See README.md.
 package bench
