@@ -15,7 +15,11 @@
 //
 // Checkout charges each order through payments, a gRPC service (payments.go)
 // that admits only checkout over SPIFFE mTLS, with a DPoP-bound token for
-// payments that checkout gets for itself, and asks the same policy. The
+// payments that checkout gets for itself, and asks the same policy. Payments
+// charges the card processor with an API key from package secrets
+// (processor.go): an embedded random key by default, or a KV secret in
+// OpenBao or Vault with -vault-addr, read again while the shop runs so that a
+// new version reaches payments without a restart; never printed. The
 // scenario then shows a gRPC call refused for each cause, with the status
 // code and ErrorInfo reason the client sees: no token, a replayed proof, a
 // method the policy allows nobody, and the wrong workload.
@@ -32,6 +36,8 @@
 //	go run ./examples/shop -serve                             # then keep the services running
 //	go run ./examples/shop -policy my-policy.json -serve      # watch a policy file of your own
 //	go run ./examples/shop -workload-api unix:///run/spire/agent.sock   # identities from a SPIRE agent
+//	go run ./examples/shop -vault-addr https://127.0.0.1:8200 -vault-cacert ca.pem \
+//		-vault-role-id ROLE -vault-secret-id-file secret-id   # payments' processor key from OpenBao KV
 package main
 
 import (
@@ -86,6 +92,8 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	serve := fs.Bool("serve", false, "keep the services running after the scenario")
 	agent := fs.String("workload-api", "", "SPIFFE Workload API address of a SPIRE agent (unix:///path); default: an embedded issuer")
 	policyPath := fs.String("policy", "", "JSON authorization policy file for checkout, watched for changes; default: the embedded policy.json, written to a temporary file")
+	var vf vaultFlags
+	vf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -152,9 +160,16 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 	defer remote.Close()
+	// Payments' processor key, from package secrets: embedded, or from
+	// OpenBao KV with -vault-addr (processor.go).
+	key, err := openProcessorKey(ctx, vf, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, key.Close()) }()
 	// Payments: a gRPC service over SPIFFE mTLS that checkout calls with its
 	// own DPoP-bound token (payments.go).
-	ps, err := startPayments(remote, idURL, w, policy.engine.Authorizer(), logger, p.line)
+	ps, err := startPayments(remote, idURL, w, policy.engine.Authorizer(), logger, p.line, key.src, &cardProcessor{})
 	if err != nil {
 		return err
 	}
@@ -195,6 +210,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
 	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s, then the policy)", ps.url, chargeMethod, paymentsAudience)
+	p.line("payments: card processor key from %s", key.describe())
 	p.line("%s", describeEgress(sfEgress, w))
 	if policy.text != nil {
 		p.line("policy:   embedded policy.json written to %s, watched every %s (edit it while -serve runs)", policy.path, pollInterval)

@@ -30,6 +30,7 @@ import (
 	"github.com/ztkit/ztkit/authz/egress/egressgrpc"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/guard/guardgrpc"
+	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
@@ -92,11 +93,15 @@ func unaryMethod(name string, h func(paymentsHandler, context.Context, *wrappers
 // payments charges orders. Its guard admits a call only over mTLS from
 // checkout, with a DPoP-bound token for paymentsAudience and a fresh proof
 // carrying the server's nonce, and only if the policy allows the principal
-// the full method; the handlers run after that.
+// the full method; the handlers run after that. A charge goes to the card
+// processor with the processor key current at that moment (processor.go).
 type payments struct {
 	decide func(format string, args ...any)
-	mu     sync.Mutex
-	next   int
+	// key is the processor key's source; processor, the card processor.
+	key       *secrets.Source
+	processor *cardProcessor
+	mu        sync.Mutex
+	next      int
 }
 
 func (pm *payments) charge(ctx context.Context, order *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
@@ -104,12 +109,26 @@ func (pm *payments) charge(ctx context.Context, order *wrapperspb.StringValue) (
 	if !ok {
 		return nil, status.Error(codes.Internal, "no principal")
 	}
+	// The key from memory, current as of now: no call to Vault on the
+	// request path. Without a valid key payments fails closed; the error
+	// says why (expired, the backend down), never the key.
+	key, err := pm.key.Current()
+	if err != nil {
+		pm.decide("payments: ERR  charge for order %s: no processor key: %v", order.GetValue(), err)
+		return nil, status.Error(codes.Unavailable, "the card processor cannot be reached")
+	}
+	apiKey, _ := key.Reveal(processorKeyField)
+	ref, err := pm.processor.charge(apiKey, order.GetValue())
+	if err != nil {
+		pm.decide("payments: ERR  charge for order %s: %v", order.GetValue(), err)
+		return nil, status.Error(codes.Unavailable, "the card processor refused the charge")
+	}
 	pm.mu.Lock()
 	id := fmt.Sprintf("ch_%d", pm.next)
 	pm.next++
 	pm.mu.Unlock()
-	pm.decide("payments: OK  allow  charge %s for order %s of %s via %s from %s (%s)",
-		id, order.GetValue(), p.Subject, p.ClientID, p.Peer, p.Methods)
+	pm.decide("payments: OK  allow  charge %s for order %s of %s via %s from %s (%s); card processor %s, %s",
+		id, order.GetValue(), p.Subject, p.ClientID, p.Peer, p.Methods, ref, keyVersion(key))
 	return wrapperspb.String(id), nil
 }
 
@@ -130,7 +149,8 @@ type paymentsServer struct {
 // of the trust domain; the guard then requires w.paymentsPeers, a token from
 // the identity service at idURL, whose keys is keys, and az's decision, so
 // that every refusal reaches the caller as a gRPC status with its reason.
-func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.Authorizer, logger *slog.Logger, decide func(string, ...any)) (*paymentsServer, error) {
+// Charges go to processor with the key from key.
+func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.Authorizer, logger *slog.Logger, decide func(string, ...any), key *secrets.Source, processor *cardProcessor) (*paymentsServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -140,7 +160,7 @@ func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.A
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
-	srv.RegisterService(&paymentsDesc, &payments{decide: decide, next: 5001})
+	srv.RegisterService(&paymentsDesc, &payments{decide: decide, key: key, processor: processor, next: 5001})
 	ps.srv = srv
 	go func() { _ = srv.Serve(ln) }()
 	return ps, nil
