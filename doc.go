@@ -24,6 +24,9 @@
 //	test a policy with what-if tables, in Go or from a JSON file       [github.com/ztkit/ztkit/authz/authztest]
 //	call only listed hosts, and only the expected SPIFFE ID            [github.com/ztkit/ztkit/authz/egress]
 //	the same egress allow-list for gRPC clients                        [github.com/ztkit/ztkit/authz/egress/egressgrpc]
+//	use short-lived credentials, renewed and rotated in memory         [github.com/ztkit/ztkit/secrets]
+//	get them from Vault or OpenBao, logged in as the workload          [github.com/ztkit/ztkit/secrets/vault]
+//	authenticate go-redis with a rotating Vault-issued Redis user      [github.com/ztkit/ztkit/secrets/redisauth]
 //	keep cards, IBANs, emails, phones and secrets out of logs          [github.com/ztkit/ztkit/redact]
 //
 // The root package holds no code; import the package that does the job.
