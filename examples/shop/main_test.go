@@ -30,9 +30,12 @@ func TestShopScenario(t *testing.T) {
 		"storefront: is spiffe://shop.example/storefront (X509-SVID issued directly by the same CA",
 		"checkout: 201 allow  order ord_1001 for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop, acr mfa,",
 		"policy:   embedded policy.json written to ",
+		"payments: card processor key from an embedded secrets.Static source (a random demo key made at start; -vault-addr reads it from OpenBao)\n",
+		"(mtls+dpop); card processor pi_1, embedded key\n",
 	} {
 		assert.Contains(t, got, want)
 	}
+	assert.NotContains(t, got, "sk_demo_", "the processor key reached the output")
 	assertScenario(t, got, "spiffe://shop.example/storefront")
 	assertHotReload(t, got)
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
