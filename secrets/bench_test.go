@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/ztkit/ztkit/secrets"
@@ -25,7 +26,8 @@ func BenchmarkCurrent(b *testing.B) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		b.SetParallelism(8) // 16 goroutines on 2 cores
+		// 16 goroutines, whatever GOMAXPROCS is.
+		b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := src.Current(); err != nil {

@@ -53,7 +53,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithLogger sets where a Source logs what it does: issues and rotations at
 // Info, renewals at Debug, failures at Warn and an expiry with no replacement
-// at Error. Records carry the source's name, the lease's version and expiry,
+// at Error. Records carry the source's name (key "source"), the lease's version and expiry,
 // and the error; never a secret value. nil keeps the default, which discards.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {

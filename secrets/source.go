@@ -205,7 +205,7 @@ func (s *Source) issueFirst(ctx context.Context) (*Secret, error) {
 		}
 		wait := s.backoff(attempt)
 		s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "secrets: backend unavailable, retrying",
-			slog.String("secret", s.name), slog.Duration("retry_in", wait), slog.String("error", err.Error()))
+			slog.String("source", s.name), slog.Duration("retry_in", wait), slog.String("error", err.Error()))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -370,7 +370,7 @@ func (s *Source) doRenew(ctx context.Context, l *loop) {
 		s.tel.failure(ctx, opRenew, err)
 		if errors.Is(err, ErrRefused) || errors.Is(err, ErrNotRenewable) || errors.Is(err, ErrInvalidSecret) {
 			s.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "secrets: renewal refused, issuing a new credential",
-				slog.String("secret", s.name), slog.String("error", err.Error()))
+				slog.String("source", s.name), slog.String("error", err.Error()))
 			l.reissue = true
 			l.failures = 0
 			_ = s.doIssue(ctx, l)
@@ -403,7 +403,7 @@ func (s *Source) failed(ctx context.Context, l *loop, o op, err error) {
 		s.state.Store(&state{err: s.expiredErr(err)})
 	}
 	s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "secrets: "+o.String()+" failed, retrying",
-		slog.String("secret", s.name), slog.Int("failures", l.failures), slog.Bool("expired", l.expired),
+		slog.String("source", s.name), slog.Int("failures", l.failures), slog.Bool("expired", l.expired),
 		slog.String("error", err.Error()))
 }
 
@@ -447,7 +447,7 @@ func (s *Source) call(ctx context.Context, fn func(*Secret), sec *Secret) {
 			// The panic value is not logged: it may hold the secret.
 			s.tel.failure(ctx, opCallback, errCallbackPanic)
 			s.cfg.logger.LogAttrs(ctx, slog.LevelError, "secrets: rotation callback panicked",
-				slog.String("secret", s.name))
+				slog.String("source", s.name))
 		}
 	}()
 	fn(sec)
@@ -457,7 +457,7 @@ var errCallbackPanic = errors.New("secrets: rotation callback panicked")
 
 func (s *Source) leaseAttrs(sec *Secret) []slog.Attr {
 	lease := sec.Lease()
-	attrs := []slog.Attr{slog.String("secret", s.name)}
+	attrs := []slog.Attr{slog.String("source", s.name)}
 	if lease.Version != "" {
 		attrs = append(attrs, slog.String("version", lease.Version))
 	}
