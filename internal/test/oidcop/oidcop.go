@@ -8,7 +8,9 @@
 // client's first request is answered 400 use_dpop_nonce with a DPoP-Nonce header.
 // oidc-provider authenticates the client before it looks at the proof, so a
 // private_key_jwt assertion is consumed by that refused request (its jti is recorded):
-// the retry needs a fresh assertion.
+// the retry needs a fresh assertion. So dpop.Transport's own nonce retry (which resends
+// the same body) serves a client_secret_basic client at this token endpoint, not a
+// private_key_jwt one; and without any proof the server answers 400 invalid_grant.
 package oidcop
 
 import (
