@@ -52,6 +52,13 @@ type Server struct {
 	// The secret must never be printed.
 	BasicClientID, BasicClientSecret string
 
+	// MTLSClientID authenticates with tls_client_auth (RFC 8705 §2.1.2) presenting
+	// MTLSCert, whose URI SAN (MTLSURI, a SPIFFE ID) is the registered one. Its tokens
+	// are bound to the certificate (cnf x5t#S256) and to the DPoP key (cnf jkt).
+	MTLSClientID string
+	MTLSCert     tls.Certificate
+	MTLSURI      string
+
 	// Roots holds the certificate the server's TLS certificate chains to.
 	Roots *x509.CertPool
 }
@@ -69,6 +76,7 @@ func Require(tb testing.TB) *Server {
 		PKJWTClientID:     testenv.Require(tb, testenv.OIDCPKJWTClientIDVar),
 		BasicClientID:     testenv.Require(tb, testenv.OIDCBasicClientIDVar),
 		BasicClientSecret: testenv.Require(tb, testenv.OIDCBasicClientSecretVar),
+		MTLSClientID:      testenv.Require(tb, testenv.OIDCMTLSClientIDVar),
 	}
 	s.JWKSURL = s.Issuer + "/jwks"
 
@@ -95,15 +103,33 @@ func Require(tb testing.TB) *Server {
 		tb.Fatalf("oidcop: the private_key_jwt client's key is not a crypto.Signer")
 	}
 	s.PKJWTKey, s.PKJWTKeyID = signer, jwk.KeyID
+
+	certFile, keyFile := testenv.Require(tb, testenv.OIDCMTLSCertVar), testenv.Require(tb, testenv.OIDCMTLSKeyVar)
+	// The error could quote the key: report only that it failed.
+	if s.MTLSCert, err = tls.LoadX509KeyPair(certFile, keyFile); err != nil || s.MTLSCert.Leaf == nil || len(s.MTLSCert.Leaf.URIs) != 1 {
+		tb.Fatalf("oidcop: %s and %s do not hold a client certificate with one URI SAN and its key", certFile, keyFile)
+	}
+	s.MTLSURI = s.MTLSCert.Leaf.URIs[0].String()
 	return s
 }
 
-// HTTPClient returns a new HTTP client that trusts the server's TLS certificate.
+// HTTPClient returns a new HTTP client that trusts the server's TLS certificate and
+// presents no client certificate.
 func (s *Server) HTTPClient() *http.Client {
+	return s.client(nil)
+}
+
+// MTLSHTTPClient returns a new HTTP client that trusts the server's TLS certificate and
+// presents MTLSCert, as the tls_client_auth client does.
+func (s *Server) MTLSHTTPClient() *http.Client {
+	return s.client([]tls.Certificate{s.MTLSCert})
+}
+
+func (s *Server) client(certs []tls.Certificate) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: s.Roots, MinVersion: tls.VersionTLS12},
+			TLSClientConfig: &tls.Config{RootCAs: s.Roots, Certificates: certs, MinVersion: tls.VersionTLS12},
 		},
 	}
 }

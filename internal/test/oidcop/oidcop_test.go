@@ -5,8 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,6 +57,7 @@ func TestDiscovery(t *testing.T) {
 			assert.Contains(t, md.GrantTypes, "client_credentials")
 			assert.Contains(t, md.TokenEndpointAuthMethods, "private_key_jwt")
 			assert.Contains(t, md.TokenEndpointAuthMethods, "client_secret_basic")
+			assert.Contains(t, md.TokenEndpointAuthMethods, "tls_client_auth")
 			assert.Contains(t, md.TokenEndpointAuthSigningAl, "ES256")
 			assert.Contains(t, md.DPoPSigningAlgs, "ES256")
 		})
@@ -71,6 +75,8 @@ type tokenResponse struct {
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope"`
 	Error       string `json:"error"`
+	// Description is error_description: oidc-provider's reason, never a secret.
+	Description string `json:"error_description"`
 }
 
 // tokenRequest is one client_credentials request.
@@ -79,6 +85,7 @@ type tokenRequest struct {
 	basic   [2]string     // client_secret_basic id and secret, when set
 	proofer *dpop.Proofer // nil: no DPoP proof
 	nonce   string
+	client  *http.Client // nil: s.HTTPClient()
 }
 
 func post(t *testing.T, s *oidcop.Server, r tokenRequest) tokenResponse {
@@ -96,7 +103,11 @@ func post(t *testing.T, s *oidcop.Server, r tokenRequest) tokenResponse {
 		require.NoError(t, err)
 		req.Header.Set("DPoP", proof)
 	}
-	resp, err := s.HTTPClient().Do(req)
+	c := r.client
+	if c == nil {
+		c = s.HTTPClient()
+	}
+	resp, err := c.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -195,7 +206,7 @@ func TestClientCredentialsPrivateKeyJWTDPoPNonce(t *testing.T) {
 	assert.Equal(t, "invalid_client", reused.Error)
 
 	ok := post(t, s, tokenRequest{form: pkjwtForm(t, s, s.Resource), proofer: p, nonce: r.dpopNonce})
-	require.Equal(t, http.StatusOK, ok.status, "error %q", ok.Error)
+	require.Equal(t, http.StatusOK, ok.status, "error %q: %s", ok.Error, ok.Description)
 	assert.Equal(t, "DPoP", ok.TokenType, "RFC 9449 §5: a DPoP-bound token's token_type is DPoP")
 	assert.Equal(t, 300, ok.ExpiresIn)
 	assert.Equal(t, "payments:charge", ok.Scope)
@@ -204,7 +215,7 @@ func TestClientCredentialsPrivateKeyJWTDPoPNonce(t *testing.T) {
 
 	t.Run("short resource", func(t *testing.T) {
 		ok := post(t, s, tokenRequest{form: pkjwtForm(t, s, s.ShortResource), proofer: p, nonce: r.dpopNonce})
-		require.Equal(t, http.StatusOK, ok.status, "error %q", ok.Error)
+		require.Equal(t, http.StatusOK, ok.status, "error %q: %s", ok.Error, ok.Description)
 		assert.Equal(t, 10, ok.ExpiresIn)
 		verifyToken(t, s, ok.AccessToken, s.ShortResource, s.PKJWTClientID, p)
 	})
@@ -213,7 +224,7 @@ func TestClientCredentialsPrivateKeyJWTDPoPNonce(t *testing.T) {
 		form := pkjwtForm(t, s, s.Resource)
 		form.Set("client_assertion", assertion(t, s, s.TokenEndpoint))
 		ok := post(t, s, tokenRequest{form: form, proofer: p, nonce: r.dpopNonce})
-		assert.Equal(t, http.StatusOK, ok.status, "error %q", ok.Error)
+		assert.Equal(t, http.StatusOK, ok.status, "error %q: %s", ok.Error, ok.Description)
 	})
 }
 
@@ -238,7 +249,7 @@ func TestClientCredentialsBasicDPoP(t *testing.T) {
 	require.NotEmpty(t, r.dpopNonce)
 
 	ok := post(t, s, tokenRequest{form: form, basic: basic, proofer: p, nonce: r.dpopNonce})
-	require.Equal(t, http.StatusOK, ok.status, "error %q", ok.Error)
+	require.Equal(t, http.StatusOK, ok.status, "error %q: %s", ok.Error, ok.Description)
 	assert.Equal(t, "DPoP", ok.TokenType)
 	// No resource parameter: the token is for the default resource.
 	claims := verifyToken(t, s, ok.AccessToken, s.Resource, s.BasicClientID, p)
@@ -247,4 +258,57 @@ func TestClientCredentialsBasicDPoP(t *testing.T) {
 	wrong := post(t, s, tokenRequest{form: form, basic: [2]string{s.BasicClientID, "not-the-secret"}, proofer: p, nonce: r.dpopNonce})
 	assert.Equal(t, http.StatusUnauthorized, wrong.status)
 	assert.Equal(t, "invalid_client", wrong.Error)
+}
+
+// TestClientCredentialsTLSClientAuthDPoP: the tls_client_auth client (RFC 8705 §2.1.2),
+// identified by the SPIFFE ID in its certificate's URI SAN, goes through the nonce retry
+// and gets a DPoP-bound token (not certificate-bound: oidc-provider lets a client require
+// one proof-of-possession mechanism only).
+func TestClientCredentialsTLSClientAuthDPoP(t *testing.T) {
+	s := oidcop.Require(t)
+	p := newProofer(t)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.MTLSClientID}, "scope": {"payments:charge"}}
+	assert.Equal(t, "spiffe://ztkit.test/oidc-client", s.MTLSURI)
+
+	noCert := post(t, s, tokenRequest{form: form, proofer: p})
+	assert.Equal(t, http.StatusUnauthorized, noCert.status)
+	assert.Equal(t, "invalid_client", noCert.Error, noCert.Description)
+
+	mtls := s.MTLSHTTPClient()
+	r := post(t, s, tokenRequest{form: form, proofer: p, client: mtls})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Equal(t, "use_dpop_nonce", r.Error)
+	require.NotEmpty(t, r.dpopNonce)
+
+	ok := post(t, s, tokenRequest{form: form, proofer: p, nonce: r.dpopNonce, client: mtls})
+	require.Equal(t, http.StatusOK, ok.status, "error %q: %s", ok.Error, ok.Description)
+	assert.Equal(t, "DPoP", ok.TokenType)
+	claims := verifyToken(t, s, ok.AccessToken, s.Resource, s.MTLSClientID, p)
+	assert.Empty(t, claims.Confirmation.X5TS256)
+
+	// A certificate from another CA with the same SPIFFE ID is not the client.
+	other := otherCACert(t, s.MTLSCert.Leaf.URIs[0])
+	c := s.MTLSHTTPClient()
+	c.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{other}
+	foreign := post(t, s, tokenRequest{form: form, proofer: p, nonce: r.dpopNonce, client: c})
+	assert.Equal(t, http.StatusUnauthorized, foreign.status)
+	assert.Equal(t, "invalid_client", foreign.Error, foreign.Description)
+}
+
+// otherCACert makes a self-signed client certificate with the URI SAN u.
+func otherCACert(t *testing.T, u *url.URL) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(time.Hour),
+		URIs:         []*url.URL{u},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	require.NoError(t, err)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

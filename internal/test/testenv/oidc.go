@@ -48,4 +48,19 @@ const (
 	// OIDCBasicClientSecretVar names the environment variable holding that client's
 	// secret. It is a secret: never print it.
 	OIDCBasicClientSecretVar = "ZTKIT_TEST_OIDC_BASIC_CLIENT_SECRET"
+
+	// OIDCMTLSClientIDVar names the environment variable holding the client_id of the
+	// client that authenticates with tls_client_auth (RFC 8705 §2.1.2): a certificate from
+	// the server's test client CA whose URI SAN, spiffe://ztkit.test/oidc-client, is the
+	// registered tls_client_auth_san_uri. Its tokens are DPoP-bound, not
+	// certificate-bound: oidc-provider lets a client require only one of the two.
+	OIDCMTLSClientIDVar = "ZTKIT_TEST_OIDC_MTLS_CLIENT_ID"
+
+	// OIDCMTLSCertVar names the environment variable holding the path of that client's
+	// certificate (PEM).
+	OIDCMTLSCertVar = "ZTKIT_TEST_OIDC_MTLS_CERT"
+
+	// OIDCMTLSKeyVar names the environment variable holding the path of that
+	// certificate's private key (PEM). It is a secret: never print it.
+	OIDCMTLSKeyVar = "ZTKIT_TEST_OIDC_MTLS_KEY"
 )
