@@ -22,8 +22,8 @@ func TestParseChallenges(t *testing.T) {
 			want: []dpop.Challenge{{Scheme: "DPoP", Params: map[string]string{"algs": "ES256 PS256"}}},
 		},
 		{
-			// RFC 9449 §8, the use_dpop_nonce challenge.
-			name: "RFC 9449 §8 nonce",
+			// RFC 9449 §9, the use_dpop_nonce challenge of a resource server.
+			name: "RFC 9449 §9 nonce",
 			in:   `DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`,
 			want: []dpop.Challenge{{Scheme: "DPoP", Params: map[string]string{
 				"error": "use_dpop_nonce", "error_description": "Resource server requires nonce in DPoP proof",

@@ -11,6 +11,17 @@
 // Package dpopgrpc does the same for gRPC clients, with per-RPC credentials
 // and interceptors that share the Transport's nonce rules.
 //
+// When a request is refused, [AdviseHTTP] (dpopgrpc.Advise for a gRPC call)
+// reads the refusal's challenges (RFC 6750 §3, RFC 9449 §7.1, RFC 9470 §3)
+// and says what the client must do, as an [Advice]: retry with the server's
+// nonce, step up to one of the acr values it names, get a new token or a
+// token with more scopes, make a new proof, or give up:
+//
+//	adv, err := dpop.AdviseHTTP(resp)
+//	if err == nil && adv.Action == dpop.ActionStepUp {
+//		// authenticate the user again, asking for adv.ACRValues and adv.MaxAge
+//	}
+//
 // On the server, a [Verifier] performs every check of RFC 9449 §4.3 on a proof,
 // and a [RequestVerifier] checks a whole request: the access token (through
 // package tokens), the proof against the request's method and URL, ath against

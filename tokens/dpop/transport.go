@@ -1,16 +1,13 @@
 package dpop
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/ztkit/ztkit/internal/dpopnonce"
-	"github.com/ztkit/ztkit/internal/httphdr"
 )
 
 // TokenSource supplies the access token a [Transport] presents. It is called
@@ -26,7 +23,8 @@ type TokenSource interface {
 // (RFC 9449 §7.1) with the proof's ath. When a server answers with a
 // use_dpop_nonce challenge (§8, §9) it retries the request once with the
 // server's nonce, and it remembers each origin's latest DPoP-Nonce for the
-// requests that follow. The retry resends the body through the request's
+// requests that follow; a challenge is one when [AdviseHTTP] says
+// [ActionRetryWithNonce]. The retry resends the body through the request's
 // GetBody; when a challenged request has a body and no GetBody, RoundTrip
 // returns an error matching [ErrNonceRetryImpossible] rather than the
 // challenge's 401 or 400, so the caller always learns why.
@@ -42,9 +40,6 @@ type Transport struct {
 
 	nonces dpopnonce.Book
 }
-
-// maxNonceBody bounds how much of a 400 response is read to look for use_dpop_nonce.
-const maxNonceBody = 4 << 10
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -73,7 +68,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	fresh := t.nonces.Update(origin, nonce, resp.Header.Get("DPoP-Nonce"))
-	if fresh == "" || !isNonceChallenge(resp) {
+	if fresh == "" {
+		return resp, nil
+	}
+	if adv, err := AdviseHTTP(resp); err != nil || adv.Action != ActionRetryWithNonce {
 		return resp, nil
 	}
 	var body io.ReadCloser = http.NoBody
@@ -120,30 +118,6 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, token, nonce str
 		base = http.DefaultTransport
 	}
 	return base.RoundTrip(r)
-}
-
-// isNonceChallenge recognises a resource server's 401 with
-// `WWW-Authenticate: DPoP error="use_dpop_nonce"` (RFC 9449 §9) and an
-// authorization server's 400 with error use_dpop_nonce in its JSON body (§8).
-func isNonceChallenge(resp *http.Response) bool {
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		return httphdr.HasChallengeError(resp.Header.Values("WWW-Authenticate"), "DPoP", "use_dpop_nonce")
-	case http.StatusBadRequest:
-		buf, err := io.ReadAll(io.LimitReader(resp.Body, maxNonceBody))
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
-		if err != nil {
-			return false
-		}
-		var e struct {
-			Error string `json:"error"`
-		}
-		return json.Unmarshal(buf, &e) == nil && e.Error == "use_dpop_nonce"
-	}
-	return false
 }
 
 func closeBody(req *http.Request) {
