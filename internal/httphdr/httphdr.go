@@ -170,26 +170,6 @@ func ParseChallenges(v string) ([]Challenge, error) {
 	return out, nil
 }
 
-// HasChallengeError reports whether one of values, WWW-Authenticate field
-// values (or "www-authenticate" gRPC metadata values), holds a challenge of
-// scheme (compared case-insensitively) whose error parameter is code, such
-// as a DPoP challenge with error="use_dpop_nonce" (RFC 9449 §9). Values
-// outside the grammar are skipped.
-func HasChallengeError(values []string, scheme, code string) bool {
-	for _, v := range values {
-		cs, err := ParseChallenges(v)
-		if err != nil {
-			continue
-		}
-		for _, c := range cs {
-			if strings.EqualFold(c.Scheme, scheme) && c.Params["error"] == code {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 type parser struct {
 	s string
 	i int

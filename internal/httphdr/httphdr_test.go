@@ -126,34 +126,6 @@ func FuzzParseAuthorization(f *testing.F) {
 	})
 }
 
-// TestHasChallengeError: a DPoP use_dpop_nonce challenge (RFC 9449 §9) is
-// found among several values and beside other challenges; another scheme,
-// another error, a malformed value or no value is not it.
-func TestHasChallengeError(t *testing.T) {
-	cases := []struct {
-		name   string
-		values []string
-		want   bool
-	}{
-		{"RFC 9449 §9 example", []string{`DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`}, true},
-		{"token error value", []string{`DPoP error=use_dpop_nonce`}, true},
-		{"scheme in other case", []string{`dpop error="use_dpop_nonce"`}, true},
-		{"after a Bearer challenge in one value", []string{`Bearer realm="shop", DPoP realm="shop", error="use_dpop_nonce", algs="ES256"`}, true},
-		{"second of two values", []string{`Bearer realm="shop"`, `DPoP realm="shop", error="use_dpop_nonce"`}, true},
-		{"malformed value skipped", []string{`DPoP error="use_dpop_nonce`, `DPoP error="use_dpop_nonce"`}, true},
-		{"Bearer scheme", []string{`Bearer error="use_dpop_nonce"`}, false},
-		{"another error", []string{`DPoP error="invalid_dpop_proof"`}, false},
-		{"error in description only", []string{`DPoP error_description="use_dpop_nonce"`}, false},
-		{"malformed", []string{`DPoP error="use_dpop_nonce`}, false},
-		{"none", nil, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, HasChallengeError(tc.values, "DPoP", "use_dpop_nonce"))
-		})
-	}
-}
-
 func FuzzParseChallenges(f *testing.F) {
 	for _, s := range []string{
 		`DPoP error="use_dpop_nonce", error_description="x"`, `Bearer realm="a", DPoP algs="ES256"`, `Basic, Negotiate abc==`, `a b=`, `,,`,

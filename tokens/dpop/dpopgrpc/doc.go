@@ -38,7 +38,9 @@
 // error="use_dpop_nonce") and the nonce in "dpop-nonce" header or trailer
 // metadata. The server may send "dpop-nonce" on any response to give the
 // next nonce. The challenge is recognised by www-authenticate alone, never
-// by the status message or details.
+// by the status message or details: it is the refusal [Advise] advises
+// [dpop.ActionRetryWithNonce] for. [Advise] tells a client what to do about
+// any other refusal too (step up, new token, more scopes, give up).
 //
 // # Nonces and retries
 //

@@ -7,11 +7,10 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/ztkit/ztkit/internal/httphdr"
+	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
 // UnaryClientInterceptor returns the interceptor that learns the server's
@@ -54,7 +53,7 @@ func (c *PerRPCCredentials) observe(st *callState, err error, hdr, trl metadata.
 // header's. Two different values in one of them are ambiguous and ignored.
 func nonceOf(hdr, trl metadata.MD) string {
 	for _, md := range []metadata.MD{trl, hdr} {
-		vs := md.Get("dpop-nonce")
+		vs := md.Get(nonceKey)
 		if len(vs) == 0 {
 			continue
 		}
@@ -68,15 +67,11 @@ func nonceOf(hdr, trl metadata.MD) string {
 	return ""
 }
 
-// isNonceChallenge recognises the use_dpop_nonce refusal (RFC 9449 §9): status
-// Unauthenticated with a DPoP challenge whose error is use_dpop_nonce in the
-// "www-authenticate" trailer or header metadata.
+// isNonceChallenge recognises the use_dpop_nonce refusal (RFC 9449 §9): the
+// [Advise] of the call is [dpop.ActionRetryWithNonce].
 func isNonceChallenge(err error, hdr, trl metadata.MD) bool {
-	if status.Code(err) != codes.Unauthenticated {
-		return false
-	}
-	return httphdr.HasChallengeError(trl.Get("www-authenticate"), "DPoP", "use_dpop_nonce") ||
-		httphdr.HasChallengeError(hdr.Get("www-authenticate"), "DPoP", "use_dpop_nonce")
+	adv, aerr := Advise(err, hdr, trl)
+	return aerr == nil && adv.Action == dpop.ActionRetryWithNonce
 }
 
 // callError is err, the call's outcome, made to match the credentials' own
