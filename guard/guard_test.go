@@ -92,6 +92,13 @@ func TestCheckRefuses(t *testing.T) {
 					} else {
 						assert.Empty(t, ref.Nonce)
 					}
+					var nonce []string
+					if ref.Nonce != "" {
+						nonce = []string{ref.Nonce}
+					}
+					adv, err := dpop.Advise("", ref.Challenges, nonce)
+					require.NoError(t, err)
+					assert.Equal(t, tc.Action(), adv.Action, "the client's advice")
 				})
 			}
 		})

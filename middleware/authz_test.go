@@ -11,11 +11,13 @@ import (
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
+	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
 // TestMiddlewareAuthorizes: after authentication the policy decides; a
 // missing scope is a 403 with an RFC 6750 §3.1 insufficient_scope challenge
-// naming the scope, other denials a plain 403 with the reason code.
+// naming the scope, other denials a plain 403 with the reason code; the
+// client's advice is to ask for that scope, or to give up.
 func TestMiddlewareAuthorizes(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -23,6 +25,8 @@ func TestMiddlewareAuthorizes(t *testing.T) {
 		status     int
 		challenge  string
 		reasonCode string
+		// advice is what dpop.AdviseHTTP tells the client.
+		advice dpop.Advice
 	}{
 		{
 			name:   "allowed with the scope",
@@ -35,6 +39,8 @@ func TestMiddlewareAuthorizes(t *testing.T) {
 			status:     http.StatusForbidden,
 			challenge:  `DPoP realm="payments", error="insufficient_scope", algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", scope="refunds:write"`,
 			reasonCode: "insufficient_scope",
+			advice: dpop.Advice{Action: dpop.ActionRequestScopes, Scheme: "DPoP", Error: "insufficient_scope",
+				Scopes: []string{"refunds:write"}, Algs: []string{"ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS256"}},
 		},
 		{
 			name:       "no rule for the route",
@@ -68,6 +74,9 @@ func TestMiddlewareAuthorizes(t *testing.T) {
 				assert.Empty(t, resp.Header.Values("WWW-Authenticate"))
 			}
 			assert.Contains(t, resp.body, `"code":"`+tc.reasonCode+`"`)
+			adv, err := dpop.AdviseHTTP(resp.Response)
+			require.NoError(t, err)
+			assert.Equal(t, tc.advice, adv, "a denial other than insufficient_scope is given up on")
 			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 		})
 	}

@@ -250,6 +250,12 @@ func TestMiddlewareRefuses(t *testing.T) {
 					} else {
 						assert.Empty(t, resp.Header.Values("DPoP-Nonce"))
 					}
+					adv, err := dpop.AdviseHTTP(resp.Response)
+					require.NoError(t, err)
+					assert.Equal(t, tc.Action(), adv.Action, "the client's advice")
+					if tc.Nonce {
+						assert.Equal(t, nonces.Current(), adv.Nonce)
+					}
 					for _, secret := range mwSecrets(h) {
 						assert.NotContains(t, resp.body, secret, "the body leaks a credential")
 					}

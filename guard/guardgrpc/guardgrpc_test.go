@@ -28,6 +28,7 @@ import (
 	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
 )
 
 const (
@@ -272,6 +273,12 @@ func TestInterceptorsRefuse(t *testing.T) {
 						assert.Equal(t, []string{nonces.Current()}, a.trailer.Get("dpop-nonce"))
 					} else {
 						assert.Empty(t, a.trailer.Get("dpop-nonce"))
+					}
+					adv, err := dpopgrpc.Advise(a.err, a.header, a.trailer)
+					require.NoError(t, err)
+					assert.Equal(t, tc.Action(), adv.Action, "the client's advice")
+					if tc.Nonce {
+						assert.Equal(t, nonces.Current(), adv.Nonce)
 					}
 					// No header metadata: a refusal is a trailers-only response.
 					assert.Empty(t, a.header)

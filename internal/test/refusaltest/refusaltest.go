@@ -118,6 +118,28 @@ type Case struct {
 	Nonce bool
 }
 
+// Action is what a client must do about the refusal of c, as
+// dpop.AdviseHTTP and dpopgrpc.Advise must read it from what each transport
+// sends. It follows from the reason, not from the challenge: without a
+// token, authenticate; a bad token, get a new one; a bad proof, make a new
+// one; a nonce, retry with it; a malformed request, a fault on the
+// server's side or a certificate, give up.
+func (c Case) Action() dpop.Action {
+	switch c.Reason {
+	case guard.ReasonMissingToken:
+		return dpop.ActionAuthenticate
+	case guard.ReasonNonceRequired:
+		return dpop.ActionRetryWithNonce
+	case guard.ReasonProofMissing, guard.ReasonProofInvalid, guard.ReasonProofReplayed:
+		return dpop.ActionNewProof
+	case guard.ReasonTokenExpired, guard.ReasonTokenInvalid, guard.ReasonTokenAudience, guard.ReasonTokenIssuer,
+		guard.ReasonTokenSignature, guard.ReasonUnknownKey, guard.ReasonBindingMismatch, guard.ReasonBoundTokenAsBearer,
+		guard.ReasonDPoPRequired, guard.ReasonJWTSVIDInvalid:
+		return dpop.ActionNewToken
+	}
+	return dpop.ActionGiveUp
+}
+
 // DPoPChallenge is the DPoP challenge (RFC 9449 §7.1) with error code, or
 // without an error when code is "".
 func DPoPChallenge(code string) string {
