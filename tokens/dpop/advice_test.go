@@ -392,3 +392,43 @@ func TestActionString(t *testing.T) {
 		assert.Equal(t, want, fmt.Sprint(a))
 	}
 }
+
+// TestAdviseHTTPThroughTransport: over real HTTP, a resource server that
+// requires nonces answers a Transport's request with the nonce challenge,
+// which the Transport retries by itself, then with the RFC 9470 §3 step-up
+// challenge, which it returns: AdviseHTTP reads the response the client
+// gets, with the scheme the Transport used and the server's latest nonce.
+func TestAdviseHTTPThroughTransport(t *testing.T) {
+	r := dtNewRig(t)
+	nonces, err := dpop.NewNonces([]byte("a 32-byte nonce secret for tests"), dpop.WithNonceClock(dtClock(dtNow)))
+	require.NoError(t, err)
+	srv := dtNewServer(t, func(origin string) func(*dtServer, http.ResponseWriter, *http.Request) {
+		rv := r.verifier(t, []dpop.VerifierOption{dpop.WithNonces(nonces)}, []dpop.RequestOption{dpop.WithExternalURL(origin)})
+		return func(s *dtServer, w http.ResponseWriter, req *http.Request) {
+			_, err := rv.Verify(req.Context(), req)
+			s.record(dtHit{err: err})
+			w.Header().Set("DPoP-Nonce", nonces.Current())
+			var ne *dpop.NonceError
+			if errors.As(err, &ne) {
+				w.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`)
+			} else {
+				w.Header().Set("WWW-Authenticate", `DPoP error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR", max_age="5", algs="ES256"`)
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	client, _ := dtClient(t, r, nil)
+	resp, err := client.Get(srv.URL + "/payments")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Len(t, srv.seen(), 2, "the nonce challenge was retried, the step-up was not")
+	assert.ErrorIs(t, srv.seen()[0].err, dpop.ErrUseDPoPNonce)
+	scheme, _, _ := strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+	assert.Equal(t, "DPoP", scheme, "resp.Request tells AdviseHTTP the scheme the Transport used")
+
+	adv, err := dpop.AdviseHTTP(resp)
+	require.NoError(t, err)
+	assert.Equal(t, dpop.Advice{Action: dpop.ActionStepUp, Scheme: "DPoP", Error: "insufficient_user_authentication",
+		Description: "A different authentication level is required", Nonce: nonces.Current(),
+		ACRValues: []string{"myACR"}, MaxAge: 5 * time.Second, HasMaxAge: true, Algs: []string{"ES256"}}, adv)
+}
