@@ -72,7 +72,11 @@ var (
 	// *strings.Reader bodies.
 	ErrNonceRetryImpossible = errors.New("dpop: server requires a DPoP nonce and the request body cannot be sent again")
 	// ErrMalformedChallenge: a WWW-Authenticate value given to
-	// [ParseChallenges] is not a list of challenges (RFC 9110 §11.6.1).
+	// [ParseChallenges] is not a list of challenges (RFC 9110 §11.6.1), or a
+	// refusal given to [Advise], [AdviseHTTP] or dpopgrpc.Advise breaks the
+	// rules of its challenge's parameters (RFC 6750 §3, RFC 9449 §7.1, RFC
+	// 9470 §3) or asks for a nonce without one valid DPoP-Nonce (RFC 9449
+	// §8). The advice is then [ActionGiveUp].
 	ErrMalformedChallenge = errors.New("dpop: malformed WWW-Authenticate challenge")
 	// ErrInvalidConfig: a constructor was given options that would turn a check off
 	// or cannot work.
