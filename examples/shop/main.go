@@ -701,8 +701,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	outcome := resp.Status
-	if code, _ := challenge(resp.Header); code != "" {
-		outcome += " " + code
+	if adv, err := dpop.AdviseHTTP(resp); err == nil && adv.Error != "" {
+		// What the challenge tells the client to do: the Transport
+		// retries a nonce challenge by itself; the rest is the caller's.
+		outcome += fmt.Sprintf(" %s (client: %s)", adv.Error, adv.Action)
 	}
 	if resp.Header.Get("Content-Type") == "application/problem+json" {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -758,21 +760,15 @@ func describe(peer string, h http.Header) string {
 	return " [" + strings.Join(parts, ", ") + "]"
 }
 
-// challenge returns the error code of a DPoP or Bearer challenge and, for
-// insufficient_scope, the scopes it names (RFC 6750 §3.1).
+// challenge returns the error code of the DPoP or Bearer challenge a
+// client acts on and, for insufficient_scope, the scopes it names (RFC 6750
+// §3.1), as dpop.Advise reads them.
 func challenge(h http.Header) (code, scope string) {
-	for _, v := range h.Values("WWW-Authenticate") {
-		cs, err := dpop.ParseChallenges(v)
-		if err != nil {
-			continue
-		}
-		for _, c := range cs {
-			if e := c.Params["error"]; e != "" {
-				return e, c.Params["scope"]
-			}
-		}
+	adv, err := dpop.Advise("", h.Values("WWW-Authenticate"), h.Values("DPoP-Nonce"))
+	if err != nil {
+		return "", ""
 	}
-	return "", ""
+	return adv.Error, strings.Join(adv.Scopes, " ")
 }
 
 // tlsAlert returns the alert a server refused the TLS handshake with, such as
