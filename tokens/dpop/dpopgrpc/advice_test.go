@@ -146,3 +146,51 @@ func TestAdviseStepUpOverGRPC(t *testing.T) {
 		assert.Equal(t, want, got)
 	})
 }
+
+// FuzzAdvise: whatever status and metadata a server sends, Advise never
+// panics, and it says what dpop.Advise says of the same challenges and
+// nonces when the code is a refusal's, and gives up otherwise.
+func FuzzAdvise(f *testing.F) {
+	for _, s := range []struct {
+		code             uint32
+		challenge, nonce string
+		inHeader         bool
+	}{
+		{16, rfc9470, "", false},
+		{16, `DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`, "eyJ7S_zG.eyJH0-Z.HX4w-7v", false},
+		{16, `Bearer realm="shop", DPoP realm="shop", error="use_dpop_nonce"`, "n", true},
+		{7, `DPoP realm="shop", error="insufficient_scope", scope="refunds:write"`, "", false},
+		{3, `DPoP error="invalid_request"`, "", false},
+		{14, `DPoP error="invalid_token"`, "", false},
+		{16, `DPoP error="insufficient_user_authentication", max_age=-1`, "a b", true},
+	} {
+		f.Add(s.code, s.challenge, s.nonce, s.inHeader)
+	}
+	f.Fuzz(func(t *testing.T, code uint32, challenge, nonce string, inHeader bool) {
+		md := metadata.MD{"www-authenticate": {challenge}, "dpop-nonce": {nonce}}
+		var hdr, trl metadata.MD
+		if inHeader {
+			hdr = md
+		} else {
+			trl = md
+		}
+		err := status.Error(codes.Code(code), "refused")
+		got, aerr := dpopgrpc.Advise(err, hdr, trl)
+		switch codes.Code(code) {
+		case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument:
+		default:
+			if aerr != nil || got.Action != dpop.ActionGiveUp || got.Error != "" {
+				t.Fatalf("status %d advised %+v, %v", code, got, aerr)
+			}
+			return
+		}
+		want, werr := dpop.Advise("", []string{challenge}, []string{nonce})
+		if (aerr == nil) != (werr == nil) {
+			t.Fatalf("errors differ: %v, %v", aerr, werr)
+		}
+		if aerr != nil && !errors.Is(aerr, dpop.ErrMalformedChallenge) {
+			t.Fatalf("error %v does not match ErrMalformedChallenge", aerr)
+		}
+		assert.Equal(t, want, got)
+	})
+}
