@@ -49,6 +49,22 @@ type Claims struct {
 	// with [ErrUnsupportedConfirmation], so a zero Confirmation means the token
 	// had no cnf claim at all.
 	Confirmation Confirmation
+	// Actor is the act claim (RFC 8693 §4.1): the workload acting for
+	// Subject, nearest first (Actor.Actor is the prior actor, and so on);
+	// nil when the token has no act claim. Only the outermost actor is
+	// authoritative: RFC 8693 §4.1 makes prior actors informational. An act
+	// claim that is not a valid actor object, or nests deeper than
+	// [MaxActorDepth], refuses the token with [ErrInvalidActor].
+	Actor *Actor
+	// MayAct is the may_act claim (RFC 8693 §4.4): the one party the token
+	// says may act for Subject in a token exchange; nil when absent. RFC 8693
+	// §4.4 defines may_act as a single JSON object, so it names one party;
+	// ztkit does not read a list of parties (an array is refused with
+	// [ErrInvalidActor]), nor a nested act inside may_act, which would be a
+	// constraint on the chain that ztkit cannot enforce. To let several
+	// workloads act, issue a token per workload, or leave may_act out and
+	// decide in policy.
+	MayAct *Actor
 	// KeyID is the kid of the key that signed the token.
 	KeyID string
 
@@ -82,11 +98,13 @@ type claimsBox struct {
 // with each other, each with its capacity capped at its length so that an
 // append by the caller reallocates instead of writing into a neighbour. The
 // strings themselves are immutable and shared. It costs one allocation for
-// up to ownedSlices elements in all, two beyond.
+// up to ownedSlices elements in all, two beyond, and one more for each of
+// Actor and MayAct when present (the actor chain is copied whole).
 func (c *Claims) clone() *Claims {
 	box := &claimsBox{c: *c}
 	n := len(c.Audience) + len(c.Scopes) + len(c.AMR) + len(c.Roles) + len(c.Groups) + len(c.Entitlements)
 	if n == 0 {
+		box.c.Actor, box.c.MayAct = c.Actor.clone(), c.MayAct.clone()
 		return &box.c
 	}
 	buf := box.buf[:0]
@@ -94,6 +112,7 @@ func (c *Claims) clone() *Claims {
 		buf = make([]string, 0, n)
 	}
 	cp := &box.c
+	cp.Actor, cp.MayAct = c.Actor.clone(), c.MayAct.clone()
 	for _, f := range [...]*[]string{&cp.Audience, &cp.Scopes, &cp.AMR, &cp.Roles, &cp.Groups, &cp.Entitlements} {
 		if *f == nil {
 			continue
@@ -123,8 +142,12 @@ func (c *Claims) Decode(v any) error {
 }
 
 // LogValue logs what identifies a token for operators without personal data:
-// issuer, client, scopes, expiry, id and binding. The subject and custom
-// claims are left out.
+// issuer, client, scopes, expiry, id and binding, and, when the token has
+// them, the act chain ("act", subjects nearest first, space-separated) and
+// the may_act subject ("may_act"). The subject and custom claims are left
+// out. Actors are workloads, named by SPIFFE IDs, which are not personal
+// data; an actor subject that is not a SPIFFE ID (RFC 8693 allows a person
+// to act, such as an administrator) may be, so it is logged as [REDACTED].
 func (c *Claims) LogValue() slog.Value {
 	binding := "bearer"
 	switch {
@@ -133,14 +156,54 @@ func (c *Claims) LogValue() slog.Value {
 	case c.Confirmation.X5TS256 != "":
 		binding = "mtls"
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("iss", c.Issuer),
 		slog.String("client_id", c.ClientID),
 		slog.String("scope", strings.Join(c.Scopes, " ")),
 		slog.Time("exp", c.Expiry),
 		slog.String("jti", c.ID),
 		slog.String("binding", binding),
-	)
+	}
+	if c.Actor != nil {
+		attrs = append(attrs, slog.String("act", loggableActors(c.Actor)))
+	}
+	if c.MayAct != nil {
+		attrs = append(attrs, slog.String("may_act", loggableActors(c.MayAct)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// loggableActors joins the chain's subjects nearest first with single
+// spaces, each SPIFFE ID as it is and any other subject as [REDACTED].
+func loggableActors(a *Actor) string {
+	var b strings.Builder
+	for i, s := range a.Subjects() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if isSPIFFEID(s) {
+			b.WriteString(s)
+		} else {
+			b.WriteString("[REDACTED]")
+		}
+	}
+	return b.String()
+}
+
+// isSPIFFEID reports whether s looks like a SPIFFE ID: "spiffe://", then
+// printable ASCII other than space (so that it cannot split or forge a log
+// field). It is a logging filter, not a validator.
+func isSPIFFEID(s string) bool {
+	const scheme = "spiffe://"
+	if len(s) <= len(scheme) || s[:len(scheme)] != scheme {
+		return false
+	}
+	for i := len(scheme); i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // claim bits for the required-claims check.
@@ -208,6 +271,14 @@ func parseClaims(payload []byte, c *Claims, known []string) error {
 			c.Entitlements, err = stringList(v)
 		case "cnf":
 			if err = parseConfirmation(v, &c.Confirmation); err != nil {
+				return err
+			}
+		case "act":
+			if c.Actor, err = parseActor(v, "act", MaxActorDepth); err != nil {
+				return err
+			}
+		case "may_act":
+			if c.MayAct, err = parseActor(v, "may_act", 1); err != nil {
 				return err
 			}
 		}

@@ -73,6 +73,14 @@ var (
 	// token with any confirmation is a proof-of-possession token, so it is
 	// refused, never accepted as a bearer token. It also matches [ErrMalformed].
 	ErrUnsupportedConfirmation error = &refinedError{msg: "tokens: confirmation (cnf) cannot be enforced", parent: ErrMalformed}
+	// ErrInvalidActor: an act (RFC 8693 §4.1) or may_act (RFC 8693 §4.4)
+	// claim is not a JSON object with a non-empty string sub, has an iss
+	// that is not a non-empty string, nests act deeper than [MaxActorDepth],
+	// or (may_act) names a prior actor. A token whose actor cannot be read is
+	// refused, never taken for a token with no actor. It also matches
+	// [ErrMalformed]. [Issuer.Issue] returns it, with [ErrInvalidConfig],
+	// for a [TokenRequest.Actor] or [TokenRequest.MayAct] it cannot issue.
+	ErrInvalidActor error = &refinedError{msg: "tokens: actor claim (act or may_act) is invalid", parent: ErrMalformed}
 )
 
 // refinedError is a sentinel that is a special case of another: errors.Is

@@ -83,6 +83,18 @@ type TokenRequest struct {
 	// CertThumbprint binds the token to a client certificate: cnf.x5t#S256
 	// (RFC 8705 §3.1), the base64url SHA-256 of the certificate's DER.
 	CertThumbprint string
+	// Actor becomes the act claim (RFC 8693 §4.1): the party acting for
+	// Subject, nearest first, with prior actors nested in Actor.Actor. Every
+	// actor needs a Subject, and the chain may be at most [MaxActorDepth]
+	// long; Issue refuses any other with an error matching both
+	// [ErrInvalidConfig] and [ErrInvalidActor]. Nil issues no act claim.
+	// Issue does not check that Subject may be acted for by Actor: that is
+	// the caller's decision (RFC 8693 §4.4 may_act, policy).
+	Actor *Actor
+	// MayAct becomes the may_act claim (RFC 8693 §4.4): the one party
+	// allowed to act for Subject. It needs a Subject and may not name a prior
+	// actor (MayAct.Actor must be nil); Issue refuses any other like Actor.
+	MayAct *Actor
 	// Lifetime shortens the issuer's lifetime for this token; zero keeps it.
 	Lifetime time.Duration
 	// Extra holds further claims. It may not set a claim this type sets, in
@@ -94,6 +106,7 @@ type TokenRequest struct {
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "client_id": true,
 	"scope": true, "roles": true, "groups": true, "entitlements": true, "auth_time": true, "acr": true, "amr": true, "cnf": true,
+	"act": true, "may_act": true,
 }
 
 type accessTokenClaims struct {
@@ -112,11 +125,14 @@ type accessTokenClaims struct {
 	Groups       []string       `json:"groups,omitempty"`
 	Entitlements []string       `json:"entitlements,omitempty"`
 	Cnf          map[string]any `json:"cnf,omitempty"`
+	Act          *Actor         `json:"act,omitempty"`
+	MayAct       *Actor         `json:"may_act,omitempty"`
 }
 
 // Issue returns a signed access token for r. It fails with [ErrInvalidConfig]
 // when r lacks a required field or is inconsistent, and also with
-// [ErrInvalidScope] when a scope is not an RFC 6749 §3.3 scope-token.
+// [ErrInvalidScope] when a scope is not an RFC 6749 §3.3 scope-token, or
+// [ErrInvalidActor] when r.Actor or r.MayAct cannot be issued.
 func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -131,6 +147,12 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 			return "", fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
+	if err := r.Actor.validate("act", MaxActorDepth); err != nil {
+		return "", err
+	}
+	if err := r.MayAct.validate("may_act", 1); err != nil {
+		return "", err
+	}
 	lifetime := i.lifetime
 	if r.Lifetime < 0 || r.Lifetime > i.lifetime {
 		return "", fmt.Errorf("%w: lifetime must be between 0 and %s", ErrInvalidConfig, i.lifetime)
@@ -144,6 +166,7 @@ func (i *Issuer) Issue(ctx context.Context, r TokenRequest) (string, error) {
 		IssuedAt: now.Unix(), Expiry: now.Add(lifetime).Unix(),
 		Scope: scope, ACR: r.ACR, AMR: r.AMR,
 		Roles: r.Roles, Groups: r.Groups, Entitlements: r.Entitlements,
+		Act: r.Actor, MayAct: r.MayAct,
 	}
 	if len(r.Audience) == 1 {
 		c.Audience = r.Audience[0]
