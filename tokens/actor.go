@@ -2,6 +2,8 @@ package tokens
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ztkit/ztkit/internal/jsonscan"
@@ -67,6 +69,44 @@ func (a *Actor) Subjects() []string {
 		out = append(out, a.Subject)
 	}
 	return out
+}
+
+// LogValue logs the chain as one string: the subjects nearest first,
+// separated by single spaces. Actors are workloads named by SPIFFE IDs,
+// which are not personal data, and are logged as they are; any other
+// subject (RFC 8693 also lets a person act, such as an administrator) may
+// identify a person and is logged as "[REDACTED]". Issuers are left out. A
+// nil Actor logs as "".
+func (a *Actor) LogValue() slog.Value {
+	var b strings.Builder
+	for i, s := range a.Subjects() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if isLoggableActor(s) {
+			b.WriteString(s)
+		} else {
+			b.WriteString("[REDACTED]")
+		}
+	}
+	return slog.StringValue(b.String())
+}
+
+// isLoggableActor reports whether an actor subject may be logged as it is:
+// whether it looks like a SPIFFE ID, "spiffe://" then printable ASCII other
+// than space (so that it can neither identify a person nor split or forge a
+// log field). It is a logging filter, not a SPIFFE ID validator.
+func isLoggableActor(sub string) bool {
+	const scheme = "spiffe://"
+	if len(sub) <= len(scheme) || sub[:len(scheme)] != scheme {
+		return false
+	}
+	for i := len(scheme); i < len(sub); i++ {
+		if sub[i] <= ' ' || sub[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // clone returns a deep copy of the chain at a, in one allocation.

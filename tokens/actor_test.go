@@ -272,3 +272,25 @@ func TestActorNil(t *testing.T) {
 	assert.Equal(t, 0, a.Depth())
 	assert.Nil(t, a.Subjects())
 }
+
+func TestActorLogValue(t *testing.T) {
+	cases := map[string]struct {
+		a    *tokens.Actor
+		want string
+	}{
+		"nil":               {nil, ""},
+		"one":               {&tokens.Actor{Subject: checkout, Issuer: "https://id.shop.example"}, checkout},
+		"chain":             {&tokens.Actor{Subject: checkout, Actor: &tokens.Actor{Subject: storefront}}, checkout + " " + storefront},
+		"person":            {&tokens.Actor{Subject: "admin@example.com"}, "[REDACTED]"},
+		"scheme only":       {&tokens.Actor{Subject: "spiffe://"}, "[REDACTED]"},
+		"space in ID":       {&tokens.Actor{Subject: "spiffe://a/b c"}, "[REDACTED]"},
+		"newline in ID":     {&tokens.Actor{Subject: "spiffe://a/b\nlevel=ERROR"}, "[REDACTED]"},
+		"non-ASCII in ID":   {&tokens.Actor{Subject: "spiffe://a/é"}, "[REDACTED]"},
+		"upper-case scheme": {&tokens.Actor{Subject: "SPIFFE://a/b"}, "[REDACTED]"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.a.LogValue().String())
+		})
+	}
+}

@@ -145,9 +145,8 @@ func (c *Claims) Decode(v any) error {
 // issuer, client, scopes, expiry, id and binding, and, when the token has
 // them, the act chain ("act", subjects nearest first, space-separated) and
 // the may_act subject ("may_act"). The subject and custom claims are left
-// out. Actors are workloads, named by SPIFFE IDs, which are not personal
-// data; an actor subject that is not a SPIFFE ID (RFC 8693 allows a person
-// to act, such as an administrator) may be, so it is logged as [REDACTED].
+// out. Actors are logged as [Actor.LogValue] does: SPIFFE IDs as they are,
+// any other actor subject (possibly a person's) as [REDACTED].
 func (c *Claims) LogValue() slog.Value {
 	binding := "bearer"
 	switch {
@@ -165,45 +164,12 @@ func (c *Claims) LogValue() slog.Value {
 		slog.String("binding", binding),
 	}
 	if c.Actor != nil {
-		attrs = append(attrs, slog.String("act", loggableActors(c.Actor)))
+		attrs = append(attrs, slog.Any("act", c.Actor))
 	}
 	if c.MayAct != nil {
-		attrs = append(attrs, slog.String("may_act", loggableActors(c.MayAct)))
+		attrs = append(attrs, slog.Any("may_act", c.MayAct))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-// loggableActors joins the chain's subjects nearest first with single
-// spaces, each SPIFFE ID as it is and any other subject as [REDACTED].
-func loggableActors(a *Actor) string {
-	var b strings.Builder
-	for i, s := range a.Subjects() {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if isSPIFFEID(s) {
-			b.WriteString(s)
-		} else {
-			b.WriteString("[REDACTED]")
-		}
-	}
-	return b.String()
-}
-
-// isSPIFFEID reports whether s looks like a SPIFFE ID: "spiffe://", then
-// printable ASCII other than space (so that it cannot split or forge a log
-// field). It is a logging filter, not a validator.
-func isSPIFFEID(s string) bool {
-	const scheme = "spiffe://"
-	if len(s) <= len(scheme) || s[:len(scheme)] != scheme {
-		return false
-	}
-	for i := len(scheme); i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // claim bits for the required-claims check.

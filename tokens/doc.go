@@ -17,8 +17,16 @@
 // with a bounded leeway and a maximum lifetime; a scope claim in the exact
 // grammar of RFC 6749 §3.3 ([ParseScope]); and a cnf claim (RFC 7800 §3)
 // only when it is one ztkit enforces (jkt, x5t#S256), since a token with any
-// other confirmation must not pass for a bearer token. No option turns a
-// check off.
+// other confirmation must not pass for a bearer token; and act and may_act
+// claims (RFC 8693 §4.1, §4.4) only as actor objects with a subject, nested
+// at most [MaxActorDepth] deep, since a token whose actor cannot be read must
+// not pass for a token without one. No option turns a check off.
+//
+// A token issued by token exchange for a workload acting for a user names
+// that workload in act ([Claims.Actor], [TokenRequest.Actor]): the chain
+// runs nearest first, the current actor outermost. Resource servers decide
+// on the current actor (authz rules with "actors"); prior actors are
+// informational (RFC 8693 §4.1).
 // Each refusal matches one of the Err values of this package with [errors.Is]
 // and never contains the token.
 //
