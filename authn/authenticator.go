@@ -231,6 +231,7 @@ func fromToken(p *Principal, res *dpop.Result) {
 	p.Issuer, p.Subject, p.ClientID, p.Audience, p.TokenID = c.Issuer, c.Subject, c.ClientID, c.Audience, c.ID
 	p.Scopes, p.Roles, p.Groups = c.Scopes, c.Roles, c.Groups
 	p.ACR, p.AMR, p.AuthTime, p.Expiry = c.ACR, c.AMR, c.AuthTime, c.Expiry
+	p.Actor = c.Actor
 	if c.Subject != c.ClientID {
 		p.Kind = UserKind
 	}

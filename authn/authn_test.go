@@ -110,6 +110,7 @@ func TestPrincipalLogValue(t *testing.T) {
 		ACR: "urn:shop:acr:mfa", AMR: []string{"pwd", "otp"}, AuthTime: shoprig.Now, Expiry: shoprig.Now.Add(5 * time.Minute),
 		Binding: authn.BoundToDPoPKey, KeyThumbprint: thumbprint, Kind: authn.UserKind,
 		Methods: authn.MethodMTLS | authn.MethodDPoP,
+		Actor:   &tokens.Actor{Subject: shoprig.Checkout.String(), Actor: &tokens.Actor{Subject: "admin@example.com"}},
 	}
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{
@@ -125,9 +126,10 @@ func TestPrincipalLogValue(t *testing.T) {
 	const golden = `{"level":"INFO","msg":"authenticated","principal":{` +
 		`"peer":"spiffe://shop.example/checkout","workload":"spiffe://shop.example/storefront",` +
 		`"client_id":"storefront","scope":"orders:read payments:write",` +
+		`"act":"spiffe://shop.example/checkout [REDACTED]",` +
 		`"kind":"user","binding":"dpop","methods":"mtls+dpop"}}` + "\n"
 	assert.Equal(t, golden, buf.String())
-	for _, secret := range []string{subject, tokenID, thumbprint} {
+	for _, secret := range []string{subject, tokenID, thumbprint, "admin@example.com"} {
 		assert.NotContains(t, buf.String(), secret)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // Binding says what an access token IS bound to. Its names, "none", "dpop"
@@ -98,6 +100,14 @@ type Principal struct {
 	AuthTime time.Time
 	// Expiry is when the token stops being valid; zero without a token.
 	Expiry time.Time
+	// Actor is the token's act claim (RFC 8693 §4.1): the workloads acting
+	// for Subject, nearest first. Actor.Subject is the current actor (for a
+	// token from a token exchange, the workload it was issued to), and
+	// Actor.Actor the one before it; [Principal.ActorID] is the current
+	// actor as a SPIFFE ID. nil when the token has no act claim or there is
+	// no token. Base decisions on the current actor only: prior actors are
+	// informational (RFC 8693 §4.1). authz rules require it with "actors".
+	Actor *tokens.Actor
 
 	// Binding is how the token is bound; KeyThumbprint is the DPoP key's
 	// RFC 7638 thumbprint when it is bound to one.
@@ -107,6 +117,20 @@ type Principal struct {
 	Kind PrincipalKind
 	// Methods are the ways the request authenticated.
 	Methods Method
+}
+
+// ActorID returns the current actor (the outermost act claim,
+// Actor.Subject) as a SPIFFE ID, or the zero ID when the token names no
+// actor or its subject is not a SPIFFE ID. A nil principal has none.
+func (p *Principal) ActorID() spiffeid.ID {
+	if p == nil || p.Actor == nil {
+		return spiffeid.ID{}
+	}
+	id, err := spiffeid.FromString(p.Actor.Subject)
+	if err != nil {
+		return spiffeid.ID{}
+	}
+	return id
 }
 
 // HasScope reports whether the token grants scope s. A nil principal has none.
@@ -119,14 +143,15 @@ func (p *Principal) HasRole(r string) bool { return p != nil && slices.Contains(
 func (p *Principal) Has(m Method) bool { return p != nil && p.Methods&m != 0 }
 
 // LogValue logs the principal without personal data: peer and workload IDs,
-// client, kind, binding, scopes, methods. Subject, token ID and key
-// thumbprint are left out.
+// client, kind, binding, scopes, methods, and the actor chain ("act", as
+// [tokens.Actor.LogValue] writes it: SPIFFE IDs nearest first, any other
+// subject as [REDACTED]). Subject, token ID and key thumbprint are left out.
 // A nil principal logs as an empty group.
 func (p *Principal) LogValue() slog.Value {
 	if p == nil {
 		return slog.GroupValue()
 	}
-	attrs := make([]slog.Attr, 0, 7)
+	attrs := make([]slog.Attr, 0, 8)
 	if !p.Peer.IsZero() {
 		attrs = append(attrs, slog.String("peer", p.Peer.String()))
 	}
@@ -135,6 +160,9 @@ func (p *Principal) LogValue() slog.Value {
 	}
 	if p.ClientID != "" {
 		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.String("scope", strings.Join(p.Scopes, " ")))
+	}
+	if p.Actor != nil {
+		attrs = append(attrs, slog.Any("act", p.Actor))
 	}
 	attrs = append(attrs, slog.String("kind", p.Kind.String()), slog.String("binding", p.Binding.String()), slog.String("methods", p.Methods.String()))
 	return slog.GroupValue(attrs...)

@@ -101,3 +101,59 @@ func TestAuthenticateRefusesUnenforceableConfirmation(t *testing.T) {
 		assert.Nil(t, p)
 	})
 }
+
+// TestPrincipalActor: the Principal carries the token's act chain (RFC 8693
+// §4.1) nearest first, its current actor as a SPIFFE ID, a chain of its own
+// per request, and an act claim that cannot be read refuses the request.
+func TestPrincipalActor(t *testing.T) {
+	const target = "https://payments.shop.example/settle"
+	rig := shoprig.NewTokens(t)
+	a, err := authn.New(authn.Policy{Token: authn.AccessToken},
+		authn.WithAccessTokens(rig.RequestVerifier(t, "https://payments.shop.example", nil, nil, dpop.WithBearer())))
+	require.NoError(t, err)
+	authenticate := func(t *testing.T, act any) (*authn.Principal, error) {
+		t.Helper()
+		tok := rig.HandToken(t, rig.SigningKey, func(_, c map[string]any) {
+			delete(c, "cnf")
+			if act != nil {
+				c["act"] = act
+			}
+		})
+		r := httptest.NewRequest(http.MethodPost, target, nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return a.Authenticate(r.Context(), r)
+	}
+	chain := map[string]any{"sub": shoprig.Checkout.String(), "act": map[string]any{"sub": shoprig.Storefront.String()}}
+
+	t.Run("no act", func(t *testing.T) {
+		p, err := authenticate(t, nil)
+		require.NoError(t, err)
+		assert.Nil(t, p.Actor)
+		assert.True(t, p.ActorID().IsZero())
+	})
+	t.Run("chain nearest first", func(t *testing.T) {
+		p, err := authenticate(t, chain)
+		require.NoError(t, err)
+		assert.Equal(t, []string{shoprig.Checkout.String(), shoprig.Storefront.String()}, p.Actor.Subjects())
+		assert.Equal(t, shoprig.Checkout, p.ActorID())
+		p.Actor.Subject = shoprig.Storefront.String() // the next request's principal is its own
+		next, err := authenticate(t, chain)
+		require.NoError(t, err)
+		assert.Equal(t, shoprig.Checkout, next.ActorID())
+	})
+	t.Run("actor that is not a SPIFFE ID", func(t *testing.T) {
+		p, err := authenticate(t, map[string]any{"sub": "admin@example.com"})
+		require.NoError(t, err)
+		assert.Equal(t, "admin@example.com", p.Actor.Subject)
+		assert.True(t, p.ActorID().IsZero())
+	})
+	t.Run("invalid act refuses", func(t *testing.T) {
+		p, err := authenticate(t, map[string]any{"iss": shoprig.Issuer})
+		assert.ErrorIs(t, err, tokens.ErrInvalidActor)
+		assert.Nil(t, p)
+	})
+	t.Run("nil principal", func(t *testing.T) {
+		var p *authn.Principal
+		assert.True(t, p.ActorID().IsZero())
+	})
+}
