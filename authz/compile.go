@@ -28,6 +28,7 @@ type crule struct {
 	shadow    bool
 	peers     idMatcher
 	workloads idMatcher
+	actors    idMatcher
 	clients   []string
 	kind      KindRequirement
 	allScopes []string
@@ -178,6 +179,11 @@ func compile(p *Policy) (*compiled, error) {
 				fail(i, r.ID, fmt.Sprintf("match.workloads[%d]", j), err)
 			}
 		}
+		for j, s := range m.Actors {
+			if err := cr.actors.add(s); err != nil {
+				fail(i, r.ID, fmt.Sprintf("match.actors[%d]", j), err)
+			}
+		}
 		if m.Kind > RequireUser {
 			fail(i, r.ID, "match.kind", fmt.Errorf("%w: kind %d", ErrInvalidMatch, m.Kind))
 		}
@@ -256,6 +262,9 @@ func (c *compiled) eval(r *crule, p *authn.Principal, now func() time.Time) (Rea
 	}
 	if !r.workloads.empty() && !r.workloads.match(p.Workload) {
 		return ReasonWorkloadMismatch, stageIdentity
+	}
+	if !r.actors.empty() && !r.actors.match(p.ActorID()) {
+		return ReasonActorMismatch, stageIdentity
 	}
 	if len(r.clients) > 0 && (p.ClientID == "" || !slices.Contains(r.clients, p.ClientID)) {
 		return ReasonClientMismatch, stageIdentity

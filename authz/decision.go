@@ -52,6 +52,10 @@ const (
 	ReasonPeerMismatch Reason = "peer_mismatch"
 	// ReasonWorkloadMismatch: the JWT-SVID ID is not one the rule names.
 	ReasonWorkloadMismatch Reason = "workload_mismatch"
+	// ReasonActorMismatch: the rule requires an actor (Match.Actors) and the
+	// token names none (no act claim, RFC 8693 §4.1), or its current actor
+	// is not one the rule names.
+	ReasonActorMismatch Reason = "actor_mismatch"
 	// ReasonClientMismatch: the token's client_id is not one the rule names.
 	ReasonClientMismatch Reason = "client_mismatch"
 	// ReasonKindMismatch: a workload called a user-only route, or the reverse.

@@ -5,16 +5,27 @@
 // A [Policy] is a list of [Rule] values. A rule allows, or forbids, a set of
 // routes written as net/http.ServeMux patterns ("POST /payments/{id}",
 // "/admin/{path...}", "/shop.Payments/Charge" for gRPC) to the principals
-// its [Match] describes: SPIFFE IDs (exact, trust domain, prefix or glob),
-// client IDs, workload or end user, scopes, roles, groups, a minimum acr on
-// the policy's ACR ladder, required amr values, a maximum auth_time age and
-// a DPoP or mTLS token binding ([BindingRequirement]: "dpop", "mtls", "bound"
+// its [Match] describes: SPIFFE IDs (exact, trust domain, prefix or glob)
+// of the mTLS peer, of the JWT-SVID and of the token's current actor (the
+// workload a token exchange issued a customer's token to, named by the act
+// claim of RFC 8693 §4.1: "actors"), client IDs, workload or end user,
+// scopes, roles, groups, a minimum acr on the policy's ACR ladder, required
+// amr values, a maximum auth_time age and a DPoP or mTLS token binding ([BindingRequirement]: "dpop", "mtls", "bound"
 // for either, or "any"; a token's own binding, [authn.Binding], is "none",
 // "dpop" or "mtls"). Anything no enforced allow rule allows is
 // denied, and a matching enforced forbid rule always wins. The mesh can say
 // "checkout may call payments"; this package can say "checkout may call
 // POST /payments only with a customer's DPoP-bound token carrying
-// payments:write and acr ≥ mfa".
+// payments:write and acr ≥ mfa", and "payments accepts Charge only for a
+// customer's token that the token service issued to checkout to act for
+// them":
+//
+//	{"id": "charge-for-customer", "effect": "allow", "routes": ["/shop.Payments/Charge"],
+//	 "match": {"kind": "user", "actors": ["spiffe://shop.example/checkout"], "binding": "dpop"}}
+//
+// A rule with "actors" matches only the current actor, the outermost act
+// claim; a token without act never matches it (reason actor_mismatch), and
+// neither does one where checkout is only a prior actor (a nested act).
 //
 // Decisions are made on one canonical form of the request path (see
 // [Request.Path]); percent-encoded dot segments, encoded slashes and other
@@ -54,7 +65,7 @@
 // # Decision log and metrics
 //
 // [WithLogger] writes one record per decision (outcome, reason, rule,
-// pattern, method, client and workload IDs; never the subject, the path or a
+// pattern, method, client, peer, workload and actor IDs; never the subject, the path or a
 // token), denials at Info and allows at Debug: give it a logger whose
 // handler is redact.NewHandler so that nothing slips through. Behind package
 // middleware, whose WithLogger logs every refusal, a decision logger adds the

@@ -166,6 +166,9 @@ func (e *Engine) log(ctx context.Context, p *authn.Principal, req Request, d *De
 		if !p.Workload.IsZero() {
 			attrs = append(attrs, slog.String("workload", p.Workload.String()))
 		}
+		if actor := p.ActorID(); !actor.IsZero() {
+			attrs = append(attrs, slog.String("actor", actor.String()))
+		}
 	}
 	if d.ShadowAllow || d.ShadowDeny {
 		attrs = append(attrs, slog.Bool("shadow_allow", d.ShadowAllow), slog.Bool("shadow_deny", d.ShadowDeny),

@@ -41,8 +41,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithLogger logs one record per decision ("authz decision": allow,
-// reason, rule_id, pattern, method, client_id, peer, workload and shadow
-// fields; never the subject, the path or any token) and one record per
+// reason, rule_id, pattern, method, client_id, peer, workload, actor (the
+// token's current actor, when it is a SPIFFE ID) and shadow fields; never
+// the subject, the path or any token) and one record per
 // policy reload. A denial is logged at Info, and so is an allow that a
 // shadow rule or a shadow policy would have denied (shadow_deny true), so
 // that a stricter policy can be watched before it is enforced; every other

@@ -67,6 +67,21 @@ type Match struct {
 	// segment ("spiffe://shop.example/*/checkout").
 	Peers     []string `json:"peers,omitempty"`
 	Workloads []string `json:"workloads,omitempty"`
+	// Actors match the current actor of the access token: the outermost act
+	// claim (RFC 8693 §4.1, [authn.Principal.Actor]), the workload a token
+	// exchange issued the token to, acting for the token's subject. Entries
+	// are written as in Peers. A principal whose token has no act claim, or
+	// whose current actor is not a SPIFFE ID, never matches a rule with
+	// Actors; prior actors (the nested act claims) are never matched, since
+	// RFC 8693 §4.1 makes them informational. For example, "payments accepts
+	// Charge only for a customer token acted on by checkout":
+	//
+	//	{"kind": "user", "actors": ["spiffe://shop.example/checkout"], "binding": "dpop"}
+	//
+	// The act claim says who the token was issued to, not who presents it:
+	// pair Actors with a binding ("dpop" or "mtls", so that only the actor's
+	// key can use the token) or with the same ID in Peers.
+	Actors []string `json:"actors,omitempty"`
 	// ClientIDs match the token's client_id exactly.
 	ClientIDs []string `json:"client_ids,omitempty"`
 	// Kind is "workload" or "user"; omitted (or "any") matches both.
@@ -90,7 +105,7 @@ type Match struct {
 }
 
 func (m *Match) empty() bool {
-	return len(m.Peers) == 0 && len(m.Workloads) == 0 && len(m.ClientIDs) == 0 && m.Kind == AnyKind &&
+	return len(m.Peers) == 0 && len(m.Workloads) == 0 && len(m.Actors) == 0 && len(m.ClientIDs) == 0 && m.Kind == AnyKind &&
 		len(m.AllScopes) == 0 && len(m.AnyScopes) == 0 && len(m.Roles) == 0 && len(m.Groups) == 0 &&
 		m.MinACR == "" && len(m.AMR) == 0 && m.MaxAuthAge == 0 && m.Binding == AnyBinding
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/internal/srcloc"
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // ErrInvalidCases: a cases file cannot be read as a table of cases. Every
@@ -120,7 +121,10 @@ func LoadCases(path string, now time.Time) ([]FileCase, error) {
 //   - "now": optional RFC 3339 time the case is decided at.
 //   - "principal": the caller; omitted or null for an unauthenticated one.
 //     "kind" ("workload" or "user") is required. "peer" (mTLS) and
-//     "workload" (JWT-SVID) are SPIFFE IDs; "subject", "client_id" and
+//     "workload" (JWT-SVID) are SPIFFE IDs; "actors" is the token's act
+//     chain (RFC 8693 §4.1), an array of actor subjects nearest first: the
+//     current actor, which a rule's "actors" matches, then the prior ones
+//     (at most tokens.MaxActorDepth); "subject", "client_id" and
 //     "acr" are strings; "scopes", "roles", "groups" and "amr" are arrays of
 //     strings; "auth_time" is RFC 3339 or a signed offset from the case's
 //     now ("-5m"); "binding", what the token is bound to, is "none" (the
@@ -402,6 +406,24 @@ func (c *caseParser) list(l *[]string) error {
 	return nil
 }
 
+// actors reads the actor chain, an array of subjects nearest first (the
+// current actor, then the prior ones), as the token's nested act claims
+// (RFC 8693 §4.1) hold them; an empty array is no act claim.
+func (c *caseParser) actors(a **tokens.Actor) error {
+	var subs []string
+	if err := c.list(&subs); err != nil {
+		return err
+	}
+	if len(subs) > tokens.MaxActorDepth {
+		return fmt.Errorf("more than %d actors", tokens.MaxActorDepth)
+	}
+	*a = nil
+	for i := len(subs) - 1; i >= 0; i-- {
+		*a = &tokens.Actor{Subject: subs[i], Actor: *a}
+	}
+	return nil
+}
+
 func (c *caseParser) id(id *spiffeid.ID) error {
 	var s string
 	if err := c.str(&s); err != nil {
@@ -529,6 +551,8 @@ func (c *caseParser) principal(start int64) (p *authn.Principal, authTime string
 			return c.id(&p.Peer)
 		case "workload":
 			return c.id(&p.Workload)
+		case "actors":
+			return c.actors(&p.Actor)
 		case "subject":
 			return c.nonEmpty(&p.Subject)
 		case "client_id":
@@ -584,7 +608,7 @@ func (c *caseParser) principal(start int64) (p *authn.Principal, authTime string
 	if !p.Workload.IsZero() {
 		p.Methods |= authn.MethodJWTSVID
 	}
-	hasToken := p.Subject != "" || p.ClientID != "" || p.ACR != "" || authTime != "" ||
+	hasToken := p.Subject != "" || p.ClientID != "" || p.ACR != "" || authTime != "" || p.Actor != nil ||
 		p.Scopes != nil || p.Roles != nil || p.Groups != nil || p.AMR != nil
 	switch {
 	case p.Binding == authn.BoundToDPoPKey:

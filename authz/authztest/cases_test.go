@@ -15,6 +15,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/authz/authztest"
+	"github.com/ztkit/ztkit/tokens"
 )
 
 var (
@@ -48,7 +49,7 @@ const shopCases = `{
       "now": "2030-01-01T00:00:00+02:00",
       "name": "charge over gRPC",
       "principal": {"kind": "workload", "workload": "spiffe://shop.example/eu/checkout",
-                    "client_id": "checkout", "binding": "mtls", "auth_time": "2029-12-31T21:00:00Z"},
+                    "client_id": "checkout", "binding": "mtls", "auth_time": "2029-12-31T21:00:00Z", "actors": ["spiffe://shop.example/gateway", "admin@shop.example"]},
       "request": {"grpc_method": "/shop.Payments/Charge"},
       "expect": {"allow": true}
     },
@@ -103,6 +104,7 @@ func TestParseCases(t *testing.T) {
 	assert.Equal(t, authn.WorkloadKind, grpc.Principal.Kind)
 	assert.Equal(t, authn.BoundToCertificate, grpc.Principal.Binding)
 	assert.Equal(t, authn.MethodJWTSVID|authn.MethodBearer, grpc.Principal.Methods)
+	assert.Equal(t, &tokens.Actor{Subject: "spiffe://shop.example/gateway", Actor: &tokens.Actor{Subject: "admin@shop.example"}}, grpc.Principal.Actor, "actors nearest first")
 	assert.Equal(t, authz.Request{GRPCMethod: "/shop.Payments/Charge"}, grpc.Request)
 	assert.Empty(t, grpc.Reason)
 	assert.Empty(t, grpc.RuleID)
@@ -116,6 +118,7 @@ func TestParseCases(t *testing.T) {
 	assert.Nil(t, mesh.Principal.Scopes, "an empty list is no list")
 	assert.Equal(t, authn.MethodMTLS, mesh.Principal.Methods, "no token field, no token method")
 	assert.Equal(t, authn.NoBinding, mesh.Principal.Binding)
+	assert.Nil(t, mesh.Principal.Actor)
 }
 
 func TestParseCasesReferenceTime(t *testing.T) {
@@ -173,6 +176,9 @@ func TestParseCasesErrors(t *testing.T) {
 		{"bad workload", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"workload\": \"spiffe://\"}}]}", 2, 0, "a", "principal.workload", "want a SPIFFE ID"},
 		{"scopes not a list", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"scopes\": \"a b\"}}]}", 2, 0, "a", "principal.scopes", "cannot unmarshal string"},
 		{"empty scope", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"scopes\": [\"a\", \"\"]}}]}", 2, 0, "a", "principal.scopes", "element 1 is empty"},
+		{"actors not a list", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"actors\": \"spiffe://td/a\"}}]}", 2, 0, "a", "principal.actors", "cannot unmarshal string"},
+		{"empty actor", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"actors\": [\"spiffe://td/a\", \"\"]}}]}", 2, 0, "a", "principal.actors", "element 1 is empty"},
+		{"too many actors", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"actors\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}}]}", 2, 0, "a", "principal.actors", "more than 8 actors"},
 		{"empty subject", "{\"cases\": [{\"name\": \"a\", " + ok + ", \"principal\": {\"kind\": \"user\",\n\"subject\": \"\"}}]}", 2, 0, "a", "principal.subject", "must not be empty"},
 		{"bad binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"dpop+mtls\"}}]}", 2, 0, "a", "principal.binding", `"dpop+mtls": want "none", "dpop" or "mtls"`},
 		{"a requirement as a binding", "{\"cases\": [{\"name\": \"a\", " + ok + ",\n\"principal\": {\"kind\": \"user\", \"binding\": \"bound\"}}]}", 2, 0, "a", "principal.binding", `"bound" is what a rule requires, not what a token is bound to: want "none", "dpop" or "mtls"`},
@@ -269,6 +275,8 @@ func FuzzParseCases(f *testing.F) {
 		`{"now": "2025-01-01T00:00:00Z", "cases": []}`,
 		`{"cases": [{"name": "\u00e9", "now": "2025-01-01T00:00:00.123456789+05:30", "request": {"method": "GET", "path": "/"}, "expect": {"allow": true}}]}`,
 		`{"cases": [{"principal": {"kind": "workload", "scopes": null, "binding": "none"}}]}`,
+		`{"cases": [{"name": "a", "principal": {"kind": "user", "actors": ["spiffe://x/y", "z"]}, "request": {"grpc_method": "/a.B/C"}, "expect": {"allow": false, "reason": "actor_mismatch"}}]}`,
+		`{"cases": [{"name": "a", "principal": {"kind": "user", "actors": []}, "request": {"grpc_method": "/a.B/C"}, "expect": {"allow": false}}]}`,
 		`{`, `}`, `[`, `"`, ``, `null`,
 	} {
 		f.Add([]byte(s))
@@ -309,6 +317,7 @@ func encodeCases(t *testing.T, cases []authztest.FileCase) []byte {
 		Kind     string   `json:"kind"`
 		Peer     string   `json:"peer,omitempty"`
 		Workload string   `json:"workload,omitempty"`
+		Actors   []string `json:"actors,omitempty"`
 		Subject  string   `json:"subject,omitempty"`
 		ClientID string   `json:"client_id,omitempty"`
 		Scopes   []string `json:"scopes,omitempty"`
@@ -349,7 +358,7 @@ func encodeCases(t *testing.T, cases []authztest.FileCase) []byte {
 			fc.Principal = &principal{
 				Kind: p.Kind.String(), Subject: p.Subject, ClientID: p.ClientID,
 				Scopes: p.Scopes, Roles: p.Roles, Groups: p.Groups, ACR: p.ACR, AMR: p.AMR,
-				Binding: p.Binding.String(),
+				Binding: p.Binding.String(), Actors: p.Actor.Subjects(),
 			}
 			if !p.Peer.IsZero() {
 				fc.Principal.Peer = p.Peer.String()
