@@ -22,6 +22,7 @@ import (
 	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/test/refusaltest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
+	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -132,6 +133,51 @@ func TestCheckAccepts(t *testing.T) {
 			assert.True(t, res.Decision.Allow)
 			assert.Equal(t, "orders", res.Decision.RuleID)
 			assert.Equal(t, s.path, res.Path)
+		})
+	}
+}
+
+// TestCheckActor: end to end, a token whose act claim (RFC 8693 §4.1) names
+// checkout as the current actor is let through by a rule requiring that
+// actor, with the chain on the principal; a token without act, one acted on
+// by another workload, and one where checkout is only a prior actor are
+// denied with actor_mismatch.
+func TestCheckActor(t *testing.T) {
+	const (
+		checkoutID   = "spiffe://shop.example/checkout"
+		storefrontID = "spiffe://shop.example/storefront"
+	)
+	rig := shoprig.NewTokens(t)
+	az, err := authz.AuthorizePolicy(authz.Policy{Rules: []authz.Rule{{
+		ID: "charge-for-customer", Effect: authz.Allow, Routes: []string{"POST /shop.payments.v1.Payments/Charge"},
+		Match: authz.Match{Actors: []string{checkoutID}, Binding: authz.RequireDPoP},
+	}}})
+	require.NoError(t, err)
+	route := refusaltest.Route{Token: authn.DPoPBoundToken}
+	g, err := guard.New(route.Authenticator(t, rig, externalURL), guard.WithAuthorizer(az),
+		guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+	require.NoError(t, err)
+	target := coreTarget{g: g, s: shapes[1]}
+	check := func(t *testing.T, actor *tokens.Actor) guard.Result {
+		tok := rig.Token(t, func(r *tokens.TokenRequest) { r.Actor = actor })
+		return g.Check(t.Context(), target.request(refusaltest.Authorization("DPoP", tok, rig.Proof(t, target.s.method, target.URI(), tok, ""))))
+	}
+
+	res := check(t, &tokens.Actor{Subject: checkoutID, Actor: &tokens.Actor{Subject: storefrontID}})
+	require.Nil(t, res.Refusal)
+	assert.Equal(t, []string{checkoutID, storefrontID}, res.Principal.Actor.Subjects())
+	assert.Equal(t, "charge-for-customer", res.Decision.RuleID)
+
+	for name, actor := range map[string]*tokens.Actor{
+		"no act":                      nil,
+		"storefront acts":             {Subject: storefrontID},
+		"checkout only a prior actor": {Subject: storefrontID, Actor: &tokens.Actor{Subject: checkoutID}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := check(t, actor)
+			require.NotNil(t, res.Refusal)
+			assert.Equal(t, guard.Reason(authz.ReasonActorMismatch), res.Refusal.Reason)
+			assert.Equal(t, http.StatusForbidden, res.Refusal.HTTPStatus())
 		})
 	}
 }

@@ -28,6 +28,7 @@ const (
 	LogKeyRuleID       = "rule_id"
 	LogKeyPeer         = "peer"
 	LogKeyWorkload     = "workload"
+	LogKeyActor        = "actor"
 	LogKeyClientID     = "client_id"
 	LogKeyMissingScope = "missing_scope"
 	LogKeyError        = "error"
@@ -54,6 +55,9 @@ const (
 //     refused it, reason peer_forbidden);
 //   - workload: the SPIFFE ID of a verified JWT-SVID (also when the route's
 //     Workload matcher then refused it, reason peer_forbidden);
+//   - actor: for an authz denial, the current actor of the access token
+//     (the outermost act claim, RFC 8693 §4.1) when it is a SPIFFE ID: the
+//     workload the token was issued to act for its subject;
 //   - client_id: the client_id of an access token that verified;
 //   - missing_scope: the scopes the token lacks, space-separated, for
 //     reason insufficient_scope;
@@ -156,11 +160,12 @@ func (l *refusalLog) authz(ctx context.Context, req *inbound.Request, p *authn.P
 	if !l.l.Enabled(ctx, level) {
 		return
 	}
-	attrs := l.common(make([]slog.Attr, 0, 10), req, ref, "authz", d.Pattern)
+	attrs := l.common(make([]slog.Attr, 0, 11), req, ref, "authz", d.Pattern)
 	attrs = l.str(attrs, LogKeyRuleID, d.RuleID)
 	if p != nil {
 		attrs = l.id(attrs, LogKeyPeer, p.Peer)
 		attrs = l.id(attrs, LogKeyWorkload, p.Workload)
+		attrs = l.id(attrs, LogKeyActor, p.ActorID())
 		attrs = l.str(attrs, LogKeyClientID, p.ClientID)
 	}
 	if d.Reason == authz.ReasonInsufficientScope {

@@ -15,6 +15,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // TestRefusalLevel: every reason is logged at the level its cause calls for
@@ -82,15 +83,24 @@ func TestRefusalLogRedacts(t *testing.T) {
 		Workload: spiffeid.RequireFromString("spiffe://shop.example/ns/prod/sa/checkout"),
 		ClientID: "alice@example.com",
 		Subject:  "customer-4711",
+		Actor:    &tokens.Actor{Subject: "spiffe://shop.example/gateway", Actor: &tokens.Actor{Subject: "admin@example.com"}},
 	}
 	req := inbound.FromHTTP(httptest.NewRequest(http.MethodDelete, "/orders/4111111111111111", nil))
 	d := authz.Decision{Reason: authz.ReasonInsufficientScope, RuleID: "refunds", Pattern: "DELETE /orders/{id}", MissingScopes: []string{"orders:write", "password=hunter2"}}
 	l.authz(context.Background(), &req, p, d, &Refusal{Class: ClassPermissionDenied, Reason: Reason(d.Reason)})
 	assert.Equal(t, `{"level":"INFO","msg":"request refused","reason":"insufficient_scope","status":403,"stage":"authz","method":"DELETE","route":"DELETE /orders/{id}","rule_id":"refunds",`+
-		`"peer":"spiffe://shop.example/checkout","workload":"spiffe://shop.example/ns/prod/sa/checkout","client_id":"[REDACTED:email]","missing_scope":"orders:write password=[REDACTED:secret]"}`+"\n", buf.String())
+		`"peer":"spiffe://shop.example/checkout","workload":"spiffe://shop.example/ns/prod/sa/checkout","actor":"spiffe://shop.example/gateway","client_id":"[REDACTED:email]","missing_scope":"orders:write password=[REDACTED:secret]"}`+"\n", buf.String())
 	assert.NotContains(t, buf.String(), "customer-4711")
 	assert.NotContains(t, buf.String(), "4111111111111111")
 	assert.NotContains(t, buf.String(), "hunter2")
+	assert.NotContains(t, buf.String(), "admin@example.com")
+
+	// An actor that is not a SPIFFE ID is not logged.
+	buf.Reset()
+	p.Actor = &tokens.Actor{Subject: "admin@example.com"}
+	l.authz(context.Background(), &req, p, d, &Refusal{Class: ClassPermissionDenied, Reason: Reason(d.Reason)})
+	assert.NotContains(t, buf.String(), `"actor"`)
+	assert.NotContains(t, buf.String(), "admin@example.com")
 }
 
 // TestRefusalLogOff: a discarding logger, the default, turns the log off.
