@@ -74,9 +74,24 @@
 //	      "principal": {"kind": "workload", "peer": "spiffe://shop.example/storefront"},
 //	      "request": {"grpc_method": "/shop.Payments/Charge"},
 //	      "expect": {"allow": false}
+//	    },
+//	    {
+//	      "name": "checkout refunds with a token issued to it to act for the customer",
+//	      "principal": {
+//	        "kind": "user", "binding": "dpop",
+//	        "actors": ["spiffe://shop.example/checkout", "spiffe://shop.example/storefront"]
+//	      },
+//	      "request": {"grpc_method": "/shop.Payments/Refund"},
+//	      "expect": {"allow": true, "rule": "refund-for-customer"}
 //	    }
 //	  ]
 //	}
+//
+// A principal's "actors" is its token's act chain (RFC 8693 §4.1), nearest
+// first: the current actor, then the prior ones. A rule's "actors" (a list
+// of SPIFFE IDs and ID patterns, written as its "peers") matches the current
+// actor only; a principal without "actors" never matches such a rule, and
+// the trace says actor_mismatch.
 //
 //	go run ./cmd/ztkit policy check authz.json
 //	go run ./cmd/ztkit policy test -policy authz.json authz_cases.json

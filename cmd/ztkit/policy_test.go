@@ -32,12 +32,12 @@ func writeFile(t *testing.T, name, content string) string {
 func TestPolicyCheck(t *testing.T) {
 	code, out, errOut := runCmd(t, "", nil, "policy", "check", policyFile)
 	require.Equal(t, exitOK, code, errOut)
-	assert.Equal(t, "ok  \ttestdata/policy.json\t7 rules\n", out)
+	assert.Equal(t, "ok  \ttestdata/policy.json\t8 rules\n", out)
 	assert.Empty(t, errOut)
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "check", policyFile, badPolicy)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "ok  \ttestdata/policy.json\t7 rules\nFAIL\ttestdata/invalid_policy.json\t[invalid policy]\n", out)
+	assert.Equal(t, "ok  \ttestdata/policy.json\t8 rules\nFAIL\ttestdata/invalid_policy.json\t[invalid policy]\n", out)
 	assert.Equal(t, `testdata/invalid_policy.json:9: rule "pay" (#1): match.min_acr: acr value not in acr_levels: "phr"`+"\n", errOut)
 
 	// Every problem of a policy is listed, each with its line.
@@ -63,7 +63,7 @@ func TestPolicyCheck(t *testing.T) {
 	// A file that cannot be read is reported as such, not as an invalid policy.
 	code, out, errOut = runCmd(t, "", nil, "policy", "check", "testdata/none.json", policyFile)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/policy.json\t7 rules\n", out)
+	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/policy.json\t8 rules\n", out)
 	assert.Equal(t, "ztkit policy check: policy file \"testdata/none.json\": no such file\n", errOut)
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "check", "testdata")
@@ -122,15 +122,16 @@ func TestPolicyCheckDeniesEverything(t *testing.T) {
 func TestPolicyTestPasses(t *testing.T) {
 	code, out, errOut := runCmd(t, "", nil, "policy", "test", "-policy", policyFile, casesFile)
 	require.Equal(t, exitOK, code, out+errOut)
-	assert.Equal(t, "ok  \ttestdata/cases.json\t9 cases\n", out)
+	assert.Equal(t, "ok  \ttestdata/cases.json\t11 cases\n", out)
 	assert.Empty(t, errOut)
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, "-v", casesFile)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, "--- PASS: checkout pays with a DPoP-bound MFA token (testdata/cases.json:4)\n")
-	assert.Contains(t, out, "--- PASS: unlisted routes are denied (testdata/cases.json:86)\n")
-	assert.Equal(t, 9, strings.Count(out, "--- PASS: "))
-	assert.True(t, strings.HasSuffix(out, "ok  \ttestdata/cases.json\t9 cases\n"), out)
+	assert.Contains(t, out, "--- PASS: unlisted routes are denied (testdata/cases.json:108)\n")
+	assert.Contains(t, out, "--- PASS: the storefront cannot refund by having checkout as a prior actor (testdata/cases.json:92)\n")
+	assert.Equal(t, 11, strings.Count(out, "--- PASS: "))
+	assert.True(t, strings.HasSuffix(out, "ok  \ttestdata/cases.json\t11 cases\n"), out)
 }
 
 func TestPolicyTestFailures(t *testing.T) {
@@ -157,7 +158,7 @@ FAIL	testdata/failing_cases.json	3 of 4 cases failed
 	// A failing file fails the run, whatever the others do.
 	code, out, _ = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, casesFile, failingFile)
 	assert.Equal(t, exitError, code)
-	assert.Contains(t, out, "ok  \ttestdata/cases.json\t9 cases\n")
+	assert.Contains(t, out, "ok  \ttestdata/cases.json\t11 cases\n")
 	assert.Contains(t, out, "FAIL\ttestdata/failing_cases.json\t3 of 4 cases failed\n")
 
 	// A route no pattern matches says so.
@@ -198,7 +199,7 @@ func TestPolicyTestInvalidInputs(t *testing.T) {
 	code, out, errOut := runCmd(t, "", nil, "policy", "test", "-policy", policyFile, badCasesFile, casesFile)
 	assert.Equal(t, exitError, code)
 	assert.Equal(t, `testdata/invalid_cases.json:12: case "typo in a scope key" (#1): principal.scope: unknown key`+"\n", errOut)
-	assert.Equal(t, "FAIL\ttestdata/invalid_cases.json\t[invalid cases file]\nok  \ttestdata/cases.json\t9 cases\n", out,
+	assert.Equal(t, "FAIL\ttestdata/invalid_cases.json\t[invalid cases file]\nok  \ttestdata/cases.json\t11 cases\n", out,
 		"an invalid file does not stop the others")
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", badPolicy, casesFile)
@@ -208,7 +209,7 @@ func TestPolicyTestInvalidInputs(t *testing.T) {
 
 	code, out, errOut = runCmd(t, "", nil, "policy", "test", "-policy", policyFile, "testdata/none.json", casesFile)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/cases.json\t9 cases\n", out)
+	assert.Equal(t, "FAIL\ttestdata/none.json\t[no such file]\nok  \ttestdata/cases.json\t11 cases\n", out)
 	assert.Equal(t, "ztkit policy test: cases file \"testdata/none.json\": no such file\n", errOut)
 
 	for _, sub := range []string{"test", "explain"} {
@@ -304,7 +305,7 @@ func TestCasesFileWithGoHelper(t *testing.T) {
 	require.NoError(t, err)
 	cases, err := authztest.LoadCases(casesFile, time.Now())
 	require.NoError(t, err)
-	require.Len(t, cases, 9)
+	require.Len(t, cases, 11)
 	authztest.RunCases(t, p, cases)
 }
 
@@ -344,4 +345,13 @@ func TestPolicyUsage(t *testing.T) {
 		assert.Contains(t, out, "usage: ztkit policy "+sub)
 		assert.Empty(t, errOut)
 	}
+}
+
+// TestPolicyExplainActor: the trace names actor_mismatch for a token whose
+// current actor is not the one the rule requires ("actors", RFC 8693 act).
+func TestPolicyExplainActor(t *testing.T) {
+	code, out, errOut := runCmd(t, "", nil, "policy", "explain", "-policy", policyFile, "-run", "storefront cannot refund", casesFile)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, `allow  "refund-for-customer" on "/shop.Payments/Refund": no match: actor_mismatch`)
+	assert.Contains(t, out, `decision: deny (actor_mismatch, rule "refund-for-customer")`)
 }
