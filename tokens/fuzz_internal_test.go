@@ -171,6 +171,9 @@ func FuzzVerify(f *testing.F) {
 	for _, r := range []TokenRequest{
 		{Subject: "customer-42", ClientID: "storefront", Audience: []string{"https://checkout.shop.example"}, Scopes: []string{"checkout:write"}},
 		{Subject: "svc", ClientID: "payments", Audience: []string{"https://checkout.shop.example", "x"}, DPoPKeyThumbprint: strings.Repeat("A", 43), Extra: map[string]any{"tenant": "eu"}},
+		{Subject: "customer-42", ClientID: "checkout", Audience: []string{"https://checkout.shop.example"}, DPoPKeyThumbprint: strings.Repeat("A", 42) + "E",
+			Actor:  &Actor{Subject: "spiffe://shop.example/checkout", Actor: &Actor{Subject: "spiffe://shop.example/storefront"}},
+			MayAct: &Actor{Subject: "spiffe://shop.example/payments", Issuer: "https://id.shop.example"}},
 	} {
 		tok, err := iss.Issue(context.Background(), r)
 		if err != nil {
