@@ -21,6 +21,11 @@
 // JWT-SVID policy without a Workload matcher admits only the audience's
 // own trust domain.
 //
+// A token that a token exchange (RFC 8693) issued to a workload acting for a
+// customer names that workload in its act claim; [Principal.Actor] carries
+// the chain, nearest first, and [Principal.ActorID] the current actor as a
+// SPIFFE ID, which authz rules can require ("actors").
+//
 // A transport other than net/http describes its request as an
 // inbound.Request and calls [Authenticator.AuthenticateInbound]; Authenticate
 // is that for an *http.Request.
