@@ -71,6 +71,17 @@ func (a *Actor) Subjects() []string {
 	return out
 }
 
+// Permits reports whether a, a may_act claim ([Claims.MayAct], RFC 8693
+// §4.4), names the party with subject sub at issuer iss: the subjects are
+// equal, byte for byte, and, when a has an Issuer, so are the issuers (the
+// pair identifies the party when a subject is unique only at its issuer).
+// An empty sub is never permitted, and a nil a permits nobody: whether a
+// token without may_act may be exchanged at all is the token service's
+// policy, to decide before calling Permits.
+func (a *Actor) Permits(sub, iss string) bool {
+	return a != nil && sub != "" && a.Subject == sub && (a.Issuer == "" || a.Issuer == iss)
+}
+
 // LogValue logs the chain as one string: the subjects nearest first,
 // separated by single spaces. Actors are workloads named by SPIFFE IDs,
 // which are not personal data, and are logged as they are; any other

@@ -294,3 +294,34 @@ func TestActorLogValue(t *testing.T) {
 		})
 	}
 }
+
+// TestActorPermits: may_act (RFC 8693 §4.4) names one party by sub, and by
+// iss too when it has one.
+func TestActorPermits(t *testing.T) {
+	const iss = "https://id.shop.example"
+	var none *tokens.Actor
+	bySub := &tokens.Actor{Subject: checkout}
+	byBoth := &tokens.Actor{Subject: checkout, Issuer: iss}
+	cases := []struct {
+		name     string
+		mayAct   *tokens.Actor
+		sub, iss string
+		want     bool
+	}{
+		{"nil permits nobody", none, checkout, iss, false},
+		{"sub only, any issuer", bySub, checkout, "https://other.example", true},
+		{"sub only, no issuer", bySub, checkout, "", true},
+		{"other sub", bySub, storefront, iss, false},
+		{"sub is exact", bySub, checkout + "/", iss, false},
+		{"case matters", bySub, strings.ToUpper(checkout), iss, false},
+		{"empty sub", &tokens.Actor{}, "", "", false},
+		{"sub and iss", byBoth, checkout, iss, true},
+		{"sub and other iss", byBoth, checkout, "https://other.example", false},
+		{"sub and no iss", byBoth, checkout, "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.mayAct.Permits(tc.sub, tc.iss))
+		})
+	}
+}
