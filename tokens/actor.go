@@ -21,11 +21,13 @@ const MaxActorDepth = 8
 // issuer that names it, and, in an act claim, the prior actor.
 //
 // In an act claim the chain runs nearest first: the outermost Actor is the
-// party acting now (the workload that presented the token), its Actor the
-// one that acted before it, and so on (RFC 8693 §4.1: "the least recent actor
-// is the most deeply nested"). Only the outermost actor has exchanged the
-// token for itself; RFC 8693 §4.1 says prior actors are informational only,
-// so base access decisions on the outermost one.
+// current actor (the workload the token was issued to, to act for the
+// token's subject), its Actor the one that acted before it, and so on
+// (RFC 8693 §4.1: the least recent actor is the most deeply nested). RFC
+// 8693 §4.1 makes prior actors informational only: base access decisions
+// on the current actor. The claim says whom the token was issued to, not
+// who presents it; a token bound to the actor's key (DPoP, mTLS) makes the
+// two the same.
 //
 // The json tags give the wire form RFC 8693 uses ({"sub":…,"iss":…,"act":{…}}),
 // for callers that marshal an Actor themselves; [Verifier.Verify] does not use
