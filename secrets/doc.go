@@ -24,9 +24,11 @@
 // A Source renews a renewable lease at a random point between 60% and 70% of
 // its lifetime; issues a new credential when the lease is not renewable, when
 // the backend refuses the renewal ([ErrRefused], such as a lease revoked out
-// of band) or when a renewal comes back shorter than the lease it extends (the
-// maximum TTL is near); and issues a credential that does not expire again
-// every [WithRefresh] interval. A new credential with a different value is a
+// of band), when a renewal comes back shorter than the lease it extends (the
+// maximum TTL is near), or when its provider, an [Invalidator], reports that
+// the credential will end before its lease does (a Vault dynamic credential
+// whose token was replaced); and issues a credential that does not expire
+// again every [WithRefresh] interval. A new credential with a different value is a
 // rotation: the [Source.OnRotate] functions get it.
 //
 // Lifetimes are counted on the local monotonic clock from the moment each

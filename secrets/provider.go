@@ -18,3 +18,19 @@ type Provider interface {
 	// error matching [ErrNotRenewable] when s cannot be renewed.
 	Renew(ctx context.Context, s *Secret) (*Secret, error)
 }
+
+// Invalidator is implemented by a [Provider] whose credentials can all stop
+// being valid before their leases end, when something they depend on is
+// replaced. Vault revokes a dynamic credential with the token that issued it:
+// the lease providers of a secrets/vault Client report each new login, so
+// that their credentials are replaced while the old token still lives.
+//
+// A [Source] whose provider implements Invalidator takes the channel before
+// each issue and, when it is closed, issues a new credential at once (and
+// calls its OnRotate functions), retrying with backoff while that fails.
+type Invalidator interface {
+	// Invalidated returns a channel that is closed once the credentials
+	// issued before the call stop being valid, or will before their leases
+	// end. It must be safe to call concurrently with Issue and Renew.
+	Invalidated() <-chan struct{}
+}

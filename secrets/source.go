@@ -17,9 +17,10 @@ import (
 //
 // A Source renews a renewable lease at about two thirds of its lifetime (a
 // random point between 60% and 70%), issues a new credential when the lease
-// cannot be renewed, when the backend refuses the renewal, or when a renewal
+// cannot be renewed, when the backend refuses the renewal, when a renewal
 // comes back shorter than the lease it extends (the backend's maximum TTL is
-// near), and issues a credential that does not expire again every
+// near), or when its provider, an [Invalidator], reports that the credential
+// dies early; and issues a credential that does not expire again every
 // [WithRefresh] interval. While the backend is unavailable it keeps serving
 // the credential it has, retrying with exponential backoff and jitter; when
 // that credential expires with no replacement, [Source.Current] fails closed
@@ -89,6 +90,7 @@ func NewSource(ctx context.Context, name string, p Provider, opts ...Option) (*S
 	}
 	s.tel = tel
 
+	inval := s.invalidated()
 	first, err := s.issueFirst(ctx)
 	if err != nil {
 		tel.close()
@@ -97,7 +99,7 @@ func NewSource(ctx context.Context, name string, p Provider, opts ...Option) (*S
 	s.state.Store(&state{secret: first})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	go s.run(runCtx, first)
+	go s.run(runCtx, first, inval)
 	return s, nil
 }
 
@@ -216,6 +218,16 @@ func (s *Source) issueFirst(ctx context.Context) (*Secret, error) {
 	}
 }
 
+// invalidated returns the provider's invalidation channel, or nil (which
+// never fires) when the provider is not an [Invalidator]. It is taken before
+// each issue, so that an invalidation during the issue is not missed.
+func (s *Source) invalidated() <-chan struct{} {
+	if iv, ok := s.p.(Invalidator); ok {
+		return iv.Invalidated()
+	}
+	return nil
+}
+
 // issue asks the provider for a new credential and checks it.
 func (s *Source) issue(ctx context.Context) (*Secret, error) {
 	sec, err := s.p.Issue(ctx)
@@ -269,11 +281,15 @@ type loop struct {
 	failures int  // consecutive failures of the pending action
 	expired  bool
 	lastErr  error
+	// inval is closed when cur stops being valid before its lease ends
+	// (see [Invalidator]); nil once that fired and no new credential was
+	// issued since.
+	inval <-chan struct{}
 }
 
-func (s *Source) run(ctx context.Context, first *Secret) {
+func (s *Source) run(ctx context.Context, first *Secret, inval <-chan struct{}) {
 	defer close(s.done)
-	l := &loop{cur: first, fullTTL: first.lease.TTL()}
+	l := &loop{cur: first, fullTTL: first.lease.TTL(), inval: inval}
 	action := time.NewTimer(0)
 	expiry := time.NewTimer(0)
 	defer action.Stop()
@@ -291,6 +307,13 @@ func (s *Source) run(ctx context.Context, first *Secret) {
 			return
 		case reply := <-s.rotate:
 			reply <- s.doIssue(ctx, l)
+		case <-l.inval:
+			// The credential dies early (its Vault token was replaced):
+			// issue a new one now, and with backoff until that succeeds.
+			l.inval, l.reissue = nil, true
+			s.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "secrets: credential invalidated by the provider, issuing a new one",
+				slog.String("secret", s.name))
+			_ = s.doIssue(ctx, l)
 		case <-expiry.C:
 			if exp := l.cur.lease.ExpiresAt; !exp.IsZero() && !time.Now().Before(exp) {
 				s.expire(ctx, l)
@@ -338,6 +361,7 @@ func (s *Source) backoff(n int) time.Duration {
 // doIssue issues a new credential and, when it is a new value, publishes it
 // to the OnRotate functions.
 func (s *Source) doIssue(ctx context.Context, l *loop) error {
+	inval := s.invalidated()
 	sec, err := s.issue(ctx)
 	if err != nil {
 		s.failed(ctx, l, opIssue, err)
@@ -345,7 +369,7 @@ func (s *Source) doIssue(ctx context.Context, l *loop) error {
 	}
 	old := l.cur
 	rotated := !sec.sameValue(old)
-	*l = loop{cur: sec, fullTTL: sec.lease.TTL()}
+	*l = loop{cur: sec, fullTTL: sec.lease.TTL(), inval: inval}
 	s.state.Store(&state{secret: sec})
 	level, msg := slog.LevelDebug, "secrets: credential issued again, same value"
 	if rotated {

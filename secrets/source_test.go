@@ -374,3 +374,64 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// invalidating is a Memory backend whose credentials all die when invalidate
+// is called, as Vault's dynamic credentials do with the token that issued
+// them.
+type invalidating struct {
+	*secrets.Memory
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (p *invalidating) Invalidated() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ch
+}
+
+func (p *invalidating) invalidate() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.ch)
+	p.ch = make(chan struct{})
+}
+
+func TestSourceInvalidatedIsReissued(t *testing.T) {
+	p := &invalidating{Memory: newMemory(t, time.Minute, time.Hour), ch: make(chan struct{})}
+	src := newSource(t, p)
+	first, err := src.Current()
+	require.NoError(t, err)
+	rotated := make(chan *secrets.Secret, 4)
+	src.OnRotate(func(s *secrets.Secret) { rotated <- s })
+
+	p.invalidate()
+	var second *secrets.Secret
+	select {
+	case second = <-rotated:
+		assert.NotEqual(t, first.Lease().ID, second.Lease().ID)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no new credential after the provider invalidated the old one")
+	}
+
+	// While the backend is down, the Source keeps the credential it has and
+	// issues a new one once it is back.
+	p.SetAvailable(false)
+	p.invalidate()
+	time.Sleep(200 * time.Millisecond)
+	cur, err := src.Current()
+	require.NoError(t, err)
+	assert.Equal(t, second.Lease().ID, cur.Lease().ID)
+	p.SetAvailable(true)
+	select {
+	case third := <-rotated:
+		assert.NotEqual(t, second.Lease().ID, third.Lease().ID)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no new credential once the backend was back")
+	}
+	select {
+	case <-rotated:
+		t.Fatal("one invalidation, one new credential")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
