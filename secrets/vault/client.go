@@ -32,7 +32,10 @@ const TokenSourceName = "vault-token"
 // workload's current identity.
 //
 // The providers it makes ([Client.KV], [Client.Lease]) and the Transit signer
-// use that token. A Client is safe for concurrent use.
+// use that token. Vault revokes a dynamic credential with the token that
+// issued it, so the lease providers are [secrets.Invalidator]s: at each new
+// login, their Sources issue new credentials under the new token while the
+// old one still lives. A Client is safe for concurrent use.
 type Client struct {
 	api   *api.Client
 	login api.AuthMethod
@@ -45,6 +48,9 @@ type Client struct {
 	stopWatch func()
 	watchDone chan struct{}
 	closeOnce sync.Once
+
+	mu      sync.Mutex
+	relogin chan struct{} // closed when the token is replaced by a new login
 }
 
 // RotatingLogin is a login method whose credential rotates under a logged-in
@@ -100,7 +106,7 @@ func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...sec
 		return nil, fmt.Errorf("%w: vault: %v", secrets.ErrInvalidConfig, err)
 	}
 	ac.ClearToken()
-	c := &Client{api: ac, login: login}
+	c := &Client{api: ac, login: login, relogin: make(chan struct{})}
 	src, err := secrets.NewSource(ctx, TokenSourceName, tokenProvider{c: c}, opts...)
 	if err != nil {
 		return nil, err
@@ -112,7 +118,7 @@ func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...sec
 		return nil, err
 	}
 	c.setToken(sec)
-	src.OnRotate(c.setToken)
+	src.OnRotate(c.loggedIn)
 	if rl, ok := login.(RotatingLogin); ok {
 		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		c.stopWatch = cancel
@@ -163,6 +169,23 @@ func (c *Client) setToken(s *secrets.Secret) {
 	if tok, ok := s.Reveal("token"); ok {
 		c.api.SetToken(tok)
 	}
+}
+
+// loggedIn takes the token of a new login, then tells the lease providers
+// that the credentials issued under the old token end with it.
+func (c *Client) loggedIn(s *secrets.Secret) {
+	c.setToken(s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.relogin)
+	c.relogin = make(chan struct{})
+}
+
+// reloggedIn returns a channel closed at the next new login.
+func (c *Client) reloggedIn() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.relogin
 }
 
 // API returns the underlying vault/api client, logged in with the Client's

@@ -110,3 +110,40 @@ func TestDynamicRedisCredentialRenewedRotatedWithNoFailedCall(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, redisCall(ctx, addr, last), "Redis accepts the current credential")
 }
+
+// Vault revokes a dynamic credential when the token that issued it ends. A
+// Client whose token reaches its maximum TTL logs in again; the credentials
+// issued under the old token must be replaced before it expires, or Redis
+// deletes their users while Current still hands them out.
+func TestDynamicCredentialReplacedBeforeItsTokenEnds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := baotest.Admin(t)
+	mount := baotest.RedisDatabase(t, a)
+	role := baotest.RedisRole(t, a, mount, 30*time.Second, time.Minute)
+	// Tokens of 2 s, at most 5 s: the Client logs in again at about 4.5 s.
+	login := appRoleLogin(t, a, `path "`+mount+`/creds/*" { capabilities = ["read"] }`, 2*time.Second, 5*time.Second)
+	c, err := vault.New(ctx, config(t), login, fastBackoff)
+	require.NoError(t, err)
+	defer c.Close()
+	logins := watchRotations(c.Token())
+
+	src, err := secrets.NewSource(ctx, "cache", c.Lease(mount+"/creds/"+role, nil), fastBackoff)
+	require.NoError(t, err)
+	defer src.Close()
+	first, err := src.Current()
+	require.NoError(t, err)
+	rots := watchRotations(src)
+
+	svc := startService(t, src, 20*time.Millisecond)
+	time.Sleep(8 * time.Second)
+	svc.stop()
+
+	assert.Zero(t, svc.failed.Load(), "failed calls: %v", svc.failures())
+	require.NotEmpty(t, logins.all(), "the Client logged in again before its token's max TTL")
+	require.NotEmpty(t, rots.all(), "the credential was replaced when the token that issued it was")
+	now, err := src.Current()
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Lease().ID, now.Lease().ID)
+	requireRedisGone(ctx, t, first, 3*time.Second)
+}

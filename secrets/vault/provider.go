@@ -70,6 +70,11 @@ func (p kvProvider) Renew(context.Context, *secrets.Secret) (*secrets.Secret, er
 // renews the lease at about two thirds of its TTL and issues a new
 // credential before the lease's maximum TTL, or when Vault refuses the
 // renewal (a lease revoked out of band).
+//
+// Vault revokes a lease with the token that issued it: the provider is a
+// [secrets.Invalidator] whose channel is closed when the Client logs in again
+// (before its token's maximum TTL, or after the token was revoked), and a
+// Source issues a new credential under the new token at once.
 func (c *Client) Lease(credPath string, data map[string]any) secrets.Provider {
 	return leaseProvider{c: c, path: strings.Trim(credPath, "/"), data: data}
 }
@@ -105,6 +110,10 @@ func (p leaseProvider) Issue(ctx context.Context) (*secrets.Secret, error) {
 	}
 	return secrets.NewSecret(fields, lease), nil
 }
+
+// Invalidated implements [secrets.Invalidator]: the channel is closed when
+// the Client's token, under which the credentials were issued, is replaced.
+func (p leaseProvider) Invalidated() <-chan struct{} { return p.c.reloggedIn() }
 
 func (p leaseProvider) Renew(ctx context.Context, s *secrets.Secret) (*secrets.Secret, error) {
 	lease := s.Lease()
