@@ -23,8 +23,8 @@ const TokenSourceName = "vault-token"
 // in with a login method, renews its token through a [secrets.Source] (at
 // about two thirds of its TTL, with a fresh login before the token's maximum
 // TTL or when a renewal is refused), and logs in again at once when Vault
-// answers 403 to a request made with a token it had thought valid (a token
-// revoked out of band).
+// answers 403 to a request made with a token it had thought valid and then
+// refuses a lookup of that token too (a token revoked out of band).
 //
 // When its login method is a [RotatingLogin] (such as [Cert], which presents
 // the workload's X.509-SVID), the Client also logs in again when the
@@ -213,15 +213,19 @@ func (c *Client) Close() error {
 }
 
 // do calls fn with the logged-in client and classifies its error. When Vault
-// answers 403 (permission denied) while the token had not expired, the token
-// may have been revoked out of band: the Client logs in again and calls fn
-// once more.
+// answers 403 (permission denied) while the token had not expired, either
+// the token's policies do not allow the request, or the token was revoked out
+// of band. The Client asks Vault which with a lookup of the token itself
+// (which the default policy allows); only when that is refused too does it
+// log in again, and call fn once more. A request its policies refuse thus
+// costs one more round trip, not a new login (and the new credentials of
+// every lease provider that a new login brings).
 func (c *Client) do(ctx context.Context, what string, fn func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
 	if _, err := c.token.Current(); err != nil {
 		return nil, fmt.Errorf("vault: %s: no valid token: %w", what, err)
 	}
 	sec, err := fn(c.api)
-	if err != nil && statusCode(err) == http.StatusForbidden {
+	if err != nil && statusCode(err) == http.StatusForbidden && c.tokenRefused(ctx) {
 		if rerr := c.token.Rotate(ctx); rerr != nil {
 			return nil, fmt.Errorf("vault: %s: logging in again after a 403: %w", what, rerr)
 		}
@@ -231,6 +235,13 @@ func (c *Client) do(ctx context.Context, what string, fn func(*api.Client) (*api
 		return nil, classify(what, err)
 	}
 	return sec, nil
+}
+
+// tokenRefused reports whether Vault refuses the Client's token itself: a
+// lookup of the token by itself is answered 403.
+func (c *Client) tokenRefused(ctx context.Context) bool {
+	_, err := c.api.Auth().Token().LookupSelfWithContext(ctx)
+	return statusCode(err) == http.StatusForbidden
 }
 
 // tokenProvider issues Vault tokens by logging in, and renews them.

@@ -57,6 +57,13 @@ func enableAuth(t *testing.T, a *api.Client, kind string) string {
 // policy allows, and returns its login.
 func appRoleLogin(t *testing.T, a *api.Client, policy string, tokenTTL, tokenMaxTTL time.Duration) api.AuthMethod {
 	t.Helper()
+	login, _ := appRoleLoginSecret(t, a, policy, tokenTTL, tokenMaxTTL)
+	return login
+}
+
+// appRoleLoginSecret is appRoleLogin, and returns the role's secret ID too.
+func appRoleLoginSecret(t *testing.T, a *api.Client, policy string, tokenTTL, tokenMaxTTL time.Duration) (api.AuthMethod, string) {
+	t.Helper()
 	mount := enableAuth(t, a, "approle")
 	pol := uniq("pol")
 	require.NoError(t, a.Sys().PutPolicy(pol, policy))
@@ -69,10 +76,11 @@ func appRoleLogin(t *testing.T, a *api.Client, policy string, tokenTTL, tokenMax
 	require.NoError(t, err)
 	sid, err := a.Logical().Write("auth/"+mount+"/role/svc/secret-id", nil)
 	require.NoError(t, err)
+	secretID := sid.Data["secret_id"].(string)
 	login, err := vault.AppRole(mount, rid.Data["role_id"].(string),
-		secrets.NewSecret(map[string]string{"secret_id": sid.Data["secret_id"].(string)}, secrets.Lease{}))
+		secrets.NewSecret(map[string]string{"secret_id": secretID}, secrets.Lease{}))
 	require.NoError(t, err)
-	return login
+	return login, secretID
 }
 
 func TestAppRoleLoginRenewsAndLogsInAgainBeforeMaxTTL(t *testing.T) {
@@ -172,6 +180,31 @@ func TestRevokedTokenLogsInAgain(t *testing.T) {
 	now, err := c.Token().Current()
 	require.NoError(t, err)
 	assert.NotEqual(t, first.Lease().ID, now.Lease().ID)
+}
+
+// A path the token's policies do not allow is refused with no new login:
+// a new login would replace every dynamic credential the Client issued.
+func TestForbiddenPathDoesNotLogInAgain(t *testing.T) {
+	t.Parallel()
+	a := admin(t)
+	login := appRoleLogin(t, a, `path "secret/data/`+uniq("app")+`" { capabilities = ["read"] }`, time.Hour, time.Hour)
+	ctx := context.Background()
+	c, err := vault.New(ctx, config(t), login, fastBackoff)
+	require.NoError(t, err)
+	defer c.Close()
+	first, err := c.Token().Current()
+	require.NoError(t, err)
+	logins := watchRotations(c.Token())
+
+	for range 3 {
+		_, err = c.KV("secret", uniq("forbidden")).Issue(ctx)
+		assert.ErrorIs(t, err, secrets.ErrRefused)
+		assert.True(t, strings.Contains(err.Error(), "HTTP 403"), "Vault's answer")
+	}
+	assert.Empty(t, logins.all(), "no new login")
+	now, err := c.Token().Current()
+	require.NoError(t, err)
+	assert.Equal(t, first.Lease().ID, now.Lease().ID)
 }
 
 func TestNewErrors(t *testing.T) {

@@ -5,7 +5,11 @@
 // A [Client] logs in once with a login method (an api.AuthMethod) and keeps
 // its token fresh through a [secrets.Source]: renewed at about two thirds of
 // its TTL, replaced by a fresh login before its maximum TTL, and at once when
-// Vault answers 403 to a token that had not expired (revoked out of band).
+// Vault refuses a token that had not expired (a 403 to a request, then to a
+// lookup of the token itself: the token was revoked out of band). Vault
+// revokes a dynamic credential with the token that issued it, so at each new
+// login the Sources of the Client's lease providers issue new credentials
+// under the new token.
 //
 // The login methods here use the workload's own SPIFFE identity, from the
 // Workload API (go-spiffe's workloadapi sources): [Cert] presents its
