@@ -84,6 +84,7 @@ func appRoleLoginSecret(t *testing.T, a *api.Client, policy string, tokenTTL, to
 }
 
 func TestAppRoleLoginRenewsAndLogsInAgainBeforeMaxTTL(t *testing.T) {
+	t.Parallel()
 	a := admin(t)
 	login := appRoleLogin(t, a, `path "sys/*" { capabilities = ["deny"] }`, 3*time.Second, 7*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,6 +118,7 @@ func TestAppRoleLoginRenewsAndLogsInAgainBeforeMaxTTL(t *testing.T) {
 }
 
 func TestKVReadAndRefresh(t *testing.T) {
+	t.Parallel()
 	a := admin(t)
 	secretPath := uniq("app") + "/processor"
 	_, err := a.KVv2("secret").Put(context.Background(), secretPath, map[string]any{"api_key": "k1", "port": 5})
@@ -159,6 +161,7 @@ func TestKVReadAndRefresh(t *testing.T) {
 }
 
 func TestRevokedTokenLogsInAgain(t *testing.T) {
+	t.Parallel()
 	a := admin(t)
 	secretPath := uniq("app") + "/k"
 	_, err := a.KVv2("secret").Put(context.Background(), secretPath, map[string]any{"v": "x"})
@@ -208,6 +211,7 @@ func TestForbiddenPathDoesNotLogInAgain(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
+	t.Parallel()
 	_, err := vault.New(context.Background(), nil, nil)
 	assert.ErrorIs(t, err, secrets.ErrInvalidConfig)
 	for _, tc := range []struct {
