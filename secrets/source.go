@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,9 +120,11 @@ func (s *Source) Current() (*Secret, error) {
 // OnRotate registers fn to be called with every new credential, after
 // [Source.Current] returns it and, when the backend allows, while the
 // credential it replaces is still valid. A renewal (the same credential with a
-// longer lease) is not a rotation. fn runs on the Source's goroutine and
-// should return promptly; a panic in fn is recovered, logged and counted as a
-// failure. remove unregisters fn.
+// longer lease) is not a rotation. The functions run on the Source's
+// goroutine, one after the other in the order they were registered (so that
+// one registered by the Source's owner, such as a vault.Client taking its new
+// token, has run before the others), and should return promptly; a panic in
+// fn is recovered, logged and counted as a failure. remove unregisters fn.
 func (s *Source) OnRotate(fn func(*Secret)) (remove func()) {
 	if fn == nil {
 		return func() {}
@@ -456,8 +460,8 @@ func (s *Source) expiredErr(cause error) error {
 func (s *Source) notify(ctx context.Context, sec *Secret) {
 	s.mu.Lock()
 	fns := make([]func(*Secret), 0, len(s.subs))
-	for _, fn := range s.subs {
-		fns = append(fns, fn)
+	for _, id := range slices.Sorted(maps.Keys(s.subs)) {
+		fns = append(fns, s.subs[id])
 	}
 	s.mu.Unlock()
 	for _, fn := range fns {

@@ -435,3 +435,18 @@ func TestSourceInvalidatedIsReissued(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+func TestSourceCallbacksRunInRegistrationOrder(t *testing.T) {
+	src := newSource(t, newMemory(t, time.Minute, time.Hour))
+	var order []int
+	removes := make([]func(), 0, 8)
+	for i := range 8 {
+		removes = append(removes, src.OnRotate(func(*secrets.Secret) { order = append(order, i) }))
+	}
+	removes[3]()
+	for range 5 {
+		order = order[:0]
+		require.NoError(t, src.Rotate(context.Background()))
+		assert.Equal(t, []int{0, 1, 2, 4, 5, 6, 7}, order)
+	}
+}

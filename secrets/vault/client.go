@@ -118,6 +118,8 @@ func New(ctx context.Context, cfg *api.Config, login api.AuthMethod, opts ...sec
 		return nil, err
 	}
 	c.setToken(sec)
+	// Registered first, it runs before the OnRotate functions of the
+	// Client's users: they see API() with the new token.
 	src.OnRotate(c.loggedIn)
 	if rl, ok := login.(RotatingLogin); ok {
 		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
