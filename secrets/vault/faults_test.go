@@ -20,9 +20,9 @@ import (
 // the OnRotate functions get, and whether the real Redis accepts the
 // credential.
 
-func failures(op, cause string) []attribute.KeyValue {
+func failures(source, op, cause string) []attribute.KeyValue {
 	return []attribute.KeyValue{
-		sourceName("cache"),
+		sourceName(source),
 		attribute.String("ztkit.secrets.operation", op),
 		attribute.String("ztkit.secrets.cause", cause),
 	}
@@ -50,11 +50,13 @@ func watchCurrent(src *secrets.Source) (errs *atomic.Int64, stop func()) {
 	return errs, func() { close(done); <-stopped }
 }
 
-// Vault stopped (then restarted and unsealed) or sealed (then unsealed):
-// a brief outage costs nothing (the renewal is retried and the same lease
-// renewed once Vault is back); an outage past the lease's end fails Current
-// closed with ErrExpired and ErrUnavailable, and the Source recovers by
-// itself, with a new credential, when Vault is back.
+// Vault stopped (then restarted and unsealed) or sealed (then unsealed) for
+// about 6 s, with two credentials: one whose lease (10 s) outlives the
+// outage, one whose lease (3 s) does not. The first is kept all along, its
+// renewal retried until Vault is back and the same lease renewed; Current
+// never fails. The second is kept while it is valid, then Current fails closed
+// with ErrExpired and ErrUnavailable, and the Source recovers by itself, with
+// a new credential, when Vault is back.
 func TestVaultDownMidLease(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -75,65 +77,71 @@ func TestVaultDownMidLease(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			const ttl = 5 * time.Second
 			ctx := context.Background()
 			addr := testenv.Require(t, testenv.VaultRedisAddrVar)
 			pv := startPrivateVault(t, time.Minute, time.Hour)
 			mp, reader := meters(t)
-			src := pv.leaseSource(t, "cache", ttl, time.Minute, secrets.WithMeterProvider(mp))
-			rots := watchRotations(src)
-			first, err := src.Current()
+			long := pv.leaseSource(t, "outlives", 10*time.Second, time.Minute, secrets.WithMeterProvider(mp))
+			short := pv.leaseSource(t, "expires", 3*time.Second, time.Minute, secrets.WithMeterProvider(mp))
+			longRots, shortRots := watchRotations(long), watchRotations(short)
+			longFirst, err := long.Current()
 			require.NoError(t, err)
-			require.NoError(t, redisCall(ctx, addr, first))
-
-			// A brief outage, over the renewal point.
-			currentErrs, stopWatch := watchCurrent(src)
-			require.NoError(t, tc.down(pv.srv))
-			require.Eventually(t, func() bool {
-				return counter(t, reader, "ztkit.secrets.failures", failures("renew", "unavailable")...) > 0
-			}, ttl, 20*time.Millisecond, "a renewal failed while Vault was down")
-			s, err := src.Current()
-			require.NoError(t, err, "the credential is kept while it is valid")
-			assert.NoError(t, redisCall(ctx, addr, s))
-			require.NoError(t, tc.up(pv.srv))
-			waitUntil(t, src, time.Until(first.Lease().ExpiresAt), "renewed once Vault is back", func(s *secrets.Secret, err error) bool {
-				return err == nil && s.Lease().ExpiresAt.After(first.Lease().ExpiresAt)
-			})
-			stopWatch()
-			renewed, err := src.Current()
+			shortFirst, err := short.Current()
 			require.NoError(t, err)
-			assert.Equal(t, first.Lease().ID, renewed.Lease().ID, "the same lease, renewed")
-			assert.Zero(t, currentErrs.Load(), "Current failed during a brief outage")
-			assert.Empty(t, rots.all(), "no rotation for a brief outage")
+			require.NoError(t, redisCall(ctx, addr, longFirst))
+			require.NoError(t, redisCall(ctx, addr, shortFirst))
 
-			// An outage past the lease's end.
+			longErrs, stopLong := watchCurrent(long)
+			shortErrs, stopShort := watchCurrent(short)
 			require.NoError(t, tc.down(pv.srv))
-			currentErrs, stopWatch = watchCurrent(src)
-			time.Sleep(time.Until(renewed.Lease().ExpiresAt.Add(-200 * time.Millisecond)))
-			stopWatch()
-			assert.Zero(t, currentErrs.Load(), "Current failed before the lease's end")
-			waitUntil(t, src, time.Until(renewed.Lease().ExpiresAt)+2*time.Second, "fail closed at the lease's end", func(_ *secrets.Secret, err error) bool {
+
+			// The short lease: kept while valid, then fail closed.
+			time.Sleep(time.Until(shortFirst.Lease().ExpiresAt.Add(-100 * time.Millisecond)))
+			stopShort()
+			assert.Zero(t, shortErrs.Load(), "Current failed before the lease's end")
+			assert.Positive(t, counter(t, reader, "ztkit.secrets.failures", failures("expires", "renew", "unavailable")...),
+				"renewals failed while Vault was down")
+			waitUntil(t, short, 2*time.Second, "fail closed at the lease's end", func(_ *secrets.Secret, err error) bool {
 				return err != nil
 			})
-			s, err = src.Current()
+			s, err := short.Current()
 			assert.Nil(t, s)
 			assert.ErrorIs(t, err, secrets.ErrExpired)
 			assert.ErrorIs(t, err, secrets.ErrUnavailable)
-			assert.Positive(t, counter(t, reader, "ztkit.secrets.failures", failures("expire", "expired")...))
+			assert.Positive(t, counter(t, reader, "ztkit.secrets.failures", failures("expires", "expire", "expired")...))
 			// Vault, down, has not deleted the user: the Source fails closed
 			// on the lease it was granted, not on what Redis still accepts.
-			assert.NoError(t, redisCall(ctx, addr, renewed), "Redis still accepts the user Vault could not revoke")
+			assert.NoError(t, redisCall(ctx, addr, shortFirst), "Redis still accepts the user Vault could not revoke")
 
-			// Back: the Source recovers by itself.
+			// The long lease: its renewal fails, and it is kept.
+			require.Eventually(t, func() bool {
+				return counter(t, reader, "ztkit.secrets.failures", failures("outlives", "renew", "unavailable")...) > 0
+			}, time.Until(longFirst.Lease().ExpiresAt), 20*time.Millisecond, "a renewal failed while Vault was down")
+			s, err = long.Current()
+			require.NoError(t, err, "the credential is kept while it is valid")
+			assert.NoError(t, redisCall(ctx, addr, s))
+
+			// Vault back: both recover by themselves.
 			require.NoError(t, tc.up(pv.srv))
-			fresh := rots.next(t, 10*time.Second)
-			now, err := src.Current()
+			waitUntil(t, long, time.Until(longFirst.Lease().ExpiresAt), "renewed once Vault is back", func(s *secrets.Secret, err error) bool {
+				return err == nil && s.Lease().ExpiresAt.After(longFirst.Lease().ExpiresAt)
+			})
+			stopLong()
+			renewed, err := long.Current()
+			require.NoError(t, err)
+			assert.Equal(t, longFirst.Lease().ID, renewed.Lease().ID, "the same lease, renewed")
+			assert.Zero(t, longErrs.Load(), "Current failed for a lease that outlived the outage")
+			assert.Empty(t, longRots.all(), "no rotation for a lease that outlived the outage")
+			assert.NoError(t, redisCall(ctx, addr, renewed))
+
+			fresh := shortRots.next(t, 10*time.Second)
+			now, err := short.Current()
 			require.NoError(t, err)
 			assert.True(t, now == fresh, "Current returns what OnRotate got")
-			assert.NotEqual(t, first.Lease().ID, now.Lease().ID, "a new lease")
+			assert.NotEqual(t, shortFirst.Lease().ID, now.Lease().ID, "a new lease")
 			assert.NoError(t, redisCall(ctx, addr, now), "Redis accepts the new credential")
 			// Once back, Vault revokes the lease that ended while it was down.
-			requireRedisGone(ctx, t, renewed, 5*time.Second)
+			requireRedisGone(ctx, t, shortFirst, 5*time.Second)
 		})
 	}
 }
@@ -161,7 +169,7 @@ func TestLeaseRevokedOutOfBand(t *testing.T) {
 	second := rots.next(t, ttl)
 	assert.NotEqual(t, first.Lease().ID, second.Lease().ID)
 	assert.NoError(t, redisCall(ctx, addr, second), "Redis accepts the new credential")
-	assert.Equal(t, int64(1), counter(t, reader, "ztkit.secrets.failures", failures("renew", "refused")...))
+	assert.Equal(t, int64(1), counter(t, reader, "ztkit.secrets.failures", failures("cache", "renew", "refused")...))
 	now, err := src.Current()
 	require.NoError(t, err)
 	assert.True(t, now == second)
