@@ -155,7 +155,9 @@ func (s *Source) Updated() <-chan struct{} {
 // refused. It returns when the new credential is current (and the
 // [Source.OnRotate] functions have run), or with the error of the attempt;
 // after a failure the Source keeps the credential it had and retries by
-// itself.
+// itself. Calls made while a rotation is under way are answered by it: a
+// burst of calls, such as every in-flight request that found the credential
+// refused, issues one new credential, not one each.
 func (s *Source) Rotate(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -310,7 +312,9 @@ func (s *Source) run(ctx context.Context, first *Secret, inval <-chan struct{}) 
 		case <-ctx.Done():
 			return
 		case reply := <-s.rotate:
-			reply <- s.doIssue(ctx, l)
+			err := s.doIssue(ctx, l)
+			reply <- err
+			s.answerPendingRotations(err)
 		case <-l.inval:
 			// The credential dies early (its Vault token was replaced):
 			// issue a new one now, and with backoff until that succeeds.
@@ -328,6 +332,22 @@ func (s *Source) run(ctx context.Context, first *Secret, inval <-chan struct{}) 
 			} else {
 				_ = s.doIssue(ctx, l)
 			}
+		}
+	}
+}
+
+// answerPendingRotations answers, with the result of the issue just made,
+// the Rotate calls that waited for it: they were made while it ran, with the
+// credential it replaced, so it answers them too. Without this, a burst of
+// calls (every request that found the old credential refused) would issue one
+// credential each, one after the other.
+func (s *Source) answerPendingRotations(err error) {
+	for {
+		select {
+		case reply := <-s.rotate:
+			reply <- err
+		default:
+			return
 		}
 	}
 }

@@ -450,3 +450,40 @@ func TestSourceCallbacksRunInRegistrationOrder(t *testing.T) {
 		assert.Equal(t, []int{0, 1, 2, 4, 5, 6, 7}, order)
 	}
 }
+
+// slowIssue delays every Issue of a Memory backend.
+type slowIssue struct {
+	*secrets.Memory
+	issues atomic.Int64
+}
+
+func (p *slowIssue) Issue(ctx context.Context) (*secrets.Secret, error) {
+	p.issues.Add(1)
+	time.Sleep(50 * time.Millisecond)
+	return p.Memory.Issue(ctx)
+}
+
+// Every in-flight request that finds the credential refused calls Rotate:
+// the burst issues one new credential (or two, for calls that arrive just as
+// the first ends), not one per call.
+func TestSourceRotateBurstIssuesOnce(t *testing.T) {
+	p := &slowIssue{Memory: newMemory(t, time.Minute, time.Hour)}
+	src := newSource(t, p)
+	first, err := src.Current()
+	require.NoError(t, err)
+	var rotations atomic.Int64
+	src.OnRotate(func(*secrets.Secret) { rotations.Add(1) })
+
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			assert.NoError(t, src.Rotate(context.Background()))
+		})
+	}
+	wg.Wait()
+	now, err := src.Current()
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Lease().ID, now.Lease().ID)
+	assert.LessOrEqual(t, p.issues.Load(), int64(1+2), "issues: the first and at most two for the burst")
+	assert.Equal(t, p.issues.Load()-1, rotations.Load())
+}
