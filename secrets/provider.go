@@ -10,7 +10,10 @@ import "context"
 // Errors should match [ErrUnavailable] when the backend could not answer (the
 // Source retries with backoff) and [ErrRefused] or [ErrNotRenewable] when it
 // answered no (the Source issues a new credential instead of retrying). An
-// error message must never carry a secret value.
+// error message must never carry a secret value. Issue and Renew must return
+// soon after ctx is done: a Source sets its deadline at the current
+// credential's expiry, so that a backend that does not answer cannot keep
+// [Source.Current] from failing closed on time.
 type Provider interface {
 	// Issue returns a new credential.
 	Issue(ctx context.Context) (*Secret, error)

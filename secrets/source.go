@@ -352,6 +352,18 @@ func (s *Source) answerPendingRotations(err error) {
 	}
 }
 
+// bound returns ctx with a deadline at the current credential's expiry, for a
+// call to the provider: a backend that does not answer (packets dropped, a
+// hung server) must not hold the Source past that point, where Current has
+// to fail closed. Once the credential expired, or when it does not expire,
+// the provider's own timeouts bound the call.
+func (l *loop) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if exp := l.cur.lease.ExpiresAt; !exp.IsZero() && !l.expired {
+		return context.WithDeadline(ctx, exp)
+	}
+	return ctx, func() {}
+}
+
 // plan returns the next action and when to take it.
 func (s *Source) plan(l *loop) (op, time.Time) {
 	lease := l.cur.lease
@@ -386,7 +398,9 @@ func (s *Source) backoff(n int) time.Duration {
 // to the OnRotate functions.
 func (s *Source) doIssue(ctx context.Context, l *loop) error {
 	inval := s.invalidated()
-	sec, err := s.issue(ctx)
+	callCtx, cancel := l.bound(ctx)
+	sec, err := s.issue(callCtx)
+	cancel()
 	if err != nil {
 		s.failed(ctx, l, opIssue, err)
 		return err
@@ -410,7 +424,9 @@ func (s *Source) doIssue(ctx context.Context, l *loop) error {
 // doRenew extends the current lease; a refused renewal issues a new
 // credential at once.
 func (s *Source) doRenew(ctx context.Context, l *loop) {
-	sec, err := s.p.Renew(ctx, l.cur)
+	callCtx, cancel := l.bound(ctx)
+	sec, err := s.p.Renew(callCtx, l.cur)
+	cancel()
 	if err == nil {
 		err = checkSecret(sec)
 	}

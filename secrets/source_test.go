@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -486,4 +487,50 @@ func TestSourceRotateBurstIssuesOnce(t *testing.T) {
 	assert.NotEqual(t, first.Lease().ID, now.Lease().ID)
 	assert.LessOrEqual(t, p.issues.Load(), int64(1+2), "issues: the first and at most two for the burst")
 	assert.Equal(t, p.issues.Load()-1, rotations.Load())
+}
+
+// hanging is a Memory backend that can stop answering: its calls then
+// return only when their context is done, as a request to a server that
+// drops packets does.
+type hanging struct {
+	*secrets.Memory
+	hang atomic.Bool
+}
+
+func (p *hanging) wait(ctx context.Context) error {
+	if !p.hang.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return fmt.Errorf("%w: %w", secrets.ErrUnavailable, ctx.Err())
+}
+
+func (p *hanging) Issue(ctx context.Context) (*secrets.Secret, error) {
+	if err := p.wait(ctx); err != nil {
+		return nil, err
+	}
+	return p.Memory.Issue(ctx)
+}
+
+func (p *hanging) Renew(ctx context.Context, s *secrets.Secret) (*secrets.Secret, error) {
+	if err := p.wait(ctx); err != nil {
+		return nil, err
+	}
+	return p.Memory.Renew(ctx, s)
+}
+
+// A backend that does not answer cannot keep Current from failing closed
+// when the lease ends: the Source bounds its calls by the lease.
+func TestSourceHungBackendFailsClosedOnTime(t *testing.T) {
+	p := &hanging{Memory: newMemory(t, 300*time.Millisecond, time.Minute)}
+	src := newSource(t, p)
+	first, err := src.Current()
+	require.NoError(t, err)
+	p.hang.Store(true)
+	waitFor(t, time.Second, func() bool { _, err := src.Current(); return err != nil }, "fail closed")
+	assert.Less(t, time.Since(first.Lease().ExpiresAt), 100*time.Millisecond, "failed closed late")
+	_, err = src.Current()
+	assert.ErrorIs(t, err, secrets.ErrExpired)
+	assert.ErrorIs(t, err, secrets.ErrUnavailable)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
