@@ -43,7 +43,9 @@
 // retrying with exponential backoff and jitter ([WithBackoff]). When that
 // credential expires with no replacement, [Source.Current] fails closed with
 // an error matching [ErrExpired] and the cause of the last failure; the Source
-// keeps trying and recovers by itself when the backend answers again.
+// keeps trying and recovers by itself when the backend answers again. A call
+// to a backend that does not answer at all is abandoned when the credential
+// it would renew or replace expires, so that Current fails closed on time.
 //
 // # Secrets stay secret
 //
