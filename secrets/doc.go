@@ -28,7 +28,9 @@
 // maximum TTL is near), or when its provider, an [Invalidator], reports that
 // the credential will end before its lease does (a Vault dynamic credential
 // whose token was replaced); and issues a credential that does not expire
-// again every [WithRefresh] interval. A new credential with a different value is a
+// again every [WithRefresh] interval. Near the maximum TTL, the new
+// credential is issued when 30% to 40% of a full lifetime is left (or at once
+// when less is), so that the old one stays valid beside it as long as it can. A new credential with a different value is a
 // rotation: the [Source.OnRotate] functions get it.
 //
 // Lifetimes are counted on the local monotonic clock from the moment each

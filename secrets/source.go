@@ -379,6 +379,16 @@ func (s *Source) plan(l *loop) (op, time.Time) {
 		return next, lease.IssuedAt.Add(r - r/10 + rand.N(r/5+1))
 	}
 	ttl := lease.TTL()
+	if l.reissue && !l.expired && ttl < l.fullTTL {
+		// A renewal came back short: the lease ends at the backend's maximum
+		// TTL. Issue the replacement when 30% to 40% of a full lifetime is
+		// left, as a renewal would, or at once when less is: the old
+		// credential then stays valid beside the new one for as long as it
+		// can. (60% to 70% of the short lease would leave the two a third of
+		// what remained, which is next to nothing when the short renewal
+		// granted a second.)
+		return next, lease.ExpiresAt.Add(-(l.fullTTL*3/10 + rand.N(l.fullTTL/10+1)))
+	}
 	// A random point between 60% and 70% of the lifetime.
 	return next, lease.IssuedAt.Add(ttl*6/10 + rand.N(ttl/10+1))
 }

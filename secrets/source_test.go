@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -533,4 +534,62 @@ func TestSourceHungBackendFailsClosedOnTime(t *testing.T) {
 	assert.ErrorIs(t, err, secrets.ErrExpired)
 	assert.ErrorIs(t, err, secrets.ErrUnavailable)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// shortRenewal issues credentials with leases of a second, and renews them
+// for only short: the backend's maximum TTL is near.
+type shortRenewal struct {
+	short   time.Duration
+	n       atomic.Int64
+	renewed atomic.Pointer[secrets.Secret] // the last renewal
+}
+
+func (p *shortRenewal) Issue(context.Context) (*secrets.Secret, error) {
+	n := strconv.FormatInt(p.n.Add(1), 10)
+	now := time.Now()
+	return secrets.NewSecret(map[string]string{"password": "p" + n},
+		secrets.Lease{ID: "lease-" + n, IssuedAt: now, ExpiresAt: now.Add(time.Second), Renewable: true}), nil
+}
+
+func (p *shortRenewal) Renew(_ context.Context, s *secrets.Secret) (*secrets.Secret, error) {
+	l := s.Lease()
+	l.IssuedAt = time.Now()
+	l.ExpiresAt = l.IssuedAt.Add(p.short)
+	r := s.WithLease(l)
+	p.renewed.Store(r)
+	return r, nil
+}
+
+// Near the backend's maximum TTL, a renewal comes back short; the new
+// credential is issued when 30% to 40% of a full lifetime is left, or at once
+// when less is, so that the old one stays valid beside it for as long as it
+// can, however little the short renewal granted.
+func TestSourceMaxTTLLeavesTheMostOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		short    time.Duration
+		min, max time.Duration // overlap of the old and new credentials
+	}{
+		{short: 100 * time.Millisecond, min: 80 * time.Millisecond, max: 100 * time.Millisecond},
+		{short: 800 * time.Millisecond, min: 200 * time.Millisecond, max: 400 * time.Millisecond},
+	} {
+		t.Run(tc.short.String(), func(t *testing.T) {
+			t.Parallel()
+			p := &shortRenewal{short: tc.short}
+			src := newSource(t, p)
+			overlap := make(chan time.Duration, 1)
+			src.OnRotate(func(*secrets.Secret) {
+				select {
+				case overlap <- time.Until(p.renewed.Load().Lease().ExpiresAt):
+				default:
+				}
+			})
+			select {
+			case d := <-overlap:
+				assert.GreaterOrEqual(t, d, tc.min)
+				assert.LessOrEqual(t, d, tc.max)
+			case <-time.After(2 * time.Second):
+				t.Fatal("no rotation")
+			}
+		})
+	}
 }
