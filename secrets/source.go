@@ -47,7 +47,7 @@ type Source struct {
 	nextSub uint64
 	updated chan struct{}
 
-	rotate    chan chan error
+	rotate    chan rotateRequest
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -83,7 +83,7 @@ func NewSource(ctx context.Context, name string, p Provider, opts ...Option) (*S
 		cfg:     newConfig(opts),
 		subs:    map[uint64]func(*Secret){},
 		updated: make(chan struct{}),
-		rotate:  make(chan chan error),
+		rotate:  make(chan rotateRequest),
 		done:    make(chan struct{}),
 	}
 	tel, err := newTelemetry(s.cfg.meters, name, s)
@@ -155,13 +155,15 @@ func (s *Source) Updated() <-chan struct{} {
 // refused. It returns when the new credential is current (and the
 // [Source.OnRotate] functions have run), or with the error of the attempt;
 // after a failure the Source keeps the credential it had and retries by
-// itself. Calls made while a rotation is under way are answered by it: a
-// burst of calls, such as every in-flight request that found the credential
-// refused, issues one new credential, not one each.
+// itself. A call made with a credential that a rotation under way, or done
+// since, replaces is answered by that rotation: a burst of calls, such as
+// every in-flight request that found the credential refused, issues one new
+// credential, not one each.
 func (s *Source) Rotate(ctx context.Context) error {
 	reply := make(chan error, 1)
+	req := rotateRequest{seen: s.state.Load().secret, reply: reply}
 	select {
-	case s.rotate <- reply:
+	case s.rotate <- req:
 	case <-s.done:
 		return ErrClosed
 	case <-ctx.Done():
@@ -311,10 +313,8 @@ func (s *Source) run(ctx context.Context, first *Secret, inval <-chan struct{}) 
 		select {
 		case <-ctx.Done():
 			return
-		case reply := <-s.rotate:
-			err := s.doIssue(ctx, l)
-			reply <- err
-			s.answerPendingRotations(err)
+		case req := <-s.rotate:
+			s.rotateFor(ctx, l, req)
 		case <-l.inval:
 			// The credential dies early (its Vault token was replaced):
 			// issue a new one now, and with backoff until that succeeds.
@@ -336,18 +336,52 @@ func (s *Source) run(ctx context.Context, first *Secret, inval <-chan struct{}) 
 	}
 }
 
-// answerPendingRotations answers, with the result of the issue just made,
-// the Rotate calls that waited for it: they were made while it ran, with the
-// credential it replaced, so it answers them too. Without this, a burst of
-// calls (every request that found the old credential refused) would issue one
-// credential each, one after the other.
-func (s *Source) answerPendingRotations(err error) {
+// rotateRequest is a Rotate call: the credential Current returned when it
+// was made (nil when none), and where its answer goes.
+type rotateRequest struct {
+	seen  *Secret
+	reply chan<- error
+}
+
+// rotateFor issues a new credential for req, and answers with it the Rotate
+// calls that waited meanwhile with the credential it replaced. Without that,
+// a burst of calls (every request that found the old credential refused)
+// would issue one credential each, one after the other. A call made with a
+// later credential gets an issue of its own; one made with a credential
+// already replaced gets none.
+func (s *Source) rotateFor(ctx context.Context, l *loop, req rotateRequest) {
+	if req.seen != nil && !req.seen.sameValue(l.cur) {
+		// Made with a credential already replaced: the current one is new
+		// to the caller.
+		req.reply <- nil
+		return
+	}
+	for {
+		replaced := l.cur
+		err := s.doIssue(ctx, l)
+		req.reply <- err
+		next, more := s.answerPending(replaced, err)
+		if !more {
+			return
+		}
+		req = next
+	}
+}
+
+// answerPending answers, with err, the pending Rotate calls made with the
+// credential replaced (or with none, or while that issue failed), and returns
+// the first one made with a later credential.
+func (s *Source) answerPending(replaced *Secret, err error) (rotateRequest, bool) {
 	for {
 		select {
-		case reply := <-s.rotate:
-			reply <- err
+		case r := <-s.rotate:
+			if err != nil || r.seen == nil || r.seen.sameValue(replaced) {
+				r.reply <- err
+				continue
+			}
+			return r, true
 		default:
-			return
+			return rotateRequest{}, false
 		}
 	}
 }
