@@ -121,8 +121,8 @@ func TestDynamicCredentialReplacedBeforeItsTokenEnds(t *testing.T) {
 	a := baotest.Admin(t)
 	mount := baotest.RedisDatabase(t, a)
 	role := baotest.RedisRole(t, a, mount, 30*time.Second, time.Minute)
-	// Tokens of 2 s, at most 5 s: the Client logs in again at about 4.5 s.
-	login := appRoleLogin(t, a, `path "`+mount+`/creds/*" { capabilities = ["read"] }`, 2*time.Second, 5*time.Second)
+	// Tokens of 3 s, at most 7 s: the Client logs in again at about 6 s.
+	login := appRoleLogin(t, a, `path "`+mount+`/creds/*" { capabilities = ["read"] }`, 3*time.Second, 7*time.Second)
 	c, err := vault.New(ctx, config(t), login, fastBackoff)
 	require.NoError(t, err)
 	defer c.Close()
@@ -136,7 +136,7 @@ func TestDynamicCredentialReplacedBeforeItsTokenEnds(t *testing.T) {
 	rots := watchRotations(src)
 
 	svc := startService(t, src, 20*time.Millisecond)
-	time.Sleep(8 * time.Second)
+	time.Sleep(9 * time.Second)
 	svc.stop()
 
 	assert.Zero(t, svc.failed.Load(), "failed calls: %v", svc.failures())

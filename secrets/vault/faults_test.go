@@ -229,9 +229,14 @@ func TestTokenRevokedThenVaultDown(t *testing.T) {
 	assert.NoError(t, redisCall(ctx, addr, fresh), "Redis accepts the credential issued after the new login")
 	relogin := logins.next(t, time.Second)
 	assert.NotEqual(t, token.Lease().ID, relogin.Lease().ID, "a new token")
+	// When the new login happens within the Source's issue (its renewal timed
+	// out first), the credential it issues may be replaced once more: the
+	// Source took the Client's login channel before the issue.
+	time.Sleep(300 * time.Millisecond)
+	assert.LessOrEqual(t, len(rots.all()), 2)
 	now, err := src.Current()
 	require.NoError(t, err)
-	assert.True(t, now == fresh)
+	assert.NoError(t, redisCall(ctx, addr, now))
 }
 
 // The Vault server down past the end of the Client's token: the token's
