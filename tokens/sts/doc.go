@@ -1,0 +1,82 @@
+// Package sts is the token endpoint of an internal security token service
+// (RFC 6749 §3.2), an [http.Handler] built on ztkit's token issuer and
+// verifiers, SPIFFE identities and DPoP.
+//
+// It serves two grants:
+//
+//   - Token exchange (RFC 8693) for a workload acting for a subject: the
+//     subject_token (the customer's access token, of type access_token or
+//     jwt) is verified by the very [tokens.Verifier] the resource servers
+//     use; the actor proves who it is with a JWT-SVID as actor_token (of
+//     type jwt, with the token service's own audience) or, without one, with
+//     its X.509-SVID over mTLS. The actor's [ActorPolicy] says which
+//     audience and resource values it may ask for (several may be given) and
+//     which scopes it may carry; scopes only narrow, never widen. A subject
+//     token with may_act (§4.4) admits only the actor it names. The issued
+//     access token keeps the subject's sub, names the actor in act (§4.1)
+//     with the subject token's own act chain nested inside, has the actor as
+//     client_id, never outlives the subject token, and is bound to the DPoP
+//     proof's key (cnf.jkt). Only access tokens are issued
+//     (requested_token_type access_token, the default).
+//   - client_credentials (RFC 6749 §4.4) for a workload acting for itself,
+//     authenticated by tls_client_auth (RFC 8705 §2.1: client_id in the
+//     form, and an X.509-SVID whose SPIFFE ID is the client's registered
+//     subject) or private_key_jwt (RFC 7523 §2.2, §3: iss and sub the
+//     client_id, aud this server's issuer or token endpoint, exp bounded,
+//     jti used once, signed with one of the client's registered keys under
+//     an allowed algorithm). The token is bound to the DPoP proof's key or,
+//     without a proof over mTLS, to the client certificate (cnf.x5t#S256,
+//     RFC 8705 §3).
+//
+// DPoP (RFC 9449 §5) is required by default ([WithDPoPOptional] relaxes it):
+// the proof's htm is POST and its htu the token endpoint URL given to [New],
+// never the request's Host. Proofs are kept from replay in a
+// [dpop.ReplayStore], which also remembers the jti of client assertions.
+// With [WithNonces] the endpoint requires server nonces (§8): a proof without
+// a valid one gets a 400 use_dpop_nonce answer and the nonce in DPoP-Nonce.
+//
+// A minimal service:
+//
+//	srv, err := sts.New("https://sts.shop.example", "https://sts.shop.example/token", issuer,
+//		sts.WithTokenExchange(customerTokens, sts.ActorPolicy{
+//			ID: checkoutID, Audiences: []string{"https://payments.shop.example"}, Scopes: []string{"payments:charge"},
+//		}),
+//		sts.WithJWTSVIDs(bundles, "spiffe://shop.example/sts"),
+//		sts.WithX509Bundles(bundles),
+//		sts.WithReplayStore(store), sts.WithNonces(nonces))
+//	mux.Handle("POST /token", srv)
+//	mux.Handle("GET /.well-known/oauth-authorization-server", srv.MetadataHandler())
+//
+// The TLS configuration of the listener should request client certificates
+// (tls.RequestClientCert, or VerifyClientCertIfGiven): the server verifies
+// the presented X.509-SVID against the bundles of [WithX509Bundles] itself.
+//
+// # Errors
+//
+// Refusals are RFC 6749 §5.2 JSON objects, {"error", "error_description"},
+// with Cache-Control: no-store, and never contain a token, an assertion, a
+// proof or anything else the client sent. A token exchange refused for its
+// request, its subject token or its actor (including may_act) answers
+// invalid_request, for an audience or resource invalid_target (RFC 8693
+// §2.2.2, RFC 8707 §2), for a scope invalid_scope. A client that fails to
+// authenticate gets invalid_client with status 401; when it tried an
+// Authorization header (such as client_secret_basic, which this server does
+// not support) the 401 carries a WWW-Authenticate challenge of that scheme.
+// DPoP proofs that fail are invalid_dpop_proof (RFC 9449 §5). The request
+// must be a POST of application/x-www-form-urlencoded with a bounded body,
+// no query, and no parameter but audience and resource given twice (RFC
+// 6749 §3.1, §3.2).
+//
+// # Telemetry
+//
+// [WithLogger] logs every refusal at Info with its grant_type, reason code,
+// error code, and the client_id and actor once authenticated, and every
+// issued token at Debug; never a token. [WithMeterProvider] records
+// ztkit.sts.requests, an Int64Counter (unit "{request}") with attributes
+// ztkit.sts.grant_type ("token_exchange", "client_credentials", "other"),
+// ztkit.sts.outcome ("issued", "refused") and ztkit.sts.reason (a fixed set
+// of reason codes, "" when issued).
+//
+// [Server.MetadataHandler] publishes RFC 8414 metadata so standard clients
+// configure themselves.
+package sts
