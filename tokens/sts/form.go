@@ -50,7 +50,8 @@ func (f form) get(name string) string {
 func (f form) has(name string) bool { return len(f[name]) > 0 }
 
 // parseForm reads body, an application/x-www-form-urlencoded token request
-// (RFC 6749 §3.2, Appendix B), strictly: pairs separated by '&', each
+// (RFC 6749 §3.2, Appendix B), strictly: pairs separated by '&' (a raw ';'
+// is refused), each
 // "name=value" with a non-empty name, percent-encoding and '+' decoded,
 // names and values valid UTF-8 without control characters. A parameter
 // sent without a value is treated as omitted (RFC 6749 §3.1). A parameter
@@ -68,7 +69,9 @@ func parseForm(body string) (form, error) {
 			return nil, fmt.Errorf("%w: more than %d parameters", errForm, maxParameters)
 		}
 		rawName, rawValue, ok := strings.Cut(pair, "=")
-		if !ok || rawName == "" {
+		// A raw ';' is a separator to some parsers (and refused by
+		// net/url): refuse it so that no two readers see different forms.
+		if !ok || rawName == "" || strings.Contains(pair, ";") {
 			return nil, fmt.Errorf("%w: a parameter is not name=value", errForm)
 		}
 		name, err1 := url.QueryUnescape(rawName)
