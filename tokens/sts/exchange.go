@@ -29,6 +29,12 @@ type ActorPolicy struct {
 	// token's scopes are within both these and the subject token's. nil
 	// allows none, so that an actor's tokens carry no scope.
 	Scopes []string
+	// SubjectAudiences, when set, restricts the subject tokens the actor
+	// may exchange to those whose aud names one of them, typically the
+	// actor's own service URL, so that a workload exchanges only the
+	// tokens sent to it. Empty leaves the decision to the subject token
+	// verifier's audiences (see [WithTokenExchange]).
+	SubjectAudiences []string
 }
 
 func (a *ActorPolicy) validate() error {
@@ -85,6 +91,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, f form, o *outco
 	subject, err := s.cfg.subjects.Verify(ctx, subjectToken)
 	if err != nil {
 		return nil, subjectRefusal(err)
+	}
+	if len(policy.SubjectAudiences) > 0 && !slices.ContainsFunc(subject.Audience, func(a string) bool { return slices.Contains(policy.SubjectAudiences, a) }) {
+		return nil, badRequest(errInvalidRequest, reasonSubjectAudience, "subject_token is not for an audience this actor may exchange", nil)
 	}
 	// may_act (§4.4): when the subject names who may act for it, the actor
 	// must be that party. Actors are named by SPIFFE ID alone, with no iss.

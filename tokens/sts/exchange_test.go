@@ -34,7 +34,7 @@ func TestRFC8693Section23AsWritten(t *testing.T) {
 	r := rg.post(rg.client(spiffeid.ID{}), rfc8693Request, "Authorization", "Basic cnMwODpsb25nLXNlY3VyZS1yYW5kb20tc2VjcmV0")
 	assert.Equal(t, http.StatusUnauthorized, r.status)
 	assert.Equal(t, "invalid_client", r.body["error"])
-	assert.Equal(t, `Basic realm="https://id.shop.test", error="invalid_client"`, r.header.Get("WWW-Authenticate"))
+	assert.Equal(t, `Basic realm="https://id.shop.test"`, r.header.Get("WWW-Authenticate"))
 	assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
 	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 }
@@ -314,4 +314,16 @@ func TestExchangeCertificateBoundWhenDPoPOptional(t *testing.T) {
 	assert.Equal(t, "Bearer", r.body["token_type"])
 	cnf, _ := claims(t, r.body["access_token"].(string))["cnf"].(map[string]any)
 	assert.NotEmpty(t, cnf["x5t#S256"])
+}
+
+// An actor with SubjectAudiences exchanges only the tokens sent to it: the
+// storefront may not exchange the customer's token for checkout.
+func TestExchangeSubjectAudiences(t *testing.T) {
+	rg2 := newRig(t, sts.WithTokenExchange(nil, sts.ActorPolicy{ID: storefrontID, Audiences: []string{paymentsAud},
+		Scopes: []string{"payments:charge"}, SubjectAudiences: []string{"https://storefront.shop.test"}}))
+	subject := rg2.customerToken(tokens.TokenRequest{Scopes: []string{"payments:charge"}})
+	r := rg2.post(rg2.client(storefrontID), exchange(subject, "audience="+url.QueryEscape(paymentsAud)), "DPoP", proof(t, newProofer(t), rg2.endpoint, ""))
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Equal(t, "invalid_request", r.body["error"])
+	assert.Equal(t, "subject_token is not for an audience this actor may exchange", r.body["error_description"])
 }

@@ -78,6 +78,11 @@ func newConfig(opts []Option) config {
 // WithTokenExchange enables the token exchange grant (RFC 8693): subject
 // tokens are verified by subjects, the verifier the resource servers use
 // (a *tokens.Verifier), and each actor may act as its [ActorPolicy] says.
+// The verifier's audiences are those of the services whose tokens may be
+// exchanged ([ActorPolicy.SubjectAudiences] narrows them per actor). A
+// subject token bound to a key (cnf) is accepted: the actor received it
+// with a proof of possession it cannot repeat, and the issued token is
+// bound to the actor's own key.
 // An actor proves who it is with a JWT-SVID as actor_token ([WithJWTSVIDs])
 // or with its X.509-SVID over mTLS ([WithX509Bundles]). Repeated options add
 // actors.

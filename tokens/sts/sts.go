@@ -98,7 +98,7 @@ func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Ser
 		if _, dup := s.actors[a.ID]; dup {
 			return nil, fmt.Errorf("%w: actor %s configured twice", ErrInvalidConfig, a.ID)
 		}
-		a.Audiences, a.Scopes = slices.Clone(a.Audiences), slices.Clone(a.Scopes)
+		a.Audiences, a.Scopes, a.SubjectAudiences = slices.Clone(a.Audiences), slices.Clone(a.Scopes), slices.Clone(a.SubjectAudiences)
 		s.actors[a.ID] = &a
 	}
 	if s.replay == nil {
@@ -380,9 +380,10 @@ func (s *Server) refuse(ctx context.Context, w http.ResponseWriter, rf *refusal,
 		h.Set("DPoP-Nonce", rf.nonce)
 	}
 	if rf.status == http.StatusUnauthorized && rf.wwwAuthenticate != "" {
-		challenge := rf.wwwAuthenticate + ` error="` + rf.code + `"`
+		// RFC 6749 §5.2: the challenge matches the scheme the client used.
+		challenge := rf.wwwAuthenticate
 		if quotable(s.issuerID) {
-			challenge = rf.wwwAuthenticate + ` realm="` + s.issuerID + `", error="` + rf.code + `"`
+			challenge += ` realm="` + s.issuerID + `"`
 		}
 		h.Set("WWW-Authenticate", challenge)
 	}
