@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/stretchr/testify/assert"
@@ -234,4 +236,41 @@ func TestMetadata(t *testing.T) {
 		"dpop_signing_alg_values_supported":                []any{"ES256", "EdDSA"},
 		"tls_client_certificate_bound_access_tokens":       true,
 	}, r.body)
+}
+
+// Cross-JWT confusion and the algorithm allow-list (RFC 7523 §3, RFC 8725
+// §3.1, §3.11): an access token or a DPoP proof is never a client
+// assertion, and an algorithm off the list is refused.
+func TestClientAssertionTypeAndAlgorithm(t *testing.T) {
+	p := newProofer(t)
+	good := func() map[string]any {
+		return map[string]any{"iss": "reports", "sub": "reports", "aud": issuerURL, "jti": rand.Text(), "exp": time.Now().Add(time.Minute).Unix()}
+	}
+	for _, tc := range []struct {
+		name, description string
+		opts              []sts.Option
+		assertion         func(rg *rig) string
+	}{
+		{name: "typ at+jwt", description: "client_assertion has the wrong typ", assertion: func(rg *rig) string {
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: rg.clientKey}, (&jose.SignerOptions{}).WithType("at+jwt"))
+			require.NoError(t, err)
+			payload, err := json.Marshal(good())
+			require.NoError(t, err)
+			jws, err := signer.Sign(payload)
+			require.NoError(t, err)
+			s, err := jws.CompactSerialize()
+			require.NoError(t, err)
+			return s
+		}},
+		{name: "ES256 not allowed", description: "client_assertion algorithm not allowed", opts: []sts.Option{sts.WithClientAssertionAlgorithms("ES384")},
+			assertion: func(rg *rig) string { return assertion(t, rg.clientKey, good()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, tc.opts...)
+			r := rg.post(rg.client(spiffeid.ID{}), ccJWT(tc.assertion(rg), "audience="+url.QueryEscape(paymentsAud)), "DPoP", proof(t, p, rg.endpoint, ""))
+			assert.Equal(t, http.StatusUnauthorized, r.status)
+			assert.Equal(t, "invalid_client", r.body["error"])
+			assert.Equal(t, tc.description, r.body["error_description"])
+		})
+	}
 }

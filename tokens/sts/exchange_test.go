@@ -161,6 +161,31 @@ func TestExchangeRefusals(t *testing.T) {
 	charge := []string{"payments:charge"}
 	payments := "audience=" + url.QueryEscape(paymentsAud)
 	other := newProofer(t)
+	// What each refusal says (error_description), so that each case fails
+	// for the reason it tests.
+	wantDescription := map[string]string{
+		"widened scope":                                 "the requested scope exceeds what may be granted",
+		"scope the actor may not carry":                 "the requested scope exceeds what may be granted",
+		"actor not allowed by may_act":                  "the subject token does not allow this actor (may_act)",
+		"may_act with an issuer":                        "the subject token does not allow this actor (may_act)",
+		"expired subject token":                         "subject_token is expired",
+		"foreign-audience subject token":                "subject_token is not for an audience this server accepts",
+		"garbage subject token":                         "subject_token is invalid",
+		"audience not permitted for the actor":          "the actor may not get tokens for a requested audience or resource",
+		"one of several audiences not permitted":        "the actor may not get tokens for a requested audience or resource",
+		"resource with a fragment":                      "resource must be an absolute URI without a fragment",
+		"no audience with several permitted":            "audience or resource is required",
+		"requested_token_type jwt":                      "requested_token_type not supported: only urn:ietf:params:oauth:token-type:access_token",
+		"unsupported subject_token_type":                "subject_token_type not supported",
+		"actor without a policy (storefront)":           "the actor may not exchange tokens",
+		"no actor":                                      "an actor_token or an mTLS client X.509-SVID is required",
+		"actor token for another audience":              "actor_token is not a valid JWT-SVID for this server",
+		"actor token of type access_token":              "actor_token_type must be urn:ietf:params:oauth:token-type:jwt",
+		"actor token and certificate disagree":          "actor_token and the client certificate name different workloads",
+		"no DPoP proof":                                 "a DPoP proof is required",
+		"DPoP proof for another htu":                    "DPoP proof htu is not this token endpoint",
+		"DPoP proof signed by another key than its jwk": "DPoP proof signature does not verify with its jwk",
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -231,7 +256,7 @@ func TestExchangeRefusals(t *testing.T) {
 			r := rg.post(rg.client(tc.client), tc.body, headers...)
 			assert.Equal(t, tc.status, r.status)
 			assert.Equal(t, tc.code, r.body["error"])
-			assert.NotEmpty(t, r.body["error_description"])
+			assert.Equal(t, wantDescription[tc.name], r.body["error_description"])
 			assert.Nil(t, r.body["access_token"])
 			assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
 		})

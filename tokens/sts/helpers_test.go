@@ -246,5 +246,3 @@ func assertion(t testing.TB, key *ecdsa.PrivateKey, c map[string]any) string {
 	require.NoError(t, err)
 	return s
 }
-
-func enc(s string) string { return strings.NewReplacer(":", "%3A", "/", "%2F", " ", "+").Replace(s) }
