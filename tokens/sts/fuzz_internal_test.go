@@ -129,3 +129,13 @@ func fuzzServer(tb testing.TB) *Server {
 	}
 	return s
 }
+
+func TestZeroServer(t *testing.T) {
+	for _, s := range []*Server{nil, {}} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "https://sts.test/token", nil))
+		if w.Code != http.StatusInternalServerError || !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("status %d", w.Code)
+		}
+	}
+}

@@ -8,7 +8,14 @@ import (
 )
 
 // Metadata is the authorization server metadata of RFC 8414 §2 (with RFC
-// 8705 §3.3 and RFC 9449 §5.1) that describes this token endpoint.
+// 8705 §3.3 and RFC 9449 §5.1) that describes this token endpoint. Each
+// field is the metadata parameter named in its json tag: the issuer
+// identifier and token endpoint given to [New], the jwks_uri of
+// [WithJWKSURI], the grants configured, the client authentication methods
+// and client assertion algorithms accepted (RFC 8414 §2), the DPoP proof
+// algorithms (RFC 9449 §5.1), and whether certificate-bound tokens are
+// issued (RFC 8705 §3.3: true when client certificates are verified,
+// [WithX509Bundles]).
 type Metadata struct {
 	Issuer                                string   `json:"issuer"`
 	TokenEndpoint                         string   `json:"token_endpoint"`

@@ -151,12 +151,19 @@ type outcome struct {
 	actor    string
 }
 
-// ServeHTTP implements the token endpoint.
+// ServeHTTP implements the token endpoint. A nil or zero Server answers
+// every request with server_error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
+	if s == nil || s.tel == nil {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(errorResponse{Error: errServerError, ErrorDescription: "token endpoint not configured"})
+		return
+	}
+	ctx := r.Context()
 	if s.cfg.nonces != nil {
 		h.Set("DPoP-Nonce", s.cfg.nonces.Current())
 	}
