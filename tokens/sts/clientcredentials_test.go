@@ -274,3 +274,40 @@ func TestClientAssertionTypeAndAlgorithm(t *testing.T) {
 		})
 	}
 }
+
+// One client assertion sent many times at once authenticates exactly once:
+// the replay store decides atomically (RFC 7523 §3 item 7).
+func TestClientAssertionReplayConcurrent(t *testing.T) {
+	rg := newRig(t)
+	c := rg.client(spiffeid.ID{})
+	a := rg.clientAssertion(t, nil)
+	const n = 8
+	proofs := make([]string, n)
+	for i := range proofs {
+		proofs[i] = proof(t, newProofer(t), rg.endpoint, "")
+	}
+	statuses := make(chan int, n)
+	for i := range n {
+		go func() {
+			req, err := http.NewRequest(http.MethodPost, rg.endpoint, strings.NewReader(ccJWT(a, "audience="+url.QueryEscape(paymentsAud))))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			req.Header.Set("Content-Type", formURLEnc)
+			req.Header.Set("DPoP", proofs[i])
+			resp, err := c.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-statuses]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: n - 1}, count)
+}

@@ -79,6 +79,13 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 // newRig starts the token service with opts added to the defaults.
 func newRig(t testing.TB, opts ...sts.Option) *rig {
 	t.Helper()
+	return newRigWithClientKey(t, newKey(t), opts...)
+}
+
+// newRigWithClientKey is newRig with the key of the private_key_jwt client
+// "reports" given, so that replicas can share it.
+func newRigWithClientKey(t testing.TB, clientKey *ecdsa.PrivateKey, opts ...sts.Option) *rig {
+	t.Helper()
 	ctx := context.Background()
 	si, err := spiffetest.New(ctx, td)
 	require.NoError(t, err)
@@ -94,7 +101,7 @@ func newRig(t testing.TB, opts ...sts.Option) *rig {
 	subjects, err := tokens.NewVerifier(keys, issuerURL, []string{checkoutAud})
 	require.NoError(t, err)
 
-	rg := &rig{t: t, spiffe: si, keys: keys, issuer: issuer, subjects: subjects, clientKey: newKey(t)}
+	rg := &rig{t: t, spiffe: si, keys: keys, issuer: issuer, subjects: subjects, clientKey: clientKey}
 	svid, err := si.IssueX509SVID(stsID)
 	require.NoError(t, err)
 	rg.srv = httptest.NewUnstartedServer(nil)
