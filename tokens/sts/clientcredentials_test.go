@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/sts"
 )
 
@@ -310,4 +311,21 @@ func TestClientAssertionReplayConcurrent(t *testing.T) {
 		count[<-statuses]++
 	}
 	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: n - 1}, count)
+}
+
+// ztkit's own DPoP client (dpop.Transport) gets a token from the endpoint
+// when it requires nonces: the first answer is use_dpop_nonce (RFC 9449
+// §8), the Transport retries with the nonce, and the token is bound to the
+// Transport's key.
+func TestClientCredentialsWithDPoPTransportNonceRetry(t *testing.T) {
+	nonces, err := dpop.NewNonces(make([]byte, 32))
+	require.NoError(t, err)
+	rg := newRig(t, sts.WithNonces(nonces))
+	p := newProofer(t)
+	base := rg.client(paymentsID).Transport
+	c := &http.Client{Transport: &dpop.Transport{Base: base, Proofer: p}}
+	r := rg.post(c, "grant_type=client_credentials&client_id=payments&scope=charge")
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, "DPoP", r.body["token_type"])
+	assert.Equal(t, map[string]any{"jkt": p.Thumbprint()}, claims(t, r.body["access_token"].(string))["cnf"])
 }
