@@ -139,3 +139,76 @@ func TestZeroServer(t *testing.T) {
 		}
 	}
 }
+
+// A server whose actors prove themselves by actor_token only publishes
+// token_endpoint_auth_methods_supported ["none"], not the RFC 8414 §2
+// default of client_secret_basic.
+func TestMetadataExchangeOnly(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := tokens.NewSigningKey(k, "")
+	ks, _ := tokens.NewKeySet(sk)
+	iss, _ := tokens.NewIssuer("https://sts.test", ks)
+	v, _ := tokens.NewVerifier(ks, "https://sts.test", []string{"https://a.test"})
+	s, err := New("https://sts.test", "https://sts.test/token", iss,
+		WithTokenExchange(v, ActorPolicy{ID: spiffeid.RequireFromString("spiffe://t.test/a"), Audiences: []string{"https://a.test"}}),
+		WithJWTSVIDs(jwtbundle.New(spiffeid.RequireTrustDomainFromString("t.test")), "spiffe://t.test/sts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.Metadata()
+	if len(m.TokenEndpointAuthMethodsSupported) != 1 || m.TokenEndpointAuthMethodsSupported[0] != "none" ||
+		len(m.GrantTypesSupported) != 1 || m.GrantTypesSupported[0] != GrantTypeTokenExchange || m.TLSClientCertificateBoundAccessTokens {
+		t.Fatalf("metadata %+v", m)
+	}
+}
+
+// New refuses configurations that cannot work or would admit anyone.
+func TestNewInvalidConfig(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	sk, _ := tokens.NewSigningKey(k, "")
+	ks, _ := tokens.NewKeySet(sk)
+	iss, _ := tokens.NewIssuer("https://sts.test", ks)
+	v, _ := tokens.NewVerifier(ks, "https://sts.test", []string{"https://a.test"})
+	id := spiffeid.RequireFromString("spiffe://t.test/a")
+	b := jwtbundle.New(spiffeid.RequireTrustDomainFromString("t.test"))
+	ok := ActorPolicy{ID: id, Audiences: []string{"https://a.test"}}
+	for name, tc := range map[string]struct {
+		issuerID, endpoint string
+		iss                *tokens.Issuer
+		opts               []Option
+	}{
+		"nil issuer":                    {"https://sts.test", "https://sts.test/token", nil, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x")}},
+		"http issuer id":                {"http://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x")}},
+		"relative endpoint":             {"https://sts.test", "/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x")}},
+		"no grant":                      {"https://sts.test", "https://sts.test/token", iss, nil},
+		"exchange without actors":       {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v), WithJWTSVIDs(b, "x")}},
+		"no way to authenticate actors": {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok)}},
+		"JWT-SVIDs without audience":    {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "")}},
+		"actor without audience":        {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ActorPolicy{ID: id}), WithJWTSVIDs(b, "x")}},
+		"actor twice":                   {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok, ok), WithJWTSVIDs(b, "x")}},
+		"HS256 assertions":              {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithClientAssertionAlgorithms("HS256")}},
+		"zero lifetime":                 {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithLifetime(0)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := New(tc.issuerID, tc.endpoint, tc.iss, tc.opts...); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	for name, c := range map[string]Client{
+		"no id":       {Keys: []*tokens.PublicKey{sk.Public()}, Audiences: []string{"a"}},
+		"two methods": {ID: "a", SPIFFEID: id, Keys: []*tokens.PublicKey{sk.Public()}, Audiences: []string{"a"}},
+		"no method":   {ID: "a", Audiences: []string{"a"}},
+		"no audience": {ID: "a", SPIFFEID: id},
+		"bad scope":   {ID: "a", SPIFFEID: id, Audiences: []string{"a"}, Scopes: []string{"a b"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := NewStaticClients(c); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}

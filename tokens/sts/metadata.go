@@ -22,7 +22,7 @@ type Metadata struct {
 	JWKSURI                               string   `json:"jwks_uri,omitempty"`
 	ResponseTypesSupported                []string `json:"response_types_supported"`
 	GrantTypesSupported                   []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValues     []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	DPoPSigningAlgValuesSupported         []string `json:"dpop_signing_alg_values_supported"`
 	TLSClientCertificateBoundAccessTokens bool     `json:"tls_client_certificate_bound_access_tokens"`
@@ -46,11 +46,19 @@ func (s *Server) Metadata() Metadata {
 	}
 	if s.cfg.clients != nil {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeClientCredentials)
-		if s.cfg.x509Bundles != nil {
-			m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, AuthMethodTLSClientAuth)
-		}
+	}
+	// Omitted, token_endpoint_auth_methods_supported would mean
+	// client_secret_basic (RFC 8414 §2), which this server never accepts.
+	if s.cfg.x509Bundles != nil {
+		m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, AuthMethodTLSClientAuth)
+	}
+	if s.cfg.clients != nil {
 		m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, AuthMethodPrivateKeyJWT)
 		m.TokenEndpointAuthSigningAlgValues = s.cfg.assertAlgs.Names()
+	}
+	if len(m.TokenEndpointAuthMethodsSupported) == 0 {
+		// A token exchange whose actors prove themselves by actor_token only.
+		m.TokenEndpointAuthMethodsSupported = []string{"none"}
 	}
 	return m
 }
