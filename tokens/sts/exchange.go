@@ -130,7 +130,7 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, f form, o *outco
 			b.x5t = peer.x5t
 		}
 	}
-	return s.issue(ctx, tokens.TokenRequest{
+	return s.issue(ctx, o, tokens.TokenRequest{
 		Subject:  subject.Subject,
 		ClientID: o.actor,
 		Audience: aud,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -149,6 +150,7 @@ type outcome struct {
 	grant    string
 	clientID string
 	actor    string
+	audience []string
 }
 
 // ServeHTTP implements the token endpoint. A nil or zero Server answers
@@ -174,7 +176,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.tel.record(ctx, o.grant, "")
-	s.cfg.logger.LogAttrs(ctx, slogDebug, "sts: token issued", o.attrs()...)
+	s.cfg.logger.LogAttrs(ctx, slogDebug, "sts: token issued", append(o.attrs(),
+		slog.Any("aud", o.audience), slog.String("scope", resp.Scope), slog.String("token_type", resp.TokenType),
+		slog.Int64("expires_in", resp.ExpiresIn))...)
 	h.Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
 }
@@ -289,13 +293,14 @@ func (s *Server) clientCredentials(ctx context.Context, r *http.Request, f form,
 			return nil, badRequest(errInvalidRequest, reasonDPoPRequired, "a DPoP proof is required", nil)
 		}
 	}
-	return s.issue(ctx, tokens.TokenRequest{
+	return s.issue(ctx, o, tokens.TokenRequest{
 		Subject: c.ID, ClientID: c.ID, Audience: aud, Scopes: scopes,
 	}, b, s.cfg.lifetime, "")
 }
 
 // issue signs the token and builds the response.
-func (s *Server) issue(ctx context.Context, tr tokens.TokenRequest, b binding, lifetime time.Duration, issuedType string) (*tokenResponse, *refusal) {
+func (s *Server) issue(ctx context.Context, o *outcome, tr tokens.TokenRequest, b binding, lifetime time.Duration, issuedType string) (*tokenResponse, *refusal) {
+	o.audience = tr.Audience
 	tr.DPoPKeyThumbprint, tr.CertThumbprint = b.jkt, b.x5t
 	tr.Lifetime = lifetime
 	tok, err := s.issuer.Issue(ctx, tr)

@@ -39,7 +39,7 @@ func TestLogAndMetrics(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rg.post(c, exchange(mayAct, aud), "DPoP", proof(t, p, rg.endpoint, "")).status)
 
 	out := logs.String()
-	assert.Contains(t, out, `"msg":"sts: token issued","grant_type":"`+sts.GrantTypeTokenExchange+`","client_id":"spiffe://shop.test/checkout","actor":"spiffe://shop.test/checkout"`)
+	assert.Contains(t, out, `"msg":"sts: token issued","grant_type":"`+sts.GrantTypeTokenExchange+`","client_id":"spiffe://shop.test/checkout","actor":"spiffe://shop.test/checkout","aud":["https://payments.shop.test"],"scope":"payments:charge","token_type":"DPoP","expires_in":`)
 	assert.Contains(t, out, `"error":"invalid_scope","reason":"scope_not_allowed"`)
 	assert.Contains(t, out, `"error":"invalid_request","reason":"may_act_mismatch"`)
 	for _, secret := range []string{subject, mayAct, ok.body["access_token"].(string), strings.Split(subject, ".")[2]} {
