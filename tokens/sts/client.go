@@ -210,6 +210,9 @@ type assertionClaims struct {
 // signature verifies with one of the client's registered keys under an
 // allowed algorithm. Every failure is invalid_client (RFC 7523 §3.2).
 func (s *Server) authenticateAssertion(ctx context.Context, f form) (*authenticatedClient, *refusal) {
+	if !f.has("client_assertion_type") {
+		return nil, badRequest(errInvalidRequest, reasonMissingParameter, "client_assertion_type is required with client_assertion", nil)
+	}
 	if f.get("client_assertion_type") != ClientAssertionTypeJWTBearer {
 		return nil, invalidClient(reasonClientAssertion, "client_assertion_type must be "+ClientAssertionTypeJWTBearer, nil)
 	}
