@@ -1,6 +1,7 @@
 package sts_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/authn/spiffetest"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/sts"
 )
@@ -332,4 +334,20 @@ func TestClientCredentialsWithDPoPTransportNonceRetry(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.Equal(t, "DPoP", r.body["token_type"])
 	assert.Equal(t, map[string]any{"jkt": p.Thumbprint()}, claims(t, r.body["access_token"].(string))["cnf"])
+}
+
+// An X.509-SVID for the registered SPIFFE ID from a CA outside the trusted
+// bundle (a rogue issuer of the same trust domain) does not authenticate.
+func TestClientCertificateFromAnotherCA(t *testing.T) {
+	rg := newRig(t)
+	rogue, err := spiffetest.New(context.Background(), td)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rogue.Close() })
+	svid, err := rogue.IssueX509SVID(paymentsID)
+	require.NoError(t, err)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsconfig.MTLSClientConfig(svid, rg.spiffe.X509Bundle(), tlsconfig.AuthorizeID(stsID))}}
+	r := rg.post(c, "grant_type=client_credentials&client_id=payments")
+	assert.Equal(t, http.StatusUnauthorized, r.status)
+	assert.Equal(t, "invalid_client", r.body["error"])
+	assert.Equal(t, "the client certificate is not a valid X.509-SVID", r.body["error_description"])
 }
