@@ -62,6 +62,10 @@ func NewIssuer(issuer string, keys *KeySet, opts ...IssuerOption) (*Issuer, erro
 	return i, nil
 }
 
+// Lifetime returns how long the tokens i issues live: the lifetime set with
+// [WithLifetime], and the longest a [TokenRequest] may ask for.
+func (i *Issuer) Lifetime() time.Duration { return i.lifetime }
+
 // TokenRequest says what an issued token grants, to whom, and how it is bound.
 type TokenRequest struct {
 	// Subject (sub), ClientID (client_id) and Audience (aud) are required.

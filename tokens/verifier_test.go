@@ -1007,6 +1007,16 @@ func TestNewIssuerRefusesConfig(t *testing.T) {
 	}
 }
 
+func TestIssuerLifetime(t *testing.T) {
+	ks := newKeySet(t, newSigningKey(t, newECKey(t, elliptic.P256()), ""))
+	iss, err := tokens.NewIssuer(testIssuer, ks)
+	require.NoError(t, err)
+	assert.Equal(t, tokens.DefaultTokenLifetime, iss.Lifetime())
+	iss, err = tokens.NewIssuer(testIssuer, ks, tokens.WithLifetime(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, iss.Lifetime())
+}
+
 func TestClaimsLogValueOmitsSubject(t *testing.T) {
 	f := newVerifierFixture(t)
 	c, err := f.v.Verify(context.Background(), f.good(t, func(m map[string]any) { m["cnf"] = map[string]any{"jkt": thumbprintOf("k")} }))

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/authn/spiffetest"
+	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/sts"
 )
@@ -350,4 +351,27 @@ func TestClientCertificateFromAnotherCA(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, r.status)
 	assert.Equal(t, "invalid_client", r.body["error"])
 	assert.Equal(t, "the client certificate is not a valid X.509-SVID", r.body["error_description"])
+}
+
+// Tokens live as long as the issuer's lifetime unless WithLifetime
+// shortens it.
+func TestLifetimeFollowsIssuer(t *testing.T) {
+	rg := newRig(t)
+	short, err := tokens.NewIssuer(issuerURL, rg.keys, tokens.WithLifetime(time.Minute))
+	require.NoError(t, err)
+	clients, err := sts.NewStaticClients(sts.Client{ID: "payments", SPIFFEID: paymentsID, Audiences: []string{paymentsAud}})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		opts []sts.Option
+		want float64
+	}{{nil, 60}, {[]sts.Option{sts.WithLifetime(30 * time.Second)}, 30}} {
+		s, err := sts.New(issuerURL, rg.endpoint, short, append([]sts.Option{sts.WithClientCredentials(clients), sts.WithX509Bundles(rg.spiffe.X509Bundle())}, tc.opts...)...)
+		require.NoError(t, err)
+		rg.srv.Config.Handler = s
+		r := rg.post(rg.client(paymentsID), "grant_type=client_credentials&client_id=payments")
+		require.Equal(t, http.StatusOK, r.status, r.body)
+		assert.Equal(t, tc.want, r.body["expires_in"])
+		c := claims(t, r.body["access_token"].(string))
+		assert.Equal(t, tc.want, c["exp"].(float64)-c["iat"].(float64))
+	}
 }

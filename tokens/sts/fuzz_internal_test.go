@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -190,7 +191,8 @@ func TestNewInvalidConfig(t *testing.T) {
 		"actor without audience":        {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ActorPolicy{ID: id}), WithJWTSVIDs(b, "x")}},
 		"actor twice":                   {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok, ok), WithJWTSVIDs(b, "x")}},
 		"HS256 assertions":              {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithClientAssertionAlgorithms("HS256")}},
-		"zero lifetime":                 {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithLifetime(0)}},
+		"negative lifetime":             {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithLifetime(-time.Second)}},
+		"lifetime beyond the issuer's":  {"https://sts.test", "https://sts.test/token", iss, []Option{WithTokenExchange(v, ok), WithJWTSVIDs(b, "x"), WithLifetime(time.Hour)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := New(tc.issuerID, tc.endpoint, tc.iss, tc.opts...); !errors.Is(err, ErrInvalidConfig) {

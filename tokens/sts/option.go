@@ -15,9 +15,6 @@ import (
 
 // Defaults of a [Server].
 const (
-	// DefaultLifetime is the longest an issued token lives; an exchanged
-	// token never outlives its subject token.
-	DefaultLifetime = 5 * time.Minute
 	// DefaultMaxAssertionLifetime bounds how far in the future a client
 	// assertion's exp may be (RFC 7523 §3 item 4).
 	DefaultMaxAssertionLifetime = 5 * time.Minute
@@ -59,7 +56,6 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{
 		assertAlgs:   jose.VerifyAlgs,
-		lifetime:     DefaultLifetime,
 		maxAssertion: DefaultMaxAssertionLifetime,
 		leeway:       DefaultLeeway,
 		maxBody:      DefaultMaxBodySize,
@@ -157,8 +153,9 @@ func WithClientAssertionAlgorithms(names ...string) Option {
 	return optionFunc(func(c *config) { c.assertAlgs, c.badAlg = jose.ParseAlgSet(names) })
 }
 
-// WithLifetime sets the longest lifetime of an issued token; it must not be
-// longer than the [tokens.Issuer]'s. The default is [DefaultLifetime].
+// WithLifetime sets the lifetime of an issued token, at most the
+// [tokens.Issuer]'s ([tokens.Issuer.Lifetime]), which is the default. An
+// exchanged token never outlives its subject token.
 func WithLifetime(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.lifetime = d })
 }

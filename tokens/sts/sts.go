@@ -68,9 +68,13 @@ type Server struct {
 // with [ErrInvalidConfig] when the configuration cannot work.
 func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Server, error) {
 	cfg := newConfig(opts)
-	switch {
-	case issuer == nil:
+	if issuer == nil {
 		return nil, fmt.Errorf("%w: nil issuer", ErrInvalidConfig)
+	}
+	if cfg.lifetime == 0 {
+		cfg.lifetime = issuer.Lifetime()
+	}
+	switch {
 	case !absoluteHTTPS(issuerID, true):
 		return nil, fmt.Errorf("%w: the issuer identifier must be an https URL without query or fragment (RFC 8414 §2)", ErrInvalidConfig)
 	case !absoluteHTTPS(endpoint, false):
@@ -85,8 +89,8 @@ func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Ser
 		return nil, fmt.Errorf("%w: JWT-SVIDs need an audience", ErrInvalidConfig)
 	case cfg.badAlg != "" || cfg.assertAlgs == 0:
 		return nil, fmt.Errorf("%w: client assertion algorithm not allowed", ErrInvalidConfig)
-	case cfg.lifetime <= 0:
-		return nil, fmt.Errorf("%w: lifetime must be positive", ErrInvalidConfig)
+	case cfg.lifetime < time.Second || cfg.lifetime > issuer.Lifetime():
+		return nil, fmt.Errorf("%w: lifetime must be between 1s and the issuer's lifetime", ErrInvalidConfig)
 	case cfg.maxAssertion <= 0 || cfg.maxAssertion > time.Hour:
 		return nil, fmt.Errorf("%w: maximum assertion lifetime must be between 0 and 1h", ErrInvalidConfig)
 	}
