@@ -96,8 +96,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, f form, o *outco
 		return nil, badRequest(errInvalidRequest, reasonSubjectAudience, "subject_token is not for an audience this actor may exchange", nil)
 	}
 	// may_act (§4.4): when the subject names who may act for it, the actor
-	// must be that party. Actors are named by SPIFFE ID alone, with no iss.
-	if m := subject.MayAct; m != nil && (m.Subject != o.actor || m.Issuer != "") {
+	// must be that party. Actors are named by SPIFFE ID alone, with no iss,
+	// so a may_act with an iss names no workload.
+	if m := subject.MayAct; m != nil && !m.Permits(o.actor, "") {
 		return nil, badRequest(errInvalidRequest, reasonMayAct, "the subject token does not allow this actor (may_act)", nil)
 	}
 	if subject.Actor.Depth() >= tokens.MaxActorDepth {
