@@ -49,17 +49,44 @@ type privateKeyJWT struct {
 	audience string
 }
 
+// AssertionOption configures [PrivateKeyJWT].
+type AssertionOption interface{ applyAssertion(*assertionConfig) }
+
+type assertionConfig struct {
+	audience, keyID string
+}
+
+type assertionOptionFunc func(*assertionConfig)
+
+func (f assertionOptionFunc) applyAssertion(c *assertionConfig) { f(c) }
+
+// WithAssertionAudience sets the aud of client assertions, such as the
+// authorization server's issuer identifier, which RFC 7523 §3 also allows
+// and some servers require. The default, and the value for "", is the token
+// endpoint URL.
+func WithAssertionAudience(aud string) AssertionOption {
+	return assertionOptionFunc(func(c *assertionConfig) { c.audience = aud })
+}
+
+// WithAssertionKeyID sets the kid header of client assertions: the key ID
+// the client registered its public key (or JWK Set) with. The default, and
+// the value for "", is the RFC 7638 thumbprint of the key.
+func WithAssertionKeyID(kid string) AssertionOption {
+	return assertionOptionFunc(func(c *assertionConfig) { c.keyID = kid })
+}
+
 // PrivateKeyJWT authenticates the client with a JWT it signs (RFC 7523 §2.2,
 // the private_key_jwt method of OpenID Connect Core §9 and RFC 8414): a fresh
-// assertion for every request, with iss and sub the client ID, aud the token
-// endpoint URL (or audience, when not "", such as the authorization server's
-// issuer identifier), a random jti, iat now and exp one minute later, and kid
-// the RFC 7638 thumbprint of the key. The request also carries client_id.
+// assertion for every request (a nonce retry included, since servers refuse
+// a jti twice), with iss and sub the client ID, aud the token endpoint URL
+// ([WithAssertionAudience]), a random jti, iat now and exp one minute later,
+// and kid the RFC 7638 thumbprint of the key ([WithAssertionKeyID]). The
+// request also carries client_id.
 //
 // signer signs with the algorithm tokens.NewSigningKey picks for its key
 // (ES256 for P-256, EdDSA for Ed25519, PS256 for RSA) or alg when not "".
 // An unusable key or algorithm returns an error matching [ErrInvalidConfig].
-func PrivateKeyJWT(signer crypto.Signer, alg, audience string) (ClientAuth, error) {
+func PrivateKeyJWT(signer crypto.Signer, alg string, opts ...AssertionOption) (ClientAuth, error) {
 	if signer == nil {
 		return nil, fmt.Errorf("%w: PrivateKeyJWT needs a signer", ErrInvalidConfig)
 	}
@@ -67,14 +94,23 @@ func PrivateKeyJWT(signer crypto.Signer, alg, audience string) (ClientAuth, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	cfg := assertionConfig{}
+	for _, o := range opts {
+		if o != nil {
+			o.applyAssertion(&cfg)
+		}
+	}
+	if cfg.keyID == "" {
+		cfg.keyID = key.KeyID()
+	}
 	s, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm()), Key: cryptosigner.Opaque(ijose.RFC7518Signer(signer))},
-		(&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), key.KeyID()),
+		(&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), cfg.keyID),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	return &privateKeyJWT{signer: s, audience: audience}, nil
+	return &privateKeyJWT{signer: s, audience: cfg.audience}, nil
 }
 
 type assertionClaims struct {

@@ -80,7 +80,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	p := newPeer(t, false, func(p *peer) { p.jwtKey = key.Public() })
 	p2 := requireNonces(t)
 	p2(p)
-	auth, err := grant.PrivateKeyJWT(key, "", "")
+	auth, err := grant.PrivateKeyJWT(key, "")
 	require.NoError(t, err)
 	cc, err := grant.NewClientCredentials(p.url, "checkout", auth, grant.WithInsecureHTTP(), grant.WithDPoP(newProofer(t)))
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 func TestPrivateKeyJWTAudience(t *testing.T) {
 	key := newKey(t)
 	p := newPeer(t, false, func(p *peer) { p.jwtKey = key.Public() })
-	auth, err := grant.PrivateKeyJWT(key, "", "https://id.shop.example")
+	auth, err := grant.PrivateKeyJWT(key, "", grant.WithAssertionAudience("https://id.shop.example"))
 	require.NoError(t, err)
 	cc, err := grant.NewClientCredentials(p.url, "checkout", auth, grant.WithInsecureHTTP())
 	require.NoError(t, err)
@@ -248,9 +248,9 @@ func TestNewClientCredentialsRefuses(t *testing.T) {
 	}
 	_, err := grant.NewClientCredentials("https://id.example/token", "", grant.TLSClientAuth())
 	assert.ErrorIs(t, err, grant.ErrInvalidConfig)
-	_, err = grant.PrivateKeyJWT(nil, "", "")
+	_, err = grant.PrivateKeyJWT(nil, "")
 	assert.ErrorIs(t, err, grant.ErrInvalidConfig)
-	_, err = grant.PrivateKeyJWT(newKey(t), "HS256", "")
+	_, err = grant.PrivateKeyJWT(newKey(t), "HS256")
 	assert.ErrorIs(t, err, grant.ErrInvalidConfig)
 	var zero *grant.ClientCredentials
 	_, err = zero.Fetch(context.Background())

@@ -38,7 +38,10 @@ type Token struct {
 	Expiry time.Time
 	// Scopes are the granted scopes: the response's scope, or the requested
 	// scopes when the response has none (RFC 6749 §5.1: the server omits
-	// scope when it granted the request's). Nil when neither has any.
+	// scope when it granted the request's). Nil when neither has any. Some
+	// servers omit scope even when they granted less (oidc-provider 9 does
+	// when it granted none): where it matters, the resource server decides
+	// on the token's own scope claim.
 	Scopes []string
 	// IssuedTokenType is the response's issued_token_type (RFC 8693 §2.2.1),
 	// such as "urn:ietf:params:oauth:token-type:access_token"; "" for a
