@@ -176,6 +176,26 @@ func (tlsClientAuth) authenticate(r *authRequest) error {
 	return nil
 }
 
+type noClientAuth struct{}
+
+// NoClientAuth sends no client credentials: the "none" method of RFC 7591
+// §2, with client_id in the form when the client ID is not "". It serves an
+// [Exchanger] whose actor authenticates by its actor token ([WithActorToken],
+// a JWT-SVID) or by its mTLS certificate, as ztkit's token service expects
+// (which refuses a client_id that does not name the actor); NewExchanger
+// then accepts an empty client ID. A client credentials grant needs real
+// client authentication, which a server enforces.
+func NoClientAuth() ClientAuth { return noClientAuth{} }
+
+func (noClientAuth) check() error { return nil }
+
+func (noClientAuth) authenticate(r *authRequest) error {
+	if r.clientID != "" {
+		r.form.Set("client_id", r.clientID)
+	}
+	return nil
+}
+
 // SecretSource supplies a client secret. *secrets.Source is one, so a
 // secret kept in Vault and rotated there reaches the next request without a
 // restart; [StaticSecret] is one for a fixed secret.

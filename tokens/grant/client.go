@@ -44,7 +44,7 @@ type endpoint struct {
 	scopes []string
 }
 
-func newEndpoint(rawURL, clientID string, auth ClientAuth, c *config) (*endpoint, error) {
+func newEndpoint(rawURL, clientID string, auth ClientAuth, c *config, exchange bool) (*endpoint, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
 		return nil, fmt.Errorf("%w: the token endpoint is not an absolute URL without user info and fragment", ErrInvalidConfig)
@@ -58,11 +58,11 @@ func newEndpoint(rawURL, clientID string, auth ClientAuth, c *config) (*endpoint
 	default:
 		return nil, fmt.Errorf("%w: the token endpoint is not https", ErrInvalidConfig)
 	}
-	if clientID == "" {
-		return nil, fmt.Errorf("%w: no client ID", ErrInvalidConfig)
-	}
 	if auth == nil {
 		return nil, fmt.Errorf("%w: no client authentication", ErrInvalidConfig)
+	}
+	if _, none := auth.(noClientAuth); clientID == "" && !(exchange && none) {
+		return nil, fmt.Errorf("%w: no client ID (only an Exchanger with NoClientAuth may have none)", ErrInvalidConfig)
 	}
 	if err := auth.check(); err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func NewClientCredentials(tokenURL, clientID string, auth ClientAuth, opts ...Op
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%w: options %v do not apply to NewClientCredentials", ErrInvalidConfig, bad)
 	}
-	e, err := newEndpoint(tokenURL, clientID, auth, cfg)
+	e, err := newEndpoint(tokenURL, clientID, auth, cfg, false)
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,8 @@ var _ dpop.TokenSource = (*Exchanger)(nil)
 
 // NewExchanger returns an exchanger at the token endpoint at tokenURL
 // (https, unless [WithInsecureHTTP]) for clientID, authenticated by auth.
+// With [NoClientAuth], clientID may be "": the actor token or the mTLS
+// certificate says who the client is.
 // It returns an error matching [ErrInvalidConfig] when an argument or option
 // is unusable.
 func NewExchanger(tokenURL, clientID string, auth ClientAuth, opts ...Option) (*Exchanger, error) {
@@ -71,7 +73,7 @@ func NewExchanger(tokenURL, clientID string, auth ClientAuth, opts ...Option) (*
 	if cfg.cacheSize <= 0 {
 		return nil, fmt.Errorf("%w: WithCacheSize must be positive", ErrInvalidConfig)
 	}
-	e, err := newEndpoint(tokenURL, clientID, auth, cfg)
+	e, err := newEndpoint(tokenURL, clientID, auth, cfg, true)
 	if err != nil {
 		return nil, err
 	}

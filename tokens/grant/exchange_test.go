@@ -201,3 +201,20 @@ func TestExchangerClose(t *testing.T) {
 	_, err = zero.Exchange(context.Background(), "s")
 	assert.ErrorIs(t, err, grant.ErrInvalidConfig)
 }
+
+func TestExchangeNoClientAuth(t *testing.T) {
+	p := newPeer(t, false, func(p *peer) { p.noAuth = true; p.subjects["ada-token"] = "ada" })
+	x, err := grant.NewExchanger(p.url, "", grant.NoClientAuth(), grant.WithInsecureHTTP(), grant.WithDPoP(newProofer(t)),
+		grant.WithActorToken(func(context.Context) (string, error) { return "checkout-jwt-svid", nil }, ""))
+	require.NoError(t, err)
+	defer x.Close()
+	_, err = x.Exchange(context.Background(), "ada-token")
+	require.NoError(t, err)
+	f := p.form(0)
+	assert.False(t, f.Has("client_id"))
+
+	_, err = grant.NewClientCredentials(p.url, "", grant.NoClientAuth(), grant.WithInsecureHTTP())
+	assert.ErrorIs(t, err, grant.ErrInvalidConfig, "client credentials need a client ID")
+	_, err = grant.NewExchanger(p.url, "", grant.TLSClientAuth(), grant.WithInsecureHTTP())
+	assert.ErrorIs(t, err, grant.ErrInvalidConfig)
+}

@@ -39,6 +39,7 @@ type peer struct {
 	secret   string           // client_secret_basic, when set
 	jwtKey   crypto.PublicKey // private_key_jwt, when set
 	mtls     bool             // tls_client_auth: the client certificate must be present
+	noAuth   bool             // "none": the actor token authenticates (RFC 8693)
 	lifetime int              // expires_in; 0 omits it
 	// issuedType overrides the token_type issued ("" issues DPoP for a
 	// proof, Bearer otherwise).
@@ -227,6 +228,8 @@ func (p *peer) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 		return true
+	case p.noAuth:
+		return r.PostForm.Get("actor_token") != "" && r.PostForm.Get("client_id") == ""
 	case p.mtls:
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || r.PostForm.Get("client_id") != p.clientID {
 			p.fail(w, http.StatusUnauthorized, "invalid_client", "")

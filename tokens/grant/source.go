@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -48,8 +49,8 @@ const (
 type lifetime struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	mu     sync.Mutex
-	closed bool
+	mu     sync.Mutex // orders goFetch's wg.Add before close's wg.Wait
+	closed atomic.Bool
 	wg     sync.WaitGroup
 }
 
@@ -62,7 +63,7 @@ func newLifetime() *lifetime {
 func (l *lifetime) goFetch(f func()) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed.Load() {
 		return false
 	}
 	l.wg.Add(1)
@@ -73,15 +74,11 @@ func (l *lifetime) goFetch(f func()) bool {
 	return true
 }
 
-func (l *lifetime) isClosed() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closed
-}
+func (l *lifetime) isClosed() bool { return l.closed.Load() }
 
 func (l *lifetime) close() {
 	l.mu.Lock()
-	l.closed = true
+	l.closed.Store(true)
 	l.mu.Unlock()
 	l.cancel()
 	l.wg.Wait()
