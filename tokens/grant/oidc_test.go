@@ -2,23 +2,19 @@ package grant_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ztkit/ztkit/internal/test/testenv"
+	"github.com/ztkit/ztkit/internal/test/oidcop"
 	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -30,42 +26,10 @@ import (
 // OpenID Certified), started by scripts/test with DPoP and server nonces
 // required, issuing RFC 9068 JWT access tokens.
 
-// oidcServer is the running oidc-provider, from the ZTKIT_TEST_OIDC_*
-// variables scripts/test exports.
-type oidcServer struct {
-	issuer, tokenURL, resource, shortResource string
-	basicID, basicSecret                      string
-	pkjwtID                                   string
-	pkjwtKey                                  crypto.Signer
-	pkjwtKeyID                                string
-	roots                                     *x509.CertPool
-}
+// oidcServer is the running oidc-provider (internal/test/oidcop).
+type oidcServer struct{ *oidcop.Server }
 
-func requireOIDC(t *testing.T) *oidcServer {
-	t.Helper()
-	s := &oidcServer{
-		issuer:        testenv.Require(t, "ZTKIT_TEST_OIDC_ISSUER"),
-		tokenURL:      testenv.Require(t, "ZTKIT_TEST_OIDC_TOKEN_ENDPOINT"),
-		resource:      testenv.Require(t, "ZTKIT_TEST_OIDC_RESOURCE"),
-		shortResource: testenv.Require(t, "ZTKIT_TEST_OIDC_SHORT_RESOURCE"),
-		basicID:       testenv.Require(t, "ZTKIT_TEST_OIDC_BASIC_CLIENT_ID"),
-		basicSecret:   testenv.Require(t, "ZTKIT_TEST_OIDC_BASIC_CLIENT_SECRET"),
-		pkjwtID:       testenv.Require(t, "ZTKIT_TEST_OIDC_PKJWT_CLIENT_ID"),
-	}
-	pem, err := os.ReadFile(testenv.Require(t, "ZTKIT_TEST_OIDC_CACERT"))
-	require.NoError(t, err)
-	s.roots = x509.NewCertPool()
-	require.True(t, s.roots.AppendCertsFromPEM(pem))
-	raw, err := os.ReadFile(testenv.Require(t, "ZTKIT_TEST_OIDC_PKJWT_KEY"))
-	require.NoError(t, err)
-	var jwk jose.JSONWebKey
-	// The error could quote the key: report only that it failed.
-	require.True(t, jwk.UnmarshalJSON(raw) == nil && !jwk.IsPublic(), "the private_key_jwt key file holds no private JWK")
-	signer, ok := jwk.Key.(crypto.Signer)
-	require.True(t, ok)
-	s.pkjwtKey, s.pkjwtKeyID = signer, jwk.KeyID
-	return s
-}
+func requireOIDC(t *testing.T) oidcServer { return oidcServer{oidcop.Require(t)} }
 
 // counting counts the requests an http.Client sends.
 type counting struct {
@@ -78,23 +42,30 @@ func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.base.RoundTrip(r)
 }
 
-func (s *oidcServer) client(certs ...tls.Certificate) (*http.Client, *counting) {
-	c := &counting{base: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.roots, Certificates: certs, MinVersion: tls.VersionTLS12}}}
-	return &http.Client{Transport: c, Timeout: 10 * time.Second}, c
+// client returns an HTTP client of the server that presents certs and
+// counts its requests.
+func (s oidcServer) client(certs ...tls.Certificate) (*http.Client, *counting) {
+	hc := s.HTTPClient()
+	if len(certs) > 0 {
+		hc = s.MTLSHTTPClient()
+	}
+	c := &counting{base: hc.Transport}
+	hc.Transport = c
+	return hc, c
 }
 
-func (s *oidcServer) basicAuth() grant.ClientAuth {
-	return grant.ClientSecretBasic(grant.StaticSecret{Secret: secrets.NewSecret(map[string]string{"secret": s.basicSecret}, secrets.Lease{})}, "secret")
+func (s oidcServer) basicAuth() grant.ClientAuth {
+	return grant.ClientSecretBasic(grant.StaticSecret{Secret: secrets.NewSecret(map[string]string{"secret": s.BasicClientSecret}, secrets.Lease{})}, "secret")
 }
 
 // verify checks tok with ztkit's verifier: issuer, audience, signature from
 // the server's JWKS, and the DPoP binding to proofer's key.
-func (s *oidcServer) verify(t *testing.T, tok *grant.Token, resource string, proofer *dpop.Proofer) *tokens.Claims {
+func (s oidcServer) verify(t *testing.T, tok *grant.Token, resource string, proofer *dpop.Proofer) *tokens.Claims {
 	t.Helper()
 	hc, _ := s.client()
-	keys, err := tokens.NewRemoteKeySet(t.Context(), s.issuer+"/jwks", tokens.WithHTTPClient(hc))
+	keys, err := tokens.NewRemoteKeySet(t.Context(), s.JWKSURL, tokens.WithHTTPClient(hc))
 	require.NoError(t, err)
-	v, err := tokens.NewVerifier(keys, s.issuer, []string{resource})
+	v, err := tokens.NewVerifier(keys, s.Issuer, []string{resource})
 	require.NoError(t, err)
 	claims, err := v.Verify(t.Context(), tok.AccessToken)
 	require.NoError(t, err)
@@ -107,8 +78,8 @@ func TestOIDCProviderClientSecretBasicDPoP(t *testing.T) {
 	s := requireOIDC(t)
 	hc, n := s.client()
 	proofer := newProofer(t)
-	cc, err := grant.NewClientCredentials(s.tokenURL, s.basicID, s.basicAuth(), grant.WithHTTPClient(hc),
-		grant.WithDPoP(proofer), grant.WithResource(s.resource), grant.WithScopes("payments:charge"))
+	cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.BasicClientID, s.basicAuth(), grant.WithHTTPClient(hc),
+		grant.WithDPoP(proofer), grant.WithResource(s.Resource), grant.WithScopes("payments:charge"))
 	require.NoError(t, err)
 	tok, err := cc.Fetch(t.Context())
 	require.NoError(t, err)
@@ -116,8 +87,8 @@ func TestOIDCProviderClientSecretBasicDPoP(t *testing.T) {
 	assert.Equal(t, grant.TokenTypeDPoP, tok.TokenType)
 	assert.Equal(t, []string{"payments:charge"}, tok.Scopes)
 	assert.InDelta(t, 300, tok.Expiry.Sub(tok.IssuedAt).Seconds(), 1)
-	claims := s.verify(t, tok, s.resource, proofer)
-	assert.Equal(t, s.basicID, claims.ClientID)
+	claims := s.verify(t, tok, s.Resource, proofer)
+	assert.Equal(t, s.BasicClientID, claims.ClientID)
 
 	_, err = cc.Fetch(t.Context())
 	require.NoError(t, err)
@@ -126,39 +97,37 @@ func TestOIDCProviderClientSecretBasicDPoP(t *testing.T) {
 
 func TestOIDCProviderPrivateKeyJWTDPoP(t *testing.T) {
 	s := requireOIDC(t)
-	for name, aud := range map[string]string{"aud token endpoint": "", "aud issuer": s.issuer} {
+	for name, aud := range map[string]string{"aud token endpoint": "", "aud issuer": s.Issuer} {
 		t.Run(name, func(t *testing.T) {
 			hc, n := s.client()
-			auth, err := grant.PrivateKeyJWT(s.pkjwtKey, "ES256", grant.WithAssertionKeyID(s.pkjwtKeyID), grant.WithAssertionAudience(aud))
+			auth, err := grant.PrivateKeyJWT(s.PKJWTKey, "ES256", grant.WithAssertionKeyID(s.PKJWTKeyID), grant.WithAssertionAudience(aud))
 			require.NoError(t, err)
 			proofer := newProofer(t)
-			cc, err := grant.NewClientCredentials(s.tokenURL, s.pkjwtID, auth, grant.WithHTTPClient(hc),
-				grant.WithDPoP(proofer), grant.WithResource(s.resource))
+			cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.PKJWTClientID, auth, grant.WithHTTPClient(hc),
+				grant.WithDPoP(proofer), grant.WithResource(s.Resource))
 			require.NoError(t, err)
 			tok, err := cc.Fetch(t.Context())
 			require.NoError(t, err, "the retry carries a fresh assertion: oidc-provider consumed the first one's jti")
 			assert.EqualValues(t, 2, n.n.Load())
-			s.verify(t, tok, s.resource, proofer)
+			s.verify(t, tok, s.Resource, proofer)
 		})
 	}
 }
 
 func TestOIDCProviderTLSClientAuthDPoP(t *testing.T) {
 	s := requireOIDC(t)
-	id := testenv.Require(t, "ZTKIT_TEST_OIDC_MTLS_CLIENT_ID")
-	cert, err := tls.LoadX509KeyPair(testenv.Require(t, "ZTKIT_TEST_OIDC_MTLS_CERT"), testenv.Require(t, "ZTKIT_TEST_OIDC_MTLS_KEY"))
-	require.True(t, err == nil, "loading the client certificate failed") // the error could quote the key
-	hc, _ := s.client(cert)
+	id := s.MTLSClientID
+	hc, _ := s.client(s.MTLSCert)
 	proofer := newProofer(t)
-	cc, err := grant.NewClientCredentials(s.tokenURL, id, grant.TLSClientAuth(), grant.WithHTTPClient(hc),
-		grant.WithDPoP(proofer), grant.WithResource(s.resource))
+	cc, err := grant.NewClientCredentials(s.TokenEndpoint, id, grant.TLSClientAuth(), grant.WithHTTPClient(hc),
+		grant.WithDPoP(proofer), grant.WithResource(s.Resource))
 	require.NoError(t, err)
 	tok, err := cc.Fetch(t.Context())
 	require.NoError(t, err)
-	s.verify(t, tok, s.resource, proofer)
+	s.verify(t, tok, s.Resource, proofer)
 
 	without, _ := s.client()
-	cc, err = grant.NewClientCredentials(s.tokenURL, id, grant.TLSClientAuth(), grant.WithHTTPClient(without), grant.WithDPoP(proofer))
+	cc, err = grant.NewClientCredentials(s.TokenEndpoint, id, grant.TLSClientAuth(), grant.WithHTTPClient(without), grant.WithDPoP(proofer))
 	require.NoError(t, err)
 	_, err = cc.Fetch(t.Context())
 	var e *grant.Error
@@ -170,31 +139,31 @@ func TestOIDCProviderRefusals(t *testing.T) {
 	s := requireOIDC(t)
 	hc, _ := s.client()
 	t.Run("wrong secret", func(t *testing.T) {
-		wrong := grant.ClientSecretBasic(grant.StaticSecret{Secret: secrets.NewSecret(map[string]string{"secret": "not-" + s.basicSecret}, secrets.Lease{})}, "secret")
-		cc, err := grant.NewClientCredentials(s.tokenURL, s.basicID, wrong, grant.WithHTTPClient(hc), grant.WithDPoP(newProofer(t)))
+		wrong := grant.ClientSecretBasic(grant.StaticSecret{Secret: secrets.NewSecret(map[string]string{"secret": "not-" + s.BasicClientSecret}, secrets.Lease{})}, "secret")
+		cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.BasicClientID, wrong, grant.WithHTTPClient(hc), grant.WithDPoP(newProofer(t)))
 		require.NoError(t, err)
 		_, err = cc.Fetch(t.Context())
 		var e *grant.Error
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, "invalid_client", e.Code)
 		assert.Equal(t, http.StatusUnauthorized, e.StatusCode)
-		assert.False(t, strings.Contains(err.Error(), s.basicSecret), "no secret in the error")
+		assert.False(t, strings.Contains(err.Error(), s.BasicClientSecret), "no secret in the error")
 	})
 	// oidc-provider grants no unknown scope, but omits scope from the
 	// response, which RFC 6749 §5.1 reserves for "as requested": Token.Scopes
 	// says what was requested, the token's claims what was granted.
 	t.Run("unknown scope", func(t *testing.T) {
 		proofer := newProofer(t)
-		cc, err := grant.NewClientCredentials(s.tokenURL, s.basicID, s.basicAuth(), grant.WithHTTPClient(hc),
-			grant.WithDPoP(proofer), grant.WithResource(s.resource), grant.WithScopes("payments:refund-everything"))
+		cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.BasicClientID, s.basicAuth(), grant.WithHTTPClient(hc),
+			grant.WithDPoP(proofer), grant.WithResource(s.Resource), grant.WithScopes("payments:refund-everything"))
 		require.NoError(t, err)
 		tok, err := cc.Fetch(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, []string{"payments:refund-everything"}, tok.Scopes)
-		assert.Empty(t, s.verify(t, tok, s.resource, proofer).Scopes)
+		assert.Empty(t, s.verify(t, tok, s.Resource, proofer).Scopes)
 	})
 	t.Run("no DPoP", func(t *testing.T) {
-		cc, err := grant.NewClientCredentials(s.tokenURL, s.basicID, s.basicAuth(), grant.WithHTTPClient(hc), grant.WithResource(s.resource))
+		cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.BasicClientID, s.basicAuth(), grant.WithHTTPClient(hc), grant.WithResource(s.Resource))
 		require.NoError(t, err)
 		_, err = cc.Fetch(t.Context())
 		assert.ErrorIs(t, err, grant.ErrRefused, "the server requires DPoP for this client")
@@ -212,8 +181,8 @@ func TestOIDCProviderSourceAndTransport(t *testing.T) {
 	c.Set(time.Now(), 0)
 	start := c.Now()
 	proofer := newProofer(t)
-	cc, err := grant.NewClientCredentials(s.tokenURL, s.basicID, s.basicAuth(), grant.WithHTTPClient(hc),
-		grant.WithDPoP(proofer), grant.WithResource(s.shortResource), grant.WithClock(c.Now))
+	cc, err := grant.NewClientCredentials(s.TokenEndpoint, s.BasicClientID, s.basicAuth(), grant.WithHTTPClient(hc),
+		grant.WithDPoP(proofer), grant.WithResource(s.ShortResource), grant.WithClock(c.Now))
 	require.NoError(t, err)
 	src, err := grant.NewSource(cc, grant.WithClock(c.Now))
 	require.NoError(t, err)
@@ -251,9 +220,9 @@ func TestOIDCProviderSourceAndTransport(t *testing.T) {
 	assert.EqualValues(t, 3, n.n.Load(), "the refresh used the remembered nonce")
 
 	// A ztkit resource server accepts it with a proof by the same key.
-	keys, err := tokens.NewRemoteKeySet(t.Context(), s.issuer+"/jwks", tokens.WithHTTPClient(hc))
+	keys, err := tokens.NewRemoteKeySet(t.Context(), s.JWKSURL, tokens.WithHTTPClient(hc))
 	require.NoError(t, err)
-	tv, err := tokens.NewVerifier(keys, s.issuer, []string{s.shortResource})
+	tv, err := tokens.NewVerifier(keys, s.Issuer, []string{s.ShortResource})
 	require.NoError(t, err)
 	pv, err := dpop.NewVerifier()
 	require.NoError(t, err)
