@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -19,9 +20,13 @@ import (
 )
 
 // ClientAuth is how a client authenticates to the token endpoint (RFC 6749
-// §2.3): [PrivateKeyJWT], [TLSClientAuth] or [ClientSecretBasic]. It is safe
-// for concurrent use.
+// §2.3): [PrivateKeyJWT], [TLSClientAuth], [ClientSecretBasic] or
+// [NoClientAuth]. It is safe for concurrent use. It prints (fmt, slog) as
+// the name of its method in RFC 8414's token_endpoint_auth_methods_supported,
+// such as "private_key_jwt", never its key or secret.
 type ClientAuth interface {
+	fmt.Stringer
+	slog.LogValuer
 	// authenticate adds the client's credentials to a token request.
 	authenticate(r *authRequest) error
 	// check reports a configuration that cannot work.
@@ -112,6 +117,19 @@ func PrivateKeyJWT(signer crypto.Signer, alg string, opts ...AssertionOption) (C
 	}
 	return &privateKeyJWT{signer: s, audience: cfg.audience}, nil
 }
+
+func (p *privateKeyJWT) String() string                 { return "private_key_jwt" }
+func (p *privateKeyJWT) Format(f fmt.State, _ rune)     { _, _ = f.Write([]byte(p.String())) }
+func (p *privateKeyJWT) LogValue() slog.Value           { return slog.StringValue(p.String()) }
+func (tlsClientAuth) String() string                    { return "tls_client_auth" }
+func (a tlsClientAuth) Format(f fmt.State, _ rune)      { _, _ = f.Write([]byte(a.String())) }
+func (a tlsClientAuth) LogValue() slog.Value            { return slog.StringValue(a.String()) }
+func (c *clientSecretBasic) String() string             { return "client_secret_basic" }
+func (c *clientSecretBasic) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+func (c *clientSecretBasic) LogValue() slog.Value       { return slog.StringValue(c.String()) }
+func (noClientAuth) String() string                     { return "none" }
+func (a noClientAuth) Format(f fmt.State, _ rune)       { _, _ = f.Write([]byte(a.String())) }
+func (a noClientAuth) LogValue() slog.Value             { return slog.StringValue(a.String()) }
 
 type assertionClaims struct {
 	Issuer   string `json:"iss"`

@@ -1,10 +1,13 @@
 package grant_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -287,3 +290,19 @@ func TestNoRedirect(t *testing.T) {
 }
 
 var _ dpop.TokenSource = (*grant.Source)(nil)
+
+func TestClientAuthPrints(t *testing.T) {
+	pk, err := grant.PrivateKeyJWT(newKey(t), "")
+	require.NoError(t, err)
+	for want, a := range map[string]grant.ClientAuth{
+		"private_key_jwt": pk, "tls_client_auth": grant.TLSClientAuth(), "client_secret_basic": basicAuth(), "none": grant.NoClientAuth(),
+	} {
+		var out bytes.Buffer
+		fmt.Fprintf(&out, "%v|%+v|%#v|%s", a, a, a, a)
+		assert.Equal(t, want+"|"+want+"|"+want+"|"+want, out.String())
+		out.Reset()
+		slog.New(slog.NewTextHandler(&out, nil)).Info("auth", "method", a)
+		assert.Contains(t, out.String(), "method="+want)
+		assert.NotContains(t, out.String(), secret)
+	}
+}
