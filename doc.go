@@ -19,6 +19,7 @@
 //	share DPoP replay state across replicas on Redis                   [github.com/ztkit/ztkit/tokens/dpop/redisreplay]
 //	send DPoP-bound tokens on gRPC calls, with server nonces           [github.com/ztkit/ztkit/tokens/dpop/dpopgrpc]
 //	run a token service: RFC 8693 exchange, client credentials         [github.com/ztkit/ztkit/tokens/sts]
+//	get tokens from any OAuth server, exchange them, keep them fresh   [github.com/ztkit/ztkit/tokens/grant]
 //	a SPIFFE Workload API in tests or a demo, without SPIRE            [github.com/ztkit/ztkit/authn/spiffetest]
 //	decide who may call which route, deny by default                   [github.com/ztkit/ztkit/authz]
 //	count authz decisions by outcome, reason and rule (OpenTelemetry)  [github.com/ztkit/ztkit/authz/authzotel]
