@@ -11,7 +11,9 @@
 //
 // The client authenticates with [PrivateKeyJWT] (RFC 7523), [TLSClientAuth]
 // (RFC 8705, such as a SPIFFE X.509-SVID over mTLS) or [ClientSecretBasic]
-// (RFC 6749 §2.3.1, the secret from package secrets). With [WithDPoP] each
+// (RFC 6749 §2.3.1, the secret from package secrets); an Exchanger whose
+// actor token (a JWT-SVID, [WithActorToken]) says who it is uses
+// [NoClientAuth]. With [WithDPoP] each
 // token request carries a DPoP proof for the token endpoint, a 400
 // use_dpop_nonce is retried once with the server's nonce, and a token that
 // does not come back as DPoP is refused.

@@ -36,8 +36,9 @@ var (
 	// token is empty.
 	ErrNoSubjectToken = errors.New("grant: no subject token")
 	// ErrClientAuth: the client could not authenticate its request: its
-	// secret could not be read or its assertion could not be signed. The
-	// request was not sent.
+	// secret could not be read, its assertion could not be signed, or (for
+	// an exchange) the actor token could not be had. The request was not
+	// sent.
 	ErrClientAuth = errors.New("grant: client authentication failed")
 	// ErrClosed: the Source or Exchanger was closed.
 	ErrClosed = errors.New("grant: closed")

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // RFC 6749 §4.4.3 and RFC 8693 §2.3 / Appendix A.1.2 and A.2.2 responses.
@@ -53,6 +55,10 @@ func TestParseTokenResponse(t *testing.T) {
 	got, err := parseTokenResponse([]byte(`{"access_token":"a","token_type":"Bearer","scope":"read write"}`))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"read", "write"}, got.scope)
+	assert.True(t, got.hasScope)
+	got, err = parseTokenResponse([]byte(`{"access_token":"a","token_type":"Bearer","scope":""}`))
+	require.NoError(t, err)
+	assert.Nil(t, got.scope, "none granted")
 	assert.True(t, got.hasScope)
 }
 
@@ -147,8 +153,13 @@ func FuzzParseTokenResponse(f *testing.F) {
 			if !validAccessToken(r.accessToken) || r.tokenType == "" || r.expiresIn < 0 || r.expiresIn > maxLifetime {
 				t.Fatalf("accepted an unusable response")
 			}
-			if (r.tokenType == "bearer" || r.tokenType == "dpop") || (r.hasScope && len(r.scope) == 0) {
-				t.Fatalf("token type not canonical or empty scope accepted")
+			if r.tokenType == "bearer" || r.tokenType == "dpop" {
+				t.Fatalf("token type not canonical")
+			}
+			for _, s := range r.scope {
+				if !tokens.IsScopeToken(s) {
+					t.Fatalf("scope outside the grammar")
+				}
 			}
 		}
 		e := parseErrorResponse(400, "application/json", body)

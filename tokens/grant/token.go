@@ -95,7 +95,8 @@ func isJSON(contentType string) bool {
 // access_token a non-empty string of visible ASCII without spaces (it goes
 // into an Authorization header), token_type a string, expires_in (when
 // present) a positive whole number of seconds, scope (when present) in the
-// grammar of RFC 6749 §3.3, issued_token_type (when present) a string.
+// grammar of RFC 6749 §3.3 or "" (servers send it for none granted),
+// issued_token_type (when present) a string.
 // Other members are ignored (RFC 6749 §5.1: clients ignore unrecognized
 // values); refresh_token is not kept.
 func parseTokenResponse(body []byte) (*tokenResponse, error) {
@@ -130,6 +131,11 @@ func parseTokenResponse(body []byte) (*tokenResponse, error) {
 			s, err := v.Str()
 			if err != nil {
 				return nil, fmt.Errorf("%w: scope is not a string", ErrMalformedResponse)
+			}
+			if s == "" {
+				// Outside the grammar, but unambiguous: none granted.
+				r.scope, r.hasScope = nil, true
+				continue
 			}
 			sc, err := tokens.ParseScope(s)
 			if err != nil {
