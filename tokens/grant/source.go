@@ -15,7 +15,9 @@ import (
 )
 
 // Fetcher obtains a new token from a token endpoint every time it is called.
-// *ClientCredentials is one; [NewSource] caches what a Fetcher returns.
+// *ClientCredentials is one; [NewSource] caches what a Fetcher returns. A
+// token must have an AccessToken and an Expiry after its IssuedAt; a Source
+// refuses others with [ErrMalformedResponse].
 type Fetcher interface {
 	Fetch(ctx context.Context) (*Token, error)
 }
@@ -151,8 +153,12 @@ func (c *cell) startLocked(ctx context.Context, background bool) *flight {
 		defer cancel()
 		defer stop()
 		tok, err := c.fetch(fctx)
-		if err == nil && tok == nil {
-			err = fmt.Errorf("%w: the fetcher returned no token", ErrMalformedResponse)
+		switch {
+		case err != nil:
+		case tok == nil || tok.AccessToken == "":
+			tok, err = nil, fmt.Errorf("%w: the fetcher returned no token", ErrMalformedResponse)
+		case !tok.Expiry.After(tok.IssuedAt):
+			tok, err = nil, fmt.Errorf("%w: the fetcher returned a token whose Expiry is not after its IssuedAt", ErrMalformedResponse)
 		}
 		c.mu.Lock()
 		if err == nil {

@@ -314,3 +314,21 @@ func TestTokenRedacted(t *testing.T) {
 	assert.NotContains(t, out.String(), "secret-access-token")
 	assert.Contains(t, out.String(), "[REDACTED]")
 }
+
+func TestSourceRefusesTokensWithoutLifetime(t *testing.T) {
+	now := time.Now()
+	for name, tok := range map[string]*grant.Token{
+		"nil":          nil,
+		"empty":        {Expiry: now.Add(time.Hour), IssuedAt: now},
+		"no expiry":    {AccessToken: "a", IssuedAt: now},
+		"expiry first": {AccessToken: "a", IssuedAt: now, Expiry: now.Add(-time.Second)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := grant.NewSource(grant.FetcherFunc(func(context.Context) (*grant.Token, error) { return tok, nil }))
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = s.Token(context.Background())
+			assert.ErrorIs(t, err, grant.ErrMalformedResponse)
+		})
+	}
+}
