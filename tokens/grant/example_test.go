@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 
+	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/grant"
 )
@@ -79,4 +80,46 @@ func ExampleExchanger() {
 	// DPoP payments-token-for-ada [payments:charge] 5m0s
 	// token requests: 1
 	// refused: invalid_grant
+}
+
+// A Source of client credentials serves code that expects an
+// oauth2.TokenSource. (Send a DPoP token through dpop.Transport, which adds
+// the proof; here the endpoint issues Bearer tokens to a client without a
+// proofer.)
+func ExampleSource_OAuth2() {
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, secret, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		if id != "reports" || secret != "s3cr3t" || r.FormValue("grant_type") != "client_credentials" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"access_token":"reports-token","token_type":"bearer","expires_in":3600,"scope":"orders:read"}`))
+	}))
+	defer as.Close()
+
+	secret := secrets.NewSecret(map[string]string{"client_secret": "s3cr3t"}, secrets.Lease{})
+	cc, err := grant.NewClientCredentials(as.URL+"/token", "reports",
+		grant.ClientSecretBasic(grant.StaticSecret{Secret: secret}, "client_secret"),
+		grant.WithInsecureHTTP(), grant.WithScopes("orders:read"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	src, err := grant.NewSource(cc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer src.Close()
+
+	tok, err := src.OAuth2().Token()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.Type(), tok.AccessToken, tok.ExpiresIn, tok.Valid())
+	// Output:
+	// Bearer reports-token 3600 true
 }
