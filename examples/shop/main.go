@@ -56,7 +56,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,8 +70,10 @@ import (
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
+	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/grant"
 )
 
 func main() {
@@ -561,27 +562,28 @@ func getToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper
 // clientToken runs the client_credentials grant for clientID, authenticated
 // with secret (client_secret_basic), with a DPoP proof from proofer.
 func clientToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper, idURL, clientID, secret, scope string) (string, error) {
-	c := &http.Client{Transport: &dpop.Transport{Base: base, Proofer: proofer}}
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, idURL+"/token", strings.NewReader(form.Encode()))
+	cc, err := clientCredentials(proofer, base, idURL, clientID, secret, scope)
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, secret)
-	resp, err := c.Do(req)
+	tok, err := cc.Fetch(ctx)
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	var tr tokenResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&tr); err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK || tr.TokenType != "DPoP" || tr.AccessToken == "" {
-		return "", fmt.Errorf("%w: status %d, error %q", errNoToken, resp.StatusCode, tr.Error)
-	}
-	return tr.AccessToken, nil
+	return tok.AccessToken, nil
+}
+
+// clientCredentials is clientID's client of the identity service's token
+// endpoint (package tokens/grant): client_secret_basic, a DPoP proof from
+// proofer (with the nonce retry), and the scopes in scope.
+func clientCredentials(proofer *dpop.Proofer, base http.RoundTripper, idURL, clientID, secret, scope string) (*grant.ClientCredentials, error) {
+	s := secrets.NewSecret(map[string]string{"client_secret": secret}, secrets.Lease{})
+	return grant.NewClientCredentials(idURL+"/token", clientID,
+		grant.ClientSecretBasic(grant.StaticSecret{Secret: s}, "client_secret"),
+		grant.WithHTTPClient(&http.Client{Transport: base}),
+		grant.WithInsecureHTTP(), // the identity service listens on loopback
+		grant.WithDPoP(proofer),
+		grant.WithScopes(strings.Fields(scope)...))
 }
 
 type staticToken string

@@ -34,6 +34,7 @@ import (
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
+	"github.com/ztkit/ztkit/tokens/grant"
 )
 
 // The payments service: a gRPC service written by hand (no protoc), whose
@@ -220,6 +221,8 @@ type paymentsClient struct {
 	// dependency in checkout could.
 	tap    *tapCreds
 	egress *egress.Transport
+	// tokens is checkout's token source for its calls to payments.
+	tokens *grant.Source
 }
 
 // dialPayments returns checkout's client of the payments service at ps.
@@ -256,8 +259,16 @@ func dialPayments(w *workloads, idURL string, ps *paymentsServer, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	src := &clientTokens{proofer: proofer, base: t, idURL: idURL, clientID: "checkout", secret: checkoutSecret, scope: "payments:write"}
-	creds, err := dpopgrpc.NewPerRPCCredentials(src, proofer)
+	// checkout's token for payments: fetched once, cached and refreshed
+	// ahead of expiry by a grant.Source, shared by concurrent calls.
+	cc, err := clientCredentials(proofer, t, idURL, "checkout", checkoutSecret, "payments:write")
+	if err != nil {
+		return nil, err
+	}
+	if pc.tokens, err = grant.NewSource(cc); err != nil {
+		return nil, err
+	}
+	creds, err := dpopgrpc.NewPerRPCCredentials(pc.tokens, proofer)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +291,9 @@ func (pc *paymentsClient) Close() error {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}
+	}
+	if pc.tokens != nil {
+		errs = append(errs, pc.tokens.Close())
 	}
 	pc.egress.CloseIdleConnections()
 	return errors.Join(errs...)
@@ -326,32 +340,6 @@ func (t *tapCreds) lastMetadata() []string {
 		kv = append(kv, k, v)
 	}
 	return kv
-}
-
-// clientTokens is a dpop.TokenSource that runs the client_credentials grant
-// with a DPoP proof and keeps the token for half its lifetime.
-type clientTokens struct {
-	proofer                        *dpop.Proofer
-	base                           *egress.Transport
-	idURL, clientID, secret, scope string
-
-	mu      sync.Mutex
-	tok     string
-	renewAt time.Time
-}
-
-func (c *clientTokens) AccessToken(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok != "" && time.Now().Before(c.renewAt) {
-		return c.tok, nil
-	}
-	tok, err := clientToken(ctx, c.proofer, c.base, c.idURL, c.clientID, c.secret, c.scope)
-	if err != nil {
-		return "", err
-	}
-	c.tok, c.renewAt = tok, time.Now().Add(tokens.DefaultTokenLifetime/2)
-	return tok, nil
 }
 
 // grpcOutcome is what a client sees of a call's error: OK, or the status
