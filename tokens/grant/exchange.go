@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"strings"
@@ -46,6 +47,7 @@ import (
 type Exchanger struct {
 	e      *endpoint
 	life   *lifetime
+	logger *slog.Logger
 	prefix []byte // the request parameters, hashed before the subject token
 
 	actor     func(context.Context) (string, error)
@@ -78,7 +80,7 @@ func NewExchanger(tokenURL, clientID string, auth ClientAuth, opts ...Option) (*
 		return nil, err
 	}
 	x := &Exchanger{
-		e: e, life: newLifetime(),
+		e: e, life: newLifetime(), logger: cfg.logger,
 		actor: cfg.actorToken, actorType: cfg.actorTokenType,
 		subjType: cfg.subjectTokenType, reqType: cfg.requestedTokenType,
 		cache: fifo.New[[sha256.Size]byte, *cell](cfg.cacheSize),
@@ -155,6 +157,7 @@ func (x *Exchanger) get(ctx context.Context, subject string) (*Token, error) {
 		c = &cell{
 			fetch:    func(ctx context.Context) (*Token, error) { return x.exchange(ctx, subject) },
 			now:      x.e.now,
+			logger:   x.logger,
 			life:     x.life,
 			notAfter: insecureExpiry(subject),
 		}

@@ -2,6 +2,7 @@ package grant
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -39,6 +40,8 @@ type config struct {
 	insecureHTTP    bool
 	defaultLifetime time.Duration
 
+	logger *slog.Logger
+
 	actorToken         func(context.Context) (string, error)
 	actorTokenType     string
 	subjectTokenType   string
@@ -59,6 +62,7 @@ func (o optionFunc) apply(c *config) { o.f(c) }
 func newConfig(kind int, opts []Option) (*config, []string) {
 	c := &config{
 		now:                time.Now,
+		logger:             slog.New(slog.DiscardHandler),
 		defaultLifetime:    DefaultLifetime,
 		subjectTokenType:   tokenTypeAccessToken,
 		requestedTokenType: tokenTypeAccessToken,
@@ -135,6 +139,19 @@ func WithClock(now func() time.Time) Option {
 	return optionFunc{"WithClock", forRequest | forExchange | forSource, func(cfg *config) {
 		if now != nil {
 			cfg.now = now
+		}
+	}}
+}
+
+// WithLogger sets where a Source or an Exchanger logs the failures of
+// background refreshes, which no caller sees while the current token is
+// still handed out: at Warn, with the error (which never holds a token or a
+// secret). nil keeps the default, which discards. For NewSource and
+// NewExchanger.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc{"WithLogger", forExchange | forSource, func(cfg *config) {
+		if l != nil {
+			cfg.logger = l
 		}
 	}}
 }

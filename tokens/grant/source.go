@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -98,6 +99,7 @@ type flight struct {
 type cell struct {
 	fetch    func(ctx context.Context) (*Token, error)
 	now      func() time.Time
+	logger   *slog.Logger
 	life     *lifetime
 	notAfter time.Time // zero: no cap besides the token's own expiry
 
@@ -160,14 +162,20 @@ func (c *cell) startLocked(ctx context.Context, background bool) *flight {
 		case !tok.Expiry.After(tok.IssuedAt):
 			tok, err = nil, fmt.Errorf("%w: the fetcher returned a token whose Expiry is not after its IssuedAt", ErrMalformedResponse)
 		}
+		var expiry time.Time
 		c.mu.Lock()
 		if err == nil {
 			c.setLocked(tok)
 		} else if background {
 			c.retryAt = c.now().Add(retryDelay)
+			expiry = c.tok.Expiry
 		}
 		c.flight = nil
 		c.mu.Unlock()
+		if err != nil && background {
+			c.logger.LogAttrs(fctx, slog.LevelWarn, "grant: refreshing a token ahead of expiry failed; the current token is still used",
+				slog.Time("expiry", expiry), slog.String("error", err.Error()))
+		}
 		f.tok, f.err = tok, err
 		close(f.done)
 	})
@@ -219,8 +227,8 @@ type Source struct {
 var _ dpop.TokenSource = (*Source)(nil)
 
 // NewSource returns a Source of f's tokens. It fetches nothing until the
-// first call. Its only option is [WithClock]; others are refused with
-// [ErrInvalidConfig].
+// first call. Its options are [WithClock] and [WithLogger]; others are
+// refused with [ErrInvalidConfig].
 func NewSource(f Fetcher, opts ...Option) (*Source, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: NewSource needs a Fetcher", ErrInvalidConfig)
@@ -229,7 +237,7 @@ func NewSource(f Fetcher, opts ...Option) (*Source, error) {
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%w: options %v do not apply to NewSource", ErrInvalidConfig, bad)
 	}
-	return &Source{c: &cell{fetch: f.Fetch, now: cfg.now, life: newLifetime()}}, nil
+	return &Source{c: &cell{fetch: f.Fetch, now: cfg.now, logger: cfg.logger, life: newLifetime()}}, nil
 }
 
 // Token returns a fresh token, fetching one when there is none, and

@@ -193,7 +193,10 @@ func TestSourceBackgroundFailureKeepsToken(t *testing.T) {
 	c := newClock()
 	start := c.Now()
 	f := &fetcher{clock: c, lifetime: 1000 * time.Second}
-	s := newSource(t, f)
+	var logs syncBuffer
+	s, err := grant.NewSource(f, grant.WithClock(c.Now), grant.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	defer s.Close()
 	accessToken(t, s)
 	f.fail.Store(true)
 	c.Set(start, 900*time.Second)
@@ -202,6 +205,8 @@ func TestSourceBackgroundFailureKeepsToken(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	assert.Equal(t, "t1", accessToken(t, s))
 	assert.EqualValues(t, 2, f.calls.Load(), "no retry within a second")
+	assert.Contains(t, logs.String(), `level=WARN msg="grant: refreshing a token ahead of expiry failed; the current token is still used" expiry=2026-12-07T01:16:40.000Z error="fetch failed"`)
+	assert.NotContains(t, logs.String(), "t1")
 	f.fail.Store(false)
 	c.Set(start, 901*time.Second)
 	accessToken(t, s)
@@ -209,7 +214,7 @@ func TestSourceBackgroundFailureKeepsToken(t *testing.T) {
 
 	f.fail.Store(true)
 	c.Set(start, 2000*time.Second)
-	_, err := s.AccessToken(context.Background())
+	_, err = s.AccessToken(context.Background())
 	assert.ErrorIs(t, err, errFetch, "an expired token is not handed out")
 }
 
@@ -331,4 +336,21 @@ func TestSourceRefusesTokensWithoutLifetime(t *testing.T) {
 			assert.ErrorIs(t, err, grant.ErrMalformedResponse)
 		})
 	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
