@@ -171,3 +171,17 @@ func FuzzParseTokenResponse(f *testing.F) {
 		}
 	})
 }
+
+func FuzzInsecureExpiry(f *testing.F) {
+	f.Add("eyJhbGciOiJFUzI1NiJ9." + b64(`{"exp":1441910600}`) + ".c2ln")
+	f.Add("x." + b64(`{"exp":1e10}`) + ".y")
+	f.Add("x." + b64(`{"exp":1.5,"sub":"a"}`) + ".y")
+	f.Add("opaque-token")
+	f.Add("a..b")
+	f.Fuzz(func(t *testing.T, token string) {
+		exp := insecureExpiry(token)
+		if !exp.IsZero() && (exp.Unix() <= 0 || strings.Count(token, ".") != 2) {
+			t.Fatalf("expiry from a token that is not a JWS-compact JWT with a positive exp")
+		}
+	})
+}
