@@ -30,8 +30,8 @@ import (
 //	tok, err := x.Exchange(ctx, customerToken)
 //
 // Each request carries grant_type urn:ietf:params:oauth:grant-type:token-exchange,
-// the subject token and its type, the requested token type, the actor token
-// when [WithActorToken] is set, and the audience, resource and scope
+// the subject token and its type, the requested token type when
+// [WithRequestedTokenType] is set, the actor token when [WithActorToken] is set, and the audience, resource and scope
 // options. The response must name its issued_token_type and be usable as
 // an access token (DPoP with [WithDPoP], else Bearer).
 //
@@ -170,10 +170,12 @@ func (x *Exchanger) get(ctx context.Context, subject string) (*Token, error) {
 // exchange sends one token exchange request.
 func (x *Exchanger) exchange(ctx context.Context, subject string) (*Token, error) {
 	form := url.Values{
-		"grant_type":           {grantTypeExchange},
-		"subject_token":        {subject},
-		"subject_token_type":   {x.subjType},
-		"requested_token_type": {x.reqType},
+		"grant_type":         {grantTypeExchange},
+		"subject_token":      {subject},
+		"subject_token_type": {x.subjType},
+	}
+	if x.reqType != "" {
+		form.Set("requested_token_type", x.reqType)
 	}
 	if x.actor != nil {
 		a, err := x.actor(ctx)

@@ -49,17 +49,17 @@ func TestExchange(t *testing.T) {
 	require.EqualValues(t, 2, p.requests.Load(), "the nonce retry")
 	f := p.form(1)
 	for k, v := range map[string]string{
-		"grant_type":           "urn:ietf:params:oauth:grant-type:token-exchange",
-		"subject_token":        "ada-token",
-		"subject_token_type":   "urn:ietf:params:oauth:token-type:access_token",
-		"requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
-		"actor_token":          "checkout-jwt-svid",
-		"actor_token_type":     "urn:ietf:params:oauth:token-type:jwt",
-		"audience":             "https://payments.shop.example",
-		"scope":                "payments:charge",
+		"grant_type":         "urn:ietf:params:oauth:grant-type:token-exchange",
+		"subject_token":      "ada-token",
+		"subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+		"actor_token":        "checkout-jwt-svid",
+		"actor_token_type":   "urn:ietf:params:oauth:token-type:jwt",
+		"audience":           "https://payments.shop.example",
+		"scope":              "payments:charge",
 	} {
 		assert.Equal(t, v, f.Get(k), k)
 	}
+	assert.False(t, f.Has("requested_token_type"), "the server's default unless asked")
 	assert.Equal(t, 1, actorCalls, "one actor token for the request and its retry")
 
 	again, err := x.Exchange(context.Background(), "ada-token")

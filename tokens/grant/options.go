@@ -61,12 +61,11 @@ func (o optionFunc) apply(c *config) { o.f(c) }
 // It returns the names of options that do not apply to kind.
 func newConfig(kind int, opts []Option) (*config, []string) {
 	c := &config{
-		now:                time.Now,
-		logger:             slog.New(slog.DiscardHandler),
-		defaultLifetime:    DefaultLifetime,
-		subjectTokenType:   tokenTypeAccessToken,
-		requestedTokenType: tokenTypeAccessToken,
-		cacheSize:          DefaultCacheSize,
+		now:              time.Now,
+		logger:           slog.New(slog.DiscardHandler),
+		defaultLifetime:  DefaultLifetime,
+		subjectTokenType: tokenTypeAccessToken,
+		cacheSize:        DefaultCacheSize,
 	}
 	var bad []string
 	for _, o := range opts {
@@ -210,10 +209,10 @@ func WithSubjectTokenType(uri string) Option {
 	}}
 }
 
-// WithRequestedTokenType sets the requested_token_type (RFC 8693 §2.1); the
-// default is urn:ietf:params:oauth:token-type:access_token. Whatever type is requested, the
-// issued token must be usable as an access token (token_type Bearer or
-// DPoP). For NewExchanger.
+// WithRequestedTokenType sends requested_token_type (RFC 8693 §2.1). By
+// default none is sent and the server issues its default, an access token.
+// Whatever type is requested, the issued token must be usable as an access
+// token (token_type Bearer or DPoP). For NewExchanger.
 func WithRequestedTokenType(uri string) Option {
 	return optionFunc{"WithRequestedTokenType", forExchange, func(cfg *config) {
 		if uri != "" {
