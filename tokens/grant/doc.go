@@ -29,6 +29,10 @@
 //	defer src.Close()
 //	client := &http.Client{Transport: &dpop.Transport{Proofer: proofer, Token: src}}
 //
+// [Discover] reads an authorization server's RFC 8414 metadata (its token
+// endpoint, the client authentication methods and DPoP algorithms it
+// supports), checking that it is the issuer's own.
+//
 // [Source.OAuth2] adapts a Source to golang.org/x/oauth2's TokenSource for
 // code that expects one.
 //

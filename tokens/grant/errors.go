@@ -40,6 +40,9 @@ var (
 	// an exchange) the actor token could not be had. The request was not
 	// sent.
 	ErrClientAuth = errors.New("grant: client authentication failed")
+	// ErrIssuerMismatch: the metadata [Discover] fetched names an issuer
+	// other than the one asked for (RFC 8414 §3.3): it must not be used.
+	ErrIssuerMismatch = errors.New("grant: authorization server metadata for another issuer")
 	// ErrClosed: the Source or Exchanger was closed.
 	ErrClosed = errors.New("grant: closed")
 )

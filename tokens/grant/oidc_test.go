@@ -249,3 +249,22 @@ func TestOIDCProviderSourceAndTransport(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "refused with another key's proof")
 }
+
+// A client configures itself from oidc-provider's RFC 8414 metadata.
+func TestOIDCProviderDiscover(t *testing.T) {
+	s := requireOIDC(t)
+	hc, _ := s.client()
+	m, err := grant.Discover(t.Context(), s.Issuer, grant.WithHTTPClient(hc))
+	require.NoError(t, err)
+	assert.Equal(t, s.TokenEndpoint, m.TokenEndpoint)
+	assert.Equal(t, s.JWKSURL, m.JWKSURI)
+	assert.Contains(t, m.GrantTypesSupported, "client_credentials")
+	assert.Contains(t, m.TokenEndpointAuthMethodsSupported, "client_secret_basic")
+	assert.Contains(t, m.DPoPSigningAlgValuesSupported, "ES256")
+
+	cc, err := grant.NewClientCredentials(m.TokenEndpoint, s.BasicClientID, s.basicAuth(), grant.WithHTTPClient(hc),
+		grant.WithDPoP(newProofer(t)), grant.WithResource(s.Resource))
+	require.NoError(t, err)
+	_, err = cc.Fetch(t.Context())
+	require.NoError(t, err)
+}

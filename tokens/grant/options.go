@@ -28,6 +28,7 @@ const (
 	forRequest  = 1 << iota // NewClientCredentials and NewExchanger
 	forExchange             // NewExchanger only
 	forSource               // NewSource
+	forDiscover             // Discover
 )
 
 type config struct {
@@ -81,14 +82,15 @@ func newConfig(kind int, opts []Option) (*config, []string) {
 	return c, bad
 }
 
-// WithHTTPClient sets the HTTP client that sends token requests; nil keeps
-// http.DefaultClient. With [TLSClientAuth] its transport presents the
-// client certificate (an X.509-SVID through go-spiffe's spiffetls, or
-// package egress's dialer). Its redirects are not followed: a token
-// request is never sent anywhere but the endpoint.
-// For NewClientCredentials and NewExchanger.
+// WithHTTPClient sets the HTTP client that sends token requests (and
+// Discover's metadata request); nil keeps http.DefaultClient. With
+// [TLSClientAuth] its transport presents the client certificate (an
+// X.509-SVID through go-spiffe's spiffetls, or package egress's dialer).
+// Its redirects are not followed: a token request is never sent anywhere
+// but the endpoint.
+// For NewClientCredentials, NewExchanger and Discover.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc{"WithHTTPClient", forRequest, func(cfg *config) {
+	return optionFunc{"WithHTTPClient", forRequest | forDiscover, func(cfg *config) {
 		if c != nil {
 			cfg.httpClient = c
 		}
@@ -158,9 +160,9 @@ func WithLogger(l *slog.Logger) Option {
 // WithInsecureHTTP allows a token endpoint URL with the http scheme, for
 // tests on loopback. Without it only https is accepted: client credentials
 // and tokens must not cross a network in the clear.
-// For NewClientCredentials and NewExchanger.
+// For NewClientCredentials, NewExchanger and Discover.
 func WithInsecureHTTP() Option {
-	return optionFunc{"WithInsecureHTTP", forRequest, func(cfg *config) { cfg.insecureHTTP = true }}
+	return optionFunc{"WithInsecureHTTP", forRequest | forDiscover, func(cfg *config) { cfg.insecureHTTP = true }}
 }
 
 // WithDefaultLifetime sets how long a token is taken to be valid when the

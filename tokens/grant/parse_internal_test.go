@@ -185,3 +185,15 @@ func FuzzInsecureExpiry(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseMetadata(f *testing.F) {
+	f.Add([]byte(`{"issuer":"https://server.example.com","token_endpoint":"https://server.example.com/token","jwks_uri":"https://server.example.com/jwks.json","grant_types_supported":["client_credentials"],"dpop_signing_alg_values_supported":["ES256"]}`))
+	f.Add([]byte(`{"issuer":"x","issuer":"y","token_endpoint":"z"}`))
+	f.Add([]byte(`{"issuer":"x","token_endpoint":"z","grant_types_supported":[1,{}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := parseMetadata(body)
+		if err == nil && (m.Issuer == "" || m.TokenEndpoint == "") {
+			t.Fatalf("metadata without issuer or token endpoint accepted")
+		}
+	})
+}
