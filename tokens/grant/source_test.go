@@ -312,10 +312,14 @@ func TestTokenRedacted(t *testing.T) {
 	tok := &grant.Token{AccessToken: "secret-access-token", TokenType: "DPoP"}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "%v %+v %#v %s %q %x", tok, tok, tok, tok, tok, tok)
+	fmt.Fprintf(&out, "%v %+v %#v %s", *tok, *tok, *tok, []grant.Token{*tok})
+	j2, err := json.Marshal(*tok)
+	require.NoError(t, err)
+	out.Write(j2)
 	j, err := json.Marshal(tok)
 	require.NoError(t, err)
 	out.Write(j)
-	slog.New(slog.NewJSONHandler(&out, nil)).Info("got", "token", tok)
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("got", "token", tok, "value", *tok)
 	assert.NotContains(t, out.String(), "secret-access-token")
 	assert.Contains(t, out.String(), "[REDACTED]")
 }

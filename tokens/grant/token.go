@@ -50,19 +50,19 @@ type Token struct {
 }
 
 // String returns [REDACTED].
-func (t *Token) String() string { return redacted.Marker }
+func (Token) String() string { return redacted.Marker }
 
 // GoString returns [REDACTED].
-func (t *Token) GoString() string { return redacted.Marker }
+func (Token) GoString() string { return redacted.Marker }
 
 // Format writes [REDACTED] for every verb.
-func (t *Token) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+func (Token) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
 
 // LogValue implements slog.LogValuer: [REDACTED].
-func (t *Token) LogValue() slog.Value { return redacted.LogValue() }
+func (Token) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON encodes [REDACTED].
-func (t *Token) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+func (Token) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
 
 // maxResponse bounds the token endpoint response body read.
 const maxResponse = 64 << 10
