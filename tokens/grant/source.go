@@ -103,12 +103,20 @@ type cell struct {
 	life     *lifetime
 	notAfter time.Time // zero: no cap besides the token's own expiry
 
-	mu        sync.Mutex
+	// cur is the cached token and its schedule, read without a lock on
+	// every call; it is replaced whole, under mu.
+	cur atomic.Pointer[cached]
+
+	mu      sync.Mutex
+	retryAt time.Time // no background refresh before
+	flight  *flight
+}
+
+// cached is a token and when to refresh it.
+type cached struct {
 	tok       *Token
-	refreshAt time.Time
-	staleAt   time.Time
-	retryAt   time.Time
-	flight    *flight
+	refreshAt time.Time // start a background refresh from
+	staleAt   time.Time // hand the token out only before
 }
 
 // get returns the cached token while it is fresh, starts a background
@@ -119,14 +127,20 @@ func (c *cell) get(ctx context.Context) (*Token, error) {
 		return nil, ErrClosed
 	}
 	now := c.now()
-	c.mu.Lock()
-	if c.tok != nil && now.Before(c.staleAt) {
-		tok := c.tok
-		if !now.Before(c.refreshAt) && c.flight == nil && !now.Before(c.retryAt) {
-			c.startLocked(ctx, true)
+	if cur := c.cur.Load(); cur != nil && now.Before(cur.staleAt) {
+		if !now.Before(cur.refreshAt) {
+			c.mu.Lock()
+			if c.flight == nil && !now.Before(c.retryAt) && c.cur.Load() == cur {
+				c.startLocked(ctx, true)
+			}
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
-		return tok, nil
+		return cur.tok, nil
+	}
+	c.mu.Lock()
+	if cur := c.cur.Load(); cur != nil && now.Before(cur.staleAt) {
+		c.mu.Unlock() // a fetch ended since the check above
+		return cur.tok, nil
 	}
 	f := c.flight
 	if f == nil {
@@ -168,7 +182,9 @@ func (c *cell) startLocked(ctx context.Context, background bool) *flight {
 			c.setLocked(tok)
 		} else if background {
 			c.retryAt = c.now().Add(retryDelay)
-			expiry = c.tok.Expiry
+			if cur := c.cur.Load(); cur != nil {
+				expiry = cur.tok.Expiry
+			}
 		}
 		c.flight = nil
 		c.mu.Unlock()
@@ -192,15 +208,15 @@ func (c *cell) startLocked(ctx context.Context, background bool) *flight {
 func (c *cell) setLocked(tok *Token) {
 	life := tok.Expiry.Sub(tok.IssuedAt)
 	margin := min(staleMargin, life/10)
-	c.tok = tok
-	c.staleAt = tok.Expiry.Add(-margin)
-	if !c.notAfter.IsZero() && c.notAfter.Before(c.staleAt) {
-		c.staleAt = c.notAfter
+	n := &cached{tok: tok, staleAt: tok.Expiry.Add(-margin)}
+	if !c.notAfter.IsZero() && c.notAfter.Before(n.staleAt) {
+		n.staleAt = c.notAfter
 	}
-	c.refreshAt = tok.IssuedAt.Add(time.Duration(float64(life) * (refreshFrom + refreshJitter*rand.Float64())))
-	if c.refreshAt.After(c.staleAt) {
-		c.refreshAt = c.staleAt
+	n.refreshAt = tok.IssuedAt.Add(time.Duration(float64(life) * (refreshFrom + refreshJitter*rand.Float64())))
+	if n.refreshAt.After(n.staleAt) {
+		n.refreshAt = n.staleAt
 	}
+	c.cur.Store(n)
 	c.retryAt = time.Time{}
 }
 
