@@ -16,10 +16,10 @@ import (
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
-// RFC 8693 §3 token type identifiers and the token exchange grant type
-// (RFC 8693 §2.1). Package tokens/sts, the server side, exports the same
-// values; grant keeps private copies until it can import them without
-// compiling the token service into every client.
+// RFC 8693 §3 token type identifiers and the grant types. Package
+// tokens/sts, the server side, is where they are defined; grant keeps
+// private copies so that a client does not compile the token service
+// (go-spiffe bundles, OpenTelemetry metrics), and a test keeps them equal.
 const (
 	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
 	tokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
