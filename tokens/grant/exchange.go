@@ -24,7 +24,7 @@ import (
 // payments for a customer, exchanges each customer's token once and reuses
 // the result until it nears expiry.
 //
-//	x, err := grant.NewExchanger("https://sts.shop.example/token", "checkout", grant.TLSClientAuth(),
+//	x, err := grant.NewExchanger("https://sts.shop.example/token", "spiffe://shop.example/checkout", grant.TLSClientAuth(),
 //		grant.WithHTTPClient(mtlsClient), grant.WithDPoP(proofer),
 //		grant.WithAudience("https://payments.shop.example"), grant.WithScopes("payments:charge"))
 //	tok, err := x.Exchange(ctx, customerToken)

@@ -9,7 +9,8 @@ import (
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
-// Option configures [NewClientCredentials], [NewExchanger] or [NewSource].
+// Option configures [NewClientCredentials], [NewExchanger], [NewSource] or
+// [Discover].
 // Each option says which of them it applies to; a constructor given an
 // option that does not apply to it returns an error matching
 // [ErrInvalidConfig]. Passing nil to an option keeps the default.
