@@ -17,7 +17,11 @@
 //     with the subject token's own act chain nested inside, has the actor as
 //     client_id, never outlives the subject token, and is bound to the DPoP
 //     proof's key (cnf.jkt). Only access tokens are issued
-//     (requested_token_type access_token, the default).
+//     (requested_token_type access_token, the default). A subject_token_type
+//     of jwt is accepted for a JWT access token (typ at+jwt), the only kind
+//     the verifier accepts. A JWT-SVID actor token is not single-use: the
+//     Workload API hands a workload the same JWT-SVID until it nears expiry,
+//     and the issued token is bound to the caller's own key anyway.
 //   - client_credentials (RFC 6749 §4.4) for a workload acting for itself,
 //     authenticated by tls_client_auth (RFC 8705 §2.1: client_id in the
 //     form, and an X.509-SVID whose SPIFFE ID is the client's registered
