@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,6 +63,14 @@ type rig struct {
 	clientKey *ecdsa.PrivateKey
 }
 
+// testWriter writes to the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 func rawCerts(certs []*x509.Certificate) [][]byte {
 	out := make([][]byte, len(certs))
 	for i, c := range certs {
@@ -111,6 +120,9 @@ func newRigWithClientKey(t testing.TB, clientKey *ecdsa.PrivateKey, opts ...sts.
 	rg.srv.TLS.GetCertificate = nil
 	rg.srv.TLS.Certificates = []tls.Certificate{{Certificate: rawCerts(svid.Certificates), PrivateKey: svid.PrivateKey, Leaf: svid.Certificates[0]}}
 	rg.srv.TLS.ClientAuth = tls.RequestClientCert // the token service verifies X.509-SVIDs itself
+	// The server's own log (handshakes a test's client aborts) goes to the
+	// test log, shown on failure.
+	rg.srv.Config.ErrorLog = log.New(testWriter{t}, "", 0)
 	rg.srv.StartTLS()
 	t.Cleanup(rg.srv.Close)
 	rg.endpoint = rg.srv.URL + "/token"
