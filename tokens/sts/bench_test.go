@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -91,6 +92,54 @@ func BenchmarkExchangeDPoP(b *testing.B) {
 		s.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}
+
+// BenchmarkExchangeVsFloor interleaves one exchange and one floor (two
+// ES256 verifies and a sign) per iteration and reports each one's time and
+// their ratio, so that a machine whose load drifts slows both alike.
+func BenchmarkExchangeVsFloor(b *testing.B) {
+	s, issuer, actor := benchServer(b, sts.WithDPoPOptional())
+	subject, err := issuer.Issue(context.Background(), tokens.TokenRequest{Subject: customer, ClientID: "storefront", Audience: []string{checkoutAud}, Scopes: []string{"payments:charge"}})
+	require.NoError(b, err)
+	body := exchange(subject, "audience="+url.QueryEscape(paymentsAud), "actor_token="+actor, "actor_token_type="+url.QueryEscape(sts.TokenTypeJWT))
+	floor := newFloor(b)
+	var ex, fl time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		req := httptest.NewRequest(http.MethodPost, "https://sts.shop.test/token", strings.NewReader(body))
+		req.Header.Set("Content-Type", formURLEnc)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+		t1 := time.Now()
+		floor()
+		ex, fl = ex+t1.Sub(t0), fl+time.Since(t1)
+	}
+	b.ReportMetric(float64(ex.Nanoseconds())/float64(b.N), "exchange-ns/op")
+	b.ReportMetric(float64(fl.Nanoseconds())/float64(b.N), "floor-ns/op")
+	b.ReportMetric(float64(ex)/float64(fl), "ratio")
+}
+
+// newFloor returns the floor's work: two ES256 verifies and one sign.
+func newFloor(b *testing.B) func() {
+	k1, k2, k3 := newKey(b), newKey(b), newKey(b)
+	input := make([]byte, 600)
+	sum := sha256.Sum256(input)
+	sig1, err := ecdsa.SignASN1(rand.Reader, k1, sum[:])
+	require.NoError(b, err)
+	sig2, err := ecdsa.SignASN1(rand.Reader, k2, sum[:])
+	require.NoError(b, err)
+	return func() {
+		s1 := sha256.Sum256(input)
+		s2 := sha256.Sum256(input)
+		s3 := sha256.Sum256(input)
+		_, err := ecdsa.SignASN1(rand.Reader, k3, s3[:])
+		if !ecdsa.VerifyASN1(&k1.PublicKey, s1[:], sig1) || !ecdsa.VerifyASN1(&k2.PublicKey, s2[:], sig2) || err != nil {
+			b.Fatal("floor")
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
-	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 
 	"github.com/ztkit/ztkit/tokens"
 )
@@ -176,14 +175,14 @@ func (s *Server) actor(r *http.Request, f form) (spiffeid.ID, *mtlsPeer, *refusa
 	case s.cfg.jwtBundles == nil:
 		return spiffeid.ID{}, nil, badRequest(errInvalidRequest, reasonActorToken, "actor tokens are not accepted", nil)
 	}
-	svid, err := jwtsvid.ParseAndValidate(token, s.cfg.jwtBundles, []string{s.cfg.jwtAudience})
+	svid, err := s.verifyJWTSVID(token)
 	if err != nil {
 		return spiffeid.ID{}, nil, badRequest(errInvalidRequest, reasonActorToken, "actor_token is not a valid JWT-SVID for this server", err)
 	}
-	if peer != nil && peer.id != svid.ID {
+	if peer != nil && peer.id != svid {
 		return spiffeid.ID{}, nil, badRequest(errInvalidRequest, reasonActorMismatch, "actor_token and the client certificate name different workloads", nil)
 	}
-	return svid.ID, peer, nil
+	return svid, peer, nil
 }
 
 // subjectRefusal is the §2.2.2 answer to a subject token that does not verify.

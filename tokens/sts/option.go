@@ -102,6 +102,9 @@ func WithClientCredentials(reg ClientRegistry) Option {
 // WithJWTSVIDs sets the bundles JWT-SVID actor tokens are verified against,
 // and the audience they must carry: the token service's own (SPIFFE JWT-SVID
 // §3). Pass the workload's jwtbundle source (workloadapi.BundleSource).
+// JWT-SVIDs are verified as go-spiffe's jwtsvid.ParseAndValidate does, on
+// ztkit's strict JOSE path (claims named twice are refused, the leeway is
+// 30 seconds rather than a minute).
 func WithJWTSVIDs(bundles jwtbundle.Source, audience string) Option {
 	return optionFunc(func(c *config) { c.jwtBundles, c.jwtAudience = bundles, audience })
 }
@@ -205,8 +208,10 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 }
 
 // WithClock sets the clock the server reads the time from (token lifetimes,
-// client assertion times, DPoP proof iat). nil keeps time.Now. JWT-SVIDs
-// are checked by go-spiffe against the real clock.
+// client assertion and JWT-SVID times, DPoP proof iat). nil keeps time.Now.
+// JWT-SVIDs under the algorithms ztkit does not verify itself (RS384,
+// RS512, ES512, PS384, PS512) are checked by go-spiffe, against the real
+// clock.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
 		if now != nil {
