@@ -12,6 +12,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/tokens/grant"
 )
 
 // checkoutAudience is the checkout API's identifier in tokens' aud.
@@ -96,8 +97,10 @@ func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
 	c.next++
 	c.orders[id] = p.Subject
 	c.mu.Unlock()
-	// Payments, over gRPC with checkout's own token (payments.go).
-	charge, err := c.pay.Charge(r.Context(), id)
+	// Payments, over gRPC, for the customer: the Exchanger in c.pay trades
+	// the customer's token, the one this request carries, for a token for
+	// payments naming checkout as the actor (payments.go).
+	charge, err := c.pay.Charge(grant.ContextWithSubjectToken(r.Context(), accessToken(r)), id)
 	if err != nil {
 		c.decide("checkout: gRPC Charge(%s) [mTLS, DPoP token, DPoP proof] → %s", id, grpcOutcome(err))
 		http.Error(w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
@@ -148,6 +151,16 @@ func (c *checkout) admin(w http.ResponseWriter, r *http.Request) {
 	c.decide("checkout: 200 allow  admin %s %s for %s", r.Method, r.URL.Path, p.Subject)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// accessToken returns the access token of r's Authorization header: the
+// customer's DPoP-bound token, which the middleware has verified.
+func accessToken(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "DPoP") {
+		return ""
+	}
+	return tok
 }
 
 // handshakeLog is the checkout server's error log. It passes the reason of

@@ -1,109 +1,120 @@
 package main
 
 import (
-	"crypto/subtle"
-	"encoding/json"
+	"context"
+	"crypto"
+	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
+
 	"github.com/ztkit/ztkit/tokens"
-	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/sts"
 )
 
-// identity is the shop's authorization server: it publishes its keys as a JWK
-// Set and issues DPoP-bound access tokens to registered clients
-// (client_credentials, RFC 6749 §4.4, with a DPoP proof per RFC 9449 §5).
+// identityIssuer is the identity service's issuer identifier (RFC 8414 §2),
+// the iss of its tokens and the audience of the JWT-SVIDs actors present to
+// it: an https URL that names the service, wherever it listens (here,
+// plain HTTP on loopback).
+const identityIssuer = "https://id.shop.example"
+
+// checkoutClientID is checkout's client_id for the client_credentials grant
+// (private_key_jwt): the tokens it gets for itself, which name no customer.
+const checkoutClientID = "checkout"
+
+// customerID is the signed-in customer of the demo.
+const customerID = "customer-42"
+
+// identity is the shop's authorization server: it publishes its keys as a
+// JWK Set, signs customers in, and serves the library's token endpoint
+// (tokens/sts) for the workloads: token exchange (RFC 8693) for checkout,
+// acting for the customer whose token it received, and client_credentials
+// (RFC 6749 §4.4, private_key_jwt) for checkout's own tokens. Every token it
+// issues is DPoP-bound (RFC 9449).
 type identity struct {
-	issuer  *tokens.Issuer
-	keys    *tokens.KeySet
-	proofs  *dpop.Verifier
-	url     string // external URL of this server, for the proofs' htu
-	clients map[string]client
+	issuer *tokens.Issuer
+	keys   *tokens.KeySet
+	sts    *sts.Server
+	// url is where the identity service listens: the base of /token.
+	url string
+	// checkout is checkout's SPIFFE ID: the one actor customers' tokens name
+	// in may_act.
+	checkout string
 }
 
-type client struct {
-	secret string
-	scopes []string
-	// subject is who the storefront acts for in this demo: a signed-in customer.
-	subject string
-	acr     string
-	// audience is the one resource server its tokens are for.
-	audience string
+// newIdentity returns the identity service at idURL: tokens signed by
+// issuer (identityIssuer, whose keys are keys); checkout, whose SPIFFE ID is
+// w.checkoutID, may exchange customers' tokens sent to it for tokens for
+// payments, proving who it is with a JWT-SVID (verified against jwtBundles)
+// for identityIssuer;
+// and it may get tokens of its own with a client assertion signed by
+// clientKey. Refusals and issued tokens are logged to logger.
+func newIdentity(idURL string, keys *tokens.KeySet, issuer *tokens.Issuer, w *workloads, jwtBundles jwtbundle.Source, clientKey crypto.Signer, logger *slog.Logger) (*identity, error) {
+	// Customers' tokens are verified as checkout verifies them: they are
+	// the subject tokens checkout exchanges.
+	subjects, err := tokens.NewVerifier(keys, identityIssuer, []string{checkoutAudience})
+	if err != nil {
+		return nil, err
+	}
+	ck, err := tokens.NewSigningKey(clientKey, "")
+	if err != nil {
+		return nil, err
+	}
+	clients, err := sts.NewStaticClients(sts.Client{
+		ID: checkoutClientID, Keys: []*tokens.PublicKey{ck.Public()},
+		Audiences: []string{paymentsAudience}, Scopes: []string{"payments:write"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Exchange: checkout acts for a customer at payments, with a token
+	// sent to checkout, carrying at most payments:write. The storefront
+	// is registered too (it may be given payments:write tokens for the
+	// customer's saved cards, say): what keeps it from charging is the
+	// customer's token, whose may_act names checkout alone, and payments'
+	// policy, which requires checkout as the actor.
+	actors := []sts.ActorPolicy{{
+		ID: w.checkoutID, Audiences: []string{paymentsAudience}, Scopes: []string{"payments:write"},
+		SubjectAudiences: []string{checkoutAudience},
+	}}
+	if w.storefrontID != w.checkoutID {
+		actors = append(actors, sts.ActorPolicy{
+			ID: w.storefrontID, Audiences: []string{paymentsAudience}, Scopes: []string{"payments:write"},
+			SubjectAudiences: []string{checkoutAudience},
+		})
+	}
+	srv, err := sts.New(identityIssuer, idURL+"/token", issuer,
+		sts.WithTokenExchange(subjects, actors...),
+		sts.WithJWTSVIDs(jwtBundles, identityIssuer),
+		sts.WithClientCredentials(clients),
+		sts.WithJWKSURI(idURL+"/.well-known/jwks.json"),
+		sts.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	return &identity{issuer: issuer, keys: keys, sts: srv, url: idURL, checkout: w.checkoutID.String()}, nil
 }
 
 func (id *identity) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /.well-known/jwks.json", id.keys.JWKSHandler(tokens.WithMaxAge(time.Minute)))
-	mux.HandleFunc("POST /token", id.token)
+	mux.Handle("POST /token", id.sts)
+	mux.Handle("GET /.well-known/oauth-authorization-server", id.sts.MetadataHandler())
 	return mux
 }
 
-// token implements the token endpoint: client authentication with
-// client_secret_basic, then a DPoP proof whose key the token is bound to.
-func (id *identity) token(w http.ResponseWriter, r *http.Request) {
-	clientID, secret, ok := r.BasicAuth()
-	c, known := id.clients[clientID]
-	if !ok || !known || subtle.ConstantTimeCompare([]byte(secret), []byte(c.secret)) != 1 {
-		oauthError(w, http.StatusUnauthorized, "invalid_client")
-		return
-	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
-		return
-	}
-	proofs := r.Header["Dpop"]
-	if len(proofs) != 1 {
-		oauthError(w, http.StatusBadRequest, "invalid_dpop_proof")
-		return
-	}
-	proof, err := id.proofs.Verify(r.Context(), proofs[0], dpop.Request{Method: r.Method, URL: id.url + "/token"})
-	if err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_dpop_proof")
-		return
-	}
-	scopes := c.scopes
-	if s := r.PostForm.Get("scope"); s != "" {
-		requested, err := tokens.ParseScope(s)
-		if err != nil {
-			oauthError(w, http.StatusBadRequest, "invalid_scope") // RFC 6749 §5.2
-			return
-		}
-		scopes = narrow(c.scopes, requested)
-	}
-	tok, err := id.issuer.Issue(r.Context(), tokens.TokenRequest{
-		Subject: c.subject, ClientID: clientID, Audience: []string{c.audience},
-		Scopes: scopes, ACR: c.acr, AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
-		DPoPKeyThumbprint: proof.KeyThumbprint,
+// signIn stands for the customer's sign-in at the identity service (its
+// login pages and the authorization code flow are not part of this demo):
+// it issues the customer's access token for checkout, with scopes, bound to
+// the storefront's DPoP key (jkt, the key's RFC 7638 thumbprint), naming
+// checkout in may_act (RFC 8693 §4.4) as the one workload that may act for
+// the customer in a token exchange.
+func (id *identity) signIn(ctx context.Context, jkt string, scopes []string) (string, error) {
+	return id.issuer.Issue(ctx, tokens.TokenRequest{
+		Subject: customerID, ClientID: "storefront", Audience: []string{checkoutAudience},
+		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
+		DPoPKeyThumbprint: jkt,
+		MayAct:            &tokens.Actor{Subject: id.checkout},
 	})
-	if err != nil {
-		oauthError(w, http.StatusInternalServerError, "server_error")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": tok, "token_type": "DPoP", "expires_in": int(tokens.DefaultTokenLifetime / time.Second),
-		"scope": strings.Join(scopes, " "),
-	})
-}
-
-// narrow keeps the requested scopes the client may have.
-func narrow(allowed, requested []string) []string {
-	var out []string
-	for _, s := range requested {
-		for _, a := range allowed {
-			if s == a {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-func oauthError(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
 }

@@ -1,5 +1,5 @@
-// Command shop is ztkit's demo shop: an identity service that issues
-// DPoP-bound access tokens, a checkout API that admits only the storefront
+// Command shop is ztkit's demo shop: an identity service, ztkit's token
+// service (tokens/sts), that issues DPoP-bound access tokens, a checkout API that admits only the storefront
 // workload over SPIFFE mTLS carrying such a token, a storefront that calls
 // checkout with them, and an attacker who tries to reuse what it can steal.
 // Everything runs in one process on loopback with embedded defaults (an
@@ -14,15 +14,21 @@
 // rejects, keeping the last good policy.
 //
 // Checkout charges each order through payments, a gRPC service (payments.go)
-// that admits only checkout over SPIFFE mTLS, with a DPoP-bound token for
-// payments that checkout gets for itself, and asks the same policy. Payments
+// that admits only checkout over SPIFFE mTLS, and asks the same policy, which
+// requires a customer's token acted on by checkout: checkout exchanges the
+// customer's token at the identity service (RFC 8693, tokens/grant) for a
+// DPoP-bound token for payments that names checkout in act, proving who it is
+// with its JWT-SVID. The customer's token names checkout in may_act, so the
+// storefront, trying the same exchange to act for the customer itself, is
+// refused; and checkout's own client-credentials token, which names no
+// actor, is refused by payments' policy (actor_mismatch). Payments
 // charges the card processor with an API key from package secrets
 // (processor.go): an embedded random key by default, or a KV secret in
 // OpenBao or Vault with -vault-addr, read again while the shop runs so that a
 // new version reaches payments without a restart; never printed. The
 // scenario then shows a gRPC call refused for each cause, with the status
 // code and ErrorInfo reason the client sees: no token, a replayed proof, a
-// method the policy allows nobody, and the wrong workload.
+// method the policy allows nobody, the wrong workload, and no actor.
 //
 // The storefront's own calls go through an egress allow-list (package
 // authz/egress): checkout, over SPIFFE mTLS and only if the server presents
@@ -70,10 +76,8 @@ import (
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
-	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
-	"github.com/ztkit/ztkit/tokens/grant"
 )
 
 func main() {
@@ -132,20 +136,20 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	issuer, err := tokens.NewIssuer(idURL, keys)
+	issuer, err := tokens.NewIssuer(identityIssuer, keys)
 	if err != nil {
 		return err
 	}
-	tokenProofs, err := dpop.NewVerifier()
+	// Checkout's key for its client assertions (private_key_jwt) at the
+	// identity service, for the tokens it gets for itself.
+	checkoutClientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
-	id := &identity{issuer: issuer, keys: keys, proofs: tokenProofs, url: idURL, clients: map[string]client{
-		// Demo credentials. A real client authenticates with mTLS or private_key_jwt.
-		"storefront": {secret: "demo-storefront-secret", scopes: []string{"cart:read", "checkout:write", "orders:read"}, subject: "customer-42", acr: "mfa", audience: checkoutAudience},
-		// Checkout's own client, for its calls to payments (see payments.go).
-		"checkout": {secret: checkoutSecret, scopes: []string{"payments:write"}, subject: "customer-42", acr: "mfa", audience: paymentsAudience},
-	}}
+	id, err := newIdentity(idURL, keys, issuer, w, w.jwt, checkoutClientKey, logger)
+	if err != nil {
+		return err
+	}
 	stopID := startServer(idLn, &http.Server{Handler: id.routes()})
 	defer stopID()
 
@@ -168,21 +172,22 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, key.Close()) }()
-	// Payments: a gRPC service over SPIFFE mTLS that checkout calls with its
-	// own DPoP-bound token (payments.go).
-	ps, err := startPayments(remote, idURL, w, policy.engine.Authorizer(), logger, p.line, key.src, &cardProcessor{})
+	// Payments: a gRPC service over SPIFFE mTLS that checkout calls for the
+	// customer, with the customer's token exchanged for one naming checkout
+	// as the actor (payments.go).
+	ps, err := startPayments(remote, w, policy.engine.Authorizer(), logger, p.line, key.src, &cardProcessor{})
 	if err != nil {
 		return err
 	}
 	defer ps.Stop()
-	pay, err := dialPayments(w, idURL, ps, logger)
+	pay, err := dialPayments(w, idURL, ps, checkoutClientKey, logger)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, pay.Close()) }()
 	co := newCheckout(p.line, logger)
 	co.pay = pay
-	auth, err := checkoutAuth(remote, idURL, coURL, w, co.authorize(policy.engine.Authorizer()), logger)
+	auth, err := checkoutAuth(remote, coURL, w, co.authorize(policy.engine.Authorizer()), logger)
 	if err != nil {
 		return err
 	}
@@ -208,9 +213,10 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	for _, l := range w.describe {
 		p.line("%s", l)
 	}
-	p.line("identity: %s (JWKS at /.well-known/jwks.json, DPoP token endpoint at /token)", idURL)
+	p.line("identity: %s (JWKS at /.well-known/jwks.json; tokens/sts at /token: token exchange for checkout acting for a customer,", idURL)
+	p.line("          client_credentials with private_key_jwt, DPoP-bound tokens; RFC 8414 metadata at /.well-known/oauth-authorization-server)")
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
-	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s, then the policy)", ps.url, chargeMethod, paymentsAudience)
+	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s acted on by checkout, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("payments: card processor key from %s", key.describe())
 	p.line("%s", describeEgress(sfEgress, w))
 	if policy.text != nil {
@@ -220,7 +226,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("")
 
-	if err := scenario(ctx, p, &stage{idURL: idURL, coURL: coURL, payURL: ps.url, pay: pay, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
+	if err := scenario(ctx, p, &stage{id: id, idURL: idURL, coURL: coURL, payURL: ps.url, pay: pay, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -234,10 +240,10 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 
 // checkoutAuth returns the checkout's middleware: mTLS from the peers w
 // allows, and a DPoP-bound token for checkoutAudience from the identity
-// service at idURL with a fresh proof carrying the server's nonce; then az
+// service (identityIssuer) with a fresh proof carrying the server's nonce; then az
 // decides whether that principal may make the request.
-func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
-	tv, err := tokens.NewVerifier(keys, idURL, []string{checkoutAudience})
+func checkoutAuth(keys tokens.KeySource, coURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
+	tv, err := tokens.NewVerifier(keys, identityIssuer, []string{checkoutAudience})
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +273,8 @@ func checkoutAuth(keys tokens.KeySource, idURL, coURL string, w *workloads, az a
 
 // stage is what the scenario plays on.
 type stage struct {
+	// id is the identity service, where the customer signs in.
+	id                   *identity
 	idURL, coURL, payURL string
 	// pay is checkout's client of payments.
 	pay    *paymentsClient
@@ -295,15 +303,17 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	// loopback, nowhere else.
 	rec := &recorder{base: s.egress, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
 
-	p.line("1. The storefront gets a token bound to its DPoP key.")
-	tok, err := getToken(ctx, proofer, rec, s.idURL, "cart:read checkout:write orders:read")
+	p.line("1. The customer signs in at the identity service (its login pages are not part of this demo). The storefront receives")
+	p.line("   the customer's token for checkout, bound to its DPoP key; may_act names checkout, the one workload that may act for them.")
+	tok, err := s.signIn(ctx, p, proofer, "cart:read checkout:write orders:read payments:write")
 	if err != nil {
 		return err
 	}
 	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(tok)}}
 
 	p.line("2. It places an order over mTLS: checkout asks for a nonce, the transport retries with it; the policy allows.")
-	p.line("   Checkout charges it through payments over gRPC with a token of its own (payments asks for a nonce too; dpopgrpc retries).")
+	p.line("   Checkout exchanges the customer's token at the identity service (tokens/grant, its JWT-SVID as actor_token) for a")
+	p.line("   DPoP-bound token for payments naming checkout in act, and charges through payments over gRPC (nonce, dpopgrpc retries).")
 	body, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(post(ctx, shop, coOrders))
 	if err != nil {
 		return err
@@ -365,7 +375,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	}
 
 	p.line("7. A token for browsing only (cart:read) cannot place an order: the policy answers insufficient_scope and names the scope.")
-	readOnly, err := getToken(ctx, proofer, rec, s.idURL, "cart:read")
+	readOnly, err := s.signIn(ctx, p, proofer, "cart:read")
 	if err != nil {
 		return err
 	}
@@ -554,36 +564,16 @@ func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr strin
 	}
 }
 
-// getToken runs the client_credentials grant with a DPoP proof.
-func getToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper, idURL, scope string) (string, error) {
-	return clientToken(ctx, proofer, base, idURL, "storefront", "demo-storefront-secret", scope)
-}
-
-// clientToken runs the client_credentials grant for clientID, authenticated
-// with secret (client_secret_basic), with a DPoP proof from proofer.
-func clientToken(ctx context.Context, proofer *dpop.Proofer, base http.RoundTripper, idURL, clientID, secret, scope string) (string, error) {
-	cc, err := clientCredentials(proofer, base, idURL, clientID, secret, scope)
+// signIn signs the customer in (identity.signIn) with scope, a token bound
+// to proofer's key, and prints what the token says.
+func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, scope string) (string, error) {
+	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope))
 	if err != nil {
 		return "", err
 	}
-	tok, err := cc.Fetch(ctx)
-	if err != nil {
-		return "", err
-	}
-	return tok.AccessToken, nil
-}
-
-// clientCredentials is clientID's client of the identity service's token
-// endpoint (package tokens/grant): client_secret_basic, a DPoP proof from
-// proofer (with the nonce retry), and the scopes in scope.
-func clientCredentials(proofer *dpop.Proofer, base http.RoundTripper, idURL, clientID, secret, scope string) (*grant.ClientCredentials, error) {
-	s := secrets.NewSecret(map[string]string{"client_secret": secret}, secrets.Lease{})
-	return grant.NewClientCredentials(idURL+"/token", clientID,
-		grant.ClientSecretBasic(grant.StaticSecret{Secret: s}, "client_secret"),
-		grant.WithHTTPClient(&http.Client{Transport: base}),
-		grant.WithInsecureHTTP(), // the identity service listens on loopback
-		grant.WithDPoP(proofer),
-		grant.WithScopes(strings.Fields(scope)...))
+	p.line("identity: %s signed in (pwd+otp, acr mfa): token for %s, scope %q, may_act %s, bound to the storefront's DPoP key",
+		customerID, checkoutAudience, scope, s.id.checkout)
+	return tok, nil
 }
 
 type staticToken string

@@ -40,6 +40,7 @@ func TestShopScenario(t *testing.T) {
 	assertHotReload(t, got)
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
 	assertWrongPeer(t, got)
+	assertStorefrontActs(t, got)
 	assertEgress(t, got, "spiffe://shop.example/checkout",
 		"storefront: POST [DPoP token, DPoP proof] → refused in the TLS handshake (egress: https://127.0.0.1:",
 		" (server_identity): server identity refused: authn: peer not authorized: spiffe://shop.example/impostor)",
@@ -72,6 +73,7 @@ func TestShopWithWorkloadAPI(t *testing.T) {
 	assertEgress(t, got, "spiffe://ztkit.test/workload", agentImpostor("spiffe://ztkit.test/workload")...)
 	assertGRPC(t, got, "spiffe://ztkit.test/workload")
 	assert.Contains(t, got, "18. Wrong peer: skipped, the agent serves the storefront and checkout one SVID")
+	assert.Contains(t, got, "20. The storefront acting for the customer: skipped, the agent serves the storefront and checkout one SVID")
 }
 
 // agentEnv returns the variable name that scripts/test sets for its SPIRE
@@ -157,18 +159,22 @@ func assertEgress(t *testing.T, got, checkout string, impostor ...string) {
 	}
 }
 
-// assertGRPC checks checkout's gRPC call to payments in step 2 and steps
-// 15 to 17, the calls payments refuses; checkout is checkout's SPIFFE ID.
+// assertGRPC checks checkout's token exchange and gRPC call to payments in
+// step 2 and steps 15 to 17 and 19, the calls payments refuses; checkout is
+// checkout's SPIFFE ID.
 func assertGRPC(t *testing.T, got, checkout string) {
 	t.Helper()
 	for _, want := range []string{
 		"payments: https://127.0.0.1:",
-		" (gRPC /shop.payments.v1.Payments/Charge: the mTLS peer above, a DPoP-bound token for https://payments.shop.example, then the policy)",
-		// 2. checkout charges the order: a nonce first, then the policy allows.
-		"   Checkout charges it through payments over gRPC with a token of its own (payments asks for a nonce too; dpopgrpc retries).",
+		" (gRPC /shop.payments.v1.Payments/Charge: the mTLS peer above, a DPoP-bound token for https://payments.shop.example acted on by checkout, then the policy)",
+		// 2. checkout exchanges the customer's token, then charges the
+		// order: a nonce first, then the policy allows.
+		"   Checkout exchanges the customer's token at the identity service (tokens/grant, its JWT-SVID as actor_token) for a",
+		`level=DEBUG msg="sts: token issued" grant_type=urn:ietf:params:oauth:grant-type:token-exchange client_id=` + checkout + ` actor=` + checkout +
+			` aud=[https://payments.shop.example] scope=payments:write token_type=DPoP`,
 		`level=DEBUG msg="request refused" reason=dpop_nonce status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
-		`msg="authz decision" allow=true reason=allowed rule_id=payments-from-checkout pattern="POST /shop.payments.v1.Payments/Charge" method=POST client_id=checkout peer=` + checkout,
-		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42 via checkout from " + checkout + " (mtls+dpop)",
+		`msg="authz decision" allow=true reason=allowed rule_id=payments-from-checkout pattern="POST /shop.payments.v1.Payments/Charge" method=POST client_id=` + checkout + ` peer=` + checkout + ` actor=` + checkout,
+		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42, actor " + checkout + " (act), from " + checkout + " (mtls+dpop)",
 		"checkout: gRPC Charge(ord_1001) [mTLS, DPoP token, DPoP proof] → OK, charge ch_5001",
 		// 15. no token.
 		`level=INFO msg="request refused" reason=missing_token status=401 stage=authn method=POST route=/shop.payments.v1.Payments/Charge peer=` + checkout,
@@ -179,6 +185,11 @@ func assertGRPC(t *testing.T, got, checkout string) {
 		// 17. a method no rule allows.
 		`level=INFO msg="request refused" reason=no_rule status=403 stage=authz method=POST route=/shop.payments.v1.Payments/Refund peer=` + checkout,
 		`checkout: gRPC Refund(ch_5001) [mTLS, DPoP token, DPoP proof] → PermissionDenied no_rule (ErrorInfo NO_RULE): "The caller is not allowed to make this request."`,
+		// 19. checkout's own client-credentials token: no actor.
+		`level=DEBUG msg="sts: token issued" grant_type=client_credentials client_id=checkout aud=[https://payments.shop.example] scope=payments:write token_type=DPoP`,
+		`msg="authz decision" allow=false reason=actor_mismatch rule_id=payments-from-checkout pattern="POST /shop.payments.v1.Payments/Charge" method=POST client_id=checkout peer=` + checkout + "\n",
+		`level=INFO msg="request refused" reason=actor_mismatch status=403 stage=authz method=POST route="POST /shop.payments.v1.Payments/Charge" rule_id=payments-from-checkout peer=` + checkout,
+		`checkout: gRPC Charge(ord_1001) [mTLS, its own DPoP token, DPoP proof] → PermissionDenied actor_mismatch (ErrorInfo ACTOR_MISMATCH): "The caller is not allowed to make this request." (client: give_up)`,
 	} {
 		assert.Contains(t, got, want)
 	}
@@ -196,13 +207,28 @@ func assertWrongPeer(t *testing.T, got string) {
 	}
 }
 
+// assertStorefrontActs checks step 20: the storefront's exchange of the
+// customer's token, refused by the identity service for may_act.
+func assertStorefrontActs(t *testing.T, got string) {
+	t.Helper()
+	for _, want := range []string{
+		`level=INFO msg="sts: token request refused" grant_type=urn:ietf:params:oauth:grant-type:token-exchange client_id=spiffe://shop.example/storefront actor=spiffe://shop.example/storefront error=invalid_request reason=may_act_mismatch`,
+		"storefront: POST /token [DPoP proof] → 400 Bad Request invalid_request (client: give_up)",
+		"storefront: token exchange refused: invalid_request (the subject token does not allow this actor (may_act)); it has no token for payments to call it with",
+	} {
+		assert.Contains(t, got, want)
+	}
+	assert.Equal(t, 1, strings.Count(got, "sts: token request refused"), "the identity service refuses only the storefront")
+}
+
 // assertScenario checks the lines every run prints, whatever the identities
 // and the policy file; storefront is the storefront's SPIFFE ID or a prefix of it.
 func assertScenario(t *testing.T, got, storefront string) {
 	t.Helper()
 	mtls := "[mTLS " + storefront
 	for _, want := range []string{
-		"storefront: POST /token [client secret, DPoP proof] → 200 OK",
+		// 1. the customer's sign-in.
+		"identity: customer-42 signed in (pwd+otp, acr mfa): token for https://checkout.shop.example, scope \"cart:read checkout:write orders:read payments:write\", may_act ",
 		// 2. nonce, then the order, which the policy allows.
 		`level=DEBUG msg="request refused" reason=dpop_nonce status=401 stage=authn method=POST route="POST /orders" peer=` + storefront,
 		"storefront: POST /orders " + mtls,
@@ -254,10 +280,8 @@ func assertScenario(t *testing.T, got, storefront string) {
 	assert.NotContains(t, got, "4111 1111 1111 1111")
 	assert.NotContains(t, got, "ada@example.com")
 	assert.Equal(t, 1, strings.Count(got, "→ 201 Created"), "exactly one order placed")
-	// No JWT (token or proof) and no client secret ever reaches the output.
+	// No JWT (token, proof, JWT-SVID or client assertion) ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
-	assert.NotContains(t, got, "demo-storefront-secret")
-	assert.NotContains(t, got, checkoutSecret)
 	// The policy engine's records and the refusal log name rules, routes and
 	// workloads, never the customer or the path (which holds the order ID).
 	var authzLines, refusalLines int
@@ -321,6 +345,7 @@ func TestShopWithPolicyFile(t *testing.T) {
 	assertEgress(t, got, "spiffe://shop.example/checkout")
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
 	assertWrongPeer(t, got)
+	assertStorefrontActs(t, got)
 	assert.NotContains(t, got, "authz: policy loaded")
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)

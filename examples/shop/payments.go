@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -35,6 +37,7 @@ import (
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/dpop/dpopgrpc"
 	"github.com/ztkit/ztkit/tokens/grant"
+	"github.com/ztkit/ztkit/tokens/sts"
 )
 
 // The payments service: a gRPC service written by hand (no protoc), whose
@@ -47,9 +50,6 @@ const (
 	chargeMethod = "/" + paymentsService + "/Charge"
 	// refundMethod refunds a charge; no rule of the policy allows it.
 	refundMethod = "/" + paymentsService + "/Refund"
-	// checkoutSecret is checkout's demo client secret at the identity
-	// service. A real client authenticates with mTLS or private_key_jwt.
-	checkoutSecret = "demo-checkout-secret"
 )
 
 // paymentsHandler is the service's handler type, for grpc.ServiceDesc.
@@ -94,7 +94,8 @@ func unaryMethod(name string, h func(paymentsHandler, context.Context, *wrappers
 // payments charges orders. Its guard admits a call only over mTLS from
 // checkout, with a DPoP-bound token for paymentsAudience and a fresh proof
 // carrying the server's nonce, and only if the policy allows the principal
-// the full method; the handlers run after that. A charge goes to the card
+// the full method (for Charge: a customer's token that the identity service
+// issued to checkout to act for the customer, act naming checkout); the handlers run after that. A charge goes to the card
 // processor with the processor key current at that moment (processor.go).
 type payments struct {
 	decide func(format string, args ...any)
@@ -128,8 +129,8 @@ func (pm *payments) charge(ctx context.Context, order *wrapperspb.StringValue) (
 	id := fmt.Sprintf("ch_%d", pm.next)
 	pm.next++
 	pm.mu.Unlock()
-	pm.decide("payments: OK  allow  charge %s for order %s of %s via %s from %s (%s); card processor %s, %s",
-		id, order.GetValue(), p.Subject, p.ClientID, p.Peer, p.Methods, ref, keyVersion(key))
+	pm.decide("payments: OK  allow  charge %s for order %s of %s, actor %s (act), from %s (%s); card processor %s, %s",
+		id, order.GetValue(), p.Subject, p.ActorID(), p.Peer, p.Methods, ref, keyVersion(key))
 	return wrapperspb.String(id), nil
 }
 
@@ -148,16 +149,16 @@ type paymentsServer struct {
 // startPayments serves payments on a free loopback port over SPIFFE mTLS
 // with the payments workload's X509-SVID. The handshake admits any workload
 // of the trust domain; the guard then requires w.paymentsPeers, a token from
-// the identity service at idURL, whose keys is keys, and az's decision, so
+// the identity service (identityIssuer), whose keys is keys, and az's decision, so
 // that every refusal reaches the caller as a gRPC status with its reason.
 // Charges go to processor with the key from key.
-func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.Authorizer, logger *slog.Logger, decide func(string, ...any), key *secrets.Source, processor *cardProcessor) (*paymentsServer, error) {
+func startPayments(keys tokens.KeySource, w *workloads, az authz.Authorizer, logger *slog.Logger, decide func(string, ...any), key *secrets.Source, processor *cardProcessor) (*paymentsServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	ps := &paymentsServer{url: "https://" + ln.Addr().String(), addr: ln.Addr().String()}
-	srv, err := paymentsGRPC(keys, idURL, ps.url, w, az, logger)
+	srv, err := paymentsGRPC(keys, ps.url, w, az, logger)
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
@@ -171,8 +172,8 @@ func startPayments(keys tokens.KeySource, idURL string, w *workloads, az authz.A
 func (ps *paymentsServer) Stop() { ps.srv.Stop() }
 
 // paymentsGRPC is the payments gRPC server, with guardgrpc's interceptors.
-func paymentsGRPC(keys tokens.KeySource, idURL, payURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (*grpc.Server, error) {
-	tv, err := tokens.NewVerifier(keys, idURL, []string{paymentsAudience})
+func paymentsGRPC(keys tokens.KeySource, payURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (*grpc.Server, error) {
+	tv, err := tokens.NewVerifier(keys, identityIssuer, []string{paymentsAudience})
 	if err != nil {
 		return nil, err
 	}
@@ -210,10 +211,17 @@ func paymentsGRPC(keys tokens.KeySource, idURL, payURL string, w *workloads, az 
 
 // paymentsClient is checkout's client of payments: through checkout's
 // egress allow-list (payments over SPIFFE mTLS, only if the server presents
-// the payments SPIFFE ID; the identity service in plaintext on loopback),
-// with checkout's own DPoP-bound token for paymentsAudience.
+// the payments SPIFFE ID; the identity service in plaintext on loopback).
+// Its calls act for a customer: the customer's token, taken from the request
+// checkout serves, is exchanged at the identity service for a DPoP-bound
+// token for paymentsAudience that names checkout as the actor.
 type paymentsClient struct {
+	// conn calls for the customer whose token is in the call's context
+	// (grant.ContextWithSubjectToken), with the exchanged token.
 	conn *grpc.ClientConn
+	// own calls with checkout's own client-credentials token, which names
+	// no customer: what checkout sent before payments required an actor.
+	own *grpc.ClientConn
 	// bare is a connection over the same mTLS without the DPoP credentials,
 	// for the scenario's attacker inside checkout.
 	bare *grpc.ClientConn
@@ -221,12 +229,17 @@ type paymentsClient struct {
 	// dependency in checkout could.
 	tap    *tapCreds
 	egress *egress.Transport
-	// tokens is checkout's token source for its calls to payments.
-	tokens *grant.Source
+	// exchanger exchanges customers' tokens and caches the results;
+	// ownTokens caches checkout's own token.
+	exchanger *grant.Exchanger
+	ownTokens *grant.Source
 }
 
-// dialPayments returns checkout's client of the payments service at ps.
-func dialPayments(w *workloads, idURL string, ps *paymentsServer, logger *slog.Logger) (_ *paymentsClient, err error) {
+// dialPayments returns checkout's client of the payments service at ps. Its
+// tokens come from the identity service at idURL: by token exchange, with
+// checkout's JWT-SVID from w as the actor token, and for its own token by
+// client_credentials with a client assertion signed by clientKey.
+func dialPayments(w *workloads, idURL string, ps *paymentsServer, clientKey crypto.Signer, logger *slog.Logger) (_ *paymentsClient, err error) {
 	pay, err := destination(ps.url)
 	if err != nil {
 		return nil, err
@@ -259,16 +272,25 @@ func dialPayments(w *workloads, idURL string, ps *paymentsServer, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	// checkout's token for payments: fetched once, cached and refreshed
-	// ahead of expiry by a grant.Source, shared by concurrent calls.
-	cc, err := clientCredentials(proofer, t, idURL, "checkout", checkoutSecret, "payments:write")
+	idClient := &http.Client{Transport: t}
+	// Token exchange (RFC 8693): the customer's token as subject_token,
+	// checkout's JWT-SVID for the identity service as actor_token, no other
+	// client authentication; the result bound to checkout's DPoP key and
+	// cached per customer token until it nears expiry.
+	pc.exchanger, err = grant.NewExchanger(idURL+"/token", "", grant.NoClientAuth(),
+		grant.WithHTTPClient(idClient),
+		grant.WithInsecureHTTP(), // the identity service listens on loopback
+		grant.WithDPoP(proofer),
+		grant.WithActorToken(func(ctx context.Context) (string, error) {
+			return w.jwtSVID(ctx, w.checkoutID, identityIssuer)
+		}, sts.TokenTypeJWT),
+		grant.WithAudience(paymentsAudience),
+		grant.WithScopes("payments:write"),
+		grant.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}
-	if pc.tokens, err = grant.NewSource(cc); err != nil {
-		return nil, err
-	}
-	creds, err := dpopgrpc.NewPerRPCCredentials(pc.tokens, proofer)
+	creds, err := dpopgrpc.NewPerRPCCredentials(pc.exchanger, proofer)
 	if err != nil {
 		return nil, err
 	}
@@ -278,28 +300,54 @@ func dialPayments(w *workloads, idURL string, ps *paymentsServer, logger *slog.L
 		grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor())); err != nil {
 		return nil, err
 	}
+	// Checkout's own token: client_credentials with private_key_jwt (RFC
+	// 7523), DPoP-bound to the same key, cached by a grant.Source.
+	auth, err := grant.PrivateKeyJWT(clientKey, "")
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grant.NewClientCredentials(idURL+"/token", checkoutClientID, auth,
+		grant.WithHTTPClient(idClient), grant.WithInsecureHTTP(), grant.WithDPoP(proofer),
+		grant.WithScopes("payments:write"))
+	if err != nil {
+		return nil, err
+	}
+	if pc.ownTokens, err = grant.NewSource(cc, grant.WithLogger(logger)); err != nil {
+		return nil, err
+	}
+	ownCreds, err := dpopgrpc.NewPerRPCCredentials(pc.ownTokens, proofer)
+	if err != nil {
+		return nil, err
+	}
+	if pc.own, err = egressgrpc.NewClient(ps.addr, d, ownCreds.DialOptions()...); err != nil {
+		return nil, err
+	}
 	if pc.bare, err = egressgrpc.NewClient(ps.addr, d); err != nil {
 		return nil, err
 	}
 	return pc, nil
 }
 
-// Close closes the connections.
+// Close closes the connections and stops the token sources.
 func (pc *paymentsClient) Close() error {
 	var errs []error
-	for _, c := range []*grpc.ClientConn{pc.conn, pc.bare} {
+	for _, c := range []*grpc.ClientConn{pc.conn, pc.own, pc.bare} {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}
 	}
-	if pc.tokens != nil {
-		errs = append(errs, pc.tokens.Close())
+	if pc.exchanger != nil {
+		errs = append(errs, pc.exchanger.Close())
+	}
+	if pc.ownTokens != nil {
+		errs = append(errs, pc.ownTokens.Close())
 	}
 	pc.egress.CloseIdleConnections()
 	return errors.Join(errs...)
 }
 
-// Charge charges order and returns the charge ID.
+// Charge charges order for the customer whose token ctx carries
+// (grant.ContextWithSubjectToken) and returns the charge ID.
 func (pc *paymentsClient) Charge(ctx context.Context, order string) (string, error) {
 	return invoke(ctx, pc.conn, chargeMethod, order)
 }
@@ -386,9 +434,11 @@ func newProofer() (*dpop.Proofer, error) {
 	return dpop.NewProofer(k, "")
 }
 
-// grpcSteps plays steps 15 to 18: calls to payments refused for each cause,
+// grpcSteps plays steps 15 to 20: calls to payments refused for each cause,
 // each printed with the status code and the ErrorInfo reason the client
-// sees. proofer and tok are the storefront's.
+// sees, and the storefront's attempt to act for the customer at the
+// identity service. proofer and tok are the storefront's: its DPoP key and
+// the customer's token.
 func (s *stage) grpcSteps(ctx context.Context, p *printer, proofer *dpop.Proofer, tok string) error {
 	const call = "Charge(ord_1001)"
 	p.line("15. An attacker inside checkout (a bad dependency) calls payments over checkout's mTLS connection, without a token.")
@@ -409,8 +459,8 @@ func (s *stage) grpcSteps(ctx context.Context, p *printer, proofer *dpop.Proofer
 		return err
 	}
 
-	p.line("17. Checkout, with its own valid token and fresh proofs, asks for a refund: no policy rule allows %s.", refundMethod)
-	_, err = invoke(ctx, s.pay.conn, refundMethod, "ch_5001")
+	p.line("17. Checkout, acting for the customer with the exchanged token and fresh proofs, asks for a refund: no policy rule allows %s.", refundMethod)
+	_, err = invoke(grant.ContextWithSubjectToken(ctx, tok), s.pay.conn, refundMethod, "ch_5001")
 	p.line("checkout: gRPC Refund(ch_5001) [mTLS, DPoP token, DPoP proof] → %s", grpcOutcome(err))
 	if status.Code(err) != codes.PermissionDenied {
 		return fmt.Errorf("expected PermissionDenied, got %s", grpcOutcome(err))
@@ -418,8 +468,30 @@ func (s *stage) grpcSteps(ctx context.Context, p *printer, proofer *dpop.Proofer
 
 	if !s.w.distinctPayments {
 		p.line("18. Wrong peer: skipped, the agent serves the storefront and checkout one SVID, so payments cannot tell them apart.")
-		return nil
+	} else if err := s.wrongPeer(ctx, p, proofer, tok); err != nil {
+		return err
 	}
+
+	p.line("19. Checkout charges with a token of its own (client_credentials, private_key_jwt, DPoP-bound), as it did before payments")
+	p.line("    required the customer's token acted on by checkout: the token names no actor, the policy answers actor_mismatch.")
+	var header, trailer metadata.MD
+	_, err = invoke(ctx, s.pay.own, chargeMethod, "ord_1001", grpc.Header(&header), grpc.Trailer(&trailer))
+	// What the refusal's challenge tells the client to do (dpopgrpc.Advise):
+	// give up; no nonce, proof or new token helps.
+	advice := ""
+	if adv, aerr := dpopgrpc.Advise(err, header, trailer); aerr == nil {
+		advice = fmt.Sprintf(" (client: %s)", adv.Action)
+	}
+	p.line("checkout: gRPC %s [mTLS, its own DPoP token, DPoP proof] → %s%s", call, grpcOutcome(err), advice)
+	if err := expectGRPC(err, codes.PermissionDenied, guard.Reason(authz.ReasonActorMismatch)); err != nil {
+		return err
+	}
+	return s.storefrontActs(ctx, p, proofer, tok)
+}
+
+// wrongPeer plays step 18: the storefront calls payments directly, with its
+// own SVID.
+func (s *stage) wrongPeer(ctx context.Context, p *printer, proofer *dpop.Proofer, tok string) error {
 	p.line("18. The storefront calls payments directly, with its own SVID, its customer's token and fresh proofs.")
 	creds, err := dpopgrpc.NewPerRPCCredentials(staticToken(tok), proofer)
 	if err != nil {
@@ -433,8 +505,43 @@ func (s *stage) grpcSteps(ctx context.Context, p *printer, proofer *dpop.Proofer
 	}
 	defer conn.Close()
 	_, err = invoke(ctx, conn, chargeMethod, "ord_1001")
-	p.line("storefront: gRPC %s [mTLS %s, DPoP token, DPoP proof] → %s", call, s.w.storefrontID, grpcOutcome(err))
+	p.line("storefront: gRPC Charge(ord_1001) [mTLS %s, DPoP token, DPoP proof] → %s", s.w.storefrontID, grpcOutcome(err))
 	return expectGRPC(err, codes.PermissionDenied, guard.ReasonPeerForbidden)
+}
+
+// storefrontActs plays step 20: the storefront, not checkout, tries to act
+// for the customer: it asks the identity service to exchange the customer's
+// token tok, with its own JWT-SVID as the actor, for a token for payments,
+// DPoP-bound to its key (proofer). The customer's token names checkout in
+// may_act, so the identity service refuses.
+func (s *stage) storefrontActs(ctx context.Context, p *printer, proofer *dpop.Proofer, tok string) error {
+	if s.w.storefrontID == s.w.checkoutID {
+		p.line("20. The storefront acting for the customer: skipped, the agent serves the storefront and checkout one SVID, so the identity service cannot tell them apart.")
+		return nil
+	}
+	p.line("20. The storefront tries to act for the customer itself: it asks the identity service to exchange the customer's token,")
+	p.line("    with its own JWT-SVID as the actor, for a token for payments. The customer's token names checkout in may_act.")
+	rec := &recorder{base: s.egress, p: p, who: "storefront"}
+	x, err := grant.NewExchanger(s.idURL+"/token", "", grant.NoClientAuth(),
+		grant.WithHTTPClient(&http.Client{Transport: rec}), grant.WithInsecureHTTP(), grant.WithDPoP(proofer),
+		grant.WithActorToken(func(ctx context.Context) (string, error) {
+			return s.w.jwtSVID(ctx, s.w.storefrontID, identityIssuer)
+		}, sts.TokenTypeJWT),
+		grant.WithAudience(paymentsAudience), grant.WithScopes("payments:write"))
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	_, err = x.Exchange(ctx, tok)
+	var refused *grant.Error
+	if !errors.As(err, &refused) || !errors.Is(err, grant.ErrRefused) || refused.Code != "invalid_request" ||
+		!strings.Contains(refused.Description, "may_act") {
+		return fmt.Errorf("expected the identity service to refuse the storefront's exchange with invalid_request for may_act, got %v", err)
+	}
+	// The description is the token service's fixed text: it never holds a
+	// token (package sts).
+	p.line("storefront: token exchange refused: %s (%s); it has no token for payments to call it with", refused.Code, refused.Description)
+	return nil
 }
 
 // grpcAuthority is the host and port of u, a server's base URL.

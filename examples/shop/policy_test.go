@@ -13,6 +13,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/authz/authztest"
+	"github.com/ztkit/ztkit/tokens"
 )
 
 // fixture is what the what-if tables share: the engine's clock and the
@@ -51,6 +52,16 @@ func (f fixture) customer(peer spiffeid.ID, scopes ...string) *authn.Principal {
 		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: f.now.Add(-2 * time.Minute),
 		Binding: authn.BoundToDPoPKey, Methods: authn.MethodMTLS | authn.MethodDPoP,
 	}
+}
+
+// exchanged is the customer's token after a token exchange at the
+// identity service: issued to actor (its client_id and act claim) to act for
+// the customer, sent by the workload peer.
+func (f fixture) exchanged(peer, actor spiffeid.ID, scopes ...string) *authn.Principal {
+	return with(f.customer(peer, scopes...), func(p *authn.Principal) {
+		p.ClientID = actor.String()
+		p.Actor = &tokens.Actor{Subject: actor.String()}
+	})
 }
 
 // admin is a back-office user who signed in with a hardware key five
@@ -123,21 +134,33 @@ func TestPolicyWhatIf(t *testing.T) {
 			Reason: authz.ReasonBadRequest},
 
 		// Payments: only checkout, for a customer who passed MFA.
-		{Name: "payments/checkout charges", Principal: customer(checkoutID, "payments:write"), Request: req("POST", "/payments"),
+		{Name: "payments/checkout charges", Principal: f.exchanged(checkoutID, checkoutID, "payments:write"), Request: req("POST", "/payments"),
 			Allow: true, Reason: authz.ReasonAllowed, RuleID: "payments-from-checkout"},
-		{Name: "payments/checkout saves a card", Principal: customer(checkoutID, "payments:write"), Request: req("PUT", "/customers/customer-42/payment-methods"),
+		{Name: "payments/checkout saves a card", Principal: f.exchanged(checkoutID, checkoutID, "payments:write"), Request: req("PUT", "/customers/customer-42/payment-methods"),
 			Allow: true, RuleID: "payments-from-checkout"},
-		{Name: "payments/stronger acr is enough", Principal: with(customer(checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "phr" }), Request: req("POST", "/payments"),
+		{Name: "payments/stronger acr is enough", Principal: with(f.exchanged(checkoutID, checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "phr" }), Request: req("POST", "/payments"),
 			Allow: true, RuleID: "payments-from-checkout"},
 		{Name: "payments/storefront cannot charge", Principal: customer(storefrontID, "payments:write"), Request: req("POST", "/payments"),
 			Reason: authz.ReasonPeerMismatch, RuleID: "payments-from-checkout"},
-		{Name: "payments/password only", Principal: with(customer(checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "pwd" }), Request: req("POST", "/payments"),
+		{Name: "payments/checkout's own token names no actor", Principal: with(customer(checkoutID, "payments:write"), func(p *authn.Principal) { p.ClientID = "checkout"; workload(p) }), Request: req("POST", "/shop.payments.v1.Payments/Charge"),
+			Reason: authz.ReasonActorMismatch, RuleID: "payments-from-checkout"},
+		{Name: "payments/the customer's token, not exchanged", Principal: customer(checkoutID, "payments:write"), Request: req("POST", "/shop.payments.v1.Payments/Charge"),
+			Reason: authz.ReasonActorMismatch, RuleID: "payments-from-checkout"},
+		{Name: "payments/a token the storefront acts with, sent by checkout", Principal: f.exchanged(checkoutID, storefrontID, "payments:write"), Request: req("POST", "/shop.payments.v1.Payments/Charge"),
+			Reason: authz.ReasonActorMismatch, RuleID: "payments-from-checkout"},
+		{Name: "payments/checkout only a prior actor", Principal: with(f.exchanged(checkoutID, accountID, "payments:write"), func(p *authn.Principal) {
+			p.Actor.Actor = &tokens.Actor{Subject: checkoutID.String()}
+		}), Request: req("POST", "/shop.payments.v1.Payments/Charge"),
+			Reason: authz.ReasonActorMismatch, RuleID: "payments-from-checkout"},
+		{Name: "payments/checkout acting for the customer charges over gRPC", Principal: f.exchanged(checkoutID, checkoutID, "payments:write"), Request: req("POST", "/shop.payments.v1.Payments/Charge"),
+			Allow: true, RuleID: "payments-from-checkout"},
+		{Name: "payments/password only", Principal: with(f.exchanged(checkoutID, checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "pwd" }), Request: req("POST", "/payments"),
 			Reason: authz.ReasonInsufficientACR, RuleID: "payments-from-checkout"},
-		{Name: "payments/acr off the ladder", Principal: with(customer(checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "urn:other:gold" }), Request: req("POST", "/payments"),
+		{Name: "payments/acr off the ladder", Principal: with(f.exchanged(checkoutID, checkoutID, "payments:write"), func(p *authn.Principal) { p.ACR = "urn:other:gold" }), Request: req("POST", "/payments"),
 			Reason: authz.ReasonInsufficientACR, RuleID: "payments-from-checkout"},
-		{Name: "payments/without payments:write", Principal: customer(checkoutID, "checkout:write"), Request: req("PUT", "/customers/customer-42/payment-methods"),
+		{Name: "payments/without payments:write", Principal: f.exchanged(checkoutID, checkoutID, "checkout:write"), Request: req("PUT", "/customers/customer-42/payment-methods"),
 			Reason: authz.ReasonInsufficientScope, RuleID: "payments-from-checkout"},
-		{Name: "payments/no rule lists payments", Principal: customer(checkoutID, "payments:write"), Request: req("GET", "/payments"),
+		{Name: "payments/no rule lists payments", Principal: f.exchanged(checkoutID, checkoutID, "payments:write"), Request: req("GET", "/payments"),
 			Reason: authz.ReasonNoRule},
 
 		// Admin: role admin, hardware key, recent sign-in, bound token; never via the storefront.
@@ -222,7 +245,7 @@ func TestForWorkloads(t *testing.T) {
 			Allow: true, RuleID: "checkout-place-order"},
 		{Name: "shop.example's storefront does not", Principal: customer(storefrontID, "checkout:write"), Request: req("POST", "/orders"),
 			Reason: authz.ReasonPeerMismatch, RuleID: "checkout-place-order"},
-		{Name: "agent's checkout charges", Principal: customer(w.checkoutID, "payments:write"), Request: req("POST", "/payments"),
+		{Name: "agent's checkout charges", Principal: f.exchanged(w.checkoutID, w.checkoutID, "payments:write"), Request: req("POST", "/payments"),
 			Allow: true, RuleID: "payments-from-checkout"},
 		{Name: "agent's storefront never reaches admin", Principal: with(admin(), func(p *authn.Principal) { p.Peer = w.storefrontID }), Request: req("GET", "/admin/orders"),
 			Reason: authz.ReasonForbidden, RuleID: "storefront-never-admin"},

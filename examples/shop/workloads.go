@@ -7,7 +7,9 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authn/spiffesource"
@@ -46,6 +48,11 @@ type workloads struct {
 	// distinctPayments is false when payments has the checkout's one SVID
 	// (an external agent): its peer check can then not tell them apart.
 	distinctPayments bool
+
+	// jwt is the Workload API's JWT source: checkout's JWT-SVIDs, its actor
+	// tokens at the identity service, and the trust domain's JWT bundles,
+	// which the identity service verifies them against.
+	jwt *workloadapi.JWTSource
 
 	// issuer is the embedded issuer; nil with an external agent.
 	issuer *spiffetest.Issuer
@@ -110,6 +117,9 @@ func (w *workloads) embedded(ctx context.Context) error {
 	}
 	w.closers = append(w.closers, src.Close)
 	w.checkoutSVID, w.checkoutBundles = src, src
+	if err := w.openJWT(ctx, iss.Addr()); err != nil {
+		return err
+	}
 
 	svid, err := iss.IssueX509SVID(w.storefrontID)
 	if err != nil {
@@ -169,6 +179,9 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 	w.td = coSVID.ID.TrustDomain()
 	w.checkoutID, w.storefrontID = coSVID.ID, sfSVID.ID
 	w.checkoutSVID, w.checkoutBundles = co, co
+	if err := w.openJWT(ctx, addr); err != nil {
+		return err
+	}
 	w.storefrontSVID, w.storefrontBundles = sf, sf
 	w.paymentsID, w.paymentsSVID, w.paymentsBundles = coSVID.ID, co, co
 	w.paymentsPeers = authn.MatchMemberOf(w.td)
@@ -183,6 +196,35 @@ func (w *workloads) agent(ctx context.Context, addr string) error {
 		fmt.Sprintf("payments: is %s; accepts gRPC calls from any workload of trust domain %s", w.paymentsID, w.td.Name()),
 	}
 	return nil
+}
+
+// openJWT opens the JWT source of the Workload API at addr, waiting at most
+// spiffesource.DefaultStartTimeout for its first bundles.
+func (w *workloads) openJWT(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, spiffesource.DefaultStartTimeout)
+	defer cancel()
+	src, err := workloadapi.NewJWTSource(ctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	if err != nil {
+		return fmt.Errorf("shop: JWT source at %s: %w", addr, err)
+	}
+	w.closers = append(w.closers, src.Close)
+	w.jwt = src
+	return nil
+}
+
+// jwtSVID returns a JWT-SVID for id with audience aud, in its compact
+// form: from the Workload API for the workload it serves (checkout), and
+// issued directly by the embedded issuer for another (the storefront),
+// like their X509-SVIDs.
+func (w *workloads) jwtSVID(ctx context.Context, id spiffeid.ID, aud string) (string, error) {
+	if w.issuer != nil && id != w.checkoutID {
+		return w.issuer.IssueJWTSVID(id, []string{aud})
+	}
+	svid, err := w.jwt.FetchJWTSVID(ctx, jwtsvid.Params{Audience: aud})
+	if err != nil {
+		return "", err
+	}
+	return svid.Marshal(), nil
 }
 
 // forgedSVID returns an X509-SVID for id signed by a CA of the same trust
