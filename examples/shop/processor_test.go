@@ -133,7 +133,7 @@ func TestShopWithVault(t *testing.T) {
 		"payments: card processor key from OpenBao/Vault KV v2 secret/" + v.kvPath + " at " + v.addr +
 			" (logged in with AppRole), read again every 5m0s; key version 1",
 		`level=INFO msg="secrets: credential issued" `,
-		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42 via checkout from spiffe://shop.example/checkout (mtls+dpop); card processor pi_1, key version 1",
+		"payments: OK  allow  charge ch_5001 for order ord_1001 of customer-42, actor spiffe://shop.example/checkout (act), from spiffe://shop.example/checkout (mtls+dpop); card processor pi_1, key version 1",
 	} {
 		assert.Contains(t, got, want)
 	}
