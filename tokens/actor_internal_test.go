@@ -7,10 +7,12 @@ import (
 	"github.com/ztkit/ztkit/internal/jsonscan"
 )
 
-// RFC 8693 claims sets, verbatim. They lack claims RFC 9068 requires (iat,
-// jti, client_id), so the tests read their act and may_act members directly.
+// RFC 8693 claims sets, verbatim (each as the RFC prints it, with its
+// indentation). They lack claims RFC 9068 requires (iat, jti, client_id), so
+// the tests read their act and may_act members directly.
 const (
-	// RFC 8693 §4.1, Figure 6: admin@example.com is the current actor.
+	// Verbatim from RFC 8693 §4.1, Figure 5 ("Actor Claim"):
+	// admin@example.com is the current actor.
 	rfc8693Act = `{
   "aud":"https://consumer.example.com",
   "iss":"https://issuer.example.com",
@@ -22,34 +24,34 @@ const (
     "sub":"admin@example.com"
   }
 }`
-	// RFC 8693 §4.1, Figure 7: a nested act; the web application is the
-	// current actor, admin@example.com a prior one.
+	// Verbatim from RFC 8693 §4.1, Figure 6 ("Nested Actor Claim"): service16
+	// is the current actor, service77 a prior one.
 	rfc8693NestedAct = `{
-  "aud":"https://consumer.example.com",
+  "aud":"https://service26.example.com",
   "iss":"https://issuer.example.com",
-  "exp":1443904177,
-  "nbf":1443904077,
+  "exp":1443904100,
+  "nbf":1443904000,
   "sub":"user@example.com",
   "act":
   {
-    "sub":"consumer.example.com-web-application",
-    "iss":"https://issuer.example.net",
+    "sub":"https://service16.example.com",
     "act":
     {
-      "sub":"admin@example.com"
+      "sub":"https://service77.example.com"
     }
   }
 }`
-	// RFC 8693 §4.4, Figure 8: admin@example.net may act for user@example.net.
+	// Verbatim from RFC 8693 §4.4, Figure 9 ("Authorized Actor Claim"):
+	// admin@example.com may act for user@example.com.
 	rfc8693MayAct = `{
   "aud":"https://consumer.example.com",
   "iss":"https://issuer.example.com",
   "exp":1443904177,
   "nbf":1443904077,
-  "sub":"user@example.net",
+  "sub":"user@example.com",
   "may_act":
   {
-    "sub":"admin@example.net"
+    "sub":"admin@example.com"
   }
 }`
 )
@@ -75,10 +77,10 @@ func TestParseActorRFC8693Examples(t *testing.T) {
 	}{
 		{"§4.1 act", rfc8693Act, "act", MaxActorDepth, Actor{Subject: "admin@example.com"}},
 		{"§4.1 nested act", rfc8693NestedAct, "act", MaxActorDepth, Actor{
-			Subject: "consumer.example.com-web-application", Issuer: "https://issuer.example.net",
-			Actor: &Actor{Subject: "admin@example.com"},
+			Subject: "https://service16.example.com",
+			Actor:   &Actor{Subject: "https://service77.example.com"},
 		}},
-		{"§4.4 may_act", rfc8693MayAct, "may_act", 1, Actor{Subject: "admin@example.net"}},
+		{"§4.4 may_act", rfc8693MayAct, "may_act", 1, Actor{Subject: "admin@example.com"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +109,7 @@ func TestParseActorRFC8693Examples(t *testing.T) {
 		if !errors.Is(err, ErrMissingClaim) { // iat, jti and client_id are absent
 			t.Fatalf("err = %v, want ErrMissingClaim", err)
 		}
-		if got := c.Actor.Subjects(); len(got) != 2 || got[0] != "consumer.example.com-web-application" || got[1] != "admin@example.com" {
+		if got := c.Actor.Subjects(); len(got) != 2 || got[0] != "https://service16.example.com" || got[1] != "https://service77.example.com" {
 			t.Fatalf("act chain %q", got)
 		}
 	})
