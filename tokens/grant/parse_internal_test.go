@@ -12,7 +12,9 @@ import (
 	"github.com/ztkit/ztkit/tokens"
 )
 
-// RFC 6749 §4.4.3 and RFC 8693 §2.3 / Appendix A.1.2 and A.2.2 responses.
+// Token response bodies. "RFC 6749 §4.4.3" is verbatim from RFC 6749
+// §4.4.3 and "RFC 8693 §2.3" verbatim from RFC 8693 §2.3, Figure 3 (folded
+// lines joined); the RFC 9449 §5 one is adapted (see its entry).
 var goodResponses = map[string]struct {
 	body  string
 	want  tokenResponse
@@ -23,10 +25,14 @@ var goodResponses = map[string]struct {
 		want: tokenResponse{accessToken: "2YotnFZFEjr1zCsicMWpAA", tokenType: "example", expiresIn: time.Hour, hasExpiresIn: true},
 	},
 	"RFC 8693 §2.3": {
-		body: `{"access_token":"eyJhbGciOiJFUzI1NiIsImtpZCI6IjcyIn0.eyJhdWQiOiJodHRwczovL2JhY2tlbmQuZXhhbXBsZS5jb20iLCJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiZXhwIjoxNDQxOTE3NTkzLCJpYXQiOjE0NDE5MTc1MzMsInN1YiI6ImJkY0BleGFtcGxlLmNvbSIsInNjb3BlIjoiYXBpIn0.40y3ZgQedw6rxf59WlwHDD9jryFOr0_Wh3CGozQBihNBhnXEQgU85AI9x3KmsPottVMLPIWvmDCMy5-kdXjwhw",
+		body: `{"access_token":"eyJhbGciOiJFUzI1NiIsImtpZCI6IjllciJ9.eyJhdWQiOiJodHRwczovL2JhY2tlbmQuZXhhbXBsZS5jb20iLCJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiZXhwIjoxNDQxOTE3NTkzLCJpYXQiOjE0NDE5MTc1MzMsInN1YiI6ImJkY0BleGFtcGxlLmNvbSIsInNjb3BlIjoiYXBpIn0.40y3ZgQedw6rxf59WlwHDD9jryFOr0_Wh3CGozQBihNBhnXEQgU85AI9x3KmsPottVMLPIWvmDCMy5-kdXjwhw",
  "issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":60}`,
 		want: tokenResponse{tokenType: "Bearer", expiresIn: time.Minute, hasExpiresIn: true, issuedTokenType: "urn:ietf:params:oauth:token-type:access_token"},
 	},
+	// RFC 9449 §5, the figure "Access Token Response", with token_type
+	// "DPoP" written "dpop" to check that it is read case-insensitively
+	// (RFC 6749 §5.1: "Value is case insensitive"); the other members are
+	// verbatim.
 	"RFC 9449 §5 (token type case-insensitive, refresh token ignored)": {
 		body: `{"access_token":"Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU","token_type":"dpop","expires_in":2677,"refresh_token":"Q..Zkm29lexi8VnWg2zPW1x-tgGad0Ibc3s3EwM_Ni4-g"}`,
 		want: tokenResponse{accessToken: "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU", tokenType: "DPoP", expiresIn: 2677 * time.Second, hasExpiresIn: true},

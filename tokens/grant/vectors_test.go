@@ -39,6 +39,9 @@ func staticBasic(secret string) grant.ClientAuth {
 }
 
 // RFC 6749 §4.4.2 and §4.4.3: the client credentials request and response.
+// Verbatim from RFC 6749 §4.4.2 (client s6BhdRkqt3, secret gX1fBat3bV, the
+// Authorization header and the body grant_type=client_credentials) and
+// §4.4.3 (the response body; the test server's headers are its own).
 func TestRFC6749ClientCredentialsVector(t *testing.T) {
 	srv, req, form := vectorServer(t, `{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"example","expires_in":3600,"example_parameter":"example_value"}`)
 	cc, err := grant.NewClientCredentials(srv.URL+"/token", "s6BhdRkqt3", staticBasic("gX1fBat3bV"), grant.WithInsecureHTTP())
@@ -52,9 +55,12 @@ func TestRFC6749ClientCredentialsVector(t *testing.T) {
 }
 
 // RFC 8693 §2.3: the token exchange request (client_secret_basic, resource,
-// subject token of type access_token) and its response.
+// subject token of type access_token) and its response. Verbatim from RFC
+// 8693 §2.3, Figures 2 (request; client rs08, secret
+// long-secure-random-secret, the form with its folded lines joined) and 3
+// (response; the issued token's header is kid "9er").
 func TestRFC8693ExchangeVector(t *testing.T) {
-	const issued = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjcyIn0.eyJhdWQiOiJodHRwczovL2JhY2tlbmQuZXhhbXBsZS5jb20iLCJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiZXhwIjoxNDQxOTE3NTkzLCJpYXQiOjE0NDE5MTc1MzMsInN1YiI6ImJkY0BleGFtcGxlLmNvbSIsInNjb3BlIjoiYXBpIn0.40y3ZgQedw6rxf59WlwHDD9jryFOr0_Wh3CGozQBihNBhnXEQgU85AI9x3KmsPottVMLPIWvmDCMy5-kdXjwhw"
+	const issued = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjllciJ9.eyJhdWQiOiJodHRwczovL2JhY2tlbmQuZXhhbXBsZS5jb20iLCJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiZXhwIjoxNDQxOTE3NTkzLCJpYXQiOjE0NDE5MTc1MzMsInN1YiI6ImJkY0BleGFtcGxlLmNvbSIsInNjb3BlIjoiYXBpIn0.40y3ZgQedw6rxf59WlwHDD9jryFOr0_Wh3CGozQBihNBhnXEQgU85AI9x3KmsPottVMLPIWvmDCMy5-kdXjwhw"
 	srv, req, form := vectorServer(t, `{"access_token":"`+issued+`","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":60}`)
 	x, err := grant.NewExchanger(srv.URL+"/as/token.oauth2", "rs08", staticBasic("long-secure-random-secret"),
 		grant.WithInsecureHTTP(), grant.WithResource("https://backend.example.com/api"))
@@ -75,15 +81,18 @@ func TestRFC8693ExchangeVector(t *testing.T) {
 	assert.Equal(t, 60.0, tok.Expiry.Sub(tok.IssuedAt).Seconds())
 }
 
-// RFC 8693 Appendix A.2: a delegation request, with an actor token of type
-// jwt (A.2.1's, sub admin@example.net), a subject token of type jwt (here
-// A.1.1's) and the audience "urn:example:cooperation-context"; the answer is
-// A.2.2's, whose token_type N_A is no access token for this client. The
-// tokens' signatures are not checked: only the request's shape is.
+// RFC 8693 Appendix A.2: a delegation request, with a subject token of type
+// jwt (sub user@example.net, may_act admin@example.net), an actor token of
+// type jwt (sub admin@example.net) and the audience
+// "urn:example:cooperation-context"; the answer is A.2.2's, whose token_type
+// N_A is no access token for this client. The tokens' signatures are not
+// checked: only the request's shape is. Verbatim from RFC 8693 Appendix
+// A.2.1, Figure 14 (both tokens, folded lines joined; the RFC's request has
+// no client authentication) and A.2.2, Figure 17 (the response).
 func TestRFC8693DelegationVector(t *testing.T) {
 	const (
-		subject = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjE2In0.eyJhdWQiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiaXNzIjoiaHR0cHM6Ly9vcmlnaW5hbC1pc3N1ZXIuZXhhbXBsZS5uZXQiLCJleHAiOjE0NDE5MTA2MDAsIm5iZiI6MTQ0MTkwOTAwMCwic3ViIjoiYmRjQGV4YW1wbGUubmV0Iiwic2NvcGUiOiJvcmRlcnMgcHJvZmlsZSBoaXN0b3J5In0.PRBg-jXn4cJuj1gmYXFiGkZzRuzbXZ_sDxdE98ddW44ufsbWLKd3JJ1VZhF64pbTtfjy4VXFVBDaQpKjn5JzAw"
-		actor   = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjE2In0.eyJhdWQiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiaXNzIjoiaHR0cHM6Ly9vcmlnaW5hbC1pc3N1ZXIuZXhhbXBsZS5uZXQiLCJleHAiOjE0NDE5MTAwNjAsInN1YiI6ImFkbWluQGV4YW1wbGUubmV0In0.7YQ-3zPfhUvzje5oqw8COCvN5uP6NsKik9CVV6cAOf4QKgM-tKfiOwcgZoUuDL2tEs6tqPlcBJrjFFGRvIQOtA"
+		subject = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjE2In0.eyJhdWQiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiaXNzIjoiaHR0cHM6Ly9vcmlnaW5hbC1pc3N1ZXIuZXhhbXBsZS5uZXQiLCJleHAiOjE0NDE5MTAwNjAsInNjb3BlIjoic3RhdHVzIGZlZWQiLCJzdWIiOiJ1c2VyQGV4YW1wbGUubmV0IiwibWF5X2FjdCI6eyJzdWIiOiJhZG1pbkBleGFtcGxlLm5ldCJ9fQ.4rPRSWihQbpMIgAmAoqaJojAxj-p2X8_fAtAGTXrvMxU-eEZHnXqY0_AOZgLdxw5DyLzua8H_I10MCcckF-Q_g"
+		actor   = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjE2In0.eyJhdWQiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiaXNzIjoiaHR0cHM6Ly9vcmlnaW5hbC1pc3N1ZXIuZXhhbXBsZS5uZXQiLCJleHAiOjE0NDE5MTAwNjAsInN1YiI6ImFkbWluQGV4YW1wbGUubmV0In0.7YQ-3zPfhUvzje5oqw8COCvN5uP6NsKik9CVV6cAOf4QKgM-tKfiOwcgZoUuDL2tEs6tqPlcBlMjiSzEjm3yBg"
 	)
 	srv, _, form := vectorServer(t, `{"access_token":"eyJhbGciOiJFUzI1NiIsImtpZCI6IjcyIn0.eyJhdWQiOiJ1cm46ZXhhbXBsZTpjb29wZXJhdGlvbi1jb250ZXh0IiwiaXNzIjoiaHR0cHM6Ly9hcy5leGFtcGxlLmNvbSIsImV4cCI6MTQ0MTkxMzYxMCwic2NvcGUiOiJzdGF0dXMgZmVlZCIsInN1YiI6InVzZXJAZXhhbXBsZS5uZXQiLCJhY3QiOnsic3ViIjoiYWRtaW5AZXhhbXBsZS5uZXQifX0.3paKl9UySKYB5ng6_cUtQ2qlO8Rc_y7Mea7IwEXTcYbNdwG9-G1EKCFe5fW3H0hwX-MSZ49Wpcb1SiAZaOQBtw","issued_token_type":"urn:ietf:params:oauth:token-type:jwt","token_type":"N_A","expires_in":3600}`)
 	x, err := grant.NewExchanger(srv.URL+"/as/token.oauth2", "", grant.NoClientAuth(), grant.WithInsecureHTTP(),
