@@ -103,7 +103,9 @@ func TestClientCredentialsPrivateKeyJWT(t *testing.T) {
 }
 
 // RFC 7523 §2.2's example request as written is an authorization_code
-// grant, which this server does not serve.
+// grant, which this server does not serve. The body is verbatim from RFC 7523
+// §2.2 (folded lines joined), except the assertion, which the RFC elides
+// ("[...omitted for brevity...]"): only its visible parts are kept.
 func TestRFC7523Section22AsWritten(t *testing.T) {
 	rg := newRig(t)
 	body := "grant_type=authorization_code&" +

@@ -20,7 +20,8 @@ import (
 
 // rfc8693Request is the token exchange request of RFC 8693 §2.3, byte for
 // byte (the line breaks of the RFC's figure removed), with its client
-// authentication by client_secret_basic.
+// authentication by client_secret_basic. Verbatim from RFC 8693 §2.3,
+// Figure 2 (the body; the Authorization header is used below).
 const rfc8693Request = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange" +
 	"&resource=https%3A%2F%2Fbackend.example.com%2Fapi" +
 	"&subject_token=accVkjcJyb4BWCxGsndESCJQbdFMogUC5PbRDqceLTC" +
@@ -70,9 +71,12 @@ func TestRFC8693Section23(t *testing.T) {
 	assert.Equal(t, &tokens.Actor{Subject: checkoutID.String()}, c.Actor)
 }
 
-// RFC 8693 Appendix A.1.1 (impersonation): audience and a JWT subject token;
-// here the actor is the mTLS workload. Appendix A.1.2 answers with the
-// subject's scope and an N_A JWT; ztkit issues an access token, DPoP-bound.
+// RFC 8693 Appendix A.1.1 (impersonation): audience and a JWT subject token
+// with the claims of Figure 11 (sub bdc@example.net, scope "orders profile
+// history"; the token itself is a real one, not the RFC's); here the actor is
+// the mTLS workload. Appendix A.1.2 answers with a Bearer access token
+// (issued_token_type access_token) whose claims (Figure 13) keep the
+// subject's sub and scope; ztkit issues an access token too, DPoP-bound.
 func TestRFC8693AppendixA1(t *testing.T) {
 	rg := newRig(t)
 	p := newProofer(t)
@@ -93,7 +97,10 @@ func TestRFC8693AppendixA1(t *testing.T) {
 
 // RFC 8693 Appendix A.2.1 (delegation): the subject token says who may act
 // (may_act), the actor presents an actor_token of type jwt, and the issued
-// token names it in act (A.2.2). The actor token is a JWT-SVID.
+// token names it in act (A.2.2). The subject token has the sub and scope of
+// Figure 15 (user@example.net, "status feed"); the actor token is a JWT-SVID
+// in place of Figure 16's. A.2.2 answers with token_type N_A and
+// issued_token_type jwt; ztkit issues a DPoP-bound access token.
 func TestRFC8693AppendixA2(t *testing.T) {
 	rg := newRig(t)
 	p := newProofer(t)

@@ -40,9 +40,9 @@ const (
 	issuerURL    = "https://id.shop.test"
 	checkoutAud  = "https://checkout.shop.test"
 	paymentsAud  = "https://payments.shop.test"
-	backendAud   = "https://backend.example.com/api" // RFC 8693 §2.3
-	cooperation  = "urn:example:cooperation-context" // RFC 8693 Appendix A
-	customer     = "bdc@example.com"                 // RFC 8693 §2.3
+	backendAud   = "https://backend.example.com/api" // verbatim from RFC 8693 §2.3, Figure 2 (resource)
+	cooperation  = "urn:example:cooperation-context" // verbatim from RFC 8693 Appendix A.1.1 and A.2.1 (audience)
+	customer     = "bdc@example.com"                 // verbatim from RFC 8693 §2.3, Figure 3 (the issued token's sub)
 	jwtBearer    = sts.ClientAssertionTypeJWTBearer
 	formURLEnc   = "application/x-www-form-urlencoded"
 	exchangeForm = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
