@@ -15,7 +15,8 @@ import (
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
-// rfcNonce is the DPoP-Nonce of the examples of RFC 9449 §8 and §9.
+// rfcNonce is the DPoP-Nonce of the examples of RFC 9449 §8 and §9
+// (verbatim from both).
 const rfcNonce = "eyJ7S_zG.eyJH0-Z.HX4w-7v"
 
 // refusal is an HTTP response as a client receives it.
@@ -53,13 +54,14 @@ func TestAdviseRFCExamples(t *testing.T) {
 		want dpop.Advice
 	}{
 		{
-			// RFC 6750 §3: a request without credentials.
+			// Verbatim from RFC 6750 §3: a request without credentials.
 			name: "RFC 6750 §3 no credentials",
 			in:   refusal{status: 401, challenges: []string{`Bearer realm="example"`}},
 			want: dpop.Advice{Action: dpop.ActionAuthenticate, Scheme: "Bearer"},
 		},
 		{
-			// RFC 6750 §3: an expired token.
+			// Verbatim from RFC 6750 §3 (folded lines joined): an expired
+			// token. The token sent is the one of RFC 6750 §2.1.
 			name: "RFC 6750 §3 expired token",
 			in: refusal{status: 401, auth: "Bearer mF_9.B5f-4.1JqM", challenges: []string{
 				`Bearer realm="example", error="invalid_token", error_description="The access token expired"`,
@@ -67,7 +69,9 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionNewToken, Scheme: "Bearer", Error: "invalid_token", Description: "The access token expired"},
 		},
 		{
-			// RFC 6750 §3.1 insufficient_scope with the first scope example of §3.
+			// RFC 6750 §3.1 insufficient_scope (403), built with the first
+			// scope value of RFC 6750 §3, verbatim; the challenge itself is
+			// not an RFC example.
 			name: "RFC 6750 §3.1 insufficient_scope, OpenID scopes",
 			in: refusal{status: 403, auth: "Bearer mF_9.B5f-4.1JqM", challenges: []string{
 				`Bearer realm="example", error="insufficient_scope", scope="openid profile email"`,
@@ -75,7 +79,9 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionRequestScopes, Scheme: "Bearer", Error: "insufficient_scope", Scopes: []string{"openid", "profile", "email"}},
 		},
 		{
-			// RFC 6750 §3.1 insufficient_scope with the second scope example of §3.
+			// RFC 6750 §3.1 insufficient_scope (403), built with the second
+			// scope value of RFC 6750 §3, verbatim; the challenge itself is
+			// not an RFC example.
 			name: "RFC 6750 §3.1 insufficient_scope, OMAP scope",
 			in: refusal{status: 403, challenges: []string{
 				`Bearer error="insufficient_scope", scope="urn:example:channel=HBO&urn:example:rating=G,PG-13"`,
@@ -83,13 +89,16 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionRequestScopes, Scheme: "Bearer", Error: "insufficient_scope", Scopes: []string{"urn:example:channel=HBO&urn:example:rating=G,PG-13"}},
 		},
 		{
-			// RFC 9449 §7.1: a request without a token to a DPoP resource.
+			// Verbatim from RFC 9449 §7.1: a request without a token to a
+			// DPoP resource.
 			name: "RFC 9449 §7.1 no token",
 			in:   refusal{status: 401, challenges: []string{`DPoP algs="ES256 PS256"`}},
 			want: dpop.Advice{Action: dpop.ActionAuthenticate, Scheme: "DPoP", Algs: []string{"ES256", "PS256"}},
 		},
 		{
-			// RFC 9449 §7.1: a token whose binding does not match the proof.
+			// Verbatim from RFC 9449 §7.1 (the '\' line wrapping of RFC 8792
+			// undone): a token whose binding does not match the proof. The
+			// token sent is the one of RFC 9449 §7.1.
 			name: "RFC 9449 §7.1 invalid_token",
 			in: refusal{status: 401, auth: "DPoP Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU", challenges: []string{
 				`DPoP error="invalid_token", error_description="Invalid DPoP key binding", algs="ES256"`,
@@ -97,7 +106,9 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionNewToken, Scheme: "DPoP", Error: "invalid_token", Description: "Invalid DPoP key binding", Algs: []string{"ES256"}},
 		},
 		{
-			// RFC 9449 §8: the authorization server's nonce, in an RFC 6749 §5.2 error response.
+			// Verbatim from RFC 9449 §8 (the nonce header and the body, its
+			// indentation one space less): the authorization server's nonce,
+			// in an RFC 6749 §5.2 error response.
 			name: "RFC 9449 §8 authorization server nonce",
 			in: refusal{status: 400, nonces: []string{rfcNonce}, body: `{
  "error": "use_dpop_nonce",
@@ -107,7 +118,8 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionRetryWithNonce, Error: "use_dpop_nonce", Description: "Authorization server requires nonce in DPoP proof", Nonce: rfcNonce},
 		},
 		{
-			// RFC 9449 §9: the resource server's nonce.
+			// Verbatim from RFC 9449 §9 (the '\' line wrapping of RFC 8792
+			// undone): the resource server's nonce.
 			name: "RFC 9449 §9 resource server nonce",
 			in: refusal{status: 401, auth: "DPoP Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU", nonces: []string{rfcNonce}, challenges: []string{
 				`DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`,
@@ -115,7 +127,9 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionRetryWithNonce, Scheme: "DPoP", Error: "use_dpop_nonce", Description: "Resource server requires nonce in DPoP proof", Nonce: rfcNonce},
 		},
 		{
-			// RFC 9470 §3: a different authentication level is required.
+			// Verbatim from RFC 9470 §3, the figure "Authentication
+			// Requirements Challenge indicating acr_values" (folded lines
+			// joined): a different authentication level is required.
 			name: "RFC 9470 §3 acr_values",
 			in: refusal{status: 401, auth: "Bearer x", challenges: []string{
 				`Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR"`,
@@ -123,7 +137,9 @@ func TestAdviseRFCExamples(t *testing.T) {
 			want: dpop.Advice{Action: dpop.ActionStepUp, Scheme: "Bearer", Error: "insufficient_user_authentication", Description: "A different authentication level is required", ACRValues: []string{"myACR"}},
 		},
 		{
-			// RFC 9470 §3: a more recent authentication is required.
+			// Verbatim from RFC 9470 §3, the figure "Authentication
+			// Requirements Challenge indicating max_age" (folded lines
+			// joined): a more recent authentication is required.
 			name: "RFC 9470 §3 max_age",
 			in: refusal{status: 401, auth: "Bearer x", challenges: []string{
 				`Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age="5"`,

@@ -16,13 +16,15 @@ func TestParseChallenges(t *testing.T) {
 		want []dpop.Challenge
 	}{
 		{
-			// RFC 9449 §7.1, the example of a 401 to a request without a token.
+			// Verbatim from RFC 9449 §7.1, the example of a 401 to a request
+			// without a token.
 			name: "RFC 9449 §7.1",
 			in:   `DPoP algs="ES256 PS256"`,
 			want: []dpop.Challenge{{Scheme: "DPoP", Params: map[string]string{"algs": "ES256 PS256"}}},
 		},
 		{
-			// RFC 9449 §9, the use_dpop_nonce challenge of a resource server.
+			// Verbatim from RFC 9449 §9 (the '\' line wrapping of RFC 8792
+			// undone), the use_dpop_nonce challenge of a resource server.
 			name: "RFC 9449 §9 nonce",
 			in:   `DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`,
 			want: []dpop.Challenge{{Scheme: "DPoP", Params: map[string]string{
@@ -30,7 +32,9 @@ func TestParseChallenges(t *testing.T) {
 			}}},
 		},
 		{
-			// RFC 6750 §3, two schemes in one value; parameter names are case-insensitive.
+			// Two schemes in one value (not an RFC example; RFC 9449 §7.2
+			// shows Bearer and DPoP together); parameter names are
+			// case-insensitive.
 			name: "two challenges",
 			in:   `Bearer realm="example", Error="insufficient_scope", scope="checkout:write", DPoP algs="ES256"`,
 			want: []dpop.Challenge{

@@ -248,8 +248,8 @@ func ExampleRequestVerifier_Verify() {
 }
 
 // An authorization server checks the proof of a token request (RFC 9449 §5).
-// This is the example proof of RFC 9449 §4.1, checked at the instant it was
-// made; its key's thumbprint is the jkt of §6.1.
+// This is the example proof of RFC 9449 §4.1, verbatim, checked at the
+// instant it was made; its key's thumbprint is the jkt of §6.1.
 func ExampleVerifier_Verify() {
 	const proof = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik" +
 		"VDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCR" +

@@ -23,12 +23,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// RFC 9449 examples. The proof key is the P-256 key of §4.1-4.2; its RFC 7638
-// thumbprint is the cnf.jkt of §6.1. vtRFCTokenProof is the proof of the token
-// request in §4.1 (decoded in §4.2: POST https://server.example.com/token, iat
-// 1562262616). vtRFCResourceProof is the proof of the protected resource
-// request in §7.1 (GET https://resource.example.org/protectedresource, iat
-// 1562262618), whose ath is the hash of vtRFCAccessToken.
+// RFC 9449 examples, verbatim (the '\' line wrapping of RFC 8792 undone).
+// The proof key is the P-256 key of §4.1-4.2; its RFC 7638 thumbprint is the
+// cnf.jkt of §6.1. vtRFCTokenProof is the DPoP header of the token request in
+// §4.1 (decoded in §4.2: POST https://server.example.com/token, iat
+// 1562262616). vtRFCResourceProof is the DPoP header of the protected
+// resource request in §7.1 (GET https://resource.example.org/protectedresource,
+// iat 1562262618), whose ath is the hash of vtRFCAccessToken.
 const (
 	vtRFCJKT        = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 	vtRFCTokenProof = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik" +

@@ -23,7 +23,9 @@ import (
 )
 
 // rfc9470 is the step-up challenge of RFC 9470 §3 in the DPoP scheme, with
-// both parameters.
+// both parameters (§3: they "MAY both occur in the same challenge"). Adapted:
+// the error, error_description, acr_values and max_age values are verbatim
+// from the two figures of RFC 9470 §3, which use Bearer, one parameter each.
 const rfc9470 = `DPoP error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR", max_age="5"`
 
 // TestAdvise: the status code says whether a call's outcome is a refusal
