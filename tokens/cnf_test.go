@@ -59,7 +59,13 @@ func TestVerifyRefusesUnenforceableConfirmation(t *testing.T) {
 		"x5t#S256 number":        map[string]any{"x5t#S256": 7},
 		"x5t#S256 short":         map[string]any{"x5t#S256": b64(make([]byte, 20))},
 		"x5t#S256 non-canonical": map[string]any{"x5t#S256": strings.Repeat("_", 42) + "9"},
-		"good jkt, bad x5t#S256": map[string]any{"jkt": tp, "x5t#S256": "nope"},
+		// Verbatim from RFC 8705 §3.1, Figure 2: the example's value is not
+		// the base64url of any SHA-256 digest. Its last character, "2",
+		// leaves non-zero bits past the 256th (the canonical encoding of the
+		// same 32 bytes ends in "0"), so it is refused like the one above; a
+		// thumbprint computed from a real certificate never has that form.
+		"x5t#S256 of RFC 8705 §3.1": map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"},
+		"good jkt, bad x5t#S256":    map[string]any{"jkt": tp, "x5t#S256": "nope"},
 	}
 	for name, cnf := range cases {
 		t.Run(name, func(t *testing.T) {
