@@ -31,7 +31,9 @@ func metadataServer(t *testing.T, path, contentType, doc string) (issuer string)
 }
 
 func TestDiscover(t *testing.T) {
-	// RFC 8414 §3.2's example, with the test server as issuer.
+	// Adapted from RFC 8414 §3.2's example, with the test server as issuer.
+	// Not verbatim: it has members that example cannot have, such as
+	// dpop_signing_alg_values_supported (RFC 9449 §5.1, published later).
 	const doc = `{"issuer":"{{ISSUER}}","authorization_endpoint":"https://server.example.com/authorize",
  "token_endpoint":"{{ISSUER}}/token","token_endpoint_auth_methods_supported":["client_secret_basic","private_key_jwt"],
  "token_endpoint_auth_signing_alg_values_supported":["RS256","ES256"],"jwks_uri":"{{ISSUER}}/jwks.json",

@@ -109,6 +109,7 @@ func TestParseErrorResponse(t *testing.T) {
 		body        string
 		want        Error
 	}{
+		// Verbatim from RFC 6749 §5.2 (status, Content-Type and body).
 		"RFC 6749 §5.2": {400, "application/json;charset=UTF-8", `{"error":"invalid_request"}`, Error{StatusCode: 400, Code: "invalid_request"}},
 		"RFC 8693 §2.2.2 invalid_target": {400, "application/json", `{"error":"invalid_target","error_description":"audience not allowed","error_uri":"https://as.example/e"}`,
 			Error{StatusCode: 400, Code: "invalid_target", Description: "audience not allowed", URI: "https://as.example/e"}},
