@@ -136,7 +136,8 @@ func TestParseErrorResponse(t *testing.T) {
 }
 
 func TestInsecureExpiry(t *testing.T) {
-	// The subject token of RFC 8693 Appendix A.1.1 (exp 1441910600).
+	// The subject token of RFC 8693 Appendix A.1.1 (exp 1441910600), verbatim
+	// from Figure 10 (folded lines joined).
 	const rfc8693Subject = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjE2In0.eyJhdWQiOiJodHRwczovL2FzLmV4YW1wbGUuY29tIiwiaXNzIjoiaHR0cHM6Ly9vcmlnaW5hbC1pc3N1ZXIuZXhhbXBsZS5uZXQiLCJleHAiOjE0NDE5MTA2MDAsIm5iZiI6MTQ0MTkwOTAwMCwic3ViIjoiYmRjQGV4YW1wbGUubmV0Iiwic2NvcGUiOiJvcmRlcnMgcHJvZmlsZSBoaXN0b3J5In0.PRBg-jXn4cJuj1gmYXFiGkZzRuzbXZ_sDxdE98ddW44ufsbWLKd3JJ1VZhF64pbTtfjy4VXFVBDaQpKjn5JzAw"
 	assert.Equal(t, time.Unix(1441910600, 0), insecureExpiry(rfc8693Subject))
 	for _, s := range []string{"opaque", "a.b", "a.b.c.d", "a.!!.c", "x." + b64(`{"exp":"1"}`) + ".y", "x." + b64(`{"exp":-1}`) + ".y", "x." + b64(`{"exp":1,"exp":2}`) + ".y"} {
