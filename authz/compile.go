@@ -35,7 +35,8 @@ type crule struct {
 	anyScopes []string
 	roles     []string
 	groups    []string
-	minACR    int // -1 when unset
+	minACR    int      // -1 when unset
+	acrValues []string // acr_levels from minACR up, the acceptable acr values; nil when unset
 	amr       []string
 	maxAge    time.Duration
 	binding   BindingRequirement
@@ -199,6 +200,9 @@ func compile(p *Policy) (*compiled, error) {
 				fail(i, r.ID, "match.min_acr", fmt.Errorf("%w: %q", ErrUnknownACR, m.MinACR))
 			}
 			cr.minACR = lvl
+			if ok {
+				cr.acrValues = slices.Clone(p.ACRLevels[lvl:])
+			}
 		}
 		for _, list := range [][]string{m.ClientIDs, m.AllScopes, m.AnyScopes, m.Roles, m.Groups, m.AMR} {
 			if slices.Contains(list, "") {
@@ -333,6 +337,14 @@ func containsAny(have, want []string) bool {
 		}
 	}
 	return false
+}
+
+// stepUp sets, on the denial d for a condition a new authentication can
+// meet (reason insufficient_acr or auth_too_old), what r requires of it:
+// the acceptable acr values and the maximum authentication age.
+func (r *crule) stepUp(d *Decision) {
+	d.ACRValues = slices.Clone(r.acrValues)
+	d.MaxAuthAge = Duration(r.maxAge)
 }
 
 // missingScopes lists the scopes r needs that p lacks: every missing

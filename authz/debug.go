@@ -64,6 +64,8 @@ type decisionJSON struct {
 	RuleID        string   `json:"rule_id,omitempty"`
 	Pattern       string   `json:"pattern,omitempty"`
 	MissingScopes []string `json:"missing_scopes,omitempty"`
+	ACRValues     []string `json:"acr_values,omitempty"`
+	MaxAuthAge    Duration `json:"max_auth_age,omitempty"`
 	ShadowDeny    bool     `json:"shadow_deny,omitempty"`
 	ShadowAllow   bool     `json:"shadow_allow,omitempty"`
 	ShadowRuleID  string   `json:"shadow_rule_id,omitempty"`

@@ -62,11 +62,16 @@ const (
 	ReasonKindMismatch Reason = "kind_mismatch"
 	// ReasonBindingRequired: the rule needs a DPoP- or mTLS-bound token.
 	ReasonBindingRequired Reason = "binding_required"
-	// ReasonInsufficientACR: acr is missing or below the rule's min_acr.
+	// ReasonInsufficientACR: acr is missing or below the rule's min_acr;
+	// see [Decision.ACRValues] and [Decision.MaxAuthAge] for what a step-up
+	// must obtain (RFC 9470 §3).
 	ReasonInsufficientACR Reason = "insufficient_acr"
-	// ReasonInsufficientAMR: a required amr value is missing.
+	// ReasonInsufficientAMR: a required amr value is missing. RFC 9470 has
+	// no challenge parameter for amr, so the decision carries no step-up
+	// requirement for it.
 	ReasonInsufficientAMR Reason = "insufficient_amr"
-	// ReasonAuthTooOld: auth_time is missing or older than max_auth_age.
+	// ReasonAuthTooOld: auth_time is missing or older than max_auth_age;
+	// see [Decision.ACRValues] and [Decision.MaxAuthAge].
 	ReasonAuthTooOld Reason = "auth_too_old"
 	// ReasonMissingRole: none of the rule's roles is held.
 	ReasonMissingRole Reason = "missing_role"
@@ -95,6 +100,26 @@ type Decision struct {
 	// the closest rule needs that the token lacks, for the scope attribute
 	// of an RFC 6750 §3.1 insufficient_scope error. The caller owns it.
 	MissingScopes []string
+	// ACRValues and MaxAuthAge, set with [ReasonInsufficientACR] and
+	// [ReasonAuthTooOld], say what a new authentication of the user must
+	// achieve for the closest rule to match: they are the acr_values and
+	// max_age of an RFC 9470 §3 insufficient_user_authentication challenge,
+	// which package guard sends. Both come from that rule, whichever of its
+	// two conditions failed, so that one step-up satisfies both.
+	//
+	// ACRValues are the acr values the rule accepts, when it has a min_acr:
+	// its min_acr and every stronger level of the policy's acr_levels, in
+	// the order of preference RFC 9470 §3 asks for, which is weakest first
+	// (min_acr, then each stronger level in acr_levels order): the user is
+	// asked for the least friction that suffices, and an authorization
+	// server that cannot do that level may pick a stronger one. nil when the
+	// rule has no min_acr. The caller owns the slice.
+	//
+	// MaxAuthAge is the rule's max_auth_age, when it has one: how long ago
+	// the user may have authenticated at most. Zero when the rule has no
+	// max_auth_age.
+	ACRValues  []string
+	MaxAuthAge Duration
 
 	// ShadowDeny reports that a shadow forbid rule matched an allowed
 	// request, or that a shadow policy would have denied it.

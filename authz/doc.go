@@ -41,7 +41,14 @@
 //
 // [Engine.Decide] returns a [Decision] with a bounded [Reason] (for metrics
 // and logs), the deciding rule and, for insufficient_scope, the missing
-// scopes an HTTP layer needs for an RFC 6750 §3.1 error.
+// scopes an HTTP layer needs for an RFC 6750 §3.1 error; for insufficient_acr
+// and auth_too_old, what a step-up must achieve, the acr_values and max_age
+// of an RFC 9470 §3 insufficient_user_authentication challenge
+// ([Decision.ACRValues]: the rule's min_acr and every stronger level,
+// weakest first; [Decision.MaxAuthAge]: its max_auth_age). Package guard
+// answers those two denials with that challenge (HTTP 401, gRPC
+// Unauthenticated); insufficient_amr stays a plain denial, as RFC 9470 has
+// no parameter for amr.
 // [Engine.Explain] returns the full [Trace], and [ExplainHandler] serves it
 // as a debug endpoint, off unless a service mounts it. Shadow rules, or a shadow
 // policy, are evaluated and reported without being enforced.

@@ -246,8 +246,13 @@ func (c *compiled) decide(d *Decision, p *authn.Principal, req Request, cfg *con
 			}
 		}
 	}
-	if !decided && d.Reason == ReasonInsufficientScope {
-		d.MissingScopes = bestRule.missingScopes(p)
+	if !decided {
+		switch d.Reason {
+		case ReasonInsufficientScope:
+			d.MissingScopes = bestRule.missingScopes(p)
+		case ReasonInsufficientACR, ReasonAuthTooOld:
+			bestRule.stepUp(d)
+		}
 	}
 	// Shadow rules never change the enforced decision.
 	for i := 0; i < ms.n; i++ {
@@ -280,6 +285,7 @@ func (c *compiled) finish(d *Decision) {
 	}
 	*d = Decision{
 		Allow: true, Reason: ReasonShadowPolicy, Pattern: d.Pattern, MissingScopes: d.MissingScopes,
+		ACRValues: d.ACRValues, MaxAuthAge: d.MaxAuthAge,
 		ShadowDeny: true, ShadowRuleID: d.RuleID, ShadowReason: d.Reason,
 	}
 }

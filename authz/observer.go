@@ -6,7 +6,7 @@ import "context"
 // [Engine], for metrics. Package authz/authzotel implements it with
 // OpenTelemetry counters. Both methods are called synchronously on the
 // request path or the reload path, so they must be fast, must not block and
-// must be safe for concurrent use. They must not keep d.MissingScopes.
+// must be safe for concurrent use. They must not keep d.MissingScopes or d.ACRValues.
 type Observer interface {
 	// ObserveDecision is called once per [Engine.Decide], after the
 	// decision is made. [Engine.Explain] is not observed.
