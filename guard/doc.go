@@ -25,13 +25,47 @@
 //
 // A refusal has a [Class] (unauthenticated, permission denied, bad request,
 // unavailable, internal), a [Reason] code, which is bounded and names the
-// failed check, never a value, a fixed public sentence, the RFC 6750 §3 and
-// RFC 9449 §7.1 challenges to send and, for use_dpop_nonce, the nonce to send
-// (RFC 9449 §8). The code is in the metrics and the span below, and in the
+// failed check, never a value, a fixed public sentence, the RFC 6750 §3,
+// RFC 9449 §7.1 and RFC 9470 §3 challenges to send and, for use_dpop_nonce
+// and DPoP step-up challenges, the nonce to send (RFC 9449 §8). The code is in the metrics and the span below, and in the
 // log record of [WithLogger], which logs each refusal once, at a level chosen
 // by its cause (Info for bad credentials and policy denials, Warn for signs
 // of an attack, Error for outages), with the route, method, verified peer and
 // client, and never a token, proof, path or subject.
+//
+// An authorization denial ([WithAuthorizer]) is reported under its
+// authz.Reason code and answered by what the caller can do about it:
+//
+//   - bad_request (a path without a canonical form): 400, gRPC
+//     InvalidArgument;
+//   - insufficient_scope: 403, gRPC PermissionDenied, with an RFC 6750 §3.1
+//     challenge naming the missing scopes;
+//   - insufficient_acr and auth_too_old, for a caller that presented an
+//     access token: the user's authentication behind a valid token is too
+//     weak or too old, so the refusal is a [ClassUnauthenticated] one, 401
+//     or gRPC Unauthenticated, with an RFC 9470 §3 step-up challenge in the
+//     scheme the request used, such as
+//     `DPoP realm="payments", error="insufficient_user_authentication",
+//     error_description="A different authentication level is required",
+//     acr_values="mfa phr", max_age="300", algs="ES256 …"` (error_description
+//     "More recent authentication is required" for auth_too_old), and, in the
+//     DPoP scheme, the current nonce of [WithNonces]. acr_values are the
+//     rule's min_acr and every stronger level of the policy's acr_levels,
+//     weakest first, the order of preference RFC 9470 §3 asks for
+//     (authz.Decision.ACRValues); values a client could not read back as one
+//     token (a space, a quote, a backslash, a non-ASCII byte) are left out.
+//     max_age is the rule's max_auth_age in whole seconds, rounded down, and
+//     quoted as in RFC 9470's examples. Both are sent, when the rule has
+//     them, whichever of the two failed, so that one new authentication
+//     meets the rule. dpop.AdviseHTTP and dpopgrpc.Advise read this
+//     challenge as dpop.ActionStepUp with the acr values and the max age. A
+//     caller without an access token (mTLS or a JWT-SVID only) has no user
+//     authentication to step up and gets a plain 403;
+//   - insufficient_amr stays a plain 403, gRPC PermissionDenied: RFC 9470
+//     defines no challenge parameter for amr, and a challenge that only said
+//     "step up" could send the user through a new authentication that still
+//     lacks the method;
+//   - every other denial: 403, gRPC PermissionDenied, with no challenge.
 //
 // # Steps
 //

@@ -107,7 +107,7 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 			d = authz.Decision{Reason: authz.ReasonBadRequest} // even a shadow policy: no canonical path to hand on
 		}
 		if !d.Allow {
-			ref := g.denial(req, d)
+			ref := g.denial(req, p, d)
 			g.tel.record(ctx, req, start, false, ref.Reason, p)
 			g.refusals.authz(ctx, req, p, d, ref)
 			return Result{Decision: d, Path: path, Refusal: ref}

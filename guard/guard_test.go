@@ -74,8 +74,8 @@ func TestCheckRefuses(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			for _, tc := range refusaltest.Cases(t, rig, nonces) {
 				t.Run(tc.Name, func(t *testing.T) {
-					g, err := guard.New(tc.Route.Authenticator(t, rig, externalURL),
-						guard.WithRealm(refusaltest.Realm), guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+					g, err := guard.New(tc.Route.Authenticator(t, rig, externalURL), append([]guard.Option{
+						guard.WithRealm(refusaltest.Realm), guard.WithMeterProvider(metricnoop.NewMeterProvider())}, tc.Route.GuardOptions...)...)
 					require.NoError(t, err)
 					target := coreTarget{g: g, s: s}
 					res := g.Check(t.Context(), target.request(tc.Credentials(t, target)))
@@ -99,7 +99,7 @@ func TestCheckRefuses(t *testing.T) {
 					}
 					adv, err := dpop.Advise("", ref.Challenges, nonce)
 					require.NoError(t, err)
-					assert.Equal(t, tc.Action(), adv.Action, "the client's advice")
+					tc.AssertAdvice(t, target, adv)
 				})
 			}
 		})

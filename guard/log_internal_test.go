@@ -52,6 +52,10 @@ func TestRefusalLevel(t *testing.T) {
 		{Reason(authz.ReasonNoRule), 403, slog.LevelInfo},
 		{Reason(authz.ReasonInsufficientScope), 403, slog.LevelInfo},
 		{Reason(authz.ReasonBadRequest), 400, slog.LevelInfo},
+		{Reason(authz.ReasonInsufficientACR), 401, slog.LevelInfo},
+		{Reason(authz.ReasonAuthTooOld), 401, slog.LevelInfo},
+		{Reason(authz.ReasonInsufficientACR), 403, slog.LevelInfo}, // a caller without an access token
+		{Reason(authz.ReasonInsufficientAMR), 403, slog.LevelInfo},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.reason), func(t *testing.T) {

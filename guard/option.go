@@ -41,7 +41,10 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 // make the request (package authz). A denial is a [ClassPermissionDenied]
 // refusal (HTTP 403) under the decision's reason code; a missing scope also
 // carries an RFC 6750 §3.1 insufficient_scope challenge naming the scopes.
-// Without it the guard only authenticates.
+// A denial for insufficient_acr or auth_too_old of a caller with an access
+// token is a [ClassUnauthenticated] refusal (HTTP 401) with an RFC 9470 §3
+// insufficient_user_authentication challenge (see the package
+// documentation). Without it the guard only authenticates.
 //
 // The authorizer is given the canonical form of the request path (see
 // authz.Request.Path), which [Result.Path] hands on: package middleware

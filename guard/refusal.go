@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
@@ -53,12 +54,16 @@ type Class uint8
 
 // Classes. The zero value is not a class.
 const (
-	// ClassUnauthenticated: credentials are missing or not valid. HTTP 401
-	// with a challenge (RFC 9110 §15.5.2); 403 for a TLS client
+	// ClassUnauthenticated: credentials are missing or not valid, or the
+	// user's authentication behind a valid access token is too weak or too
+	// old for the route (an authorization denial for insufficient_acr or
+	// auth_too_old, answered with an RFC 9470 §3 step-up challenge). HTTP
+	// 401 with a challenge (RFC 9110 §15.5.2); 403 for a TLS client
 	// certificate, for which HTTP has no challenge. gRPC Unauthenticated.
 	ClassUnauthenticated Class = iota + 1
 	// ClassPermissionDenied: the caller is known but not allowed: a peer
-	// policy or an authorization denial. HTTP 403, gRPC PermissionDenied.
+	// policy or an authorization denial (except the step-up ones above).
+	// HTTP 403, gRPC PermissionDenied.
 	ClassPermissionDenied
 	// ClassBadRequest: the request is malformed (RFC 6750 §3.1
 	// invalid_request) or its path has no canonical form. HTTP 400, gRPC
@@ -105,10 +110,14 @@ type Refusal struct {
 	Detail string
 	// Challenges are the WWW-Authenticate values to send, in order: RFC 6750
 	// §3 Bearer and RFC 9449 §7.1 DPoP challenges with error, realm, algs
-	// and (for insufficient_scope) scope parameters. Empty when none is due.
+	// and (for insufficient_scope) scope parameters, and RFC 9470 §3
+	// insufficient_user_authentication challenges with error_description,
+	// acr_values and max_age. Empty when none is due.
 	Challenges []string
 	// Nonce is the DPoP nonce the client must put in its next proof (RFC
-	// 9449 §8), when the refusal is use_dpop_nonce; "" otherwise.
+	// 9449 §8), when the refusal is use_dpop_nonce, or a step-up challenge
+	// in the DPoP scheme from a guard with [WithNonces] (the current nonce,
+	// for the proof of the retry with the stepped-up token); "" otherwise.
 	Nonce string
 }
 
@@ -215,10 +224,12 @@ func (g *Guard) refusal(req *inbound.Request, v verdict, err error) *Refusal {
 	return ref
 }
 
-// denial is the answer to an authorization denial d: 403, or 400 for a path
-// the policy refuses to route, with an insufficient_scope challenge (RFC
-// 6750 §3.1) naming the missing scopes when scopes are missing.
-func (g *Guard) denial(req *inbound.Request, d authz.Decision) *Refusal {
+// denial is the answer to an authorization denial d of principal p: 403,
+// or 400 for a path the policy refuses to route, with an insufficient_scope
+// challenge (RFC 6750 §3.1) naming the missing scopes when scopes are
+// missing; or, when the user's authentication is too weak or too old, the
+// step-up refusal of [Guard.stepUp].
+func (g *Guard) denial(req *inbound.Request, p *authn.Principal, d authz.Decision) *Refusal {
 	ref := &Refusal{Class: ClassPermissionDenied, Reason: Reason(d.Reason), Detail: "The caller is not allowed to make this request."}
 	switch d.Reason {
 	case authz.ReasonBadRequest:
@@ -230,8 +241,83 @@ func (g *Guard) denial(req *inbound.Request, d authz.Decision) *Refusal {
 			c += fmt.Sprintf(", scope=%q", scopes)
 		}
 		ref.Challenges = []string{c}
+	case authz.ReasonInsufficientACR, authz.ReasonAuthTooOld:
+		g.stepUp(ref, req, p, d)
 	}
 	return ref
+}
+
+// The error code of an RFC 9470 §3 step-up challenge, and its
+// error_description for each cause: the wording of RFC 9470 §3's examples.
+const (
+	codeStepUp        = "insufficient_user_authentication"
+	describeWeakAuth  = "A different authentication level is required"
+	describeStaleAuth = "More recent authentication is required"
+)
+
+// stepUp makes ref, the refusal of a denial d for insufficient_acr or
+// auth_too_old, a step-up refusal (RFC 9470 §3) when p authenticated with
+// an access token, the credential a new authentication of the user
+// replaces: [ClassUnauthenticated], with one insufficient_user_authentication
+// challenge in the scheme the request used, carrying the acr_values and
+// max_age of d ([authz.Decision.ACRValues], [authz.Decision.MaxAuthAge]),
+// and, in the DPoP scheme, the current nonce of [WithNonces]. A caller
+// without an access token (mTLS or a JWT-SVID only) has no user
+// authentication to step up: its refusal stays a plain 403.
+func (g *Guard) stepUp(ref *Refusal, req *inbound.Request, p *authn.Principal, d authz.Decision) {
+	if p == nil || !(p.Has(authn.MethodBearer) || p.Has(authn.MethodDPoP)) {
+		return
+	}
+	desc := describeWeakAuth
+	if d.Reason == authz.ReasonAuthTooOld {
+		desc = describeStaleAuth
+	}
+	params := []string{fmt.Sprintf("error_description=%q", desc)}
+	if acr := acrValues(d.ACRValues); acr != "" {
+		params = append(params, fmt.Sprintf("acr_values=%q", acr))
+	}
+	if age := time.Duration(d.MaxAuthAge); age > 0 {
+		// Whole seconds, rounded down: an authentication that young meets the rule.
+		params = append(params, fmt.Sprintf("max_age=\"%d\"", age/time.Second))
+	}
+	dpopScheme := usesDPoP(req)
+	ref.Class, ref.Detail = ClassUnauthenticated, desc+"."
+	ref.Challenges = []string{g.challenge(dpopScheme, codeStepUp, params...)}
+	if dpopScheme {
+		ref.Nonce = g.Nonce()
+	}
+}
+
+// acrValues is the acr_values parameter of a step-up challenge: values
+// joined by single spaces (RFC 9470 §3), leaving out any that is not an
+// RFC 6749 §3.3 scope-token (1*( %x21 / %x23-5B / %x5D-7E )), which a
+// client could not read back as one value; "" when none is left.
+func acrValues(values []string) string {
+	var b strings.Builder
+	for _, v := range values {
+		if !isNQToken(v) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// isNQToken reports whether v is 1*NQCHAR without the space: %x21 /
+// %x23-5B / %x5D-7E.
+func isNQToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // challenges are the WWW-Authenticate values of an authentication refusal:
@@ -260,8 +346,9 @@ func (g *Guard) challenges(req *inbound.Request, v verdict) []string {
 }
 
 // challenge is one RFC 6750 §3 or RFC 9449 §7.1 challenge with error code
-// code, or none when code is "".
-func (g *Guard) challenge(dpopScheme bool, code string) string {
+// code, or none when code is "", followed by params, each name="value"
+// already quoted, and then algs.
+func (g *Guard) challenge(dpopScheme bool, code string, params ...string) string {
 	var b strings.Builder
 	if dpopScheme {
 		b.WriteString("DPoP")
@@ -275,6 +362,11 @@ func (g *Guard) challenge(dpopScheme bool, code string) string {
 	}
 	if code != "" {
 		fmt.Fprintf(&b, "%serror=%q", sep, code)
+		sep = ", "
+	}
+	for _, p := range params {
+		b.WriteString(sep)
+		b.WriteString(p)
 		sep = ", "
 	}
 	if dpopScheme && g.cfg.algs != "" {

@@ -1,7 +1,8 @@
 // Package middleware wraps net/http handlers with ztkit's authentication: every
 // request arrives with a verified [authn.Principal] in its context, or is
 // refused with the status and challenge the RFCs prescribe (RFC 6750 §3,
-// RFC 9449 §7.1 and §8), and with no token or internal reason in the body.
+// RFC 9449 §7.1 and §8, RFC 9470 §3 for a step-up), and with no token or
+// internal reason in the body.
 //
 //	auth, _ := middleware.New(authenticator, guard.WithNonces(nonces), guard.WithLogger(logger))
 //	mux.Handle("POST /orders", auth(orders))

@@ -17,8 +17,11 @@ import (
 // refuses the request with the status and challenge the RFCs prescribe: 401
 // with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3) or
 // `DPoP error="invalid_dpop_proof", algs="…"` and a DPoP-Nonce when one is
-// needed (RFC 9449 §7.1, §8), 400 for a malformed request, 403 when the mTLS
-// peer is missing or not allowed, 503 when a key set or the replay store
+// needed (RFC 9449 §7.1, §8), 401 with an RFC 9470 §3
+// insufficient_user_authentication challenge when the policy needs a
+// stronger or more recent user authentication (authz reasons
+// insufficient_acr and auth_too_old), 400 for a malformed request, 403 when
+// the mTLS peer is missing or not allowed or the policy denies, 503 when a key set or the replay store
 // cannot be reached ([guard.Refusal.HTTPStatus]). The body is the status
 // text, or an RFC 9457 problem object, whose member "code" is the
 // [guard.Reason], when the client accepts application/problem+json; it never

@@ -65,7 +65,9 @@
 //
 //   - code by the refusal's guard.Class ([Code]): Unauthenticated for
 //     missing or bad credentials (including a missing or untrusted client
-//     certificate), PermissionDenied for a peer or authorization policy
+//     certificate) and for a step-up (an authorization denial for
+//     insufficient_acr or auth_too_old of a call with an access token),
+//     PermissionDenied for a peer or any other authorization policy
 //     refusal, InvalidArgument for a malformed or misdirected call,
 //     Unavailable only when infrastructure the decision needs (the replay
 //     store, a key set) cannot be reached, Internal for a fault on the
@@ -78,8 +80,10 @@
 //     "dpop_replayed"}: the code as is, the "code" member of package
 //     middleware's RFC 9457 problems, so that one client helper serves both
 //     transports;
-//   - "www-authenticate" trailer metadata: the same RFC 6750 §3 and RFC 9449
-//     §7.1 challenges the HTTP middleware sends, one value each;
+//   - "www-authenticate" trailer metadata: the same RFC 6750 §3, RFC 9449
+//     §7.1 and RFC 9470 §3 challenges the HTTP middleware sends, one value
+//     each; dpopgrpc.Advise reads a step-up challenge as
+//     dpop.ActionStepUp with its acr values and max age;
 //   - "dpop-nonce" trailer metadata, as above; no header metadata at all.
 //
 // # Exemptions

@@ -19,8 +19,8 @@ const (
 	// puts in the "code" member of its problem objects.
 	CodeKey = "code"
 	// ChallengeKey is the trailer metadata key of the refusal's
-	// WWW-Authenticate challenges (RFC 6750 §3, RFC 9449 §7.1), one value
-	// each, as package middleware sends them.
+	// WWW-Authenticate challenges (RFC 6750 §3, RFC 9449 §7.1, RFC 9470 §3),
+	// one value each, as package middleware sends them.
 	ChallengeKey = "www-authenticate"
 	// NonceKey is the metadata key of the server's DPoP nonce (RFC 9449
 	// §8), the DPoP-Nonce header of HTTP: header metadata of a call let

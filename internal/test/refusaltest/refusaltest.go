@@ -1,7 +1,11 @@
 // Package refusaltest is the table of refused requests that every transport
-// of package guard must answer alike. Each case names what a route accepts,
+// of package guard must answer alike. Each case names what a route accepts
+// (its authenticator and, for authorization denials, its guard's options),
 // the credentials a client sends, and the refusal it must get: its
-// guard.Class, guard.Reason, HTTP status, challenges and DPoP nonce.
+// guard.Class, guard.Reason, HTTP status, challenges and DPoP nonce, and what
+// the client must do about it, as dpop.Advise reads it. A step-up refusal
+// (RFC 9470 §3) also says what the client sends once it has authenticated
+// again as advised, which must be let through.
 //
 // Package guard runs the table against guard.Check directly, package
 // middleware through a real HTTP server and client; a gRPC transport runs it
@@ -25,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/tokens"
@@ -53,6 +58,9 @@ type Route struct {
 	TokenVerifier dpop.TokenVerifier
 	// VerifierOptions configure the proof verifier.
 	VerifierOptions []dpop.VerifierOption
+	// GuardOptions configure the route's guard (an authorizer, nonces),
+	// after guard.WithRealm([Realm]) and the transport's own.
+	GuardOptions []guard.Option
 }
 
 // RequestOptions are the dpop.RequestOptions of the route, besides its
@@ -116,16 +124,32 @@ type Case struct {
 	// Nonce says the refusal carries the current nonce of the Nonces given
 	// to [Cases].
 	Nonce bool
+	// ACRValues, MaxAge and HasMaxAge are what the client's advice must say
+	// of a step-up refusal (RFC 9470 §3 acr_values and max_age, as
+	// dpop.Advice holds them); empty for any other refusal.
+	ACRValues []string
+	MaxAge    time.Duration
+	HasMaxAge bool
+	// SteppedUp, for a step-up refusal, builds what the client sends once
+	// it has authenticated again as adv, its advice, asks: a token with the
+	// first of adv.ACRValues and a fresh auth_time, with a proof carrying
+	// adv.Nonce. It must be let through.
+	SteppedUp func(t *testing.T, target Target, adv dpop.Advice) Credentials
 }
 
 // Action is what a client must do about the refusal of c, as
 // dpop.AdviseHTTP and dpopgrpc.Advise must read it from what each transport
 // sends. It follows from the reason, not from the challenge: without a
 // token, authenticate; a bad token, get a new one; a bad proof, make a new
-// one; a nonce, retry with it; a malformed request, a fault on the
-// server's side or a certificate, give up.
+// one; a nonce, retry with it; a user authentication too weak or too old
+// behind a valid token, step up; a malformed request, a fault on the
+// server's side, a certificate or any other policy denial, give up.
 func (c Case) Action() dpop.Action {
 	switch c.Reason {
+	case guard.Reason(authz.ReasonInsufficientACR), guard.Reason(authz.ReasonAuthTooOld):
+		if c.Class == guard.ClassUnauthenticated {
+			return dpop.ActionStepUp
+		}
 	case guard.ReasonMissingToken:
 		return dpop.ActionAuthenticate
 	case guard.ReasonNonceRequired:
@@ -138,6 +162,58 @@ func (c Case) Action() dpop.Action {
 		return dpop.ActionNewToken
 	}
 	return dpop.ActionGiveUp
+}
+
+// AssertAdvice checks adv, what the client read from the refusal of c
+// through target (dpop.Advise, dpop.AdviseHTTP or dpopgrpc.Advise): its
+// action and, for a step-up, its acr values and max age. For a step-up, it
+// then closes the loop: the credentials of [Case.SteppedUp] built from adv
+// are let through. Call it last: it sends a request to target.
+func (c Case) AssertAdvice(t *testing.T, target Target, adv dpop.Advice) {
+	t.Helper()
+	assert.Equal(t, c.Action(), adv.Action, "the client's advice")
+	assert.Equal(t, c.ACRValues, adv.ACRValues, "the advice's acr values")
+	assert.Equal(t, c.MaxAge, adv.MaxAge, "the advice's max age")
+	assert.Equal(t, c.HasMaxAge, adv.HasMaxAge, "the advice has a max age")
+	if c.SteppedUp != nil && adv.Action == dpop.ActionStepUp {
+		assert.True(t, target.Accepted(t, c.SteppedUp(t, target, adv)), "after the step-up the request is let through")
+	}
+}
+
+// StepUpChallenge is the RFC 9470 §3 challenge in the DPoP scheme (with
+// [Algs]) or the Bearer scheme, in [Realm], with error_description desc
+// and the parameters params, each name="value".
+func StepUpChallenge(dpopScheme bool, desc string, params ...string) string {
+	scheme := "Bearer"
+	if dpopScheme {
+		scheme = "DPoP"
+	}
+	c := scheme + ` realm="` + Realm + `", error="insufficient_user_authentication", error_description="` + desc + `"`
+	for _, p := range params {
+		c += ", " + p
+	}
+	if dpopScheme {
+		c += ", " + Algs
+	}
+	return c
+}
+
+// The error_description of the step-up challenges: the wording of RFC 9470
+// §3's two examples.
+const (
+	WeakAuthentication  = "A different authentication level is required"
+	StaleAuthentication = "More recent authentication is required"
+)
+
+// Authorizer is an authorizer on the rig's clock that allows every route to
+// a principal meeting m, on the ACR ladder levels.
+func Authorizer(t *testing.T, levels []string, m authz.Match) authz.Authorizer {
+	t.Helper()
+	az, err := authz.AuthorizePolicy(authz.Policy{ACRLevels: levels, Rules: []authz.Rule{
+		{ID: "strong-user", Effect: authz.Allow, Routes: []string{"/{path...}"}, Match: m},
+	}}, authz.WithClock(shoprig.Clock(shoprig.Now)))
+	require.NoError(t, err)
+	return az
 }
 
 // DPoPChallenge is the DPoP challenge (RFC 9449 §7.1) with error code, or
@@ -248,6 +324,41 @@ func Cases(t *testing.T, rig *shoprig.Tokens, nonces *dpop.Nonces) []Case {
 		}
 	}
 	none := func(*testing.T, Target) Credentials { return Credentials{} }
+	// user sends a token of the user who authenticated with acr at authTime
+	// (zero: no auth_time) and amr pwd, in scheme: "DPoP", DPoP-bound with a
+	// proof carrying nonce, or "Bearer", unbound.
+	userToken := func(t *testing.T, target Target, scheme, acr string, authTime time.Time, nonce string) Credentials {
+		tok := rig.Token(t, func(tr *tokens.TokenRequest) {
+			tr.ACR, tr.AuthTime, tr.AMR = acr, authTime, []string{"pwd"}
+			if scheme == "Bearer" {
+				tr.DPoPKeyThumbprint = ""
+			}
+		})
+		if scheme == "Bearer" {
+			return Authorization("Bearer", tok)
+		}
+		return Authorization("DPoP", tok, rig.Proof(t, target.Method(), target.URI(), tok, nonce))
+	}
+	user := func(scheme, acr string, authTime time.Time, nonce string) func(*testing.T, Target) Credentials {
+		return func(t *testing.T, target Target) Credentials {
+			return userToken(t, target, scheme, acr, authTime, nonce)
+		}
+	}
+	// steppedUp sends, in scheme, the token of a user who has just
+	// authenticated with the first acr value the advice asks for (or pwd
+	// when it names none).
+	steppedUp := func(scheme string) func(*testing.T, Target, dpop.Advice) Credentials {
+		return func(t *testing.T, target Target, adv dpop.Advice) Credentials {
+			acr := "pwd"
+			if len(adv.ACRValues) > 0 {
+				acr = adv.ACRValues[0]
+			}
+			return userToken(t, target, scheme, acr, shoprig.Now, adv.Nonce)
+		}
+	}
+	// mfa5m requires acr mfa or stronger, and an authentication at most
+	// five minutes old.
+	mfa5m := Authorizer(t, []string{"pwd", "mfa", "phr"}, authz.Match{MinACR: "mfa", MaxAuthAge: authz.Duration(5 * time.Minute)})
 	accessOrBearer := Route{Token: authn.AccessToken, Bearer: true}
 	dpopOnly := Route{Token: authn.DPoPBoundToken}
 	const unauthenticated, badRequest = guard.ClassUnauthenticated, guard.ClassBadRequest
@@ -438,6 +549,62 @@ func Cases(t *testing.T, rig *shoprig.Tokens, nonces *dpop.Nonces) []Case {
 		{
 			Name: "missing mTLS peer", Route: Route{Peer: authn.MatchID(shoprig.Checkout)}, Credentials: none,
 			Class: unauthenticated, Status: 403, Reason: guard.ReasonPeerMissing,
+		},
+
+		// Step-up (RFC 9470 §3): the token is valid, the user's authentication
+		// behind it too weak or too old for the route.
+		{
+			Name: "step-up: acr below min_acr, DPoP with nonces",
+			Route: Route{Token: authn.DPoPBoundToken, VerifierOptions: []dpop.VerifierOption{dpop.WithNonces(nonces)},
+				GuardOptions: []guard.Option{guard.WithAuthorizer(mfa5m), guard.WithNonces(nonces)}},
+			Credentials: user("DPoP", "pwd", shoprig.Now.Add(-time.Minute), nonces.Current()),
+			Class:       unauthenticated, Status: 401, Reason: guard.Reason(authz.ReasonInsufficientACR), Nonce: true,
+			Challenges: []string{StepUpChallenge(true, WeakAuthentication, `acr_values="mfa phr"`, `max_age="300"`)},
+			ACRValues:  []string{"mfa", "phr"}, MaxAge: 5 * time.Minute, HasMaxAge: true, SteppedUp: steppedUp("DPoP"),
+		},
+		{
+			Name:        "step-up: auth_time too old, DPoP",
+			Route:       Route{Token: authn.DPoPBoundToken, GuardOptions: []guard.Option{guard.WithAuthorizer(mfa5m)}},
+			Credentials: user("DPoP", "mfa", shoprig.Now.Add(-time.Hour), ""),
+			Class:       unauthenticated, Status: 401, Reason: guard.Reason(authz.ReasonAuthTooOld),
+			Challenges: []string{StepUpChallenge(true, StaleAuthentication, `acr_values="mfa phr"`, `max_age="300"`)},
+			ACRValues:  []string{"mfa", "phr"}, MaxAge: 5 * time.Minute, HasMaxAge: true, SteppedUp: steppedUp("DPoP"),
+		},
+		{
+			Name:        "step-up: no auth_time, DPoP",
+			Route:       Route{Token: authn.DPoPBoundToken, GuardOptions: []guard.Option{guard.WithAuthorizer(mfa5m)}},
+			Credentials: user("DPoP", "phr", time.Time{}, ""),
+			Class:       unauthenticated, Status: 401, Reason: guard.Reason(authz.ReasonAuthTooOld),
+			Challenges: []string{StepUpChallenge(true, StaleAuthentication, `acr_values="mfa phr"`, `max_age="300"`)},
+			ACRValues:  []string{"mfa", "phr"}, MaxAge: 5 * time.Minute, HasMaxAge: true, SteppedUp: steppedUp("DPoP"),
+		},
+		{
+			// RFC 9470 §3, the first example (Figure 2), with a realm.
+			Name: "step-up: acr below min_acr, Bearer",
+			Route: Route{Token: authn.AccessToken, Bearer: true, GuardOptions: []guard.Option{
+				guard.WithAuthorizer(Authorizer(t, []string{"pwd", "myACR"}, authz.Match{MinACR: "myACR"}))}},
+			Credentials: user("Bearer", "pwd", shoprig.Now, ""),
+			Class:       unauthenticated, Status: 401, Reason: guard.Reason(authz.ReasonInsufficientACR),
+			Challenges: []string{StepUpChallenge(false, WeakAuthentication, `acr_values="myACR"`)},
+			ACRValues:  []string{"myACR"}, SteppedUp: steppedUp("Bearer"),
+		},
+		{
+			// RFC 9470 §3, the second example (Figure 3), with a realm.
+			Name: "step-up: auth_time too old, Bearer",
+			Route: Route{Token: authn.AccessToken, Bearer: true, GuardOptions: []guard.Option{
+				guard.WithAuthorizer(Authorizer(t, nil, authz.Match{MaxAuthAge: authz.Duration(5 * time.Second)}))}},
+			Credentials: user("Bearer", "pwd", shoprig.Now.Add(-time.Minute), ""),
+			Class:       unauthenticated, Status: 401, Reason: guard.Reason(authz.ReasonAuthTooOld),
+			Challenges: []string{StepUpChallenge(false, StaleAuthentication, `max_age="5"`)},
+			MaxAge:     5 * time.Second, HasMaxAge: true, SteppedUp: steppedUp("Bearer"),
+		},
+		{
+			// RFC 9470 has no challenge parameter for amr: a plain denial.
+			Name: "amr missing: no step-up",
+			Route: Route{Token: authn.DPoPBoundToken, GuardOptions: []guard.Option{
+				guard.WithAuthorizer(Authorizer(t, nil, authz.Match{AMR: []string{"hwk"}}))}},
+			Credentials: user("DPoP", "mfa", shoprig.Now, ""),
+			Class:       guard.ClassPermissionDenied, Status: 403, Reason: guard.Reason(authz.ReasonInsufficientAMR),
 		},
 	}
 }
