@@ -216,6 +216,13 @@ func TestMiddlewareLogsRefusals(t *testing.T) {
 			want:   `{"level":"INFO","msg":"request refused","reason":"insufficient_scope","status":403,"stage":"authz","method":"GET","route":"GET /orders/{id}","rule_id":"orders-read","client_id":"storefront","missing_scope":"orders:admin"}`,
 		},
 		{
+			name: "authz: step-up, logged as every authz denial, with its 401", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{
+				guard.WithAuthorizer(refusaltest.Authorizer(t, []string{"pwd", "mfa"}, authz.Match{MinACR: "mfa"}))}},
+			header: bound,
+			status: http.StatusUnauthorized,
+			want:   `{"level":"INFO","msg":"request refused","reason":"insufficient_acr","status":401,"stage":"authz","method":"GET","route":"/{path...}","rule_id":"strong-user","client_id":"storefront"}`,
+		},
+		{
 			name: "authz: allowed", opts: mwOptions{token: authn.DPoPBoundToken, mwopts: []guard.Option{allowOrders("orders:read")}},
 			header: bound,
 			status: http.StatusOK,
