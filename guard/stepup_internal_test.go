@@ -2,6 +2,7 @@ package guard
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,45 @@ func TestStepUpChallenge(t *testing.T) {
 			assert.Equal(t, tc.hasMaxAge, adv.HasMaxAge)
 		})
 	}
+}
+
+// FuzzStepUpChallenge: whatever acr values and max age a decision carries
+// (an authorizer of one's own may put anything there), the step-up
+// challenge reads back through dpop.Advise as a step-up with exactly the
+// acr values a client can read as such, and the max age in whole seconds.
+func FuzzStepUpChallenge(f *testing.F) {
+	f.Add("mfa\x00phr", int64(300*time.Second), true)
+	f.Add("myACR", int64(0), false)
+	f.Add("a b\x00\"\x00\\\x00é\x00urn:x", int64(1500*time.Millisecond), true)
+	f.Add("", int64(-1), false)
+	f.Add("\x00\x00", int64(1<<62), true)
+	g := &Guard{cfg: config{realm: "payments", algs: "ES256"}}
+	f.Fuzz(func(t *testing.T, acr string, age int64, dpopScheme bool) {
+		var values []string
+		if acr != "" {
+			values = strings.Split(acr, "\x00")
+		}
+		req := &inbound.Request{Authorization: []string{"Bearer t"}}
+		p := &authn.Principal{Methods: authn.MethodBearer}
+		if dpopScheme {
+			req.Authorization, p.Methods = []string{"DPoP t"}, authn.MethodDPoP
+		}
+		ref := g.denial(req, p, authz.Decision{Reason: authz.ReasonAuthTooOld, ACRValues: values, MaxAuthAge: authz.Duration(age)})
+		require.Equal(t, ClassUnauthenticated, ref.Class)
+		require.Len(t, ref.Challenges, 1)
+		adv, err := dpop.Advise("", ref.Challenges, nil)
+		require.NoError(t, err)
+		require.Equal(t, dpop.ActionStepUp, adv.Action)
+		var want []string
+		for _, v := range values {
+			if isNQToken(v) {
+				want = append(want, v)
+			}
+		}
+		require.Equal(t, want, adv.ACRValues)
+		require.Equal(t, age > 0, adv.HasMaxAge)
+		if age > 0 {
+			require.Equal(t, time.Duration(age).Truncate(time.Second), adv.MaxAge)
+		}
+	})
 }
