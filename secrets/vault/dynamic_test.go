@@ -86,7 +86,7 @@ func TestDynamicRedisCredentialRenewedRotatedWithNoFailedCall(t *testing.T) {
 	assert.Greater(t, svc.calls.Load(), int64(300))
 	assert.GreaterOrEqual(t, counter(t, reader, "ztkit.secrets.renewed", sourceName("cache")), int64(4),
 		"renewals between rotations")
-	assert.Zero(t, counter(t, reader, "ztkit.secrets.failures", sourceName("cache")))
+	assert.Zero(t, counter(t, reader, "ztkit.secrets.failures", sourceName("cache")), "failures: %v", failureKinds(t, reader, "cache"))
 
 	mu.Lock()
 	got := append([]rotation(nil), rots...)

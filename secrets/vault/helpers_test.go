@@ -3,6 +3,7 @@ package vault_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,6 +77,32 @@ func meters(t testing.TB) (*sdkmetric.MeterProvider, *sdkmetric.ManualReader) {
 
 // counter returns the sum of the Int64Counter name over the data points
 // whose attributes include every one of attrs.
+// failureKinds lists the ztkit.secrets.failures points of a source as
+// "operation/cause=n", for a failure message.
+func failureKinds(t testing.TB, r *sdkmetric.ManualReader, source string) []string {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, r.Collect(context.Background(), &rm))
+	var out []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if m.Name != "ztkit.secrets.failures" || !ok {
+				continue
+			}
+			for _, dp := range sum.DataPoints {
+				if v, ok := dp.Attributes.Value("ztkit.secrets.name"); !ok || v.AsString() != source {
+					continue
+				}
+				op, _ := dp.Attributes.Value("ztkit.secrets.operation")
+				cause, _ := dp.Attributes.Value("ztkit.secrets.cause")
+				out = append(out, fmt.Sprintf("%s/%s=%d", op.AsString(), cause.AsString(), dp.Value))
+			}
+		}
+	}
+	return out
+}
+
 func counter(t testing.TB, r *sdkmetric.ManualReader, name string, attrs ...attribute.KeyValue) int64 {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
