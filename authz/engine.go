@@ -2,13 +2,11 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/internal/policyfile"
 	"github.com/ztkit/ztkit/internal/urlpath"
 )
 
@@ -17,22 +15,8 @@ import (
 // and keep the old one when the new one is invalid. An Engine is safe for
 // concurrent use; build it with [New] or [Watch]. The zero value is not usable.
 type Engine struct {
-	cur atomic.Pointer[compiled]
-	cfg *config
-
-	failures atomic.Uint64
-
-	mu      sync.Mutex
-	updated chan struct{}
-	lastErr error
-	closed  bool
-
-	// Set by Watch.
-	file     string
-	lastHash [32]byte
-	reloadMu sync.Mutex
-	stop     context.CancelFunc
-	done     chan struct{}
+	store *policyfile.Store[compiled]
+	cfg   *config
 }
 
 // New compiles p into an Engine. It returns an error matching
@@ -42,9 +26,33 @@ func New(p Policy, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: newConfig(opts), updated: make(chan struct{})}
-	e.cur.Store(c)
+	e := &Engine{cfg: newConfig(opts)}
+	e.store = policyfile.New(c, e.storeConfig())
 	return e, nil
+}
+
+// storeConfig is how e's policy store reads, compiles and reports.
+func (e *Engine) storeConfig() policyfile.Config[compiled] {
+	return policyfile.Config[compiled]{
+		Read:     func(path string) ([]byte, error) { return readLimited(path, e.cfg.maxSize) },
+		Compile:  parseCompile,
+		Report:   e.report,
+		Closed:   ErrClosed,
+		Interval: e.cfg.interval,
+		Tick:     e.cfg.tick,
+	}
+}
+
+// report logs a policy swap or rejection and tells the observer.
+func (e *Engine) report(ctx context.Context, c *compiled, err error) {
+	if err != nil {
+		e.cfg.logger.Error("authz: policy rejected, keeping the last good policy", slog.String("file", e.store.File()), slog.Any("error", err))
+	} else {
+		e.cfg.logger.Info("authz: policy loaded", slog.String("file", e.store.File()), slog.Int("rules", len(c.rules)))
+	}
+	if o := e.cfg.observer; o != nil {
+		o.ObservePolicy(ctx, err)
+	}
 }
 
 // Update compiles p and, if it is valid, makes it the engine's policy for
@@ -52,66 +60,22 @@ func New(p Policy, opts ...Option) (*Engine, error) {
 // is recorded for [Engine.LastError] and counted in [Engine.ReloadFailures].
 func (e *Engine) Update(p Policy) error {
 	c, err := compile(&p)
-	return e.swap(context.Background(), c, err)
-}
-
-// swap installs c, or records err, and tells the observer.
-func (e *Engine) swap(ctx context.Context, c *compiled, err error) error {
-	err = e.install(c, err)
-	if o := e.cfg.observer; o != nil && !errors.Is(err, ErrClosed) {
-		o.ObservePolicy(ctx, err)
-	}
-	return err
-}
-
-func (e *Engine) install(c *compiled, err error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	if err != nil {
-		e.failures.Add(1)
-		e.lastErr = err
-		e.cfg.logger.Error("authz: policy rejected, keeping the last good policy", slog.String("file", e.file), slog.Any("error", err))
-		return err
-	}
-	e.cur.Store(c)
-	e.lastErr = nil
-	e.cfg.logger.Info("authz: policy loaded", slog.String("file", e.file), slog.Int("rules", len(c.rules)))
-	close(e.updated)
-	e.updated = make(chan struct{})
-	return nil
+	return e.store.Update(context.Background(), c, err)
 }
 
 // LastError returns the error of the last rejected policy, or nil when the
 // last update or reload succeeded.
-func (e *Engine) LastError() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.lastErr
-}
+func (e *Engine) LastError() error { return e.store.LastError() }
 
 // ReloadFailures counts the policies rejected since the engine was built.
-func (e *Engine) ReloadFailures() uint64 { return e.failures.Load() }
+func (e *Engine) ReloadFailures() uint64 { return e.store.ReloadFailures() }
 
 // Updated returns a channel closed at the next successful policy swap.
-func (e *Engine) Updated() <-chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.updated
-}
+func (e *Engine) Updated() <-chan struct{} { return e.store.Updated() }
 
 // WaitUntilUpdated blocks until the next successful policy swap or until
 // ctx is done, returning ctx's error.
-func (e *Engine) WaitUntilUpdated(ctx context.Context) error {
-	select {
-	case <-e.Updated():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *Engine) WaitUntilUpdated(ctx context.Context) error { return e.store.WaitUntilUpdated(ctx) }
 
 // Decide returns the enforced decision for principal p (nil for an
 // unauthenticated caller) calling req. It does not allocate on the allow
@@ -121,7 +85,7 @@ func (e *Engine) WaitUntilUpdated(ctx context.Context) error {
 // requests in flight during shutdown are still decided.
 func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) Decision {
 	var d Decision
-	e.cur.Load().decide(&d, p, req, e.cfg, nil)
+	e.store.Load().decide(&d, p, req, e.cfg, nil)
 	if e.cfg.logOn {
 		e.log(ctx, p, req, &d)
 	}
@@ -136,7 +100,7 @@ func (e *Engine) Decide(ctx context.Context, p *authn.Principal, req Request) De
 // not log; use it for debugging and policy tests.
 func (e *Engine) Explain(_ context.Context, p *authn.Principal, req Request) Trace {
 	var t Trace
-	e.cur.Load().decide(&t.Decision, p, req, e.cfg, &t)
+	e.store.Load().decide(&t.Decision, p, req, e.cfg, &t)
 	return t
 }
 

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
+	"github.com/ztkit/ztkit/internal/policyfile"
 	"github.com/ztkit/ztkit/internal/srcloc"
 )
 
@@ -54,8 +54,8 @@ func parse(name string, data []byte) (Policy, error) {
 	perr := func(off int64, idx int, field string, err error) error {
 		return &PolicyError{File: name, Line: srcloc.Line(data, off), Index: idx, Field: field, Err: err}
 	}
-	if off, err := checkDuplicateKeys(data); err != nil {
-		return Policy{}, perr(off, -1, "", err)
+	if off, err := policyfile.CheckKeys(data); err != nil {
+		return Policy{}, perr(off, -1, "", syntax(err))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -100,7 +100,7 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 		return fmt.Errorf("%w: rules must be an array", ErrSyntax)
 	}
 	for dec.More() {
-		start := skipSpace(data, dec.InputOffset())
+		start := policyfile.SkipSpace(data, dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return &PolicyError{File: p.file, Line: srcloc.Line(data, dec.InputOffset()), Index: len(p.Rules), Err: syntax(err)}
@@ -119,15 +119,6 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 	return err
 }
 
-// skipSpace returns the offset of the first byte at or after off that is
-// not white space or a separator.
-func skipSpace(data []byte, off int64) int64 {
-	for off < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n,:"), data[off]) >= 0 {
-		off++
-	}
-	return off
-}
-
 // fieldLines moves each rule problem in err (the errors compile joined)
 // from the line of its rule to the line of its field, found by walking the
 // rule's text, which starts at starts[index] in data. It runs only when a
@@ -142,69 +133,11 @@ func fieldLines(err error, data []byte, starts []int64) error {
 		if !ok || pe.Field == "" || pe.Index < 0 || pe.Index >= len(starts) {
 			continue
 		}
-		if l := fieldLine(data, starts[pe.Index], pe.Field); l > 0 {
+		if l := policyfile.FieldLine(data, starts[pe.Index], pe.Field); l > 0 {
 			pe.Line = l
 		}
 	}
 	return err
-}
-
-// fieldLine returns the line of the value at path ("id", "routes[1]",
-// "match.min_acr") in the JSON value that starts at offset start of data,
-// or 0 when it is not there.
-func fieldLine(data []byte, start int64, path string) int {
-	type frame struct {
-		path  string
-		obj   bool
-		index int
-	}
-	dec := json.NewDecoder(bytes.NewReader(data[start:]))
-	var stack []frame
-	key := ""
-	for {
-		off := skipSpace(data, start+dec.InputOffset())
-		tok, err := dec.Token()
-		if err != nil {
-			return 0
-		}
-		p := ""
-		if n := len(stack); n > 0 {
-			f := &stack[n-1]
-			if f.obj {
-				if k, ok := tok.(string); ok && key == "" {
-					key = k // a key; its value comes next
-					continue
-				}
-				if d, ok := tok.(json.Delim); ok && d == '}' {
-					if stack = stack[:n-1]; len(stack) == 0 {
-						return 0
-					}
-					continue
-				}
-				p = key
-				if f.path != "" {
-					p = f.path + "." + key
-				}
-				key = ""
-			} else {
-				if d, ok := tok.(json.Delim); ok && d == ']' {
-					stack = stack[:n-1]
-					continue
-				}
-				p = f.path + "[" + strconv.Itoa(f.index) + "]"
-				f.index++
-			}
-			if p == path {
-				return srcloc.Line(data, off)
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{path: p, obj: true})
-		case json.Delim('['):
-			stack = append(stack, frame{path: p})
-		}
-	}
 }
 
 func syntax(err error) error {
@@ -212,60 +145,6 @@ func syntax(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrSyntax, err)
-}
-
-// checkDuplicateKeys walks the document and reports the offset of the first
-// repeated key in any object: encoding/json would silently keep the last,
-// which would let a reviewer read one effect while the engine enforces another.
-// It also refuses a key that is not in canonical form: encoding/json matches
-// field names case-insensitively (with Unicode folding: "ſ" is "s"), so
-// {"effect": "allow", "EFFECT": "forbid"} would otherwise pass the
-// duplicate check and enforce the second.
-func checkDuplicateKeys(data []byte) (int64, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	type frame struct {
-		obj  bool
-		keys map[string]bool
-		key  bool // next token in an object is a key
-	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return 0, nil
-		}
-		if err != nil {
-			return dec.InputOffset(), syntax(err)
-		}
-		if len(stack) > 0 && stack[len(stack)-1].obj {
-			f := &stack[len(stack)-1]
-			if f.key {
-				if d, ok := tok.(json.Delim); ok && d == '}' {
-					stack = stack[:len(stack)-1]
-					continue
-				}
-				k, _ := tok.(string)
-				if !canonicalKey(k) {
-					return dec.InputOffset(), fmt.Errorf("%w: key %q: keys are lower case ASCII letters, digits and '_'", ErrSyntax, k)
-				}
-				if f.keys[k] {
-					return dec.InputOffset(), fmt.Errorf("%w: duplicate key %q", ErrSyntax, k)
-				}
-				f.keys[k] = true
-				f.key = false
-				continue
-			}
-			f.key = true
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{obj: true, keys: map[string]bool{}, key: true})
-		case json.Delim('['):
-			stack = append(stack, frame{})
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-	}
 }
 
 // LoadFile reads and parses the JSON policy at path; see [Parse]. Files over
@@ -292,19 +171,4 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, &PolicyError{File: path, Index: -1, Err: ErrPolicyTooLarge}
 	}
 	return data, nil
-}
-
-// canonicalKey reports whether k is spelled as every key of a policy file
-// is: lower-case ASCII letters, digits and underscores.
-func canonicalKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
