@@ -120,24 +120,16 @@ func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
 }
 
 // fieldLines moves each rule problem in err (the errors compile joined)
-// from the line of its rule to the line of its field, found by walking the
-// rule's text, which starts at starts[index] in data. It runs only when a
-// policy is refused, so parsing does no such work for a valid one.
+// from the line of its rule to the line of its field; see
+// [policyfile.FieldLines].
 func fieldLines(err error, data []byte, starts []int64) error {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
+	return policyfile.FieldLines(err, data, starts, func(e error) (int, string, *int) {
 		pe, ok := e.(*PolicyError)
-		if !ok || pe.Field == "" || pe.Index < 0 || pe.Index >= len(starts) {
-			continue
+		if !ok {
+			return -1, "", nil
 		}
-		if l := policyfile.FieldLine(data, starts[pe.Index], pe.Field); l > 0 {
-			pe.Line = l
-		}
-	}
-	return err
+		return pe.Index, pe.Field, &pe.Line
+	})
 }
 
 func syntax(err error) error {

@@ -169,3 +169,26 @@ func FieldLine(data []byte, start int64, path string) int {
 		}
 	}
 }
+
+// FieldLines moves each located problem in err (or in the errors it joins)
+// from the line of its item to the line of its field: loc says, for one
+// error, the index of its item (whose text starts at starts[index] in data)
+// and the field's path within it, and returns where to write the line; it
+// returns a nil line for an error it does not locate. It runs only when a
+// policy is refused, so parsing does no such work for a valid one.
+func FieldLines(err error, data []byte, starts []int64, loc func(error) (index int, field string, line *int)) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		index, field, line := loc(e)
+		if line == nil || field == "" || index < 0 || index >= len(starts) {
+			continue
+		}
+		if l := FieldLine(data, starts[index], field); l > 0 {
+			*line = l
+		}
+	}
+	return err
+}
