@@ -1,11 +1,9 @@
 package authz
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/ztkit/ztkit/internal/policyfile"
@@ -51,72 +49,27 @@ func parseCompile(name string, data []byte) (*compiled, error) {
 
 func parse(name string, data []byte) (Policy, error) {
 	p := Policy{file: name}
-	perr := func(off int64, idx int, field string, err error) error {
-		return &PolicyError{File: name, Line: srcloc.Line(data, off), Index: idx, Field: field, Err: err}
-	}
-	if off, err := policyfile.CheckKeys(data); err != nil {
-		return Policy{}, perr(off, -1, "", syntax(err))
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return Policy{}, perr(dec.InputOffset(), -1, "", fmt.Errorf("%w: want a JSON object", ErrSyntax))
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return Policy{}, perr(dec.InputOffset(), -1, "", syntax(err))
-		}
-		key, _ := tok.(string)
+	err := policyfile.Decode(data, func(key string, dec *json.Decoder) error {
 		switch key {
 		case "acr_levels":
-			err = dec.Decode(&p.ACRLevels)
+			return dec.Decode(&p.ACRLevels)
 		case "shadow":
-			err = dec.Decode(&p.Shadow)
+			return dec.Decode(&p.Shadow)
 		case "rules":
-			err = p.decodeRules(dec, data)
-		default:
-			err = fmt.Errorf("%w: unknown key %q", ErrSyntax, key)
+			return policyfile.DecodeItems(dec, data, "rules", &p.Rules, &p.starts, func(r *Rule) string { return r.ID })
 		}
-		if err != nil {
-			var pe *PolicyError
-			if errors.As(err, &pe) {
-				return Policy{}, err
-			}
-			return Policy{}, perr(dec.InputOffset(), -1, key, syntax(err))
-		}
+		return fmt.Errorf("unknown key %q", key)
+	})
+	if err != nil {
+		de := &policyfile.DecodeError{Index: -1, Err: err}
+		errors.As(err, &de)
+		return Policy{}, &PolicyError{File: name, Line: srcloc.Line(data, de.Offset), Index: de.Index, RuleID: de.Name, Field: de.Key, Err: syntax(de.Err)}
 	}
-	if _, err := dec.Token(); err != nil {
-		return Policy{}, perr(dec.InputOffset(), -1, "", syntax(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Policy{}, perr(dec.InputOffset(), -1, "", fmt.Errorf("%w: data after the policy object", ErrSyntax))
+	p.lines = make([]int, len(p.starts))
+	for i, off := range p.starts {
+		p.lines[i] = srcloc.Line(data, off)
 	}
 	return p, nil
-}
-
-func (p *Policy) decodeRules(dec *json.Decoder, data []byte) error {
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return fmt.Errorf("%w: rules must be an array", ErrSyntax)
-	}
-	for dec.More() {
-		start := policyfile.SkipSpace(data, dec.InputOffset())
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return &PolicyError{File: p.file, Line: srcloc.Line(data, dec.InputOffset()), Index: len(p.Rules), Err: syntax(err)}
-		}
-		rdec := json.NewDecoder(bytes.NewReader(raw))
-		rdec.DisallowUnknownFields()
-		var r Rule
-		if err := rdec.Decode(&r); err != nil {
-			return &PolicyError{File: p.file, Line: srcloc.Line(data, start+rdec.InputOffset()), Index: len(p.Rules), RuleID: r.ID, Err: syntax(err)}
-		}
-		p.Rules = append(p.Rules, r)
-		p.lines = append(p.lines, srcloc.Line(data, start))
-		p.starts = append(p.starts, start)
-	}
-	_, err := dec.Token() // ]
-	return err
 }
 
 // fieldLines moves each rule problem in err (the errors compile joined)
