@@ -2,8 +2,8 @@ package risk
 
 import (
 	"fmt"
-
-	"github.com/ztkit/ztkit/authz"
+	"strconv"
+	"time"
 )
 
 // Policy is a risk policy: for each action a service declares, the rules
@@ -50,8 +50,8 @@ type ActionPolicy struct {
 // StepUpRequirement is what a step-up asks for: at least ACR, and an
 // authentication no older than MaxAge (RFC 9470 acr_values and max_age).
 type StepUpRequirement struct {
-	ACR    string         `json:"acr,omitempty"`
-	MaxAge authz.Duration `json:"max_age,omitempty"`
+	ACR    string   `json:"acr,omitempty"`
+	MaxAge Duration `json:"max_age,omitempty"`
 }
 
 // Rule is one risk check: when every condition in When holds, it reports
@@ -93,7 +93,7 @@ type Conditions struct {
 	AmountOverHistory float64 `json:"amount_over_history,omitempty"`
 	// AuthOlderThan holds when auth_time is missing or more than this long
 	// ago (exactly this long ago does not hold).
-	AuthOlderThan authz.Duration `json:"auth_older_than,omitempty"`
+	AuthOlderThan Duration `json:"auth_older_than,omitempty"`
 	// ACRBelow holds when acr is missing, unknown to acr_levels or below this level.
 	ACRBelow string `json:"acr_below,omitempty"`
 	// Velocity holds when its window counts more than Over events.
@@ -119,7 +119,7 @@ type Velocity struct {
 	// Key is what the events are counted per.
 	Key Key `json:"key"`
 	// Window is the sliding window's length, up to 7 days.
-	Window authz.Duration `json:"window"`
+	Window Duration `json:"window"`
 	// Over is the most events that do not trigger the condition. The
 	// count includes the attempt being decided when Event is its action.
 	// A window whose key is missing from the signals (no card, no IP)
@@ -175,4 +175,21 @@ func (k *Key) UnmarshalText(b []byte) error {
 		}
 	}
 	return fmt.Errorf("%w: key %q: want customer, card, device or ip", ErrInvalidCondition, b)
+}
+
+// Duration is a time.Duration written as "15m" or "1h30m" in policy
+// files, as in authz policies.
+type Duration time.Duration
+
+// MarshalText encodes d in time.Duration.String form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses a time.ParseDuration string; negative values are rejected.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil || v < 0 {
+		return fmt.Errorf("%w: duration %s: want a non-negative Go duration such as \"15m\"", ErrInvalidCondition, strconv.Quote(string(b)))
+	}
+	*d = Duration(v)
+	return nil
 }

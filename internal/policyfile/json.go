@@ -171,7 +171,8 @@ func FieldLine(data []byte, start int64, path string) int {
 }
 
 // FieldLines moves each located problem in err (or in the errors it joins)
-// from the line of its item to the line of its field: loc says, for one
+// to the line of its field, or, when it has none or the field is not in
+// the text (a missing key), to its item's line if it has no line yet: loc says, for one
 // error, the index of its item (whose text starts at starts[index] in data)
 // and the field's path within it, and returns where to write the line; it
 // returns a nil line for an error it does not locate. It runs only when a
@@ -183,11 +184,13 @@ func FieldLines(err error, data []byte, starts []int64, loc func(error) (index i
 	}
 	for _, e := range errs {
 		index, field, line := loc(e)
-		if line == nil || field == "" || index < 0 || index >= len(starts) {
+		if line == nil || index < 0 || index >= len(starts) {
 			continue
 		}
-		if l := FieldLine(data, starts[index], field); l > 0 {
+		if l := FieldLine(data, starts[index], field); field != "" && l > 0 {
 			*line = l
+		} else if *line == 0 {
+			*line = srcloc.Line(data, SkipSpace(data, starts[index]))
 		}
 	}
 	return err
