@@ -290,7 +290,7 @@ func (c *compiled) compileWhen(cr *crule, w *Conditions, bad func(field string, 
 // conditionCount counts the conditions set in w.
 func conditionCount(w *Conditions) int {
 	n := 0
-	for _, set := range []bool{w.NewDevice, w.NewCustomer, w.NewPaymentMethod, w.NewShippingAddress, w.Unbound,
+	for _, set := range []bool{bool(w.NewDevice), bool(w.NewCustomer), bool(w.NewPaymentMethod), bool(w.NewShippingAddress), bool(w.Unbound),
 		len(w.AmountOver) > 0, w.AmountOverHistory > 0, w.AuthOlderThan > 0, w.ACRBelow != "", w.Velocity != nil,
 		w.TravelOverKmh > 0, w.Number != nil, w.Flag != ""} {
 		if set {

@@ -141,8 +141,9 @@ type Decision struct {
 	// Score is the sum of the weights of the weighted rules that matched.
 	Score int
 	// ACR and MaxAge are what a step-up must reach, for the acr_values and
-	// max_age of an RFC 9470 §3 challenge; set when the outcome, enforced
-	// or shadow, is [StepUp]. MaxAge 0: no max_age.
+	// max_age of an RFC 9470 §3 challenge; set when the policy's outcome
+	// was [StepUp] (enforced, shadow, or already satisfied: SteppedUp).
+	// ACR "": no acr required; MaxAge 0: no max_age.
 	ACR    string
 	MaxAge time.Duration
 	// SteppedUp reports that the risk called for a step-up that the

@@ -365,19 +365,19 @@ func (c *compiled) satisfies(a *caction, s *Signals, now time.Time) bool {
 // or "" when all hold.
 func (c *compiled) unmet(r *crule, s *Signals, ws []Window, now time.Time) string {
 	w := &r.c
-	if w.NewDevice && !s.newDevice() {
+	if bool(w.NewDevice) && !s.newDevice() {
 		return "new_device"
 	}
-	if w.NewCustomer && s.History.Orders > 0 {
+	if bool(w.NewCustomer) && s.History.Orders > 0 {
 		return "new_customer"
 	}
-	if w.NewPaymentMethod && !s.NewPaymentMethod {
+	if bool(w.NewPaymentMethod) && !s.NewPaymentMethod {
 		return "new_payment_method"
 	}
-	if w.NewShippingAddress && !s.NewShippingAddress {
+	if bool(w.NewShippingAddress) && !s.NewShippingAddress {
 		return "new_shipping_address"
 	}
-	if w.Unbound && s.Principal != nil && s.Principal.Binding != authn.NoBinding {
+	if bool(w.Unbound) && s.Principal != nil && s.Principal.Binding != authn.NoBinding {
 		return "unbound"
 	}
 	if w.AmountOver != nil && !amountOver(w.AmountOver, s) {

@@ -1,9 +1,12 @@
 package risk_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +60,7 @@ func TestParseErrors(t *testing.T) {
 		{"currency not a code", action("{\"action\": \"a\", \"rules\": [{\"id\": \"r\", \"reason\": \"x\", \"outcome\": \"deny\",\n \"when\": {\"amount_over\": {\"euro\": 1}}}]}"), risk.ErrInvalidCondition, 4, `currency "euro"`},
 		{"negative duration", action("{\"action\": \"a\", \"rules\": [{\"id\": \"r\", \"reason\": \"x\", \"outcome\": \"deny\",\n \"when\": {\"auth_older_than\": \"-1m\"}}]}"), risk.ErrInvalidCondition, 4, `duration "-1m"`},
 		{"bad flag name", action("{\"action\": \"a\", \"rules\": [{\"id\": \"r\", \"reason\": \"x\", \"outcome\": \"deny\",\n \"when\": {\"flag\": \"Tor Exit\"}}]}"), risk.ErrInvalidCondition, 4, `flag "Tor Exit"`},
+		{"false check", action("{\"action\": \"a\", \"rules\": [{\"id\": \"r\", \"reason\": \"x\", \"outcome\": \"deny\",\n \"when\": {\"flag\": \"f\", \"new_device\": false}}]}"), risk.ErrInvalidCondition, 4, "want true"},
 		{"thresholds without weights", action(`{"action": "a", "deny_at": 3, "rules": [{"id": "r", "reason": "x", "when": {"flag": "f"}, "outcome": "deny"}]}`), risk.ErrInvalidRule, 3, "without a weighted rule"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +140,17 @@ func FuzzParse(f *testing.F) {
 		e, err := risk.New(p)
 		if err != nil {
 			t.Fatalf("Parse accepted a policy New refuses: %v", err)
+		}
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		p2, err := risk.Parse("again.json", out)
+		if err != nil {
+			t.Fatalf("the marshalled policy does not parse: %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(p.Actions, p2.Actions) || !slices.Equal(p.ACRLevels, p2.ACRLevels) {
+			t.Fatalf("round trip changed the policy:\n%s", out)
 		}
 		for _, a := range p.Actions {
 			_ = e.Decide(t.Context(), strings.TrimSuffix(a.Action, "*")+"x", risk.Signals{Amount: 1, Currency: "EUR"})

@@ -71,19 +71,21 @@ type Rule struct {
 }
 
 // Conditions are a rule's conditions; an unset one is not checked. Each
-// says what a missing signal counts as.
+// says what a missing signal counts as. The [Check] conditions are written
+// true or left out: false is refused, since {"new_device": false} would
+// read as "a known device" and check nothing.
 type Conditions struct {
 	// NewDevice (only true): the caller's DPoP key is not in
 	// History.Devices, or the token has no DPoP key.
-	NewDevice bool `json:"new_device,omitempty"`
+	NewDevice Check `json:"new_device,omitempty"`
 	// NewCustomer (only true): History.Orders is 0.
-	NewCustomer bool `json:"new_customer,omitempty"`
+	NewCustomer Check `json:"new_customer,omitempty"`
 	// NewPaymentMethod and NewShippingAddress (only true): the signal is set.
-	NewPaymentMethod   bool `json:"new_payment_method,omitempty"`
-	NewShippingAddress bool `json:"new_shipping_address,omitempty"`
+	NewPaymentMethod   Check `json:"new_payment_method,omitempty"`
+	NewShippingAddress Check `json:"new_shipping_address,omitempty"`
 	// Unbound (only true): the token is not sender-constrained (no DPoP,
 	// no mTLS binding), or there is no principal.
-	Unbound bool `json:"unbound,omitempty"`
+	Unbound Check `json:"unbound,omitempty"`
 	// AmountOver maps lower-case currency codes to limits in minor units:
 	// it holds when Amount is above the limit of its currency, or when
 	// the currency has no limit here (an unknown currency fails closed).
@@ -191,5 +193,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%w: duration %s: want a non-negative Go duration such as \"15m\"", ErrInvalidCondition, strconv.Quote(string(b)))
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// Check turns on a yes/no condition of [Conditions]. In a policy file it
+// is true or absent; false is refused.
+type Check bool
+
+// UnmarshalJSON accepts true only.
+func (c *Check) UnmarshalJSON(b []byte) error {
+	if string(b) != "true" {
+		return fmt.Errorf("%w: want true, or leave the condition out", ErrInvalidCondition)
+	}
+	*c = true
 	return nil
 }
