@@ -2,7 +2,9 @@ package policyfile_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,4 +95,55 @@ func TestStore(t *testing.T) {
 
 	_, err = policyfile.Watch(t.Context(), path+".missing", cfg)
 	assert.Error(t, err)
+}
+
+type item struct {
+	ID string `json:"id"`
+	N  int    `json:"n"`
+}
+
+func TestDecode(t *testing.T) {
+	decode := func(doc string) ([]item, []int64, error) {
+		var items []item
+		var starts []int64
+		err := policyfile.Decode([]byte(doc), func(key string, dec *json.Decoder) error {
+			if key != "items" {
+				return fmt.Errorf("unknown key %q", key)
+			}
+			return policyfile.DecodeItems(dec, []byte(doc), "items", &items, &starts, func(i *item) string { return i.ID })
+		})
+		return items, starts, err
+	}
+	doc := "{\"items\": [\n {\"id\": \"a\", \"n\": 1},\n {\"id\": \"b\"}]}"
+	items, starts, err := decode(doc)
+	require.NoError(t, err)
+	assert.Equal(t, []item{{"a", 1}, {"b", 0}}, items)
+	assert.Equal(t, byte('{'), doc[starts[1]])
+
+	for _, tc := range []struct {
+		name, doc string
+		index     int
+		itemName  string
+		key       string
+		msg       string
+	}{
+		{"not an object", `[1]`, -1, "", "", "want a JSON object"},
+		{"trailing", `{} {}`, -1, "", "", "data after"},
+		{"unknown key", `{"other": 1}`, -1, "", "other", `unknown key "other"`},
+		{"duplicate", `{"items": [], "items": []}`, -1, "", "", "duplicate key"},
+		{"not an array", `{"items": {}}`, -1, "", "items", "items must be an array"},
+		{"unknown field", "{\"items\": [{\"id\": \"a\"},\n {\"id\": \"b\", \"m\": 1}]}", 1, "b", "", `unknown field "m"`},
+		{"wrong type", `{"items": [{"id": "a", "n": "x"}]}`, 0, "a", "", "cannot unmarshal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := decode(tc.doc)
+			var de *policyfile.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.index, de.Index)
+			assert.Equal(t, tc.itemName, de.Name)
+			assert.Equal(t, tc.key, de.Key)
+			assert.Contains(t, err.Error(), tc.msg)
+			assert.LessOrEqual(t, de.Offset, int64(len(tc.doc)))
+		})
+	}
 }
