@@ -40,7 +40,9 @@ type ActionPolicy struct {
 	DenyAt   int `json:"deny_at,omitempty"`
 	// OnCounterError is the outcome, [StepUp] or [Deny], when the velocity
 	// counters fail; required when a rule has a velocity condition, so
-	// that an outage never silently allows.
+	// that an outage never silently allows. Like any step-up, a step_up
+	// fallback lets through a token that already meets StepUp; choose deny
+	// for an action that must stop while its counts are unknown.
 	OnCounterError Outcome `json:"on_counter_error,omitempty"`
 	// Rules are evaluated in order, all of them (the decision is their
 	// combination, not the first match).
