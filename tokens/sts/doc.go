@@ -2,7 +2,7 @@
 // (RFC 6749 §3.2), an [http.Handler] built on ztkit's token issuer and
 // verifiers, SPIFFE identities and DPoP.
 //
-// It serves two grants:
+// It serves two grants, and step-up (see below) as a token exchange:
 //
 //   - Token exchange (RFC 8693) for a workload acting for a subject: the
 //     subject_token (the customer's access token, of type access_token or
@@ -51,6 +51,74 @@
 //	mux.Handle("POST /token", srv)
 //	mux.Handle("GET /.well-known/oauth-authorization-server", srv.MetadataHandler())
 //
+// # Step-up
+//
+// With [WithStepUp] the endpoint also answers the step-up a resource server
+// asks for with an RFC 9470 §3 insufficient_user_authentication challenge:
+// the client that holds a user's DPoP-bound access token gets, after the
+// user's second factor, a token for the same user at a higher acr. The
+// request is a token exchange:
+//
+//	POST /token
+//	DPoP: <proof by the key the subject token is bound to>
+//
+//	grant_type=urn:ietf:params:oauth:grant-type:token-exchange
+//	&subject_token=<the user's current access token>
+//	&subject_token_type=urn:ietf:params:oauth:token-type:access_token
+//	&acr_values=mfa&max_age=300&otp=123456
+//
+// A token exchange is a step-up when it carries acr_values, max_age or otp.
+// Why a token exchange, and not a grant type of ztkit's own: RFC 8693 is
+// the standard way to trade a token for another with other properties for
+// the same subject, and its subject_token is exactly the token being
+// stepped up; without an actor token it issues a token for the subject
+// itself, with no act (the impersonation semantics of RFC 8693 §1.1, here
+// for the user's own client). acr_values and max_age are the parameters RFC
+// 9470 §4 names for the request that follows a step-up challenge, so the
+// challenge maps onto the request one to one; RFC 6749 §8.2 lets a grant
+// take further parameters, and otp carries the one-time password (RFC 8176
+// amr "otp"; Auth0's MFA grant uses the same name). Clients of RFC 8693 and
+// the metadata's grant_types_supported need nothing new, and no private
+// grant URI is minted. A private grant type would fail more visibly at a
+// server that does not know it (unsupported_grant_type, where an RFC 8693
+// server that ignores unknown parameters might answer without a step-up);
+// ztkit's server refuses a step-up parameter it was not configured for, and
+// a client should check the acr of what it gets where it can.
+//
+// The request is checked in this order, each refusal an RFC 6749 §5.2
+// error: the parameters (no actor_token or client assertion: the holder of
+// the token asks; acr_values required, values separated by single spaces;
+// max_age a number of seconds; otp required); the subject token, verified
+// by the verifier given to WithStepUp, which must be DPoP-bound (cnf.jkt),
+// not delegated (no act), unexpired, and of the client_id the request names
+// if any; the DPoP proof, which must be made with the subject token's key
+// (invalid_grant otherwise: a stolen token without its key can neither be
+// stepped up nor used to lock its user out); the attempt bound; the factor,
+// verified by the [SecondFactor] (invalid_grant for a wrong code, a code
+// used before, or a user without the factor); and the acr the factor
+// reaches, which must be one of acr_values (invalid_request otherwise).
+//
+// The issued token keeps the subject token's sub, client_id, audience,
+// scopes (narrowed by scope, audience and resource parameters, never
+// widened), roles, groups, entitlements and may_act; its acr is the
+// factor's, its amr the subject token's followed by the factor's methods,
+// its auth_time the factor's (now); it is bound to the same key and never
+// outlives the subject token: a step-up raises the assurance of a session,
+// not its length. Any max_age is met by a factor verified now.
+//
+// Guessing is bounded per subject: every attempt counts as a failure until
+// its factor verifies, so concurrent guesses count too, and after
+// [DefaultStepUpMaxFailures] failures within [DefaultStepUpWindow]
+// ([WithStepUpAttempts]) the subject's attempts are refused with
+// invalid_grant until the window has passed. A 6-digit code accepted one
+// step either side matches a guess with probability 3 in 10^6: 5 guesses per
+// 15 minutes is at most 480 a day, about 1 in 700 a day for an attacker who
+// already holds both the user's token and its private key, and who must keep
+// getting fresh tokens. Replicas share the bound through an
+// [AttemptLimiter] of their own ([WithAttemptLimiter]). Package
+// tokens/sts/totp is the TOTP (RFC 6238) SecondFactor, and tokens/grant's
+// StepUpper the client.
+//
 // The TLS configuration of the listener should request client certificates
 // (tls.RequestClientCert, or VerifyClientCertIfGiven): the server verifies
 // the presented X.509-SVID against the bundles of [WithX509Bundles] itself.
@@ -77,7 +145,7 @@
 // error code, and the client_id and actor once authenticated, and every
 // issued token at Debug; never a token. [WithMeterProvider] records
 // ztkit.sts.requests, an Int64Counter (unit "{request}") with attributes
-// ztkit.sts.grant_type ("token_exchange", "client_credentials", "other"),
+// ztkit.sts.grant_type ("token_exchange", "step_up", "client_credentials", "other"),
 // ztkit.sts.outcome ("issued", "refused") and ztkit.sts.reason (a fixed set
 // of reason codes, "" when issued).
 //

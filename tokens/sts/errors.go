@@ -71,6 +71,19 @@ const (
 	reasonDPoPNonce           = "use_dpop_nonce"
 	reasonReplayUnavailable   = "replay_check_unavailable"
 	reasonIssue               = "issue_failed"
+	reasonStepUpUnsupported   = "step_up_not_supported"
+	reasonStepUpActor         = "step_up_with_actor"
+	reasonStepUpDelegated     = "step_up_delegated_subject"
+	reasonStepUpUnbound       = "step_up_unbound_subject"
+	reasonStepUpKeyMismatch   = "step_up_key_mismatch"
+	reasonACRValues           = "invalid_acr_values"
+	reasonMaxAge              = "invalid_max_age"
+	reasonACRNotMet           = "acr_not_met"
+	reasonTooManyAttempts     = "too_many_attempts"
+	reasonFactorRejected      = "factor_rejected"
+	reasonFactorReplayed      = "factor_replayed"
+	reasonFactorNotEnrolled   = "factor_not_enrolled"
+	reasonFactorUnavailable   = "factor_unavailable"
 )
 
 // refusal is a refused token request: what the client is told (code and

@@ -113,7 +113,7 @@ func safeName(name string) string {
 	switch name {
 	case "grant_type", "scope", "client_id", "client_assertion", "client_assertion_type",
 		"subject_token", "subject_token_type", "actor_token", "actor_token_type",
-		"requested_token_type", "audience", "resource":
+		"requested_token_type", "audience", "resource", "acr_values", "max_age", "otp":
 		return name
 	}
 	return "a parameter"

@@ -41,7 +41,7 @@ func (s *Server) Metadata() Metadata {
 		set, _ := jose.ParseAlgSet(s.cfg.proofAlgs)
 		m.DPoPSigningAlgValuesSupported = set.Names()
 	}
-	if s.cfg.subjects != nil {
+	if s.cfg.subjects != nil || s.cfg.stepUp != nil {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeTokenExchange)
 	}
 	if s.cfg.clients != nil {

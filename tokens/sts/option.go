@@ -51,6 +51,7 @@ type config struct {
 	logger       *slog.Logger
 	meters       metric.MeterProvider
 	now          func() time.Time
+	stepUp       *stepUpConfig
 }
 
 func newConfig(opts []Option) config {
@@ -218,4 +219,48 @@ func WithClock(now func() time.Time) Option {
 			c.now = now
 		}
 	})
+}
+
+// WithStepUp enables step-up (see the package documentation): a client
+// holding a user's DPoP-bound access token, verified by subjects (the
+// verifier the resource servers use), gets a token for the same user at a
+// higher acr after the user's second factor, which factor verifies. Failed
+// attempts are bounded per subject by [WithStepUpAttempts] or
+// [WithAttemptLimiter]. nil arguments make [New] fail.
+func WithStepUp(subjects TokenVerifier, factor SecondFactor) Option {
+	return optionFunc(func(c *config) {
+		su := c.stepUpConfig()
+		su.subjects, su.factor = subjects, factor
+	})
+}
+
+// WithStepUpAttempts sets the in-process bound on failed second-factor
+// attempts: after maxFailures failures of a subject within window, its
+// attempts are refused until window has passed since its first failure;
+// a verified factor clears the count. The defaults are
+// [DefaultStepUpMaxFailures] and [DefaultStepUpWindow]. Each replica counts
+// on its own: replicas share a bound through [WithAttemptLimiter].
+func WithStepUpAttempts(maxFailures int, window time.Duration) Option {
+	return optionFunc(func(c *config) {
+		su := c.stepUpConfig()
+		su.maxFailures, su.window = maxFailures, window
+	})
+}
+
+// WithAttemptLimiter sets the [AttemptLimiter] of step-up, in place of the
+// in-process one of [WithStepUpAttempts]. nil keeps the in-process one.
+func WithAttemptLimiter(l AttemptLimiter) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.stepUpConfig().limiter = l
+		}
+	})
+}
+
+// stepUpConfig returns the step-up configuration, created with defaults.
+func (c *config) stepUpConfig() *stepUpConfig {
+	if c.stepUp == nil {
+		c.stepUp = &stepUpConfig{maxFailures: DefaultStepUpMaxFailures, window: DefaultStepUpWindow}
+	}
+	return c.stepUp
 }

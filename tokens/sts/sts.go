@@ -79,7 +79,7 @@ func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Ser
 		return nil, fmt.Errorf("%w: the issuer identifier must be an https URL without query or fragment (RFC 8414 §2)", ErrInvalidConfig)
 	case !absoluteHTTPS(endpoint, false):
 		return nil, fmt.Errorf("%w: the token endpoint must be an absolute http(s) URL without query or fragment", ErrInvalidConfig)
-	case cfg.subjects == nil && cfg.clients == nil:
+	case cfg.subjects == nil && cfg.clients == nil && cfg.stepUp == nil:
 		return nil, fmt.Errorf("%w: no grant configured", ErrInvalidConfig)
 	case cfg.subjects != nil && len(cfg.actors) == 0:
 		return nil, fmt.Errorf("%w: token exchange without any actor", ErrInvalidConfig)
@@ -89,6 +89,10 @@ func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Ser
 		return nil, fmt.Errorf("%w: JWT-SVIDs need an audience", ErrInvalidConfig)
 	case cfg.badAlg != "" || cfg.assertAlgs == 0:
 		return nil, fmt.Errorf("%w: client assertion algorithm not allowed", ErrInvalidConfig)
+	case cfg.stepUp != nil && (cfg.stepUp.subjects == nil || cfg.stepUp.factor == nil):
+		return nil, fmt.Errorf("%w: step-up needs a subject token verifier and a second factor", ErrInvalidConfig)
+	case cfg.stepUp != nil && cfg.stepUp.limiter == nil && (cfg.stepUp.maxFailures < 1 || cfg.stepUp.window <= 0):
+		return nil, fmt.Errorf("%w: step-up attempts need a positive limit and window", ErrInvalidConfig)
 	case cfg.lifetime < time.Second || cfg.lifetime > issuer.Lifetime():
 		return nil, fmt.Errorf("%w: lifetime must be between 1s and the issuer's lifetime", ErrInvalidConfig)
 	case cfg.maxAssertion <= 0 || cfg.maxAssertion > time.Hour:
@@ -105,6 +109,11 @@ func New(issuerID, endpoint string, issuer *tokens.Issuer, opts ...Option) (*Ser
 		}
 		a.Audiences, a.Scopes, a.SubjectAudiences = slices.Clone(a.Audiences), slices.Clone(a.Scopes), slices.Clone(a.SubjectAudiences)
 		s.actors[a.ID] = &a
+	}
+	if su := cfg.stepUp; su != nil && su.limiter == nil {
+		c := *su
+		c.limiter = newMemoryLimiter(su.maxFailures, su.window, cfg.now)
+		s.cfg.stepUp = &c
 	}
 	if s.replay == nil {
 		store, err := dpop.NewMemoryReplayStore()
@@ -155,6 +164,8 @@ type outcome struct {
 	clientID string
 	actor    string
 	audience []string
+	// stepUp is set for a token exchange that is a step-up.
+	stepUp bool
 }
 
 // ServeHTTP implements the token endpoint. A nil or zero Server answers
@@ -179,7 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(ctx, w, rf, &o)
 		return
 	}
-	s.tel.record(ctx, o.grant, "")
+	s.tel.record(ctx, o.metricGrant(), "")
 	s.cfg.logger.LogAttrs(ctx, slogDebug, "sts: token issued", append(o.attrs(),
 		slog.Any("aud", o.audience), slog.String("scope", resp.Scope), slog.String("token_type", resp.TokenType),
 		slog.Int64("expires_in", resp.ExpiresIn))...)
@@ -208,6 +219,9 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		rf := invalidClient(reasonAuthorizationHeader, "client authentication method not supported", nil)
 		rf.wwwAuthenticate = authScheme(auth[0])
 		return nil, rf
+	}
+	if o.grant == GrantTypeTokenExchange && isStepUp(f) {
+		return s.stepUp(ctx, r, f, o)
 	}
 	if o.grant == GrantTypeTokenExchange {
 		return s.exchange(ctx, r, f, o)
@@ -403,7 +417,7 @@ func (s *Server) refuse(ctx context.Context, w http.ResponseWriter, rf *refusal,
 		}
 		h.Set("WWW-Authenticate", challenge)
 	}
-	s.tel.record(ctx, o.grant, rf.reason)
+	s.tel.record(ctx, o.metricGrant(), rf.reason)
 	attrs := append(o.attrs(), slogString("error", rf.code), slogString("reason", rf.reason))
 	if rf.err != nil {
 		attrs = append(attrs, slogString("cause", rf.err.Error()))

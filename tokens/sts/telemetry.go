@@ -22,6 +22,9 @@ const (
 	attrReason  = attribute.Key("ztkit.sts.reason")
 )
 
+// grantStepUp labels a step-up token exchange in logs and metrics.
+const grantStepUp = "step_up"
+
 const (
 	slogDebug = slog.LevelDebug
 	slogInfo  = slog.LevelInfo
@@ -52,6 +55,7 @@ func (t *telemetry) record(ctx context.Context, grant, reason string) {
 	switch grant {
 	case GrantTypeTokenExchange:
 		grant = "token_exchange"
+	case grantStepUp:
 	case GrantTypeClientCredentials:
 	default:
 		grant = "other"
@@ -69,10 +73,22 @@ func (t *telemetry) record(ctx context.Context, grant, reason string) {
 	t.requests.Add(ctx, 1, opt.(metric.AddOption))
 }
 
+// metricGrant is the grant a request is counted under: a step-up apart
+// from other token exchanges.
+func (o *outcome) metricGrant() string {
+	if o.stepUp {
+		return grantStepUp
+	}
+	return o.grant
+}
+
 // attrs are the log attributes of a request: never a token, assertion or
 // proof; the client_id and actor only when they authenticated.
 func (o *outcome) attrs() []slog.Attr {
 	grant := o.grant
+	if o.stepUp {
+		grant = grantStepUp
+	}
 	if grant == "" {
 		grant = "other"
 	}
