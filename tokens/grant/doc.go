@@ -6,6 +6,12 @@
 //   - [Exchanger] runs token exchange (RFC 8693) for a service acting on
 //     behalf of its callers, and caches the issued token of each subject
 //     token.
+//   - [StepUpper] answers a resource server's RFC 9470 step-up challenge
+//     (insufficient_user_authentication, read by dpop.AdviseHTTP as
+//     ActionStepUp): it trades the user's DPoP-bound token, with the
+//     challenge's acr_values and max_age and the user's one-time password,
+//     for the same user's token at a higher acr (a token exchange that
+//     ztkit's token service, tokens/sts with WithStepUp, answers).
 //   - [Source] caches a token until it nears expiry, refreshes it ahead of
 //     time with jitter, and lets concurrent callers share one request.
 //
