@@ -194,7 +194,6 @@ func (s *Server) stepUp(ctx context.Context, r *http.Request, f form, o *outcome
 	if err != nil {
 		return nil, subjectRefusal(err)
 	}
-	o.clientID = subject.ClientID
 	switch {
 	case subject.Actor != nil:
 		// A delegated token is held by a workload acting for the user,
@@ -229,6 +228,9 @@ func (s *Server) stepUp(ctx context.Context, r *http.Request, f form, o *outcome
 	case "":
 		return nil, badRequest(errInvalidRequest, reasonDPoPRequired, "a DPoP proof is required", nil)
 	case subject.Confirmation.JKT:
+		// The holder of the token's key: its client, from now on named
+		// in the log.
+		o.clientID = subject.ClientID
 	default:
 		return nil, badRequest(errInvalidGrant, reasonStepUpKeyMismatch, "the DPoP proof is not made with the key the subject_token is bound to", nil)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/tokens"
@@ -334,4 +336,48 @@ func TestStepUpConfiguration(t *testing.T) {
 		_, err := sts.New(issuerURL, issuerURL+"/token", issuer, opts...)
 		assert.ErrorIs(t, err, sts.ErrInvalidConfig, name)
 	}
+}
+
+// Step-ups are counted apart from other exchanges, as grant step_up, and
+// logged without code, token or secret.
+func TestStepUpLogAndMetrics(t *testing.T) {
+	var logs bytes.Buffer
+	reader := sdkmetric.NewManualReader()
+	rg := newStepUpRig(t,
+		sts.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		sts.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	p, thief := newProofer(t), newProofer(t)
+	subject := rg.pwdToken(p, tokens.TokenRequest{})
+	bad, good := wrongCode(t), code(t)
+	require.Equal(t, "invalid_grant", rg.post(rg.client(storefrontID), stepUp(subject, good), "DPoP", proof(t, thief, rg.endpoint, "")).body["error"])
+	require.Equal(t, "invalid_grant", rg.post(rg.client(storefrontID), stepUp(subject, bad), "DPoP", proof(t, p, rg.endpoint, "")).body["error"])
+	ok := rg.post(rg.client(storefrontID), stepUp(subject, good), "DPoP", proof(t, p, rg.endpoint, ""))
+	require.Equal(t, http.StatusOK, ok.status)
+
+	out := logs.String()
+	assert.Contains(t, out, `"msg":"sts: token issued","grant_type":"step_up","client_id":"storefront","aud":["https://checkout.shop.test"]`)
+	assert.Contains(t, out, `"grant_type":"step_up","error":"invalid_grant","reason":"step_up_key_mismatch"`, "no client_id before the key is proved")
+	assert.Contains(t, out, `"grant_type":"step_up","client_id":"storefront","error":"invalid_grant","reason":"factor_rejected"`)
+	for _, secret := range []string{bad, good, totpSecret, subject, ok.body["access_token"].(string)} {
+		assert.False(t, strings.Contains(out, secret), "a secret reached the log")
+	}
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				g, _ := dp.Attributes.Value("ztkit.sts.grant_type")
+				o, _ := dp.Attributes.Value("ztkit.sts.outcome")
+				r, _ := dp.Attributes.Value("ztkit.sts.reason")
+				got[g.AsString()+"/"+o.AsString()+"/"+r.AsString()] += dp.Value
+			}
+		}
+	}
+	assert.Equal(t, map[string]int64{
+		"step_up/issued/":                      1,
+		"step_up/refused/step_up_key_mismatch": 1,
+		"step_up/refused/factor_rejected":      1,
+	}, got)
 }

@@ -9,7 +9,9 @@
 // remembered in a [dpop.ReplayStore] (shared between replicas with package
 // redisreplay), so that a code seen on its way cannot be used again (RFC
 // 6238 §5.2: "the verifier MUST NOT accept the second attempt of the OTP
-// after the successful validation has been issued for the first OTP").
+// after the successful validation has been issued for the first OTP"); the
+// earlier steps still in the window are spent with it, so that an older code
+// than one accepted is refused as well.
 //
 // Each user's secret comes from a [Secrets] lookup of the service's own
 // (its user store, a Vault KV path through package secrets), as a
@@ -199,6 +201,13 @@ func (v *Verifier) Verify(ctx context.Context, subject string, factor sts.Factor
 			return sts.Authentication{}, fmt.Errorf("totp: %w", sts.ErrFactorReplayed)
 		}
 		return sts.Authentication{}, fmt.Errorf("%w: totp: the replay check is unavailable", sts.ErrFactorUnavailable)
+	}
+	// The earlier steps still in the window are spent too, so that a code
+	// older than one accepted is refused: a code seen on its way but not
+	// used is worthless once the user used a newer one. Best effort: the
+	// code itself is already recorded.
+	for d := int64(1); d <= 2*Skew; d++ {
+		_ = v.replay.CheckAndStore(ctx, "totp "+subject, strconv.FormatInt(matched-d, 10), until)
 	}
 	return sts.Authentication{ACR: v.acr, AMR: []string{sts.AMROTP}, Time: now}, nil
 }

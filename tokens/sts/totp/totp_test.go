@@ -201,3 +201,22 @@ func TestNew(t *testing.T) {
 	_, err = (*stotp.Verifier)(nil).Verify(context.Background(), "alice", otpFactor(code))
 	assert.ErrorIs(t, err, sts.ErrFactorUnavailable)
 }
+
+// Once a code is accepted, the codes of earlier steps still in the window
+// are spent too; a later step's code is not.
+func TestOlderCodeSpent(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	v, err := stotp.New(secrets(rfcSecret), stotp.WithClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	codeAt := func(d time.Duration) sts.Factor {
+		c, err := totp.GenerateCode(rfcSecret, now.Add(d))
+		require.NoError(t, err)
+		return otpFactor(c)
+	}
+	_, err = v.Verify(context.Background(), "alice", codeAt(0))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), "alice", codeAt(-30*time.Second))
+	assert.ErrorIs(t, err, sts.ErrFactorReplayed)
+	_, err = v.Verify(context.Background(), "alice", codeAt(30*time.Second))
+	assert.NoError(t, err)
+}
