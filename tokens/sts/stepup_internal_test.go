@@ -73,7 +73,8 @@ func TestMemoryLimiterFull(t *testing.T) {
 // at most maxACRValues.
 func FuzzParseACRValues(f *testing.F) {
 	for _, s := range []string{
-		// RFC 9470 §3, Figure 2's acr_values (verbatim).
+		// The acr_values of RFC 9470 §3, the figure "Authentication
+		// Requirements Challenge indicating acr_values" (verbatim).
 		"myACR",
 		"urn:example:mfa urn:example:phr", "mfa phr mfa", "mfa  phr", " mfa", "mfa ", "", "a\"b", "m\x7f",
 		strings.Repeat("a ", 16) + "a",
@@ -104,7 +105,8 @@ func FuzzParseACRValues(f *testing.F) {
 // FuzzParseMaxAge: parseMaxAge never panics, accepts only decimal digits,
 // and round-trips.
 func FuzzParseMaxAge(f *testing.F) {
-	// RFC 9470 §3, Figure 3's max_age (verbatim), and edges.
+	// The max_age of RFC 9470 §3, the figure "Authentication Requirements
+	// Challenge indicating max_age" (verbatim), and edges.
 	for _, s := range []string{"5", "0", "300", "-1", "+5", "1e3", "0x10", "9999999999", "99999999999", " 5", ""} {
 		f.Add(s)
 	}
