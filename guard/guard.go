@@ -74,11 +74,11 @@ type Result struct {
 //     ([authn.Authenticator.AuthenticateInbound]);
 //  2. authorization of the principal on req.Method and the canonical form
 //     of req.Path ([WithAuthorizer]);
-//  3. the step-up (risk) decision, when there is one, is to come here:
-//     after authorization allowed, before the decision is recorded, with
-//     the principal, the decision and req; it refuses as a
-//     [ClassUnauthenticated] [Refusal] with its own reason and an RFC 9470
-//     insufficient_user_authentication challenge.
+//  3. the rate limits of the request's scope ([WithRateLimits]), keyed on
+//     the verified caller: 429 / ResourceExhausted over a limit;
+//  4. the risk decision of the request's action ([WithRisk]): an RFC 9470
+//     step-up challenge (401 / Unauthenticated) or a denial (403 /
+//     PermissionDenied).
 //
 // Then the decision is recorded (span attributes and metrics, see the
 // package documentation) and a refusal logged. A nil ctx or req is refused
@@ -108,14 +108,17 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 		}
 		if !d.Allow {
 			ref := g.denial(req, p, d)
-			g.tel.record(ctx, req, start, false, ref.Reason, p)
+			g.tel.record(ctx, req, start, false, ref.Reason, p, "")
 			g.refusals.authz(ctx, req, p, d, ref)
 			return Result{Decision: d, Path: path, Refusal: ref}
 		}
 		res.Decision, res.Path = d, path
 	}
-	// Step 3, the step-up (risk) decision, goes here; see above.
-	g.tel.record(ctx, req, start, true, ReasonNone, p)
+	if ref, action := g.steps(ctx, req, p, res.Decision); ref != nil {
+		g.tel.record(ctx, req, start, false, ref.Reason, p, action)
+		return Result{Decision: res.Decision, Path: res.Path, Refusal: ref}
+	}
+	g.tel.record(ctx, req, start, true, ReasonNone, p, "")
 	return res
 }
 
@@ -150,7 +153,7 @@ func (g *Guard) Nonce() string {
 // it, and records and logs the refusal.
 func (g *Guard) refuseAuthn(ctx context.Context, req *inbound.Request, start time.Time, v verdict, err error) *Refusal {
 	ref := g.refusal(req, v, err)
-	g.tel.record(ctx, req, start, false, ref.Reason, nil)
+	g.tel.record(ctx, req, start, false, ref.Reason, nil, "")
 	g.refusals.authn(ctx, req, ref, err)
 	return ref
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/redact"
+	"github.com/ztkit/ztkit/risk"
 )
 
 // RefusalMessage is the message of the log record of a refused request; see
@@ -32,6 +33,9 @@ const (
 	LogKeyClientID     = "client_id"
 	LogKeyMissingScope = "missing_scope"
 	LogKeyError        = "error"
+	LogKeyAction       = "action"
+	LogKeyRiskReasons  = "risk_reasons"
+	LogKeyLimit        = "limit"
 )
 
 // WithLogger logs each refused request once, at a level that says what kind
@@ -43,7 +47,8 @@ const (
 //   - status: the HTTP status of the refusal ([Refusal.HTTPStatus]: 400,
 //     401, 403, 500 or 503), whatever transport answered it;
 //   - stage: "authn" when authentication refused the request, "authz" when
-//     the authorizer of [WithAuthorizer] denied it;
+//     the authorizer of [WithAuthorizer] denied it, "limit" for a rate
+//     limit ([WithRateLimits]), "risk" for a risk decision ([WithRisk]);
 //   - method: the HTTP method, or "_OTHER" for a method outside RFC 9110's
 //     (a client picks it);
 //   - route: the route pattern: the authz rule's pattern that matched, or the
@@ -61,6 +66,11 @@ const (
 //   - client_id: the client_id of an access token that verified;
 //   - missing_scope: the scopes the token lacks, space-separated, for
 //     reason insufficient_scope;
+//   - action: for a refusal by the rate-limit or risk step, the scope or
+//     action the service named the request ([WithRateLimits], [WithRisk]);
+//   - risk_reasons: for a risk refusal, the risk decision's reasons,
+//     space-separated (bounded codes of the risk policy);
+//   - limit: for a rate-limit refusal, the name of the limit;
 //   - error: for a refusal logged at Error only (an outage or a fault on the
 //     server's side), the cause's message.
 //
@@ -82,8 +92,9 @@ const (
 //     bound_token_as_bearer (a bound token without its proof, RFC 9449 §7.2)
 //     and peer_invalid (a client certificate that does not chain to a trusted
 //     bundle).
-//   - Error: keys_unavailable, dpop_replay_unavailable and internal: the
-//     service cannot authenticate anyone (503 or 500).
+//   - Error: keys_unavailable, dpop_replay_unavailable,
+//     rate_limit_unavailable and internal: the service cannot authenticate
+//     or meter anyone (503 or 500).
 //
 // Each record is logged with the request's context, so a handler can add
 // its trace ID. A service that also gives the authorizer a logger
@@ -203,4 +214,39 @@ func (l *refusalLog) id(attrs []slog.Attr, key string, id spiffeid.ID) []slog.At
 		return attrs
 	}
 	return l.str(attrs, key, id.String())
+}
+
+// step logs a refusal ref of principal p by the rate-limit or risk step
+// (stage) for the request's action or scope, with the risk reasons or the
+// limit's name, and err the cause of an outage.
+func (l *refusalLog) step(ctx context.Context, req *inbound.Request, p *authn.Principal, ref *Refusal, stage, action string, reasons []risk.Reason, limit string, err error) {
+	if l == nil {
+		return
+	}
+	level := refusalLevel(ref)
+	if !l.l.Enabled(ctx, level) {
+		return
+	}
+	attrs := l.common(make([]slog.Attr, 0, 12), req, ref, stage, "")
+	attrs = l.str(attrs, LogKeyAction, action)
+	if len(reasons) > 0 {
+		var b strings.Builder
+		for i, r := range reasons {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(string(r))
+		}
+		attrs = l.str(attrs, LogKeyRiskReasons, b.String())
+	}
+	attrs = l.str(attrs, LogKeyLimit, limit)
+	if p != nil {
+		attrs = l.id(attrs, LogKeyPeer, p.Peer)
+		attrs = l.id(attrs, LogKeyWorkload, p.Workload)
+		attrs = l.str(attrs, LogKeyClientID, p.ClientID)
+	}
+	if err != nil && level >= slog.LevelError {
+		attrs = l.str(attrs, LogKeyError, err.Error())
+	}
+	l.l.LogAttrs(ctx, level, RefusalMessage, attrs...)
 }

@@ -21,6 +21,12 @@ type config struct {
 	realm  string
 	algs   string
 	logger *slog.Logger
+
+	risk        RiskDecider
+	riskActions Actions
+	riskSignals RiskSignals
+	limits      RateLimiter
+	limitScopes Actions
 }
 
 type optionFunc func(*config)

@@ -75,10 +75,16 @@ const (
 	ClassUnavailable
 	// ClassInternal: a fault on the server's side. HTTP 500, gRPC Internal.
 	ClassInternal
+	// ClassRateLimited: the caller is over a rate limit ([WithRateLimits]);
+	// [Refusal.RetryAfter] says how long to wait. HTTP 429 with
+	// Retry-After (RFC 6585 §4, RFC 9110 §10.2.3), gRPC ResourceExhausted
+	// with a google.rpc.RetryInfo.
+	ClassRateLimited
 )
 
 // String names the class: "unauthenticated", "permission_denied",
-// "bad_request", "unavailable" or "internal"; "unknown" otherwise.
+// "bad_request", "unavailable", "internal" or "rate_limited"; "unknown"
+// otherwise.
 func (c Class) String() string {
 	switch c {
 	case ClassUnauthenticated:
@@ -91,6 +97,8 @@ func (c Class) String() string {
 		return "unavailable"
 	case ClassInternal:
 		return "internal"
+	case ClassRateLimited:
+		return "rate_limited"
 	}
 	return "unknown"
 }
@@ -119,10 +127,25 @@ type Refusal struct {
 	// in the DPoP scheme from a guard with [WithNonces] (the current nonce,
 	// for the proof of the retry with the stepped-up token); "" otherwise.
 	Nonce string
+	// RetryAfter, for a [ClassRateLimited] refusal, is how long the client
+	// should wait before it retries, in whole seconds (at least one): the
+	// Retry-After of HTTP (RFC 9110 §10.2.3), the retry_delay of gRPC's
+	// google.rpc.RetryInfo. Zero otherwise.
+	RetryAfter time.Duration
 }
 
-// HTTPStatus is the HTTP status of the refusal: 401, 403, 400, 503 or 500
-// by [Class]. A ClassUnauthenticated refusal without a challenge (the TLS
+// RetryAfterSeconds is [Refusal.RetryAfter] in whole seconds, rounded up
+// and at least 1, the delay-seconds of a Retry-After field (RFC 9110
+// §10.2.3); 0 when RetryAfter is not positive.
+func (r *Refusal) RetryAfterSeconds() int64 {
+	if r.RetryAfter <= 0 {
+		return 0
+	}
+	return max(1, int64((r.RetryAfter+time.Second-1)/time.Second))
+}
+
+// HTTPStatus is the HTTP status of the refusal: 401, 403, 400, 429, 503 or
+// 500 by [Class]. A ClassUnauthenticated refusal without a challenge (the TLS
 // client certificate is missing or not trusted) is 403, as a 401 must carry
 // a challenge (RFC 9110 §15.5.2).
 func (r *Refusal) HTTPStatus() int {
@@ -138,6 +161,8 @@ func (r *Refusal) HTTPStatus() int {
 		return http.StatusBadRequest
 	case ClassUnavailable:
 		return http.StatusServiceUnavailable
+	case ClassRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

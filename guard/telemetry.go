@@ -30,6 +30,7 @@ const (
 	attrPeerTD  = attribute.Key("ztkit.authn.peer_trust_domain")
 	attrMethod  = attribute.Key("http.request.method")
 	attrRoute   = attribute.Key("http.route")
+	attrAction  = attribute.Key("ztkit.guard.action")
 )
 
 // maxSets bounds the cached attribute sets. Every attribute comes from a small
@@ -55,6 +56,7 @@ type setKey struct {
 	route  string
 	kind   string
 	authn  string
+	action string
 }
 
 type recordOpts struct {
@@ -89,8 +91,8 @@ func normalizeMethod(m string) string {
 	return "_OTHER"
 }
 
-func (t *telemetry) record(ctx context.Context, req *inbound.Request, start time.Time, allow bool, reason Reason, p *authn.Principal) {
-	k := setKey{allow: allow, reason: reason, method: normalizeMethod(req.Method), route: routeTemplate(req.Route)}
+func (t *telemetry) record(ctx context.Context, req *inbound.Request, start time.Time, allow bool, reason Reason, p *authn.Principal, action string) {
+	k := setKey{allow: allow, reason: reason, method: normalizeMethod(req.Method), route: routeTemplate(req.Route), action: action}
 	if p != nil {
 		k.kind, k.authn = p.Kind.String(), p.Methods.String()
 	}
@@ -104,6 +106,9 @@ func (t *telemetry) record(ctx context.Context, req *inbound.Request, start time
 	}
 	if !allow {
 		span.SetAttributes(attrOutcome.String("deny"), attrReason.String(string(reason)))
+		if action != "" {
+			span.SetAttributes(attrAction.String(action))
+		}
 		return
 	}
 	attrs := []attribute.KeyValue{
@@ -137,6 +142,9 @@ func (t *telemetry) opts(k setKey) *recordOpts {
 	}
 	if k.kind != "" {
 		attrs = append(attrs, attrKind.String(k.kind), attrMethods.String(k.authn))
+	}
+	if k.action != "" {
+		attrs = append(attrs, attrAction.String(k.action))
 	}
 	set := attribute.NewSet(attrs...)
 	o = &recordOpts{add: []metric.AddOption{metric.WithAttributeSet(set)}, rec: []metric.RecordOption{metric.WithAttributeSet(set)}}

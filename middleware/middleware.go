@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ztkit/ztkit/authn"
@@ -21,8 +22,9 @@ import (
 // insufficient_user_authentication challenge when the policy needs a
 // stronger or more recent user authentication (authz reasons
 // insufficient_acr and auth_too_old), 400 for a malformed request, 403 when
-// the mTLS peer is missing or not allowed or the policy denies, 503 when a key set or the replay store
-// cannot be reached ([guard.Refusal.HTTPStatus]). The body is the status
+// the mTLS peer is missing or not allowed or the policy denies, 429 with
+// Retry-After over a rate limit (guard.WithRateLimits), 503 when a key set,
+// the replay store or the rate-limit counters cannot be reached ([guard.Refusal.HTTPStatus]). The body is the status
 // text, or an RFC 9457 problem object, whose member "code" is the
 // [guard.Reason], when the client accepts application/problem+json; it never
 // holds the token or the internal reason. With guard.WithNonces, every
@@ -39,11 +41,18 @@ func New(a *authn.Authenticator, opts ...guard.Option) (func(http.Handler) http.
 	if err != nil {
 		return nil, err
 	}
+	return FromGuard(g), nil
+}
+
+// FromGuard returns the middleware of New for the guard g, for a service
+// that keeps g to decide in its handlers as well (guard.Guard.CheckRisk,
+// answered with [Refuse]). A nil g refuses every request with 500.
+func FromGuard(g *guard.Guard) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			serve(g, w, r, next)
 		})
-	}, nil
+	}
 }
 
 func serve(g *guard.Guard, w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -54,7 +63,7 @@ func serve(g *guard.Guard, w http.ResponseWriter, r *http.Request, next http.Han
 	ctx := r.Context()
 	req := inbound.FromHTTP(r)
 	if r.URL == nil { // only a hand-built request; net/http always sets URL
-		refuse(w, r, g.Reject(ctx, &req, "The request has no URL."))
+		Refuse(w, r, g.Reject(ctx, &req, "The request has no URL."))
 		return
 	}
 	res := g.Check(ctx, &req)
@@ -62,7 +71,7 @@ func serve(g *guard.Guard, w http.ResponseWriter, r *http.Request, next http.Han
 		w.Header().Set("DPoP-Nonce", n)
 	}
 	if res.Refusal != nil {
-		refuse(w, r, res.Refusal)
+		Refuse(w, r, res.Refusal)
 		return
 	}
 	if res.Path != req.Path {
@@ -90,12 +99,22 @@ func withPath(r *http.Request, path string) *http.Request {
 	return r2
 }
 
-// refuse writes the refusal: its status, challenges and nonce, and a plain
-// or RFC 9457 problem body. Nothing of the cause but its classification
-// reaches the client.
-func refuse(w http.ResponseWriter, r *http.Request, ref *guard.Refusal) {
+// Refuse answers r with the refusal ref, as the middleware answers its
+// own: its status ([guard.Refusal.HTTPStatus]), WWW-Authenticate
+// challenges, DPoP-Nonce, Retry-After in whole seconds for a rate-limited
+// refusal (RFC 9110 §10.2.3), Cache-Control: no-store, and a plain or RFC
+// 9457 problem body. Nothing of the cause but its classification reaches
+// the client. A handler uses it to answer the refusal of
+// guard.Guard.CheckRisk. A nil ref is answered with 500.
+func Refuse(w http.ResponseWriter, r *http.Request, ref *guard.Refusal) {
+	if ref == nil {
+		ref = &guard.Refusal{Class: guard.ClassInternal, Reason: guard.ReasonInternal, Detail: "Authentication failed."}
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
+	if s := ref.RetryAfterSeconds(); s > 0 {
+		h.Set("Retry-After", strconv.FormatInt(s, 10))
+	}
 	if ref.Nonce != "" {
 		h.Set("DPoP-Nonce", ref.Nonce)
 	}

@@ -150,11 +150,18 @@ const (
 	KeyDevice
 	// KeyIP: per IP prefix of Signals.IP.
 	KeyIP
+	// KeyClient: per OAuth client_id of the access token. Rate limits
+	// only ([Limit]); velocity rules count per the four keys above.
+	KeyClient
+	// KeyWorkload: per SPIFFE ID of the calling workload (the mTLS peer or
+	// the JWT-SVID). Rate limits only ([Limit]).
+	KeyWorkload
 )
 
-var keyNames = [...]string{KeyCustomer: "customer", KeyCard: "card", KeyDevice: "device", KeyIP: "ip"}
+var keyNames = [...]string{KeyCustomer: "customer", KeyCard: "card", KeyDevice: "device", KeyIP: "ip",
+	KeyClient: "client", KeyWorkload: "workload"}
 
-// String returns "customer", "card", "device" or "ip".
+// String returns "customer", "card", "device", "ip", "client" or "workload".
 func (k Key) String() string {
 	if k >= KeyCustomer && int(k) < len(keyNames) {
 		return keyNames[k]
@@ -170,7 +177,8 @@ func (k Key) MarshalText() ([]byte, error) {
 	return []byte(k.String()), nil
 }
 
-// UnmarshalText parses "customer", "card", "device" or "ip".
+// UnmarshalText parses "customer", "card", "device", "ip", "client" or
+// "workload".
 func (k *Key) UnmarshalText(b []byte) error {
 	for i, n := range keyNames {
 		if i > 0 && n == string(b) {
@@ -178,7 +186,7 @@ func (k *Key) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: key %q: want customer, card, device or ip", ErrInvalidCondition, b)
+	return fmt.Errorf("%w: key %q: want customer, card, device, ip, client or workload", ErrInvalidCondition, b)
 }
 
 // Duration is a time.Duration written as "15m" or "1h30m" in policy

@@ -50,7 +50,7 @@ func (i *Interceptors) ServerOptions() []grpc.ServerOption {
 func (i *Interceptors) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if info == nil || handler == nil {
-			return nil, i.refuse(ctx, i.g.Reject(ctx, nil, "The call is missing."))
+			return nil, i.Refuse(ctx, i.g.Reject(ctx, nil, "The call is missing."))
 		}
 		ctx, err := i.check(ctx, info.FullMethod)
 		if err != nil {
@@ -92,7 +92,7 @@ func (i *Interceptors) check(ctx context.Context, fullMethod string) (context.Co
 	}
 	res := i.g.Check(ctx, &req)
 	if res.Refusal != nil {
-		return nil, i.refuse(ctx, res.Refusal)
+		return nil, i.Refuse(ctx, res.Refusal)
 	}
 	if n := i.g.Nonce(); n != "" {
 		_ = grpc.SetHeader(ctx, metadata.Pairs(NonceKey, n))
@@ -100,14 +100,19 @@ func (i *Interceptors) check(ctx context.Context, fullMethod string) (context.Co
 	return authn.NewContext(ctx, res.Principal), nil
 }
 
-// refuse sends ref's nonce and challenges as trailer metadata of the call
-// of ctx, when it has one, and returns its status error. Nothing goes in
+// Refuse sends ref's nonce and challenges as trailer metadata of the call
+// of ctx, when it has one, and returns its status error ([Status]): the
+// answer the interceptors give a refused call, for a handler to return for
+// the refusal of guard.Guard.CheckRisk. Nothing goes in
 // header metadata: grpc-go sends header metadata in a header frame of its
 // own, and a refusal must stay a trailers-only response, which a client
 // sees as soon as it asks for the stream's header, before it sends a
 // message. That is what lets dpopgrpc open a stream again, transparently,
 // when it is refused for a nonce.
-func (i *Interceptors) refuse(ctx context.Context, ref *guard.Refusal) error {
+func (i *Interceptors) Refuse(ctx context.Context, ref *guard.Refusal) error {
+	if ref == nil {
+		return Status(nil).Err()
+	}
 	if ctx != nil {
 		md := metadata.MD{}
 		nonce := ref.Nonce

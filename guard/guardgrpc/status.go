@@ -2,10 +2,13 @@ package guardgrpc
 
 import (
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/ztkit/ztkit/guard"
 )
@@ -30,7 +33,8 @@ const (
 
 // Code is the gRPC status code of a refusal of class c: Unauthenticated,
 // PermissionDenied, InvalidArgument, Unavailable (infrastructure the
-// decision needs is down, never a bad credential) or Internal.
+// decision needs is down, never a bad credential), ResourceExhausted (over
+// a rate limit) or Internal.
 func Code(c guard.Class) codes.Code {
 	switch c {
 	case guard.ClassUnauthenticated:
@@ -41,6 +45,8 @@ func Code(c guard.Class) codes.Code {
 		return codes.InvalidArgument
 	case guard.ClassUnavailable:
 		return codes.Unavailable
+	case guard.ClassRateLimited:
+		return codes.ResourceExhausted
 	}
 	return codes.Internal
 }
@@ -50,17 +56,23 @@ func Code(c guard.Class) codes.Code {
 // domain [Domain], reason the [guard.Reason] in UPPER_SNAKE_CASE
 // ("DPOP_REPLAYED", as the ErrorInfo reason field's documentation asks) and
 // metadata {[CodeKey]: the reason as is (invalid UTF-8 replaced, which no
-// guard.Reason has)}. A nil ref is an Internal status.
+// guard.Reason has)}, and, for a rate-limited refusal, a
+// google.rpc.RetryInfo whose retry_delay is its RetryAfter in whole
+// seconds (guard.Refusal.RetryAfterSeconds). A nil ref is an Internal status.
 func Status(ref *guard.Refusal) *status.Status {
 	if ref == nil {
 		ref = &guard.Refusal{Class: guard.ClassInternal, Reason: guard.ReasonInternal, Detail: "Authentication failed."}
 	}
 	st := status.New(Code(ref.Class), ref.Detail)
-	ds, err := st.WithDetails(&errdetails.ErrorInfo{
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{
 		Reason:   errorInfoReason(ref.Reason),
 		Domain:   Domain,
 		Metadata: map[string]string{CodeKey: strings.ToValidUTF8(string(ref.Reason), "\uFFFD")}, // protobuf strings are UTF-8
-	})
+	}}
+	if s := ref.RetryAfterSeconds(); s > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(s) * time.Second)})
+	}
+	ds, err := st.WithDetails(details...)
 	if err != nil { // unreachable: ErrorInfo of valid UTF-8 always marshals
 		return st
 	}
