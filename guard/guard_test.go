@@ -87,6 +87,7 @@ func TestCheckRefuses(t *testing.T) {
 					assert.Equal(t, tc.Reason, ref.Reason)
 					assert.Equal(t, tc.Status, ref.HTTPStatus())
 					assert.Equal(t, tc.Challenges, ref.Challenges)
+					assert.Equal(t, tc.RetryAfter, ref.RetryAfter)
 					assert.NotEmpty(t, ref.Detail)
 					if tc.Nonce {
 						assert.Equal(t, nonces.Current(), ref.Nonce)

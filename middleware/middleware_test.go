@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
@@ -245,6 +247,11 @@ func TestMiddlewareRefuses(t *testing.T) {
 					assert.Equal(t, tc.Status, resp.StatusCode)
 					assert.Equal(t, tc.Challenges, resp.Header.Values("WWW-Authenticate"))
 					assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+					if tc.RetryAfter > 0 {
+						assert.Equal(t, []string{strconv.Itoa(int(tc.RetryAfter / time.Second))}, resp.Header.Values("Retry-After"))
+					} else {
+						assert.Empty(t, resp.Header.Values("Retry-After"))
+					}
 					if tc.Nonce {
 						assert.Equal(t, nonces.Current(), resp.Header.Get("DPoP-Nonce"))
 					} else {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffegrpc/grpccredentials"
 	"github.com/stretchr/testify/assert"
@@ -199,12 +200,19 @@ func (s *shop) served() (*authn.Principal, bool) {
 	}
 }
 
-// errorInfo is the ErrorInfo detail of st; it fails the test unless there
-// is exactly one detail and it is one.
+// errorInfo is the ErrorInfo detail of st; it fails the test unless the
+// first detail is one and the only other is a RetryInfo, for
+// ResourceExhausted alone.
 func errorInfo(t *testing.T, st *status.Status) *errdetails.ErrorInfo {
 	t.Helper()
 	d := st.Details()
-	require.Len(t, d, 1)
+	if st.Code() == codes.ResourceExhausted {
+		require.Len(t, d, 2)
+		_, ok := d[1].(*errdetails.RetryInfo)
+		require.True(t, ok, "the second detail is a google.rpc.RetryInfo")
+	} else {
+		require.Len(t, d, 1)
+	}
 	info, ok := d[0].(*errdetails.ErrorInfo)
 	require.True(t, ok, "the detail is a google.rpc.ErrorInfo")
 	return info
@@ -269,6 +277,7 @@ func TestInterceptorsRefuse(t *testing.T) {
 					a := s.call(t, method, c)
 
 					assertRefused(t, a, tc.Class, tc.Reason, tc.Challenges, append(c.Authorization, c.DPoP...)...)
+					assert.Equal(t, tc.RetryAfter, retryDelay(t, a.err))
 					if tc.Nonce {
 						assert.Equal(t, []string{nonces.Current()}, a.trailer.Get("dpop-nonce"))
 					} else {
@@ -302,6 +311,7 @@ func TestCode(t *testing.T) {
 		guard.ClassBadRequest:       codes.InvalidArgument,
 		guard.ClassUnavailable:      codes.Unavailable,
 		guard.ClassInternal:         codes.Internal,
+		guard.ClassRateLimited:      codes.ResourceExhausted,
 		0:                           codes.Internal,
 		200:                         codes.Internal,
 	} {
@@ -309,4 +319,19 @@ func TestCode(t *testing.T) {
 			assert.Equal(t, want, guardgrpc.Code(class))
 		})
 	}
+}
+
+// retryDelay is the retry_delay of the google.rpc.RetryInfo of err's
+// status, or 0 when it has none.
+func retryDelay(t *testing.T, err error) time.Duration {
+	t.Helper()
+	st, _ := status.FromError(err)
+	var d time.Duration
+	for _, det := range st.Details() {
+		if ri, ok := det.(*errdetails.RetryInfo); ok {
+			require.Zero(t, d, "one RetryInfo")
+			d = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return d
 }

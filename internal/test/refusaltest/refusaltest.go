@@ -17,6 +17,7 @@ package refusaltest
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -31,7 +32,9 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/inbound"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
+	"github.com/ztkit/ztkit/risk"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -130,6 +133,9 @@ type Case struct {
 	ACRValues []string
 	MaxAge    time.Duration
 	HasMaxAge bool
+	// RetryAfter is the wait a rate-limited refusal asks for: its
+	// Retry-After (HTTP) or RetryInfo retry_delay (gRPC), in whole seconds.
+	RetryAfter time.Duration
 	// SteppedUp, for a step-up refusal, builds what the client sends once
 	// it has authenticated again as adv, its advice, asks: a token with the
 	// first of adv.ACRValues and a fresh auth_time, with a proof carrying
@@ -146,7 +152,7 @@ type Case struct {
 // server's side, a certificate or any other policy denial, give up.
 func (c Case) Action() dpop.Action {
 	switch c.Reason {
-	case guard.Reason(authz.ReasonInsufficientACR), guard.Reason(authz.ReasonAuthTooOld):
+	case guard.Reason(authz.ReasonInsufficientACR), guard.Reason(authz.ReasonAuthTooOld), guard.ReasonRiskStepUp:
 		if c.Class == guard.ClassUnauthenticated {
 			return dpop.ActionStepUp
 		}
@@ -199,11 +205,57 @@ func StepUpChallenge(dpopScheme bool, desc string, params ...string) string {
 }
 
 // The error_description of the step-up challenges: the wording of RFC 9470
-// §3's two examples.
+// §3's two examples for authorization step-ups, and the risk step's.
 const (
 	WeakAuthentication  = "A different authentication level is required"
 	StaleAuthentication = "More recent authentication is required"
+	RiskAuthentication  = "Additional authentication is required"
 )
+
+// FailingCounter is a velocity counter store that cannot be reached.
+type FailingCounter struct{}
+
+// Count reports that the store is unavailable.
+func (FailingCounter) Count(context.Context, time.Time, []risk.Window) error {
+	return fmt.Errorf("%w: connection refused", risk.ErrCounterUnavailable)
+}
+
+// Every names every request action (a guard.Actions).
+func Every(action string) guard.Actions {
+	return func(*inbound.Request, authz.Decision) string { return action }
+}
+
+// RiskEngine is a risk engine on the rig's clock with one action,
+// "checkout": a new device (no DPoP key among the customer's known
+// devices, which are none) steps up to acr mfa within five minutes; an
+// unbound token is denied when deny is set.
+func RiskEngine(t *testing.T, deny bool) *risk.Engine {
+	t.Helper()
+	rules := []risk.Rule{{ID: "new-device", Reason: risk.ReasonNewDevice, When: risk.Conditions{NewDevice: true}, Outcome: risk.StepUp}}
+	if deny {
+		rules = []risk.Rule{{ID: "bearer", Reason: risk.ReasonUnboundToken, When: risk.Conditions{Unbound: true}, Outcome: risk.Deny}}
+	}
+	eng, err := risk.New(risk.Policy{ACRLevels: []string{"pwd", "mfa"}, Actions: []risk.ActionPolicy{{
+		Action: "checkout", StepUp: risk.StepUpRequirement{ACR: "mfa", MaxAge: risk.Duration(5 * time.Minute)}, Rules: rules,
+	}}}, risk.WithClock(shoprig.Clock(shoprig.Now)))
+	require.NoError(t, err)
+	return eng
+}
+
+// Limiter is a rate limiter on the rig's clock allowing one "orders"
+// request a minute per client, of which the rig's client has made one
+// already; on ctr, or a MemoryCounter when ctr is nil.
+func Limiter(t *testing.T, ctr risk.Counter) *risk.Limiter {
+	t.Helper()
+	if ctr == nil {
+		ctr = risk.NewMemoryCounter(0)
+	}
+	l, err := risk.NewLimiter(map[string][]risk.Limit{"orders": {{Name: "orders_per_client", Key: risk.KeyClient, Window: time.Minute, Max: 1}}},
+		risk.WithCounter(ctr), risk.WithClock(shoprig.Clock(shoprig.Now)))
+	require.NoError(t, err)
+	l.Allow(t.Context(), "orders", risk.Caller{Client: shoprig.ClientID})
+	return l
+}
 
 // Authorizer is an authorizer on the rig's clock that allows every route to
 // a principal meeting m, on the ACR ladder levels.
@@ -605,6 +657,48 @@ func Cases(t *testing.T, rig *shoprig.Tokens, nonces *dpop.Nonces) []Case {
 				guard.WithAuthorizer(Authorizer(t, nil, authz.Match{AMR: []string{"hwk"}}))}},
 			Credentials: user("DPoP", "mfa", shoprig.Now, ""),
 			Class:       guard.ClassPermissionDenied, Status: 403, Reason: guard.Reason(authz.ReasonInsufficientAMR),
+		},
+
+		// The risk step (guard.WithRisk): a step-up is the same RFC 9470
+		// challenge, with the risk decision's acr and max_age.
+		{
+			Name: "risk step-up: new device, DPoP with nonces",
+			Route: Route{Token: authn.DPoPBoundToken, VerifierOptions: []dpop.VerifierOption{dpop.WithNonces(nonces)},
+				GuardOptions: []guard.Option{guard.WithRisk(RiskEngine(t, false), Every("checkout"), nil), guard.WithNonces(nonces)}},
+			Credentials: user("DPoP", "pwd", shoprig.Now.Add(-time.Minute), nonces.Current()),
+			Class:       unauthenticated, Status: 401, Reason: guard.ReasonRiskStepUp, Nonce: true,
+			Challenges: []string{StepUpChallenge(true, RiskAuthentication, `acr_values="mfa"`, `max_age="300"`)},
+			ACRValues:  []string{"mfa"}, MaxAge: 5 * time.Minute, HasMaxAge: true, SteppedUp: steppedUp("DPoP"),
+		},
+		{
+			Name: "risk step-up: new device, Bearer",
+			Route: Route{Token: authn.AccessToken, Bearer: true, GuardOptions: []guard.Option{
+				guard.WithRisk(RiskEngine(t, false), Every("checkout"), nil)}},
+			Credentials: user("Bearer", "pwd", shoprig.Now.Add(-time.Hour), ""),
+			Class:       unauthenticated, Status: 401, Reason: guard.ReasonRiskStepUp,
+			Challenges: []string{StepUpChallenge(false, RiskAuthentication, `acr_values="mfa"`, `max_age="300"`)},
+			ACRValues:  []string{"mfa"}, MaxAge: 5 * time.Minute, HasMaxAge: true, SteppedUp: steppedUp("Bearer"),
+		},
+		{
+			Name: "risk deny: unbound token",
+			Route: Route{Token: authn.AccessToken, Bearer: true, GuardOptions: []guard.Option{
+				guard.WithRisk(RiskEngine(t, true), Every("checkout"), nil)}},
+			Credentials: user("Bearer", "mfa", shoprig.Now, ""),
+			Class:       guard.ClassPermissionDenied, Status: 403, Reason: guard.ReasonRiskDenied,
+		},
+
+		// The rate-limit step (guard.WithRateLimits).
+		{
+			Name:        "rate limited: per client",
+			Route:       Route{Token: authn.DPoPBoundToken, GuardOptions: []guard.Option{guard.WithRateLimits(Limiter(t, nil), Every("orders"))}},
+			Credentials: user("DPoP", "mfa", shoprig.Now, ""),
+			Class:       guard.ClassRateLimited, Status: 429, Reason: guard.ReasonRateLimited, RetryAfter: time.Minute,
+		},
+		{
+			Name:        "rate limit counters unavailable: fail closed",
+			Route:       Route{Token: authn.DPoPBoundToken, GuardOptions: []guard.Option{guard.WithRateLimits(Limiter(t, FailingCounter{}), Every("orders"))}},
+			Credentials: user("DPoP", "mfa", shoprig.Now, ""),
+			Class:       guard.ClassUnavailable, Status: 503, Reason: guard.ReasonRateLimitUnavailable,
 		},
 	}
 }
