@@ -31,6 +31,48 @@
 // action's on_counter_error outcome (step_up or deny) applies: an outage
 // never allows a high-risk action silently.
 //
+// # Rate limits
+//
+// A [Limiter] enforces per-caller rate limits on the same Counter: at most
+// [Limit].Max requests per sliding window, declared per scope (a route or
+// an action) and keyed on the verified identity ([CallerOf]): per customer
+// (the token's subject), per client (client_id), per workload SPIFFE ID,
+// per DPoP key and per IP prefix, rather than on an address a bot rotates.
+// With a counter shared by replicas they enforce one limit together.
+// When the counter fails, a limit fails closed (the request is refused as
+// unavailable) unless it is declared FailOpen. Package guard enforces
+// limits on HTTP and gRPC alike (guard.WithRateLimits: 429 with
+// Retry-After, gRPC ResourceExhausted with a RetryInfo), and the risk
+// step (guard.WithRisk) after authorization.
+//
+// # Simulation
+//
+// TestSimulation runs a seeded month of synthetic checkouts through an
+// Engine with a MemoryCounter and the checkout policy of
+// testdata/checkout.json: good customers coming back on known devices
+// (now and then on a new device, with a new card or address, a bigger
+// basket, travelling, through a VPN, after a declined card) and new
+// customers' first orders, beside card-testing bursts (fresh accounts,
+// stolen cards, small amounts, from datacenter networks or residential
+// proxies), credential-stuffing runs and account-takeover sessions on new
+// devices. An attack attempt is stopped when it is stepped up (the attacker
+// has no second factor) or denied. Targets: good customers stepped up at
+// most 3%, attack attempts stopped at least 99%:
+//
+//	| stream (seed 20261207)          | attempts | step-up | denied | stopped | top reasons |
+//	| good: returning customers       |     9285 |  0.59% |  0.00% |   0.59% | new_device_new_address 25, new_device_big_spend 22, hosting_network 7 |
+//	| good: first orders              |       91 |  3.30% |  0.00% |   3.30% | hosting_network 2, velocity_customer 1, velocity_device 1 |
+//	| good: all                       |     9376 |  0.62% |  0.00% |   0.62% |  |
+//	| attack: card testing            |     2770 | 99.64% |  0.00% |  99.64% | velocity_device 2606, hosting_network 2039, velocity_customer 1795 |
+//	| attack: credential stuffing     |      323 | 100.00% |  0.00% | 100.00% | new_device_new_address 246, new_device_big_spend 128, new_device 66 |
+//	| attack: account takeover        |      374 | 100.00% |  0.00% | 100.00% | new_device_new_address 276, new_device_big_spend 149, new_device 80 |
+//	| attack: all                     |     3467 | 99.71% |  0.00% |  99.71% |  |
+//
+// The figures show the policy doing what it was written to do on traffic
+// modelled with the signals it reads; they are no measure of real fraud,
+// whose shape a team learns in shadow mode. Other seeds give 0.5-0.6% and
+// 99.2-99.6%. The README has the same table.
+//
 // # Shadow mode and telemetry
 //
 // An action in shadow mode is decided, logged and counted but always
