@@ -19,12 +19,13 @@
 // Authorization and DPoP its "authorization" and "dpop" metadata, and
 // PeerCertificates and RemoteAddr from its peer; it renders a Refusal's [Class] as a gRPC status
 // code, its [Reason] as the reason of a google.rpc.ErrorInfo, its Challenges
-// as "www-authenticate" and its Nonce as "dpop-nonce" metadata.
+// as "www-authenticate" and its Nonce as "dpop-nonce" metadata, and its
+// RetryAfter as a google.rpc.RetryInfo.
 //
 // # Refusals
 //
 // A refusal has a [Class] (unauthenticated, permission denied, bad request,
-// unavailable, internal), a [Reason] code, which is bounded and names the
+// unavailable, internal, rate limited), a [Reason] code, which is bounded and names the
 // failed check, never a value, a fixed public sentence, the RFC 6750 §3,
 // RFC 9449 §7.1 and RFC 9470 §3 challenges to send and, for use_dpop_nonce
 // and DPoP step-up challenges, the nonce to send (RFC 9449 §8). The code is in the metrics and the span below, and in the
@@ -69,9 +70,32 @@
 //
 // # Steps
 //
-// [Guard.Check] runs authentication, then authorization; the step-up (risk)
-// decision is to be the third step, after authorization allowed and before
-// the decision is recorded (see Check).
+// [Guard.Check] runs authentication, then authorization, then, for a request
+// the service names (an [Actions] func, such as [ActionsByRoute]), two steps
+// of package risk, so that every transport gets them with no code of its own:
+//
+//   - rate limits ([WithRateLimits]), per caller on the verified identity
+//     (customer, client, workload SPIFFE ID, DPoP key, IP prefix), on a
+//     velocity counter replicas can share: over a limit, a
+//     [ClassRateLimited] refusal, reason rate_limited, HTTP 429 with
+//     Retry-After (RFC 9110 §10.2.3), gRPC ResourceExhausted with a
+//     google.rpc.RetryInfo; counters down, a limit fails closed (503 /
+//     Unavailable, rate_limit_unavailable) unless declared to fail open;
+//   - the risk decision of the action ([WithRisk]), on signals derived from
+//     the principal (acr, auth_time, binding, the DPoP key as the device)
+//     and the request (the client's address), completed by the service:
+//     a step-up is answered exactly as an authorization step-up, 401 /
+//     Unauthenticated with the RFC 9470 §3 challenge carrying the
+//     decision's acr and max_age (reason risk_step_up), which
+//     dpop.AdviseHTTP and dpopgrpc.Advise read as dpop.ActionStepUp; a
+//     denial is 403 / PermissionDenied (reason risk_denied); shadow mode
+//     allows. The risk reasons go to the log (risk_reasons) and to package
+//     risk's metrics, not to the client, whom they would tell which rule to
+//     evade.
+//
+// A handler decides an action on signals only it knows (the amount, a new
+// card or address, from the body) with [Guard.CheckRisk], and answers the
+// refusal with middleware.Refuse or guardgrpc's Interceptors.Refuse.
 //
 // # Traces
 //
@@ -114,7 +138,9 @@
 //     (inbound.Request.Route): "/orders/{id}" for the ServeMux pattern
 //     "GET /orders/{id}"; absent when there is none;
 //   - ztkit.authn.principal_kind and ztkit.authn.methods: as on the span,
-//     when the caller authenticated (so also on authorization denials).
+//     when the caller authenticated (so also on authorization denials);
+//   - ztkit.guard.action: on refusals by the rate-limit and risk steps, the
+//     scope or action the service named the request (also on the span).
 //
 // Every value comes from a small fixed set or from the service's own route
 // patterns: never a path, a subject, a client or workload ID, a token or an

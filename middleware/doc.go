@@ -19,12 +19,18 @@
 // # Refusals
 //
 // A refused request is answered with the status of its [guard.Refusal]
-// (400, 401, 403, 500 or 503), its WWW-Authenticate challenges and DPoP-Nonce,
-// and Cache-Control: no-store. The body is the status text or, for clients
+// (400, 401, 403, 429, 500 or 503), its WWW-Authenticate challenges and
+// DPoP-Nonce, Retry-After for a rate-limited one (guard.WithRateLimits), and
+// Cache-Control: no-store. The body is the status text or, for clients
 // that accept application/problem+json, an RFC 9457 problem object whose
 // member "code" is the [guard.Reason] code, the code also found in the
 // metrics, the span and the log record of guard.WithLogger.
 //
 // The next handler gets the request with the canonical path the authorizer
 // decided on (guard.WithAuthorizer).
+//
+// A handler that decides a risk action itself, on signals from the
+// request's body (guard.Guard.CheckRisk), builds the middleware with
+// [FromGuard] on the same guard and answers a refusal with [Refuse], exactly
+// as the middleware answers its own.
 package middleware

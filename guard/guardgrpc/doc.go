@@ -70,8 +70,11 @@
 //     PermissionDenied for a peer or any other authorization policy
 //     refusal, InvalidArgument for a malformed or misdirected call,
 //     Unavailable only when infrastructure the decision needs (the replay
-//     store, a key set) cannot be reached, Internal for a fault on the
-//     server's side;
+//     store, a key set, rate-limit counters) cannot be reached,
+//     ResourceExhausted over a rate limit (guard.WithRateLimits),
+//     Internal for a fault on the server's side; a risk step-up
+//     (guard.WithRisk) is Unauthenticated with its challenge, a risk
+//     denial PermissionDenied;
 //   - message: the refusal's fixed public sentence, never a token, proof,
 //     subject or internal error text;
 //   - one google.rpc.ErrorInfo detail with domain "ztkit", reason the
@@ -79,7 +82,9 @@
 //     ErrorInfo documentation asks of reasons), and metadata {"code":
 //     "dpop_replayed"}: the code as is, the "code" member of package
 //     middleware's RFC 9457 problems, so that one client helper serves both
-//     transports;
+//     transports; for ResourceExhausted, a second detail, a
+//     google.rpc.RetryInfo whose retry_delay is the wait in whole seconds,
+//     the Retry-After of HTTP;
 //   - "www-authenticate" trailer metadata: the same RFC 6750 §3, RFC 9449
 //     §7.1 and RFC 9470 §3 challenges the HTTP middleware sends, one value
 //     each; dpopgrpc.Advise reads a step-up challenge as
