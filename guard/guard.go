@@ -40,6 +40,9 @@ func New(a *authn.Authenticator, opts ...Option) (*Guard, error) {
 			o.apply(&c)
 		}
 	}
+	if c.err != nil {
+		return nil, c.err
+	}
 	tel, err := newTelemetry(c.meters)
 	if err != nil {
 		return nil, err

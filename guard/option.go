@@ -27,6 +27,8 @@ type config struct {
 	riskSignals RiskSignals
 	limits      RateLimiter
 	limitScopes Actions
+	// err is a misconfiguration an option found; New returns it.
+	err error
 }
 
 type optionFunc func(*config)

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,12 +82,14 @@ type RiskSignals func(ctx context.Context, req *inbound.Request, s *risk.Signals
 // Signals known only to the handler (the amount, a new card or address in
 // the request's body) cannot reach this step: a handler decides such an
 // action itself with [Guard.CheckRisk], on the same decider. nil d removes
-// the step.
+// the step; a nil *risk.Engine, or a decider without actions, makes [New]
+// fail with an error matching authn.ErrInvalidConfig rather than silently
+// skip the step.
 func WithRisk(d RiskDecider, actions Actions, signals RiskSignals) Option {
 	return optionFunc(func(c *config) {
 		c.risk, c.riskActions, c.riskSignals = d, actions, signals
-		if d == nil || actions == nil {
-			c.risk = nil
+		if e, ok := d.(*risk.Engine); (ok && e == nil) || (d != nil && actions == nil) {
+			c.err = errors.Join(c.err, fmt.Errorf("%w: guard: WithRisk: a nil *risk.Engine or nil Actions", authn.ErrInvalidConfig))
 		}
 	})
 }
@@ -101,12 +104,18 @@ func WithRisk(d RiskDecider, actions Actions, signals RiskSignals) Option {
 // closed (risk.Limit.FailOpen false, the default) refuses the request as
 // [ClassUnavailable] with reason rate_limit_unavailable; one that fails
 // open lets it through. The step runs before the risk step, so that a
-// flood is refused before it is scored. nil l removes the step.
+// flood is refused before it is scored. nil l removes the step; a nil
+// *risk.Limiter, or a limiter without scopes, makes [New] fail with an
+// error matching authn.ErrInvalidConfig.
+//
+// The IP prefix is that of inbound.Request.RemoteAddr, the immediate peer:
+// behind a reverse proxy or a load balancer that is the proxy's address,
+// shared by every client, so declare no per-IP limit there.
 func WithRateLimits(l RateLimiter, scopes Actions) Option {
 	return optionFunc(func(c *config) {
 		c.limits, c.limitScopes = l, scopes
-		if l == nil || scopes == nil {
-			c.limits = nil
+		if ll, ok := l.(*risk.Limiter); (ok && ll == nil) || (l != nil && scopes == nil) {
+			c.err = errors.Join(c.err, fmt.Errorf("%w: guard: WithRateLimits: a nil *risk.Limiter or nil scopes", authn.ErrInvalidConfig))
 		}
 	})
 }
@@ -178,6 +187,10 @@ func (g *Guard) steps(ctx context.Context, req *inbound.Request, p *authn.Princi
 // principal of ctx (authn.PrincipalFromContext). The decision is counted
 // in package risk's metrics, not in the guard's, which counted the request
 // already. Without [WithRisk] it refuses as [ClassInternal].
+//
+// Each decision counts one attempt at action in its velocity windows: do
+// not also name the handler's route as that action in [WithRisk]'s
+// Actions, or each request would count twice.
 func (g *Guard) CheckRisk(ctx context.Context, req *inbound.Request, action string, s risk.Signals) *Refusal {
 	if g == nil {
 		return nilGuard()

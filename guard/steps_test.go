@@ -170,3 +170,26 @@ func TestCheckRisk(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, ref.HTTPStatus())
 	assert.Equal(t, []string{refusaltest.StepUpChallenge(false, refusaltest.RiskAuthentication, `acr_values="mfa"`)}, ref.Challenges)
 }
+
+// TestStepsMisconfigured: a nil engine or limiter of a concrete type, or a
+// step without its actions, is refused by New rather than skipped.
+func TestStepsMisconfigured(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	a := refusaltest.Route{Token: authn.AccessToken, Bearer: true}.Authenticator(t, rig, externalURL)
+	var eng *risk.Engine
+	var lim *risk.Limiter
+	every := refusaltest.Every("checkout")
+	for name, opt := range map[string]guard.Option{
+		"nil engine":        guard.WithRisk(eng, every, nil),
+		"engine no actions": guard.WithRisk(refusaltest.RiskEngine(t, false), nil, nil),
+		"nil limiter":       guard.WithRateLimits(lim, every),
+		"limiter no scopes": guard.WithRateLimits(refusaltest.Limiter(t, nil), nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := guard.New(a, opt)
+			assert.ErrorIs(t, err, authn.ErrInvalidConfig)
+		})
+	}
+	_, err := guard.New(a, guard.WithRisk(nil, nil, nil), guard.WithRateLimits(nil, nil))
+	assert.NoError(t, err, "nil removes the steps")
+}

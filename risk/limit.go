@@ -175,8 +175,12 @@ func limitEvent(name string) string { return "limit:" + name }
 // Allow counts one request of caller c in every limit of scope and
 // reports whether it is within all of them. A scope with no limits, and a
 // limit whose key c lacks, allow. When the counter fails, a limit that
-// fails closed (the default) and applies to c refuses, with Err set.
+// fails closed (the default) and applies to c refuses, with Err set. A nil
+// Limiter refuses every request, with Err matching [ErrInvalidLimit].
 func (l *Limiter) Allow(ctx context.Context, scope string, c Caller) LimitResult {
+	if l == nil {
+		return LimitResult{Err: fmt.Errorf("%w: nil Limiter", ErrInvalidLimit)}
+	}
 	ls := l.scopes[scope]
 	if len(ls) == 0 {
 		return LimitResult{Allowed: true}

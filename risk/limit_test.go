@@ -127,3 +127,10 @@ func TestLimiterCounterFailure(t *testing.T) {
 	assert.True(t, r.Allowed, "the closed limit does not apply to a caller without a device")
 	assert.ErrorIs(t, r.Err, risk.ErrCounterUnavailable)
 }
+
+func TestNilLimiterRefuses(t *testing.T) {
+	var l *risk.Limiter
+	r := l.Allow(t.Context(), "s", risk.Caller{Customer: "a"})
+	assert.False(t, r.Allowed)
+	assert.ErrorIs(t, r.Err, risk.ErrInvalidLimit)
+}
