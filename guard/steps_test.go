@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
@@ -192,4 +194,58 @@ func TestStepsMisconfigured(t *testing.T) {
 	}
 	_, err := guard.New(a, guard.WithRisk(nil, nil, nil), guard.WithRateLimits(nil, nil))
 	assert.NoError(t, err, "nil removes the steps")
+}
+
+// TestStepsMetrics: a refusal by the rate-limit step is counted in
+// ztkit.authn.decisions under its reason and the scope as
+// ztkit.guard.action; an allowed request carries no action.
+func TestStepsMetrics(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
+	g := replica(t, rig, risk.NewMemoryCounter(0),
+		map[string][]risk.Limit{"orders": {{Name: "orders_per_client", Key: risk.KeyClient, Window: time.Minute, Max: 1}}},
+		guard.WithMeterProvider(mp))
+	req := bearerRequest(t, rig, "customer-1", "192.0.2.7")
+	require.Nil(t, g.Check(t.Context(), req).Refusal)
+	require.NotNil(t, g.Check(t.Context(), req).Refusal)
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	points := map[string]string{} // outcome -> action
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if m.Name != "ztkit.authn.decisions" || !ok {
+				continue
+			}
+			for _, dp := range sum.DataPoints {
+				outcome, _ := dp.Attributes.Value("ztkit.authn.outcome")
+				action, _ := dp.Attributes.Value("ztkit.guard.action")
+				points[outcome.AsString()] = action.AsString()
+				if outcome.AsString() == "deny" {
+					reason, _ := dp.Attributes.Value("ztkit.authn.reason")
+					assert.Equal(t, "rate_limited", reason.AsString())
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]string{"allow": "", "deny": "orders"}, points)
+}
+
+// TestRiskShadow: an action in shadow mode is let through whatever the
+// policy would decide.
+func TestRiskShadow(t *testing.T) {
+	rig := shoprig.NewTokens(t)
+	eng, err := risk.New(risk.Policy{Actions: []risk.ActionPolicy{{Action: "checkout", Shadow: true,
+		Rules: []risk.Rule{{ID: "bearer", Reason: risk.ReasonUnboundToken, When: risk.Conditions{Unbound: true}, Outcome: risk.Deny}}}}})
+	require.NoError(t, err)
+	route := refusaltest.Route{Token: authn.AccessToken, Bearer: true}
+	g, err := guard.New(route.Authenticator(t, rig, externalURL), guard.WithRisk(eng, refusaltest.Every("checkout"), nil),
+		guard.WithMeterProvider(metricnoop.NewMeterProvider()))
+	require.NoError(t, err)
+	res := g.Check(t.Context(), bearerRequest(t, rig, "customer-1", "192.0.2.7"))
+	assert.Nil(t, res.Refusal)
+	assert.NotNil(t, res.Principal)
 }
