@@ -48,6 +48,11 @@ func newCheckout(decide func(format string, args ...any), log *slog.Logger) *che
 func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", auth(http.HandlerFunc(c.createOrder)))
+	// A bulk order (wholesale quantities, a large amount): the same
+	// handler, but the policy asks for a stronger login (acr mfa, at most
+	// five minutes old), and the guard answers a weaker one with an RFC 9470
+	// step-up challenge.
+	mux.Handle("POST /orders/bulk", auth(http.HandlerFunc(c.createOrder)))
 	mux.Handle("GET /orders/{id}", auth(http.HandlerFunc(c.getOrder)))
 	mux.Handle("/admin/{path...}", auth(http.HandlerFunc(c.admin)))
 	return mux

@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"crypto"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 
+	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/sts"
+	stotp "github.com/ztkit/ztkit/tokens/sts/totp"
 )
 
 // identityIssuer is the identity service's issuer identifier (RFC 8414 §2),
@@ -30,8 +35,9 @@ const customerID = "customer-42"
 // JWK Set, signs customers in, and serves the library's token endpoint
 // (tokens/sts) for the workloads: token exchange (RFC 8693) for checkout,
 // acting for the customer whose token it received, and client_credentials
-// (RFC 6749 §4.4, private_key_jwt) for checkout's own tokens. Every token it
-// issues is DPoP-bound (RFC 9449).
+// (RFC 6749 §4.4, private_key_jwt) for checkout's own tokens; and step-up
+// (RFC 9470) for the storefront, whose customer's token it raises to acr mfa
+// after a TOTP code (RFC 6238). Every token it issues is DPoP-bound (RFC 9449).
 type identity struct {
 	issuer *tokens.Issuer
 	keys   *tokens.KeySet
@@ -41,6 +47,10 @@ type identity struct {
 	// checkout is checkout's SPIFFE ID: the one actor customers' tokens name
 	// in may_act.
 	checkout string
+	// totpSecret is the customer's TOTP secret (base32), as enrolled in
+	// their authenticator app: a random one made at start. It is never
+	// printed; expectedCode prints what the app would show.
+	totpSecret redact.Secret[string]
 }
 
 // newIdentity returns the identity service at idURL: tokens signed by
@@ -84,8 +94,28 @@ func newIdentity(idURL string, keys *tokens.KeySet, issuer *tokens.Issuer, w *wo
 			SubjectAudiences: []string{checkoutAudience},
 		})
 	}
+	// Step-up: the customer's second factor is a TOTP code, checked
+	// against the secret enrolled in their authenticator app (a random demo
+	// secret made here; a real service keeps it in its user store or in
+	// Vault KV, package secrets). The storefront steps up the customer's
+	// token for checkout, which the same verifier checks.
+	enrolled, err := totp.Generate(totp.GenerateOpts{Issuer: "shop.example", AccountName: customerID})
+	if err != nil {
+		return nil, err
+	}
+	secret := redact.NewSecret(enrolled.Secret())
+	factor, err := stotp.New(stotp.SecretsFunc(func(_ context.Context, subject string) (redact.Secret[string], error) {
+		if subject != customerID {
+			return redact.Secret[string]{}, sts.ErrFactorNotEnrolled
+		}
+		return secret, nil
+	}))
+	if err != nil {
+		return nil, err
+	}
 	srv, err := sts.New(identityIssuer, idURL+"/token", issuer,
 		sts.WithTokenExchange(subjects, actors...),
+		sts.WithStepUp(subjects, factor),
 		sts.WithJWTSVIDs(jwtBundles, identityIssuer),
 		sts.WithClientCredentials(clients),
 		sts.WithJWKSURI(idURL+"/.well-known/jwks.json"),
@@ -93,7 +123,7 @@ func newIdentity(idURL string, keys *tokens.KeySet, issuer *tokens.Issuer, w *wo
 	if err != nil {
 		return nil, err
 	}
-	return &identity{issuer: issuer, keys: keys, sts: srv, url: idURL, checkout: w.checkoutID.String()}, nil
+	return &identity{issuer: issuer, keys: keys, sts: srv, url: idURL, checkout: w.checkoutID.String(), totpSecret: secret}, nil
 }
 
 func (id *identity) routes() http.Handler {
@@ -104,17 +134,44 @@ func (id *identity) routes() http.Handler {
 	return mux
 }
 
+// login is how the customer signed in: the token's acr and amr (RFC 8176).
+type login struct {
+	acr string
+	amr []string
+}
+
+// The two logins of the demo: a password only, and a password with a TOTP
+// code. policy.json's ACR ladder is pwd < mfa < phr.
+func passwordLogin() login { return login{acr: "pwd", amr: []string{"pwd"}} }
+func mfaLogin() login      { return login{acr: "mfa", amr: []string{"pwd", "otp"}} }
+
+// String describes the login as the scenario prints it, "pwd+otp, acr mfa".
+func (l login) String() string { return strings.Join(l.amr, "+") + ", acr " + l.acr }
+
 // signIn stands for the customer's sign-in at the identity service (its
 // login pages and the authorization code flow are not part of this demo):
 // it issues the customer's access token for checkout, with scopes, bound to
 // the storefront's DPoP key (jkt, the key's RFC 7638 thumbprint), naming
 // checkout in may_act (RFC 8693 §4.4) as the one workload that may act for
-// the customer in a token exchange.
-func (id *identity) signIn(ctx context.Context, jkt string, scopes []string) (string, error) {
+// the customer in a token exchange, at the acr and amr of how they signed in.
+func (id *identity) signIn(ctx context.Context, jkt string, scopes []string, how login) (string, error) {
 	return id.issuer.Issue(ctx, tokens.TokenRequest{
 		Subject: customerID, ClientID: "storefront", Audience: []string{checkoutAudience},
-		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
+		Scopes: scopes, ACR: how.acr, AMR: how.amr, AuthTime: time.Now().Add(-2 * time.Minute),
 		DPoPKeyThumbprint: jkt,
 		MayAct:            &tokens.Actor{Subject: id.checkout},
 	})
+}
+
+// expectedCode is the TOTP code the customer's authenticator app shows at
+// now, the code the token service accepts for this step. Only the demo
+// computes it: in a real shop the customer reads it off their phone and
+// types it into the storefront's page, and nobody else sees it.
+func (id *identity) expectedCode(now time.Time) (string, error) {
+	secret := id.totpSecret.Reveal()
+	code, err := totp.GenerateCode(secret, now)
+	if err != nil {
+		return "", errors.New("identity: cannot compute the demo TOTP code")
+	}
+	return code, nil
 }

@@ -30,6 +30,17 @@
 // code and ErrorInfo reason the client sees: no token, a replayed proof, a
 // method the policy allows nobody, the wrong workload, and no actor.
 //
+// Some orders need a stronger login than others. A bulk order is allowed
+// only at acr mfa, at most five minutes old: placed with a password login,
+// it is refused with an RFC 9470 insufficient_user_authentication challenge,
+// which the storefront reads with dpop.AdviseHTTP as a step-up. It has the
+// customer enter the code of their authenticator app (TOTP, RFC 6238; the
+// identity service prints the code it expects, for the demo only), steps the
+// customer's token up at the identity service (tokens/grant's StepUpper;
+// tokens/sts with WithStepUp and tokens/sts/totp) and retries with the new
+// token, which checkout's exchange carries on to payments at acr mfa. A
+// guessed code and a replayed one are refused with invalid_grant.
+//
 // The storefront's own calls go through an egress allow-list (package
 // authz/egress): checkout, over SPIFFE mTLS and only if the server presents
 // checkout's SPIFFE ID, and the identity service, in plaintext on loopback.
@@ -305,7 +316,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 
 	p.line("1. The customer signs in at the identity service (its login pages are not part of this demo). The storefront receives")
 	p.line("   the customer's token for checkout, bound to its DPoP key; may_act names checkout, the one workload that may act for them.")
-	tok, err := s.signIn(ctx, p, proofer, "cart:read checkout:write orders:read payments:write")
+	tok, err := s.signIn(ctx, p, proofer, "cart:read checkout:write orders:read payments:write", mfaLogin())
 	if err != nil {
 		return err
 	}
@@ -375,7 +386,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	}
 
 	p.line("7. A token for browsing only (cart:read) cannot place an order: the policy answers insufficient_scope and names the scope.")
-	readOnly, err := s.signIn(ctx, p, proofer, "cart:read")
+	readOnly, err := s.signIn(ctx, p, proofer, "cart:read", mfaLogin())
 	if err != nil {
 		return err
 	}
@@ -433,6 +444,9 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 		return err
 	}
 	if err := s.grpcSteps(ctx, p, proofer, tok); err != nil {
+		return err
+	}
+	if err := s.stepUpSteps(ctx, p, proofer); err != nil {
 		return err
 	}
 	p.line("")
@@ -564,15 +578,15 @@ func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr strin
 	}
 }
 
-// signIn signs the customer in (identity.signIn) with scope, a token bound
-// to proofer's key, and prints what the token says.
-func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, scope string) (string, error) {
-	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope))
+// signIn signs the customer in (identity.signIn) as how says, with scope, a
+// token bound to proofer's key, and prints what the token says.
+func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, scope string, how login) (string, error) {
+	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope), how)
 	if err != nil {
 		return "", err
 	}
-	p.line("identity: %s signed in (pwd+otp, acr mfa): token for %s, scope %q, may_act %s, bound to the storefront's DPoP key",
-		customerID, checkoutAudience, scope, s.id.checkout)
+	p.line("identity: %s signed in (%s): token for %s, scope %q, may_act %s, bound to the storefront's DPoP key",
+		customerID, how, checkoutAudience, scope, s.id.checkout)
 	return tok, nil
 }
 
@@ -693,7 +707,8 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	outcome := resp.Status
-	if adv, err := dpop.AdviseHTTP(resp); err == nil && adv.Error != "" {
+	adv, advErr := dpop.AdviseHTTP(resp)
+	if advErr == nil && adv.Error != "" {
 		// What the challenge tells the client to do: the Transport
 		// retries a nonce challenge by itself; the rest is the caller's.
 		outcome += fmt.Sprintf(" %s (client: %s)", adv.Error, adv.Action)
@@ -713,8 +728,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	r.p.line("%s: %s %s%s → %s", r.who, req.Method, req.URL.Path, what, outcome)
-	if resp.StatusCode == http.StatusForbidden {
-		// A challenge holds no secret: the scheme, the error and the scopes.
+	if resp.StatusCode == http.StatusForbidden || adv.Action == dpop.ActionStepUp {
+		// A challenge holds no secret: the scheme, the error, the scopes,
+		// the acr values and max_age a step-up needs.
 		for _, v := range resp.Header.Values("WWW-Authenticate") {
 			r.p.line("%*s  WWW-Authenticate: %s", len(r.who), "", v)
 		}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -193,7 +194,7 @@ func assertGRPC(t *testing.T, got, checkout string) {
 	} {
 		assert.Contains(t, got, want)
 	}
-	assert.Equal(t, 1, strings.Count(got, "→ OK, charge"), "exactly one charge")
+	assert.Equal(t, 2, strings.Count(got, "→ OK, charge"), "exactly two charges: step 2's order and step 21's bulk order")
 }
 
 // assertWrongPeer checks step 18: the storefront's SVID calling payments.
@@ -218,7 +219,8 @@ func assertStorefrontActs(t *testing.T, got string) {
 	} {
 		assert.Contains(t, got, want)
 	}
-	assert.Equal(t, 1, strings.Count(got, "sts: token request refused"), "the identity service refuses only the storefront")
+	assert.Equal(t, 1, strings.Count(got, `msg="sts: token request refused" grant_type=urn:ietf:params:oauth:grant-type:token-exchange`),
+		"the identity service refuses only the storefront's exchange")
 }
 
 // assertScenario checks the lines every run prints, whatever the identities
@@ -276,10 +278,11 @@ func assertScenario(t *testing.T, got, storefront string) {
 	} {
 		assert.Contains(t, got, want)
 	}
+	assertStepUp(t, got, storefront)
 	// The card and the e-mail the storefront sent never reach the output in clear.
 	assert.NotContains(t, got, "4111 1111 1111 1111")
 	assert.NotContains(t, got, "ada@example.com")
-	assert.Equal(t, 1, strings.Count(got, "→ 201 Created"), "exactly one order placed")
+	assert.Equal(t, 2, strings.Count(got, "→ 201 Created"), "exactly two orders placed: step 2's and step 21's, after the step-up")
 	// No JWT (token, proof, JWT-SVID or client assertion) ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	// The policy engine's records and the refusal log name rules, routes and
@@ -302,6 +305,51 @@ func assertScenario(t *testing.T, got, storefront string) {
 	assert.GreaterOrEqual(t, refusalLines, 8, "every refusal is logged")
 }
 
+// assertStepUp checks steps 21 and 22, the step-up loop (RFC 9470) that
+// ends at the identity service's TOTP step-up; storefront is the
+// storefront's SPIFFE ID or a prefix of it.
+func assertStepUp(t *testing.T, got, storefront string) {
+	t.Helper()
+	_, step22, ok := strings.Cut(got, "\n21. ")
+	require.True(t, ok, "step 21 is played")
+	mtls := "[mTLS " + storefront
+	for _, want := range []string{
+		// 21. a password login, refused for the bulk order with the step-up challenge.
+		`identity: customer-42 signed in (pwd, acr pwd): token for https://checkout.shop.example, scope "cart:read checkout:write orders:read payments:write", may_act `,
+		`msg="authz decision" allow=false reason=insufficient_acr rule_id=checkout-bulk-order pattern="POST /orders/bulk" method=POST client_id=storefront peer=` + storefront,
+		`level=INFO msg="request refused" reason=insufficient_acr status=401 stage=authz method=POST route="POST /orders/bulk" rule_id=checkout-bulk-order peer=` + storefront,
+		"storefront: POST /orders/bulk " + mtls,
+		"DPoP token, DPoP proof] → 401 Unauthorized insufficient_user_authentication (client: step_up)",
+		`            WWW-Authenticate: DPoP error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="mfa phr", max_age="300", algs="`,
+		`storefront: challenge insufficient_user_authentication → advice step_up: acr_values "mfa phr", max_age 5m0s`,
+		// the code the identity service expects, the step-up at its token endpoint.
+		"identity: (demo only) the TOTP code customer-42's authenticator app shows now, the one the token service expects: ",
+		`level=DEBUG msg="sts: token issued" grant_type=step_up client_id=storefront aud=[https://checkout.shop.example] scope="cart:read checkout:write orders:read payments:write" token_type=DPoP`,
+		"storefront: POST /token [DPoP proof] → 200 OK",
+		"storefront: stepped up: a new DPoP token for customer-42",
+		// the retry passes; checkout's exchange carries acr mfa on to payments.
+		`msg="authz decision" allow=true reason=allowed rule_id=checkout-bulk-order pattern="POST /orders/bulk" method=POST client_id=storefront peer=` + storefront,
+		"Charge(ord_1002) [mTLS, DPoP token, DPoP proof] → OK, charge ch_5002",
+		"checkout: 201 allow  order ord_1002 for customer-42 via storefront from " + storefront,
+		"(mtls+dpop, acr mfa, proof key ",
+		"DPoP token, DPoP proof] → 201 Created",
+		// 22. a guessed code and a replayed one.
+		`level=INFO msg="sts: token request refused" grant_type=step_up client_id=storefront error=invalid_grant reason=factor_rejected`,
+		"attacker  : step-up refused (a guessed code): invalid_grant (",
+		`level=INFO msg="sts: token request refused" grant_type=step_up client_id=storefront error=invalid_grant reason=factor_replayed`,
+		"attacker  : step-up refused (step 21's code, replayed): invalid_grant (",
+	} {
+		assert.Contains(t, step22, want)
+	}
+	assert.Equal(t, 2, strings.Count(step22, "attacker  : POST /token [DPoP proof] → 400 Bad Request invalid_grant (client: give_up)"))
+	// The code is printed once, by the identity service (demo only); the
+	// refusals and the log never name it.
+	m := regexp.MustCompile(`the one the token service expects: (\d{6})\n`).FindStringSubmatch(step22)
+	require.Len(t, m, 2, "the identity service prints the code it expects")
+	code := regexp.MustCompile(`(^|\D)` + m[1] + `(\D|$)`)
+	assert.True(t, len(code.FindAllString(got, -1)) == 1, "the TOTP code is printed only where the demo shows it")
+}
+
 // assertHotReload checks steps 10 to 12, which edit the embedded policy's
 // copy, and that the copy is removed when run returns.
 func assertHotReload(t *testing.T, got string) {
@@ -313,8 +361,8 @@ func assertHotReload(t *testing.T, got string) {
 		`level=INFO msg="request refused" reason=forbidden status=403 stage=authz method=GET route="GET /orders/{id}" rule_id=retire-storefront-order-reads`,
 		// 11. the broken file: logged with file and line, counted, not loaded.
 		`level=ERROR msg="authz: policy rejected, keeping the last good policy"`,
-		`/policy.json:47: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
-		"/policy.json:47, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
+		`/policy.json:54: rule \"payments-from-checkout\" (#7): match.min_acr: acr value not in acr_levels: \"MFA\""`,
+		"/policy.json:54, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
 		// 12. restored.
 		"; no error, reload failures: 1",
 	} {
@@ -363,7 +411,7 @@ func TestShopPolicyFileErrors(t *testing.T) {
 	}
 	invalid, err := replaceOnce(defaultPolicy, paymentsACR, typoACR)
 	require.NoError(t, err)
-	stricter, err := replaceOnce(defaultPolicy, `"all_scopes": ["checkout:write"]`, `"all_scopes": ["checkout:admin"]`)
+	stricter, err := replaceOnce(defaultPolicy, `"all_scopes": ["checkout:write"], "binding"`, `"all_scopes": ["checkout:admin"], "binding"`)
 	require.NoError(t, err)
 
 	t.Run("missing", func(t *testing.T) {

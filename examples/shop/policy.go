@@ -42,9 +42,10 @@ const (
 	// enforces the rule.
 	shadowLine = "      \"shadow\": true,\n"
 	// paymentsACR and typoACR: the payments rule's min_acr, and a typo of it
-	// that is not on the policy's ACR ladder.
-	paymentsACR = `"min_acr": "mfa"`
-	typoACR     = `"min_acr": "MFA"`
+	// that is not on the policy's ACR ladder (with the scope before it, since
+	// checkout-bulk-order has the same min_acr).
+	paymentsACR = `["payments:write"], "min_acr": "mfa"`
+	typoACR     = `["payments:write"], "min_acr": "MFA"`
 )
 
 // policyFile is the checkout's authorization policy: the JSON file that
