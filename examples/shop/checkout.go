@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/middleware"
+	"github.com/ztkit/ztkit/risk"
 	"github.com/ztkit/ztkit/tokens/grant"
 )
 
@@ -30,29 +36,31 @@ type checkout struct {
 	pay *paymentsClient
 	// handshakes receives the reason of each refused TLS handshake.
 	handshakes chan string
+	// guard is the middleware's guard (checkoutAuth), whose risk step the
+	// order handler runs with the order's amount (Guard.CheckRisk).
+	guard *guard.Guard
 
 	mu sync.Mutex
 	// orders maps an order ID to the customer who placed it.
 	orders map[string]string
 	next   int
+	// devices maps a customer to the DPoP key thumbprints (RFC 7638) of the
+	// devices their orders came from: risk's History.Devices.
+	devices map[string]map[string]bool
 	// last is the policy engine's last decision, for the scenario to check.
 	last    authz.Decision
 	hasLast bool
 }
 
 func newCheckout(decide func(format string, args ...any), log *slog.Logger) *checkout {
-	return &checkout{decide: decide, log: log, handshakes: make(chan string, 4), orders: map[string]string{}, next: 1001}
+	return &checkout{decide: decide, log: log, handshakes: make(chan string, 4), orders: map[string]string{}, next: 1001,
+		devices: map[string]map[string]bool{}}
 }
 
 // routes returns the API, with auth (middleware.New) around each route.
 func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", auth(http.HandlerFunc(c.createOrder)))
-	// A bulk order (wholesale quantities, a large amount): the same
-	// handler, but the policy asks for a stronger login (acr mfa, at most
-	// five minutes old), and the guard answers a weaker one with an RFC 9470
-	// step-up challenge.
-	mux.Handle("POST /orders/bulk", auth(http.HandlerFunc(c.createOrder)))
 	mux.Handle("GET /orders/{id}", auth(http.HandlerFunc(c.getOrder)))
 	mux.Handle("/admin/{path...}", auth(http.HandlerFunc(c.admin)))
 	return mux
@@ -90,11 +98,40 @@ func principal(w http.ResponseWriter, r *http.Request) (*authn.Principal, bool) 
 	return p, ok
 }
 
+// order is the body of POST /orders. Total is in the currency's minor
+// units (cents).
+type order struct {
+	Cart     string `json:"cart"`
+	Total    int64  `json:"total"`
+	Currency string `json:"currency"`
+}
+
 // createOrder places an order. The policy has already checked the peer, the
-// token's binding and its checkout:write scope.
+// token's binding and its checkout:write scope; the risk of this order, now
+// (its amount, and whether the DPoP key is a device the customer ordered
+// from before), is decided here, where the amount is known, with the
+// guard's risk step (Guard.CheckRisk): a step-up is answered with the RFC
+// 9470 challenge, as the middleware answers its own refusals.
 func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
 	p, ok := principal(w, r)
 	if !ok {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<10))
+	var o order
+	if err != nil || json.Unmarshal(body, &o) != nil {
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	devices := slices.Sorted(maps.Keys(c.devices[p.Subject]))
+	c.mu.Unlock()
+	req := inbound.FromHTTP(r)
+	if ref := c.guard.CheckRisk(r.Context(), &req, "checkout", risk.Signals{
+		Amount: o.Total, Currency: o.Currency, History: risk.History{Devices: devices},
+	}); ref != nil {
+		c.decide("checkout: %d %s order of %s for %s from device %s…: %s", ref.HTTPStatus(), ref.Reason, money(o), p.Subject, p.KeyThumbprint[:8], ref.Detail)
+		middleware.Refuse(w, r, ref)
 		return
 	}
 	c.mu.Lock()
@@ -112,12 +149,17 @@ func (c *checkout) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.decide("checkout: gRPC Charge(%s) [mTLS, DPoP token, DPoP proof] → OK, charge %s", id, charge)
-	c.decide("checkout: 201 allow  order %s for %s via %s from %s (%s, acr %s, proof key %s…)",
-		id, p.Subject, p.ClientID, p.Peer, p.Methods, p.ACR, p.KeyThumbprint[:8])
+	c.decide("checkout: 201 allow  order %s of %s for %s via %s from %s (%s, acr %s, proof key %s…)",
+		id, money(o), p.Subject, p.ClientID, p.Peer, p.Methods, p.ACR, p.KeyThumbprint[:8])
+	c.mu.Lock()
+	if c.devices[p.Subject] == nil {
+		c.devices[p.Subject] = map[string]bool{}
+	}
+	c.devices[p.Subject][p.KeyThumbprint] = true
+	c.mu.Unlock()
 	// A careless log line of the kind services write every day: the whole
 	// request body and the Authorization header. The redacting handler keeps
 	// the card, the e-mail and the token out of the log.
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<10))
 	c.log.Info("order received", "authorization", r.Header.Get("Authorization"), "body", string(body))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
@@ -185,4 +227,9 @@ func (l handshakeLog) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// money formats an order's total, "EUR 1299.00".
+func money(o order) string {
+	return fmt.Sprintf("%s %d.%02d", o.Currency, o.Total/100, o.Total%100)
 }

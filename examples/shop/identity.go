@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/pquerna/otp/totp"
@@ -134,30 +133,16 @@ func (id *identity) routes() http.Handler {
 	return mux
 }
 
-// login is how the customer signed in: the token's acr and amr (RFC 8176).
-type login struct {
-	acr string
-	amr []string
-}
-
-// The two logins of the demo: a password only, and a password with a TOTP
-// code. policy.json's ACR ladder is pwd < mfa < phr.
-func passwordLogin() login { return login{acr: "pwd", amr: []string{"pwd"}} }
-func mfaLogin() login      { return login{acr: "mfa", amr: []string{"pwd", "otp"}} }
-
-// String describes the login as the scenario prints it, "pwd+otp, acr mfa".
-func (l login) String() string { return strings.Join(l.amr, "+") + ", acr " + l.acr }
-
 // signIn stands for the customer's sign-in at the identity service (its
 // login pages and the authorization code flow are not part of this demo):
 // it issues the customer's access token for checkout, with scopes, bound to
 // the storefront's DPoP key (jkt, the key's RFC 7638 thumbprint), naming
 // checkout in may_act (RFC 8693 §4.4) as the one workload that may act for
-// the customer in a token exchange, at the acr and amr of how they signed in.
-func (id *identity) signIn(ctx context.Context, jkt string, scopes []string, how login) (string, error) {
+// the customer in a token exchange.
+func (id *identity) signIn(ctx context.Context, jkt string, scopes []string) (string, error) {
 	return id.issuer.Issue(ctx, tokens.TokenRequest{
 		Subject: customerID, ClientID: "storefront", Audience: []string{checkoutAudience},
-		Scopes: scopes, ACR: how.acr, AMR: how.amr, AuthTime: time.Now().Add(-2 * time.Minute),
+		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
 		DPoPKeyThumbprint: jkt,
 		MayAct:            &tokens.Actor{Subject: id.checkout},
 	})

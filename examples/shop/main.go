@@ -30,16 +30,19 @@
 // code and ErrorInfo reason the client sees: no token, a replayed proof, a
 // method the policy allows nobody, the wrong workload, and no actor.
 //
-// Some orders need a stronger login than others. A bulk order is allowed
-// only at acr mfa, at most five minutes old: placed with a password login,
-// it is refused with an RFC 9470 insufficient_user_authentication challenge,
+// Checkout also weighs the risk of each order (package risk, through the
+// guard's risk step: risk.json, decided in the order handler, which knows
+// the amount, with Guard.CheckRisk): a large order from a new device (a DPoP
+// key the customer never ordered from) needs a fresh second factor. It is
+// refused with an RFC 9470 insufficient_user_authentication challenge,
 // which the storefront reads with dpop.AdviseHTTP as a step-up. It has the
 // customer enter the code of their authenticator app (TOTP, RFC 6238; the
 // identity service prints the code it expects, for the demo only), steps the
 // customer's token up at the identity service (tokens/grant's StepUpper;
 // tokens/sts with WithStepUp and tokens/sts/totp) and retries with the new
-// token, which checkout's exchange carries on to payments at acr mfa. A
-// guessed code and a replayed one are refused with invalid_grant.
+// token, which checkout's exchange carries on to payments. The same order
+// from a known device passes with no step-up; a guessed code and a replayed
+// one are refused with invalid_grant.
 //
 // The storefront's own calls go through an egress allow-list (package
 // authz/egress): checkout, over SPIFFE mTLS and only if the server presents
@@ -87,6 +90,7 @@ import (
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/redact"
+	"github.com/ztkit/ztkit/risk"
 	"github.com/ztkit/ztkit/tokens"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -198,10 +202,17 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	defer func() { err = errors.Join(err, pay.Close()) }()
 	co := newCheckout(p.line, logger)
 	co.pay = pay
-	auth, err := checkoutAuth(remote, coURL, w, co.authorize(policy.engine.Authorizer()), logger)
+	riskEngine, err := newRiskEngine(logger)
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, riskEngine.Close()) }()
+	g, err := checkoutGuard(remote, coURL, w, co.authorize(policy.engine.Authorizer()), riskEngine, logger)
+	if err != nil {
+		return err
+	}
+	co.guard = g
+	auth := middleware.FromGuard(g)
 	coTLS, err := authn.ServerTLSConfig(w.checkoutSVID, w.checkoutBundles, w.checkoutPeers)
 	if err != nil {
 		return err
@@ -227,6 +238,8 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	p.line("identity: %s (JWKS at /.well-known/jwks.json; tokens/sts at /token: token exchange for checkout acting for a customer,", idURL)
 	p.line("          client_credentials with private_key_jwt, DPoP-bound tokens; RFC 8414 metadata at /.well-known/oauth-authorization-server)")
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
+	p.line("risk:     embedded risk.json: action checkout, decided by checkout's order handler (Guard.CheckRisk) on the amount and the device;")
+	p.line("          new_device (30) + amount_over_limit (30, over EUR 500.00) reach step_up_at 50: a step-up to acr mfa within 1m")
 	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s acted on by checkout, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("payments: card processor key from %s", key.describe())
 	p.line("%s", describeEgress(sfEgress, w))
@@ -249,11 +262,12 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	return nil
 }
 
-// checkoutAuth returns the checkout's middleware: mTLS from the peers w
+// checkoutGuard returns the guard of checkout's middleware: mTLS from the peers w
 // allows, and a DPoP-bound token for checkoutAudience from the identity
 // service (identityIssuer) with a fresh proof carrying the server's nonce; then az
-// decides whether that principal may make the request.
-func checkoutAuth(keys tokens.KeySource, coURL string, w *workloads, az authz.Authorizer, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
+// decides whether that principal may make the request. Its risk step, on
+// re, is run by the order handler, which knows the amount (Guard.CheckRisk).
+func checkoutGuard(keys tokens.KeySource, coURL string, w *workloads, az authz.Authorizer, re *risk.Engine, logger *slog.Logger) (*guard.Guard, error) {
 	tv, err := tokens.NewVerifier(keys, identityIssuer, []string{checkoutAudience})
 	if err != nil {
 		return nil, err
@@ -279,7 +293,10 @@ func checkoutAuth(keys tokens.KeySource, coURL string, w *workloads, az authz.Au
 	if err != nil {
 		return nil, err
 	}
-	return middleware.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az), guard.WithLogger(logger))
+	// No action the middleware can decide alone: the order's amount is in
+	// its body, so the handler decides with CheckRisk.
+	return guard.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az), guard.WithLogger(logger),
+		guard.WithRisk(re, guard.ActionsByRoute(nil), nil))
 }
 
 // stage is what the scenario plays on.
@@ -316,7 +333,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 
 	p.line("1. The customer signs in at the identity service (its login pages are not part of this demo). The storefront receives")
 	p.line("   the customer's token for checkout, bound to its DPoP key; may_act names checkout, the one workload that may act for them.")
-	tok, err := s.signIn(ctx, p, proofer, "cart:read checkout:write orders:read payments:write", mfaLogin())
+	tok, err := s.signIn(ctx, p, proofer, sessionKey, "cart:read checkout:write orders:read payments:write")
 	if err != nil {
 		return err
 	}
@@ -386,7 +403,7 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	}
 
 	p.line("7. A token for browsing only (cart:read) cannot place an order: the policy answers insufficient_scope and names the scope.")
-	readOnly, err := s.signIn(ctx, p, proofer, "cart:read", mfaLogin())
+	readOnly, err := s.signIn(ctx, p, proofer, sessionKey, "cart:read")
 	if err != nil {
 		return err
 	}
@@ -578,24 +595,35 @@ func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr strin
 	}
 }
 
-// signIn signs the customer in (identity.signIn) as how says, with scope, a
-// token bound to proofer's key, and prints what the token says.
-func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, scope string, how login) (string, error) {
-	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope), how)
+// signIn signs the customer in (identity.signIn) with scope, a token bound
+// to proofer's key, which key describes, and prints what the token says.
+func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, key, scope string) (string, error) {
+	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope))
 	if err != nil {
 		return "", err
 	}
-	p.line("identity: %s signed in (%s): token for %s, scope %q, may_act %s, bound to the storefront's DPoP key",
-		customerID, how, checkoutAudience, scope, s.id.checkout)
+	p.line("identity: %s signed in (pwd+otp, acr mfa): token for %s, scope %q, may_act %s, bound to %s",
+		customerID, checkoutAudience, scope, s.id.checkout, key)
 	return tok, nil
 }
+
+// sessionKey describes the storefront's DPoP key of the customer's
+// session, for signIn.
+const sessionKey = "the storefront's DPoP key"
 
 type staticToken string
 
 func (t staticToken) AccessToken(context.Context) (string, error) { return string(t), nil }
 
+// post places an order of EUR 49.90 at u with c.
 func post(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"cart":"cart_7","card":"4111 1111 1111 1111","email":"ada@example.com"}`))
+	return postOrder(ctx, c, u, 4990)
+}
+
+// postOrder places an order of total euro cents at u with c.
+func postOrder(ctx context.Context, c *http.Client, u string, total int64) (*http.Response, error) {
+	body := fmt.Sprintf(`{"cart":"cart_7","total":%d,"currency":"EUR","card":"4111 1111 1111 1111","email":"ada@example.com"}`, total)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -29,8 +29,9 @@ func TestShopScenario(t *testing.T) {
 		"spiffe:   trust domain shop.example, embedded issuer (authn/spiffetest) serving the Workload API at unix://",
 		"checkout: is spiffe://shop.example/checkout (X509-SVID from the Workload API); accepts mTLS from spiffe://shop.example/storefront only",
 		"storefront: is spiffe://shop.example/storefront (X509-SVID issued directly by the same CA",
-		"checkout: 201 allow  order ord_1001 for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop, acr mfa,",
+		"checkout: 201 allow  order ord_1001 of EUR 49.90 for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop, acr mfa,",
 		"policy:   embedded policy.json written to ",
+		"risk:     embedded risk.json: action checkout, decided by checkout's order handler (Guard.CheckRisk) on the amount and the device;",
 		"payments: card processor key from an embedded secrets.Static source (a random demo key made at start; -vault-addr reads it from OpenBao)\n",
 		"(mtls+dpop); card processor pi_1, embedded key\n",
 	} {
@@ -194,7 +195,7 @@ func assertGRPC(t *testing.T, got, checkout string) {
 	} {
 		assert.Contains(t, got, want)
 	}
-	assert.Equal(t, 2, strings.Count(got, "→ OK, charge"), "exactly two charges: step 2's order and step 21's bulk order")
+	assert.Equal(t, 3, strings.Count(got, "→ OK, charge"), "exactly three charges: step 2's order and step 21's two large orders")
 }
 
 // assertWrongPeer checks step 18: the storefront's SVID calling payments.
@@ -282,7 +283,7 @@ func assertScenario(t *testing.T, got, storefront string) {
 	// The card and the e-mail the storefront sent never reach the output in clear.
 	assert.NotContains(t, got, "4111 1111 1111 1111")
 	assert.NotContains(t, got, "ada@example.com")
-	assert.Equal(t, 2, strings.Count(got, "→ 201 Created"), "exactly two orders placed: step 2's and step 21's, after the step-up")
+	assert.Equal(t, 3, strings.Count(got, "→ 201 Created"), "exactly three orders placed: step 2's and step 21's two large orders")
 	// No JWT (token, proof, JWT-SVID or client assertion) ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	// The policy engine's records and the refusal log name rules, routes and
@@ -305,8 +306,10 @@ func assertScenario(t *testing.T, got, storefront string) {
 	assert.GreaterOrEqual(t, refusalLines, 8, "every refusal is logged")
 }
 
-// assertStepUp checks steps 21 and 22, the step-up loop (RFC 9470) that
-// ends at the identity service's TOTP step-up; storefront is the
+// assertStepUp checks steps 21 and 22: the risk of a large order from a
+// new device asks for a step-up (RFC 9470), which ends at the identity
+// service's TOTP step-up; the same order from a known device passes with
+// none; a guessed and a replayed code are refused. storefront is the
 // storefront's SPIFFE ID or a prefix of it.
 func assertStepUp(t *testing.T, got, storefront string) {
 	t.Helper()
@@ -314,25 +317,29 @@ func assertStepUp(t *testing.T, got, storefront string) {
 	require.True(t, ok, "step 21 is played")
 	mtls := "[mTLS " + storefront
 	for _, want := range []string{
-		// 21. a password login, refused for the bulk order with the step-up challenge.
-		`identity: customer-42 signed in (pwd, acr pwd): token for https://checkout.shop.example, scope "cart:read checkout:write orders:read payments:write", may_act `,
-		`msg="authz decision" allow=false reason=insufficient_acr rule_id=checkout-bulk-order pattern="POST /orders/bulk" method=POST client_id=storefront peer=` + storefront,
-		`level=INFO msg="request refused" reason=insufficient_acr status=401 stage=authz method=POST route="POST /orders/bulk" rule_id=checkout-bulk-order peer=` + storefront,
-		"storefront: POST /orders/bulk " + mtls,
+		// 21. a large order from a new device: the risk step-up challenge.
+		`identity: customer-42 signed in (pwd+otp, acr mfa): token for https://checkout.shop.example, scope "cart:read checkout:write orders:read payments:write", may_act `,
+		", bound to the new device's DPoP key\n",
+		`level=INFO msg="risk decision" action=checkout outcome=step_up reasons="[new_device amount_over_limit]" score=60 amount=129900 currency=EUR acr=mfa max_age=1m0s`,
+		`level=INFO msg="request refused" reason=risk_step_up status=401 stage=risk method=POST route="POST /orders" action=checkout risk_reasons="new_device amount_over_limit" peer=` + storefront,
+		"checkout: 401 risk_step_up order of EUR 1299.00 for customer-42 from device ",
+		"storefront: POST /orders " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized insufficient_user_authentication (client: step_up)",
-		`            WWW-Authenticate: DPoP error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="mfa phr", max_age="300", algs="`,
-		`storefront: challenge insufficient_user_authentication → advice step_up: acr_values "mfa phr", max_age 5m0s`,
+		`            WWW-Authenticate: DPoP error="insufficient_user_authentication", error_description="Additional authentication is required", acr_values="mfa", max_age="60", algs="`,
+		`storefront: challenge insufficient_user_authentication → advice step_up: acr_values "mfa", max_age 1m0s`,
 		// the code the identity service expects, the step-up at its token endpoint.
 		"identity: (demo only) the TOTP code customer-42's authenticator app shows now, the one the token service expects: ",
 		`level=DEBUG msg="sts: token issued" grant_type=step_up client_id=storefront aud=[https://checkout.shop.example] scope="cart:read checkout:write orders:read payments:write" token_type=DPoP`,
 		"storefront: POST /token [DPoP proof] → 200 OK",
 		"storefront: stepped up: a new DPoP token for customer-42",
-		// the retry passes; checkout's exchange carries acr mfa on to payments.
-		`msg="authz decision" allow=true reason=allowed rule_id=checkout-bulk-order pattern="POST /orders/bulk" method=POST client_id=storefront peer=` + storefront,
+		// the retry passes, the risk satisfied; checkout's exchange carries acr mfa on to payments.
+		`level=DEBUG msg="risk decision" action=checkout outcome=allow reasons="[new_device amount_over_limit]" score=60 amount=129900 currency=EUR acr=mfa max_age=1m0s stepped_up=true`,
 		"Charge(ord_1002) [mTLS, DPoP token, DPoP proof] → OK, charge ch_5002",
-		"checkout: 201 allow  order ord_1002 for customer-42 via storefront from " + storefront,
-		"(mtls+dpop, acr mfa, proof key ",
-		"DPoP token, DPoP proof] → 201 Created",
+		"checkout: 201 allow  order ord_1002 of EUR 1299.00 for customer-42 via storefront from " + storefront,
+		// the same order from the known device: no step-up.
+		`level=DEBUG msg="risk decision" action=checkout outcome=allow reasons=[] score=30 amount=129900 currency=EUR` + "\n",
+		"Charge(ord_1003) [mTLS, DPoP token, DPoP proof] → OK, charge ch_5003",
+		"checkout: 201 allow  order ord_1003 of EUR 1299.00 for customer-42 via storefront from " + storefront,
 		// 22. a guessed code and a replayed one.
 		`level=INFO msg="sts: token request refused" grant_type=step_up client_id=storefront error=invalid_grant reason=factor_rejected`,
 		"attacker  : step-up refused (a guessed code): invalid_grant (",
@@ -341,6 +348,7 @@ func assertStepUp(t *testing.T, got, storefront string) {
 	} {
 		assert.Contains(t, step22, want)
 	}
+	assert.Equal(t, 1, strings.Count(got, "→ 401 Unauthorized insufficient_user_authentication"), "one step-up: the new device's large order")
 	assert.Equal(t, 2, strings.Count(step22, "attacker  : POST /token [DPoP proof] → 400 Bad Request invalid_grant (client: give_up)"))
 	// The code is printed once, by the identity service (demo only); the
 	// refusals and the log never name it.
@@ -361,8 +369,8 @@ func assertHotReload(t *testing.T, got string) {
 		`level=INFO msg="request refused" reason=forbidden status=403 stage=authz method=GET route="GET /orders/{id}" rule_id=retire-storefront-order-reads`,
 		// 11. the broken file: logged with file and line, counted, not loaded.
 		`level=ERROR msg="authz: policy rejected, keeping the last good policy"`,
-		`/policy.json:54: rule \"payments-from-checkout\" (#7): match.min_acr: acr value not in acr_levels: \"MFA\""`,
-		"/policy.json:54, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
+		`/policy.json:47: rule \"payments-from-checkout\" (#6): match.min_acr: acr value not in acr_levels: \"MFA\""`,
+		"/policy.json:47, rule payments-from-checkout, match.min_acr; reload failures: 1; the last good policy stays",
 		// 12. restored.
 		"; no error, reload failures: 1",
 	} {
@@ -411,7 +419,7 @@ func TestShopPolicyFileErrors(t *testing.T) {
 	}
 	invalid, err := replaceOnce(defaultPolicy, paymentsACR, typoACR)
 	require.NoError(t, err)
-	stricter, err := replaceOnce(defaultPolicy, `"all_scopes": ["checkout:write"], "binding"`, `"all_scopes": ["checkout:admin"], "binding"`)
+	stricter, err := replaceOnce(defaultPolicy, `"all_scopes": ["checkout:write"]`, `"all_scopes": ["checkout:admin"]`)
 	require.NoError(t, err)
 
 	t.Run("missing", func(t *testing.T) {

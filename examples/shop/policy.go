@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ztkit/ztkit/authz"
+	"github.com/ztkit/ztkit/risk"
 )
 
 // defaultPolicy is policy.json: the rules of the storefront's, the checkout's,
@@ -42,10 +43,9 @@ const (
 	// enforces the rule.
 	shadowLine = "      \"shadow\": true,\n"
 	// paymentsACR and typoACR: the payments rule's min_acr, and a typo of it
-	// that is not on the policy's ACR ladder (with the scope before it, since
-	// checkout-bulk-order has the same min_acr).
-	paymentsACR = `["payments:write"], "min_acr": "mfa"`
-	typoACR     = `["payments:write"], "min_acr": "MFA"`
+	// that is not on the policy's ACR ladder.
+	paymentsACR = `"min_acr": "mfa"`
+	typoACR     = `"min_acr": "MFA"`
 )
 
 // policyFile is the checkout's authorization policy: the JSON file that
@@ -156,4 +156,20 @@ func replaceOnce(text []byte, old, new string) ([]byte, error) {
 		return nil, fmt.Errorf("policy edit: %q occurs %d times, want 1", old, n)
 	}
 	return bytes.Replace(text, []byte(old), []byte(new), 1), nil
+}
+
+// defaultRisk is risk.json: the risk policy of checkout's orders. go:embed
+// needs a package variable; nothing writes to it.
+//
+//go:embed risk.json
+var defaultRisk []byte
+
+// newRiskEngine returns the risk engine of checkout's orders (risk.json),
+// logging its decisions to logger.
+func newRiskEngine(logger *slog.Logger) (*risk.Engine, error) {
+	p, err := risk.Parse("risk.json", defaultRisk)
+	if err != nil {
+		return nil, err
+	}
+	return risk.New(p, risk.WithLogger(logger))
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,36 +18,47 @@ import (
 	"github.com/ztkit/ztkit/tokens/grant"
 )
 
-// bulkOrderRule is the policy rule of POST /orders/bulk: acr mfa or
-// stronger, at most five minutes old.
-const bulkOrderRule = "checkout-bulk-order"
+// largeOrder is step 21's order, in euro cents: over risk.json's limit.
+const largeOrder = 129900
 
-// stepUpSteps plays steps 21 and 22, the step-up loop (RFC 9470): the
-// customer, signed in with a password only, places a bulk order, which the
-// policy lets through only at acr mfa; the storefront reads the challenge,
-// has the customer enter a TOTP code, steps the token up at the identity
-// service and retries. Then a guessed code and a replayed one are refused.
-// proofer is the storefront's DPoP key.
+// stepUpSteps plays steps 21 and 22, the step-up loop (RFC 9470) driven by
+// the risk of the order: the customer, signed in on a new device (a new
+// DPoP key, never seen for this customer), places a large order, which the
+// risk policy steps up; the storefront reads the challenge, has the
+// customer enter a TOTP code, steps the token up at the identity service
+// and retries. The same order from a known device (proofer's key, which
+// ordered in step 2) passes with no step-up. Then a guessed code and a
+// replayed one are refused.
 func (s *stage) stepUpSteps(ctx context.Context, p *printer, proofer *dpop.Proofer) error {
-	bulk := s.coURL + "/orders/bulk"
-	p.line("21. The customer signed in with a password only (acr pwd) and places a bulk order. The policy's rule %s asks for", bulkOrderRule)
-	p.line("    acr mfa at most 5 minutes old; the guard answers with an RFC 9470 step-up challenge, which dpop.AdviseHTTP reads as step_up.")
-	p.line("    The storefront has the customer enter the code of their authenticator app, steps up at the identity service (a token")
-	p.line("    exchange of the customer's token with acr_values, max_age and the code: tokens/grant StepUpper) and retries with the new token.")
-	pwd, err := s.signIn(ctx, p, proofer, "cart:read checkout:write orders:read payments:write", passwordLogin())
+	orders := s.coURL + "/orders"
+	p.line("21. The customer signs in on a new device (pwd+otp, as in step 1): the storefront makes a new DPoP key for the session, a key")
+	p.line("    never seen for this customer. A large order (EUR %d.%02d) from it scores new_device + amount_over_limit in risk.json: the", largeOrder/100, largeOrder%100)
+	p.line("    guard's risk step (Guard.CheckRisk in the order handler) asks for acr mfa within the last minute, with an RFC 9470 step-up")
+	p.line("    challenge. The storefront has the customer enter the code of their authenticator app, steps up at the identity service (a")
+	p.line("    token exchange of the customer's token with acr_values, max_age and the code: tokens/grant StepUpper) and retries.")
+	newKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
-	held := &heldToken{tok: pwd}
+	newDevice, err := dpop.NewProofer(newKey, "")
+	if err != nil {
+		return err
+	}
+	first, err := s.signIn(ctx, p, newDevice, "the new device's DPoP key", "cart:read checkout:write orders:read payments:write")
+	if err != nil {
+		return err
+	}
+	held := &heldToken{tok: first}
 	rec := &recorder{base: s.egress, p: p, who: "storefront", peer: "mTLS " + s.w.storefrontID.String()}
-	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: held}}
+	shop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: newDevice, Token: held}}
 
-	resp, err := post(ctx, shop, bulk)
+	resp, err := postOrder(ctx, shop, orders, largeOrder)
 	if err != nil {
 		return err
 	}
 	adv, advErr := dpop.AdviseHTTP(resp)
-	if _, err := s.expect(outcome{status: http.StatusUnauthorized, reason: authz.ReasonInsufficientACR, rule: bulkOrderRule})(resp, nil); err != nil {
+	// The policy allowed (checkout-place-order); the risk step refused.
+	if _, err := s.expect(outcome{status: http.StatusUnauthorized, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(resp, nil); err != nil {
 		return err
 	}
 	if advErr != nil || adv.Action != dpop.ActionStepUp || adv.Error != "insufficient_user_authentication" || len(adv.ACRValues) == 0 || !adv.HasMaxAge {
@@ -59,22 +73,34 @@ func (s *stage) stepUpSteps(ctx context.Context, p *printer, proofer *dpop.Proof
 	p.line("identity: (demo only) the TOTP code %s's authenticator app shows now, the one the token service expects: %s", customerID, code)
 	idRec := &recorder{base: s.egress, p: p, who: "storefront"}
 	stepper, err := grant.NewStepUpper(s.idURL+"/token", "storefront", grant.NoClientAuth(),
-		grant.WithDPoP(proofer), grant.WithInsecureHTTP(), grant.WithHTTPClient(&http.Client{Transport: idRec}))
+		grant.WithDPoP(newDevice), grant.WithInsecureHTTP(), grant.WithHTTPClient(&http.Client{Transport: idRec}))
 	if err != nil {
 		return err
 	}
 	req := grant.StepUpRequest{ACRValues: adv.ACRValues, MaxAge: adv.MaxAge, HasMaxAge: adv.HasMaxAge, OTP: redact.NewSecret(code)}
-	stepped, err := stepper.StepUp(ctx, pwd, req)
+	stepped, err := stepper.StepUp(ctx, first, req)
 	if err != nil {
 		return fmt.Errorf("expected the identity service to step the customer's token up: %w", err)
 	}
 	p.line("storefront: stepped up: a new %s token for %s (the code was the second factor; same key, same scopes), retries the order", stepped.TokenType, customerID)
 	held.set(stepped.AccessToken)
-	if _, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: bulkOrderRule})(post(ctx, shop, bulk)); err != nil {
+	if _, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(postOrder(ctx, shop, orders, largeOrder)); err != nil {
 		return err
 	}
 
-	p.line("22. An attacker with the customer's password token and the storefront's DPoP key, but not the customer's phone, tries the")
+	p.line("    The same order from a known device (the storefront's key of step 2), with a token from the same sign-in (pwd+otp,")
+	p.line("    two minutes ago): only the device differs, the score (30) stays under step_up_at, and it passes with no step-up.")
+	known, err := s.signIn(ctx, p, proofer, sessionKey, "cart:read checkout:write orders:read payments:write")
+	if err != nil {
+		return err
+	}
+	knownShop := &http.Client{Transport: &dpop.Transport{Base: rec, Proofer: proofer, Token: staticToken(known)}}
+	if _, err := s.expect(outcome{status: http.StatusCreated, reason: authz.ReasonAllowed, rule: "checkout-place-order"})(postOrder(ctx, knownShop, orders, largeOrder)); err != nil {
+		return err
+	}
+	pwd := first
+
+	p.line("22. An attacker with the customer's first token and the new device's DPoP key, but not the customer's phone, tries the")
 	p.line("    same step-up: with a guessed code, then with the code of step 21 read off the wire. Both are refused (invalid_grant).")
 	guess, err := s.wrongCode(time.Now())
 	if err != nil {
@@ -82,7 +108,7 @@ func (s *stage) stepUpSteps(ctx context.Context, p *printer, proofer *dpop.Proof
 	}
 	attacker := &recorder{base: s.egress, p: p, who: "attacker  "}
 	thief, err := grant.NewStepUpper(s.idURL+"/token", "storefront", grant.NoClientAuth(),
-		grant.WithDPoP(proofer), grant.WithInsecureHTTP(), grant.WithHTTPClient(&http.Client{Transport: attacker}))
+		grant.WithDPoP(newDevice), grant.WithInsecureHTTP(), grant.WithHTTPClient(&http.Client{Transport: attacker}))
 	if err != nil {
 		return err
 	}
