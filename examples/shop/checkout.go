@@ -36,7 +36,7 @@ type checkout struct {
 	pay *paymentsClient
 	// handshakes receives the reason of each refused TLS handshake.
 	handshakes chan string
-	// guard is the middleware's guard (checkoutAuth), whose risk step the
+	// guard is the middleware's guard (checkoutGuard), whose risk step the
 	// order handler runs with the order's amount (Guard.CheckRisk).
 	guard *guard.Guard
 
@@ -57,7 +57,7 @@ func newCheckout(decide func(format string, args ...any), log *slog.Logger) *che
 		devices: map[string]map[string]bool{}}
 }
 
-// routes returns the API, with auth (middleware.New) around each route.
+// routes returns the API, with auth (middleware.FromGuard) around each route.
 func (c *checkout) routes(auth func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", auth(http.HandlerFunc(c.createOrder)))
