@@ -53,7 +53,8 @@
 //
 // Usage:
 //
-//	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	// ContextTimeoutEnabled: go-redis honours deadlines itself, the cheaper path.
+//	client := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 //	defer client.Close()
 //	ctr, err := rediscounter.New(client, rediscounter.WithHashKey(hashKey))
 //	if err != nil {

@@ -82,6 +82,9 @@ type Counter struct {
 	prefix  string
 	hashKey []byte
 	timeout time.Duration
+	// inline: the client honours context deadlines (ContextTimeoutEnabled),
+	// so the script runs on the caller's goroutine.
+	inline bool
 }
 
 // Option configures [New].
@@ -160,7 +163,21 @@ func New(client redis.UniversalClient, opts ...Option) (*Counter, error) {
 			return nil, fmt.Errorf("%w: a Cluster or Ring client needs a key prefix with a hash tag, such as %q", ErrInvalidConfig, "ztkit:risk:{ctr}:")
 		}
 	}
-	return &Counter{client: client, prefix: c.prefix, hashKey: c.hashKey, timeout: c.timeout}, nil
+	return &Counter{client: client, prefix: c.prefix, hashKey: c.hashKey, timeout: c.timeout, inline: contextTimeouts(client)}, nil
+}
+
+// contextTimeouts reports whether client's socket timeouts follow context
+// deadlines (ContextTimeoutEnabled in its options).
+func contextTimeouts(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // hasHashTag reports whether prefix holds a non-empty {tag}, which decides a
@@ -203,9 +220,12 @@ type result struct {
 // that timed out may still have counted its events. Errors never contain a
 // window's value.
 //
-// The timeout holds even for a client whose socket timeouts ignore contexts
-// (go-redis's default): the script then runs on its own goroutine, which the
-// go-redis timeouts end after Count has returned.
+// A client created with ContextTimeoutEnabled (a [redis.Client],
+// [redis.ClusterClient] or [redis.Ring]) runs the script on the caller's
+// goroutine and go-redis itself ends it at the deadline: prefer it, it is the
+// cheaper path. The timeout holds for other clients too, whose socket
+// timeouts ignore contexts (go-redis's default): the script then runs on its
+// own goroutine, which the go-redis timeouts end after Count has returned.
 func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Window) error {
 	for i := range windows {
 		windows[i].Count = 0
@@ -243,17 +263,24 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
-	go func() {
-		// Run sends EVALSHA, and EVAL once on NOSCRIPT.
-		counts, err := script.Run(ctx, c.client, keys, args...).Slice()
-		done <- result{counts: counts, err: err}
-	}()
 	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
+	if c.inline {
+		// Run sends EVALSHA, and EVAL once on NOSCRIPT.
+		r.counts, r.err = script.Run(ctx, c.client, keys, args...).Slice()
+		if r.err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
+		}
+	} else {
+		done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
+		go func() {
+			counts, err := script.Run(ctx, c.client, keys, args...).Slice()
+			done <- result{counts: counts, err: err}
+		}()
+		select {
+		case r = <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
+		}
 	}
 	if r.err != nil {
 		return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, r.err)

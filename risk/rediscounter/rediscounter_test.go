@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -458,6 +459,40 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	assert.Equal(t, risk.Deny, d.Outcome)
 	assert.Equal(t, []risk.Reason{risk.ReasonVelocityCard}, d.Reasons)
 	srv2.kill(t)
+}
+
+// TestRedisHung stops (SIGSTOP) a private Redis so that connections are
+// accepted but never answered: the counter's timeout bounds each call, with
+// go-redis's default socket timeouts (three seconds, contexts ignored) and
+// with ContextTimeoutEnabled.
+func TestRedisHung(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	for _, ctxTimeouts := range []bool{false, true} {
+		t.Run("ContextTimeoutEnabled="+strconv.FormatBool(ctxTimeouts), func(t *testing.T) {
+			srv := startRedis(t, "")
+			client := redis.NewClient(&redis.Options{Addr: srv.addr, ContextTimeoutEnabled: ctxTimeouts})
+			t.Cleanup(func() { _ = client.Close() })
+			rc := newCounter(t, client, rediscounter.WithTimeout(timeout))
+			ctx := context.Background()
+			w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
+			require.NoError(t, rc.Count(ctx, time.Now(), w))
+
+			require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
+			t.Cleanup(func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) })
+			for i := range 3 {
+				start := time.Now()
+				err := rc.Count(ctx, time.Now(), w)
+				requireUnavailable(t, err)
+				assert.Less(t, time.Since(start), timeout+time.Second, "call %d ended near the timeout", i)
+				assert.Zero(t, w[0].Count)
+			}
+			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			requireUnavailable(t, rc.Count(short, time.Now(), w))
+			assert.Less(t, time.Since(start), timeout, "the caller's shorter deadline wins")
+		})
+	}
 }
 
 // redisServer is a private redis-server process.
