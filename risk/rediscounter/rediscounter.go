@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,26 +38,25 @@ var ErrInvalidConfig = errors.New("rediscounter: invalid configuration")
 // Compile-time check that Counter satisfies the interface.
 var _ risk.Counter = (*Counter)(nil)
 
-// script counts every window of one call. KEYS[i] is window i's key; ARGV holds,
+// scriptSrc counts every window of one call. KEYS[i] is window i's key; ARGV holds,
 // per window, its bucket now, the events to add and the key's TTL in
 // milliseconds. Buckets at or below now−16 are deleted, buckets after now (a
-// replica whose clock runs ahead) are kept but not counted.
-var script = redis.NewScript(`
+// replica whose clock runs ahead) are kept but not counted. 16 is buckets.
+const scriptSrc = `
 local out = {}
 for i = 1, #KEYS do
   local k = KEYS[i]
   local b = ARGV[3*i-2]
   local now = tonumber(b)
-  local add = tonumber(ARGV[3*i-1])
-  if add ~= 0 then
-    redis.call('HINCRBY', k, b, add)
+  if tonumber(ARGV[3*i-1]) ~= 0 then
+    redis.call('HINCRBY', k, b, ARGV[3*i-1])
     redis.call('PEXPIRE', k, ARGV[3*i])
   end
   local all = redis.call('HGETALL', k)
   local sum = 0
   for j = 1, #all, 2 do
     local f = tonumber(all[j])
-    if f <= now - ` + strconv.Itoa(buckets) + ` then
+    if f <= now - 16 then
       redis.call('HDEL', k, all[j])
     elseif f <= now then
       sum = sum + tonumber(all[j+1])
@@ -67,7 +65,7 @@ for i = 1, #KEYS do
   out[i] = sum
 end
 return out
-`)
+`
 
 // Counter is a [risk.Counter] backed by Redis, shared by every replica that
 // talks to the same Redis with the same prefix and hash key.
@@ -85,6 +83,7 @@ type Counter struct {
 	// inline: the client honours context deadlines (ContextTimeoutEnabled),
 	// so the script runs on the caller's goroutine.
 	inline bool
+	script *redis.Script
 }
 
 // Option configures [New].
@@ -163,7 +162,8 @@ func New(client redis.UniversalClient, opts ...Option) (*Counter, error) {
 			return nil, fmt.Errorf("%w: a Cluster or Ring client needs a key prefix with a hash tag, such as %q", ErrInvalidConfig, "ztkit:risk:{ctr}:")
 		}
 	}
-	return &Counter{client: client, prefix: c.prefix, hashKey: c.hashKey, timeout: c.timeout, inline: contextTimeouts(client)}, nil
+	return &Counter{client: client, prefix: c.prefix, hashKey: c.hashKey, timeout: c.timeout,
+		inline: contextTimeouts(client), script: redis.NewScript(scriptSrc)}, nil
 }
 
 // contextTimeouts reports whether client's socket timeouts follow context
@@ -230,7 +230,7 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 	for i := range windows {
 		windows[i].Count = 0
 	}
-	if c == nil || c.client == nil {
+	if c == nil || c.client == nil || c.script == nil {
 		return fmt.Errorf("%w: rediscounter: counter not created by New", risk.ErrCounterUnavailable)
 	}
 	if err := ctx.Err(); err != nil {
@@ -266,14 +266,14 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 	var r result
 	if c.inline {
 		// Run sends EVALSHA, and EVAL once on NOSCRIPT.
-		r.counts, r.err = script.Run(ctx, c.client, keys, args...).Slice()
+		r.counts, r.err = c.script.Run(ctx, c.client, keys, args...).Slice()
 		if r.err != nil && ctx.Err() != nil {
 			return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
 		}
 	} else {
 		done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
 		go func() {
-			counts, err := script.Run(ctx, c.client, keys, args...).Slice()
+			counts, err := c.script.Run(ctx, c.client, keys, args...).Slice()
 			done <- result{counts: counts, err: err}
 		}()
 		select {
