@@ -27,7 +27,8 @@
 //
 // Velocity counts live behind the [Counter] interface: one call per
 // decision, so that a store shared by replicas answers in one round trip;
-// [MemoryCounter] serves a single replica. When the counter fails, each
+// [MemoryCounter] serves a single replica, package risk/rediscounter many
+// (one Redis round trip per decision). When the counter fails, each
 // action's on_counter_error outcome (step_up or deny) applies: an outage
 // never allows a high-risk action silently.
 //

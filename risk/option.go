@@ -74,7 +74,8 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 
 // WithCounter sets the velocity counter store, shared by every policy the
 // engine loads. nil keeps the default, a [MemoryCounter] of
-// [DefaultMemoryKeys] windows, right for a single replica only.
+// [DefaultMemoryKeys] windows, right for a single replica only; replicas
+// share counts through package risk/rediscounter.
 func WithCounter(ctr Counter) Option {
 	return optionFunc(func(c *config) {
 		if ctr != nil {
