@@ -134,7 +134,29 @@ type riskContender struct {
 	decide riskDecider
 }
 
+// riskTrips counts the commands and pipelines a client sends: its round trips.
+type riskTrips struct{ n atomic.Int64 }
+
+func (h *riskTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *riskTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *riskTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
 func riskContenders(tb testing.TB) []riskContender {
+	cs, _ := riskContendersTrips(tb)
+	return cs
+}
+
+func riskContendersTrips(tb testing.TB) ([]riskContender, *riskTrips) {
 	tb.Helper()
 	addr := testenv.Require(tb, testenv.RedisAddrVar)
 	// One client for every contender; ContextTimeoutEnabled lets go-redis
@@ -149,6 +171,8 @@ func riskContenders(tb testing.TB) []riskContender {
 			_ = client.Del(ctx, iter.Val()).Err()
 		}
 	})
+	trips := &riskTrips{}
+	client.AddHook(trips)
 	rc, err := rediscounter.New(client, rediscounter.WithKeyPrefix(prefix+"ztkit:"), rediscounter.WithHashKey([]byte("bench-hash-key-0123456789abcdef")))
 	require.NoError(tb, err)
 	return []riskContender{
@@ -156,15 +180,26 @@ func riskContenders(tb testing.TB) []riskContender {
 		{"ztkit-redis", ztkitDecider(riskEngine(tb, rc))},
 		{"go-redis-zset-hand", handZSet(client, prefix+"zset:")},
 		{"redis_rate", redisRate(client, prefix+"rate:")},
-	}
+	}, trips
 }
 
 // TestRiskEquivalence: every contender allows a customer's first five
-// checkouts in the hour and stops the sixth.
+// checkouts in the hour and stops the sixth. It logs the Redis round trips
+// of one decision (after the first, which may load a script).
 func TestRiskEquivalence(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range riskContenders(t) {
+	contenders, trips := riskContendersTrips(t)
+	want := map[string]int64{"ztkit-memory": 0, "ztkit-redis": 1, "go-redis-zset-hand": 1, "redis_rate": 2}
+	for _, c := range contenders {
 		t.Run(c.name, func(t *testing.T) {
+			_, err := c.decide(ctx, "cust-trips", "card-trips")
+			require.NoError(t, err)
+			before := trips.n.Load()
+			_, err = c.decide(ctx, "cust-trips", "card-trips")
+			require.NoError(t, err)
+			t.Logf("%s: %d Redis round trips per decision", c.name, trips.n.Load()-before)
+			assert.Equal(t, want[c.name], trips.n.Load()-before, "round trips per decision")
+
 			for i := range riskCheckoutsPerHour {
 				flagged, err := c.decide(ctx, "cust-eq", "card-eq")
 				require.NoError(t, err)

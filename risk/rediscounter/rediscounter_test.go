@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -182,6 +183,43 @@ func TestCountClockAhead(t *testing.T) {
 	later := w(0)
 	require.NoError(t, rc.Count(ctx, base.Add(5*time.Second), later))
 	assert.Equal(t, int64(2), later[0].Count)
+}
+
+// roundTrips counts the commands and pipelines a client sends.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestOneRoundTrip: one decision reading three windows is one EVALSHA.
+func TestOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	w := []risk.Window{
+		{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1},
+		{Event: "checkout", Key: risk.KeyCard, Value: secretCard, Length: time.Hour, Add: 1},
+		{Event: "payment_failed", Key: risk.KeyCard, Value: secretCard, Length: 10 * time.Minute},
+	}
+	require.NoError(t, rc.Count(ctx, time.Now(), w)) // loads the script (NOSCRIPT, then EVAL) if needed
+	h := &roundTrips{}
+	client.AddHook(h)
+	for range 5 {
+		require.NoError(t, rc.Count(ctx, time.Now(), w))
+	}
+	assert.Equal(t, int64(5), h.n.Load(), "one round trip per call")
+	assert.Equal(t, []int64{6, 6, 0}, []int64{w[0].Count, w[1].Count, w[2].Count})
 }
 
 // TestCountRealExpiry checks that keys carry a TTL of about one window and
