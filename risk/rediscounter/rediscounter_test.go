@@ -341,6 +341,16 @@ func TestKeysHoldNoValue(t *testing.T) {
 			assert.True(t, !strings.Contains(k, v), "a key holds a value in clear")
 		}
 	}
+	for _, k := range append(plain, keyed...) {
+		fields, err := client.HGetAll(ctx, k).Result()
+		require.NoError(t, err)
+		require.NotEmpty(t, fields)
+		for f, v := range fields {
+			_, ferr := strconv.ParseInt(f, 10, 64)
+			_, verr := strconv.ParseInt(v, 10, 64)
+			assert.True(t, ferr == nil && verr == nil, "a window holds bucket numbers and counts only")
+		}
+	}
 	suffixes := map[string]bool{}
 	for _, k := range append(plain, keyed...) {
 		suffixes[k[strings.LastIndexByte(k, ':')+1:]] = true
