@@ -51,6 +51,17 @@
 // applies the action's on_counter_error outcome. Errors never contain a value.
 // Nothing is cached: when Redis answers again, the next call succeeds.
 //
+// # With the DPoP replay check
+//
+// A request that needs both the DPoP replay check (tokens/dpop/redisreplay)
+// and a risk decision makes two round trips, one per store: the replay check
+// runs while the proof is verified, the count when the action is decided,
+// behind two interfaces ([github.com/ztkit/ztkit/tokens/dpop.ReplayStore], [risk.Counter]) that each send
+// their own command. One round trip would need both stores to queue their
+// command on a caller's [redis.Pipeliner] (and read the result after Exec),
+// the decision core to defer the replay check's verdict to the risk step, and,
+// on Cluster, the replay key in the counters' hash slot.
+//
 // Usage:
 //
 //	// ContextTimeoutEnabled: go-redis honours deadlines itself, the cheaper path.
