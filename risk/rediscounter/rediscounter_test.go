@@ -222,6 +222,30 @@ func TestOneRoundTrip(t *testing.T) {
 	assert.Equal(t, []int64{6, 6, 0}, []int64{w[0].Count, w[1].Count, w[2].Count})
 }
 
+// TestCountEdgeWindows: the same window twice in one call counts both
+// additions in order; a window shorter than 16µs still counts (in 1µs
+// buckets); a zero or negative length is left at 0 and not sent.
+func TestCountEdgeWindows(t *testing.T) {
+	ctx := context.Background()
+	client := sharedRedis(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	now := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	w := []risk.Window{
+		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Minute, Add: 1},
+		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Minute, Add: 1},
+		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: 5 * time.Microsecond, Add: 3},
+		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: 0, Add: 1, Count: 7},
+		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: -time.Second, Add: 1, Count: 7},
+	}
+	require.NoError(t, rc.Count(ctx, now, w))
+	assert.Equal(t, []int64{1, 2, 3, 0, 0}, []int64{w[0].Count, w[1].Count, w[2].Count, w[3].Count, w[4].Count})
+	tiny := []risk.Window{{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: 5 * time.Microsecond}}
+	require.NoError(t, rc.Count(ctx, now.Add(15*time.Microsecond), tiny))
+	assert.Equal(t, int64(3), tiny[0].Count, "16 buckets of 1µs")
+	require.NoError(t, rc.Count(ctx, now.Add(16*time.Microsecond), tiny))
+	assert.Zero(t, tiny[0].Count)
+}
+
 // TestCountRealExpiry checks that keys carry a TTL of about one window and
 // vanish on their own, and that reads create nothing.
 func TestCountRealExpiry(t *testing.T) {
