@@ -228,6 +228,77 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 	srv2.kill(t)
 }
 
+// TestRateLimitRedisKilledUnderLoad kills a private Redis while replicas
+// fire at a closed limit concurrently: up to the kill requests get through,
+// every request that starts after it is refused as rate_limit_unavailable
+// (none is let through unmetered), and once Redis is back every replica
+// lets requests through again, without a restart.
+func TestRateLimitRedisKilledUnderLoad(t *testing.T) {
+	const replicas, workers = 4, 4
+	srv := startRedis(t, "")
+	rig := shoprig.NewTokens(t)
+	prefix := redisPrefix(t, srv.addr)
+	limits := map[string][]risk.Limit{"orders": {{Name: "orders_per_customer", Key: risk.KeyCustomer, Window: time.Minute, Max: 1_000_000}}}
+	req := bearerRequest(t, rig, "customer-1", "192.0.2.7")
+	gs := make([]*guard.Guard, replicas)
+	for i := range gs {
+		gs[i] = redisReplica(t, rig, srv.addr, prefix, limits)
+	}
+
+	var killed atomic.Bool
+	var allowed, unavailable, afterKill, unmetered, other atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for _, g := range gs {
+		for range workers {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					after := killed.Load()
+					res := g.Check(context.Background(), req)
+					switch {
+					case res.Refusal == nil && after:
+						unmetered.Add(1)
+					case res.Refusal == nil:
+						allowed.Add(1)
+					case res.Refusal.Reason == guard.ReasonRateLimitUnavailable && res.Refusal.HTTPStatus() == http.StatusServiceUnavailable:
+						unavailable.Add(1)
+					default:
+						other.Add(1)
+					}
+					if after {
+						afterKill.Add(1)
+					}
+				}
+			})
+		}
+	}
+	require.Eventually(t, func() bool { return allowed.Load() >= 100 }, 10*time.Second, 5*time.Millisecond)
+	srv.kill(t)
+	killed.Store(true)
+	assert.Eventually(t, func() bool { return afterKill.Load() >= 100 }, 10*time.Second, 5*time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("killed under load: %d allowed before the kill, %d refused as unavailable (%d started after the kill), %d let through after it",
+		allowed.Load(), unavailable.Load(), afterKill.Load(), unmetered.Load())
+	assert.Zero(t, unmetered.Load(), "a request that started after the kill was let through")
+	assert.Zero(t, other.Load(), "only allowed or rate_limit_unavailable")
+	assert.GreaterOrEqual(t, unavailable.Load(), afterKill.Load())
+
+	srv2 := startRedis(t, srv.addr)
+	back := time.Now()
+	for i, g := range gs {
+		assert.Eventually(t, func() bool { return g.Check(t.Context(), req).Refusal == nil }, 10*time.Second, 20*time.Millisecond,
+			"replica %d recovers without a restart", i)
+	}
+	t.Logf("Redis back: every replica lets requests through again %s after it answered PING", time.Since(back).Round(time.Millisecond))
+	srv2.kill(t)
+}
+
 // redisServer is a private redis-server process.
 type redisServer struct {
 	addr string
