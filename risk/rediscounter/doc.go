@@ -51,6 +51,13 @@
 // applies the action's on_counter_error outcome. Errors never contain a value.
 // Nothing is cached: when Redis answers again, the next call succeeds.
 //
+// How fast a decision falls back while Redis is down depends on the client:
+// go-redis by default dials up to five times, 100 ms apart, and retries a
+// failed command, so with ContextTimeoutEnabled off a refused connection can
+// hold a decision for about a second. Set DialerRetries and MaxRetries to 1
+// (or 0) on the client the counter uses, with ContextTimeoutEnabled, and the
+// fallback comes within the [WithTimeout] bound.
+//
 // # With the DPoP replay check
 //
 // A request that needs both the DPoP replay check (tokens/dpop/redisreplay)
