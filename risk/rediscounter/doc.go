@@ -51,12 +51,12 @@
 // applies the action's on_counter_error outcome. Errors never contain a value.
 // Nothing is cached: when Redis answers again, the next call succeeds.
 //
-// How fast a decision falls back while Redis is down depends on the client:
-// go-redis by default dials up to five times, 100 ms apart, and retries a
-// failed command, so with ContextTimeoutEnabled off a refused connection can
-// hold a decision for about a second. Set DialerRetries and MaxRetries to 1
-// (or 0) on the client the counter uses, with ContextTimeoutEnabled, and the
-// fallback comes within the [WithTimeout] bound.
+// How fast a decision falls back while Redis is down also depends on the
+// client: go-redis by default dials up to five times, 100 ms apart, and
+// retries a failed command, and the work goes on in the background after
+// [WithTimeout] has answered (ztkit's guard tests saw about a second per
+// decision with those defaults). Set DialerRetries and MaxRetries to 1 on the
+// client the counter uses, with ContextTimeoutEnabled.
 //
 // # With the DPoP replay check
 //
