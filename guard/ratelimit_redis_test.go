@@ -3,10 +3,8 @@ package guard_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/internal/test/redistest"
 	"github.com/ztkit/ztkit/internal/test/shoprig"
 	"github.com/ztkit/ztkit/internal/test/testenv"
 	"github.com/ztkit/ztkit/middleware"
@@ -145,9 +144,9 @@ func TestRateLimitRedisReplicasShareOneLimit(t *testing.T) {
 // restart.
 func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 	const limit = 3
-	srv := startRedis(t, "")
+	srv := redistest.Start(t, "")
 	rig := shoprig.NewTokens(t)
-	prefix := redisPrefix(t, srv.addr)
+	prefix := redisPrefix(t, srv.Addr)
 	limitsOf := func(failOpen bool) map[string][]risk.Limit {
 		name := "orders_closed"
 		if failOpen {
@@ -155,8 +154,8 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 		}
 		return map[string][]risk.Limit{"orders": {{Name: name, Key: risk.KeyCustomer, Window: time.Minute, Max: limit, FailOpen: failOpen}}}
 	}
-	closed := redisReplica(t, rig, srv.addr, prefix, limitsOf(false))
-	open := redisReplica(t, rig, srv.addr, prefix, limitsOf(true))
+	closed := redisReplica(t, rig, srv.Addr, prefix, limitsOf(false))
+	open := redisReplica(t, rig, srv.Addr, prefix, limitsOf(true))
 	req := bearerRequest(t, rig, "customer-1", "192.0.2.7")
 
 	mux := http.NewServeMux()
@@ -197,7 +196,7 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.Equal(t, "60", rec.Header().Get("Retry-After"))
 
-	srv.kill(t)
+	srv.Kill()
 
 	down := time.Now()
 	for range 3 {
@@ -217,7 +216,7 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 	t.Logf("Redis down: 9 decisions (3 closed, 3 closed over HTTP, 3 open) in %s", time.Since(down).Round(time.Millisecond))
 
 	// Redis back, empty (no persistence), on the same port.
-	srv2 := startRedis(t, srv.addr)
+	srv2 := redistest.Start(t, srv.Addr)
 	back := time.Now()
 	require.Eventually(t, func() bool {
 		return closed.Check(t.Context(), bearerRequest(t, rig, "probe", "192.0.2.7")).Refusal == nil
@@ -225,7 +224,7 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 	t.Logf("Redis back: limits enforced again %s after it answered PING", time.Since(back).Round(time.Millisecond))
 	assert.Equal(t, http.StatusNoContent, serveHTTP().Code)
 	enforced("customer-3")
-	srv2.kill(t)
+	srv2.Kill()
 }
 
 // TestRateLimitRedisKilledUnderLoad kills a private Redis while replicas
@@ -235,14 +234,14 @@ func TestRateLimitRedisStoppedMidRun(t *testing.T) {
 // lets requests through again, without a restart.
 func TestRateLimitRedisKilledUnderLoad(t *testing.T) {
 	const replicas, workers = 4, 4
-	srv := startRedis(t, "")
+	srv := redistest.Start(t, "")
 	rig := shoprig.NewTokens(t)
-	prefix := redisPrefix(t, srv.addr)
+	prefix := redisPrefix(t, srv.Addr)
 	limits := map[string][]risk.Limit{"orders": {{Name: "orders_per_customer", Key: risk.KeyCustomer, Window: time.Minute, Max: 1_000_000}}}
 	req := bearerRequest(t, rig, "customer-1", "192.0.2.7")
 	gs := make([]*guard.Guard, replicas)
 	for i := range gs {
-		gs[i] = redisReplica(t, rig, srv.addr, prefix, limits)
+		gs[i] = redisReplica(t, rig, srv.Addr, prefix, limits)
 	}
 
 	var killed atomic.Bool
@@ -278,7 +277,7 @@ func TestRateLimitRedisKilledUnderLoad(t *testing.T) {
 		}
 	}
 	require.Eventually(t, func() bool { return allowed.Load() >= 100 }, 10*time.Second, 5*time.Millisecond)
-	srv.kill(t)
+	srv.Kill()
 	killed.Store(true)
 	assert.Eventually(t, func() bool { return afterKill.Load() >= 100 }, 10*time.Second, 5*time.Millisecond)
 	close(stop)
@@ -289,61 +288,12 @@ func TestRateLimitRedisKilledUnderLoad(t *testing.T) {
 	assert.Zero(t, other.Load(), "only allowed or rate_limit_unavailable")
 	assert.GreaterOrEqual(t, unavailable.Load(), afterKill.Load())
 
-	srv2 := startRedis(t, srv.addr)
+	srv2 := redistest.Start(t, srv.Addr)
 	back := time.Now()
 	for i, g := range gs {
 		assert.Eventually(t, func() bool { return g.Check(t.Context(), req).Refusal == nil }, 10*time.Second, 20*time.Millisecond,
 			"replica %d recovers without a restart", i)
 	}
 	t.Logf("Redis back: every replica lets requests through again %s after it answered PING", time.Since(back).Round(time.Millisecond))
-	srv2.kill(t)
-}
-
-// redisServer is a private redis-server process.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-
-	mu     sync.Mutex
-	killed bool
-}
-
-// startRedis starts a private redis-server on addr (a free port when
-// empty), waits until it answers PING and stops it when the test ends.
-func startRedis(t *testing.T, addr string) *redisServer {
-	t.Helper()
-	bin := testenv.Require(t, testenv.RedisServerVar)
-	if addr == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr = l.Addr().String()
-		require.NoError(t, l.Close())
-	}
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	require.NoError(t, cmd.Start())
-	srv := &redisServer{addr: addr, cmd: cmd}
-	t.Cleanup(func() { srv.kill(t) })
-
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer func() { _ = client.Close() }()
-	require.Eventually(t, func() bool {
-		return client.Ping(context.Background()).Err() == nil
-	}, 10*time.Second, 20*time.Millisecond, "private redis-server on %s did not answer PING", addr)
-	return srv
-}
-
-// kill stops the server and waits for it to exit. It can be called more
-// than once.
-func (s *redisServer) kill(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killed {
-		return
-	}
-	s.killed = true
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	srv2.Kill()
 }

@@ -3,10 +3,8 @@ package rediscounter_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/internal/test/redistest"
 	"github.com/ztkit/ztkit/internal/test/testenv"
 	"github.com/ztkit/ztkit/risk"
 	"github.com/ztkit/ztkit/risk/rediscounter"
@@ -388,8 +387,8 @@ func TestKeysHoldNoValue(t *testing.T) {
 // shared one's scripts.
 func TestNoScript(t *testing.T) {
 	ctx := context.Background()
-	srv := startRedis(t, "")
-	client := newClient(t, srv.addr)
+	srv := redistest.Start(t, "")
+	client := newClient(t, srv.Addr)
 	rc := newCounter(t, client, rediscounter.WithTimeout(functionalTimeout))
 	w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
 	require.NoError(t, rc.Count(ctx, time.Now(), w))
@@ -402,7 +401,7 @@ func TestNoScript(t *testing.T) {
 func TestCountFailsClosed(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	closedAddr := closedPort(t)
+	closedAddr := redistest.ClosedPort(t)
 
 	tests := []struct {
 		name string
@@ -481,8 +480,8 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	path := filepath.Join(dir, "risk.json")
 	require.NoError(t, os.WriteFile(path, []byte(policy), 0o600))
 
-	srv := startRedis(t, "")
-	client := redis.NewClient(&redis.Options{Addr: srv.addr, MaxRetries: 1, DialTimeout: 100 * time.Millisecond})
+	srv := redistest.Start(t, "")
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: 1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = client.Close() })
 	rc := newCounter(t, client, rediscounter.WithTimeout(300*time.Millisecond), rediscounter.WithHashKey(testHashKey))
 	eng, err := risk.Watch(ctx, path, risk.WithCounter(rc))
@@ -502,7 +501,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	assert.Equal(t, []risk.Reason{risk.ReasonVelocityCustomer}, d.Reasons)
 	assert.Equal(t, risk.Allow, eng.Decide(ctx, "refund", s).Outcome)
 
-	srv.kill(t)
+	srv.Kill()
 
 	for range 3 {
 		d := eng.Decide(ctx, "checkout", s)
@@ -517,7 +516,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	requireUnavailable(t, tr.CounterError)
 
 	// Redis back, empty (no persistence): the same engine recovers.
-	srv2 := startRedis(t, srv.addr)
+	srv2 := redistest.Start(t, srv.Addr)
 	require.Eventually(t, func() bool {
 		return eng.Decide(ctx, "refund", s).Outcome == risk.Allow
 	}, 10*time.Second, 50*time.Millisecond, "recovery without restart")
@@ -530,7 +529,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	d = eng.Decide(ctx, "refund", s)
 	assert.Equal(t, risk.Deny, d.Outcome)
 	assert.Equal(t, []risk.Reason{risk.ReasonVelocityCard}, d.Reasons)
-	srv2.kill(t)
+	srv2.Kill()
 }
 
 // TestRedisHung stops (SIGSTOP) a private Redis so that connections are
@@ -541,16 +540,16 @@ func TestRedisHung(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	for _, ctxTimeouts := range []bool{false, true} {
 		t.Run("ContextTimeoutEnabled="+strconv.FormatBool(ctxTimeouts), func(t *testing.T) {
-			srv := startRedis(t, "")
-			client := redis.NewClient(&redis.Options{Addr: srv.addr, ContextTimeoutEnabled: ctxTimeouts})
+			srv := redistest.Start(t, "")
+			client := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: ctxTimeouts})
 			t.Cleanup(func() { _ = client.Close() })
 			rc := newCounter(t, client, rediscounter.WithTimeout(timeout))
 			ctx := context.Background()
 			w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
 			require.NoError(t, rc.Count(ctx, time.Now(), w))
 
-			require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
-			t.Cleanup(func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) })
+			srv.Signal(t, syscall.SIGSTOP)
+			t.Cleanup(func() { srv.Signal(t, syscall.SIGCONT) })
 			for i := range 3 {
 				start := time.Now()
 				err := rc.Count(ctx, time.Now(), w)
@@ -565,65 +564,6 @@ func TestRedisHung(t *testing.T) {
 			assert.Less(t, time.Since(start), timeout, "the caller's shorter deadline wins")
 		})
 	}
-}
-
-// redisServer is a private redis-server process.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-
-	mu     sync.Mutex
-	killed bool
-}
-
-// startRedis starts a private redis-server on addr (a free port when empty),
-// waits until it answers PING and stops it when the test ends.
-func startRedis(t *testing.T, addr string) *redisServer {
-	t.Helper()
-	bin := testenv.Require(t, testenv.RedisServerVar)
-	if addr == "" {
-		addr = closedPort(t)
-	}
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	cmd := exec.Command(bin,
-		"--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(),
-	)
-	require.NoError(t, cmd.Start())
-	srv := &redisServer{addr: addr, cmd: cmd}
-	t.Cleanup(func() { srv.kill(t) })
-
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer func() { _ = client.Close() }()
-	require.Eventually(t, func() bool {
-		return client.Ping(context.Background()).Err() == nil
-	}, 10*time.Second, 20*time.Millisecond, "private redis-server on %s did not answer PING", addr)
-	return srv
-}
-
-// kill stops the server and waits for it to exit. It can be called more than once.
-func (s *redisServer) kill(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killed {
-		return
-	}
-	s.killed = true
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-}
-
-// closedPort returns a loopback address nothing listens on (it was free a moment ago).
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // BenchmarkCount measures one call of three windows against the test Redis,

@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"net"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/internal/replaykey"
+	"github.com/ztkit/ztkit/internal/test/redistest"
 	"github.com/ztkit/ztkit/internal/test/replaytest"
 	"github.com/ztkit/ztkit/internal/test/testenv"
 	"github.com/ztkit/ztkit/tokens/dpop"
@@ -252,7 +250,7 @@ func TestCheckAndStoreErrorsDoNotLeak(t *testing.T) {
 func TestCheckAndStoreFailsClosed(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	closedAddr := closedPort(t)
+	closedAddr := redistest.ClosedPort(t)
 
 	tests := []struct {
 		name  string
@@ -312,8 +310,8 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	// go-redis keeps retrying a refused connection, so each check below runs
 	// into the timeout: keep it short.
 	const timeout = 150 * time.Millisecond
-	srv := startRedis(t)
-	client := newClient(t, srv.addr)
+	srv := redistest.Start(t, "")
+	client := newClient(t, srv.Addr)
 	s := newStore(t, client, redisreplay.WithTimeout(timeout))
 	ctx := context.Background()
 	expiry := time.Now().Add(time.Minute)
@@ -321,7 +319,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	require.NoError(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry))
 	require.ErrorIs(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry), dpop.ErrReplayed)
 
-	srv.kill(t)
+	srv.Kill()
 
 	for i := range 10 {
 		jti := secretJTI + "-" + strconv.Itoa(i)
@@ -336,15 +334,15 @@ func TestRedisStoppedMidTest(t *testing.T) {
 // context deadlines ignored): the store's timeout must still bound each check.
 func TestRedisHung(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	srv := startRedis(t)
-	client := newClient(t, srv.addr)
+	srv := redistest.Start(t, "")
+	client := newClient(t, srv.Addr)
 	s := newStore(t, client, redisreplay.WithTimeout(timeout))
 	ctx := context.Background()
 	expiry := time.Now().Add(time.Minute)
 	require.NoError(t, s.CheckAndStore(ctx, secretJKT, secretJTI, expiry))
 
-	srv.signal(t, syscall.SIGSTOP)
-	t.Cleanup(func() { srv.signal(t, syscall.SIGCONT) })
+	srv.Signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { srv.Signal(t, syscall.SIGCONT) })
 
 	for i := range 5 {
 		err := s.CheckAndStore(ctx, secretJKT, secretJTI+"-"+strconv.Itoa(i), expiry)
@@ -361,75 +359,6 @@ func TestRedisHung(t *testing.T) {
 		requireUnavailable(t, err)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	})
-}
-
-// redisServer is a private redis-server process.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-
-	mu     sync.Mutex
-	killed bool
-}
-
-// startRedis starts a private redis-server on a free loopback port, waits until
-// it answers PING and stops it when the test ends.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	bin := testenv.Require(t, testenv.RedisServerVar)
-	addr := closedPort(t)
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-
-	cmd := exec.Command(bin,
-		"--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(),
-	)
-	require.NoError(t, cmd.Start())
-	srv := &redisServer{addr: addr, cmd: cmd}
-	t.Cleanup(func() { srv.kill(t) })
-
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer func() { _ = client.Close() }()
-	require.Eventually(t, func() bool {
-		return client.Ping(context.Background()).Err() == nil
-	}, 10*time.Second, 20*time.Millisecond, "private redis-server on %s did not answer PING", addr)
-	return srv
-}
-
-// kill stops the server for good and waits for it to exit. It can be called more than once.
-func (s *redisServer) kill(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killed {
-		return
-	}
-	s.killed = true
-	_ = s.cmd.Process.Kill() // SIGKILL also ends a stopped process.
-	_ = s.cmd.Wait()
-}
-
-// signal sends sig to the server unless it was killed.
-func (s *redisServer) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killed {
-		return
-	}
-	require.NoError(t, s.cmd.Process.Signal(sig))
-}
-
-// closedPort returns a loopback address nothing listens on (it was free a moment ago).
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // BenchmarkCheckAndStore measures a check against the test Redis, round trip included.
