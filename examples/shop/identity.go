@@ -138,10 +138,10 @@ func (id *identity) routes() http.Handler {
 // it issues the customer's access token for checkout, with scopes, bound to
 // the storefront's DPoP key (jkt, the key's RFC 7638 thumbprint), naming
 // checkout in may_act (RFC 8693 §4.4) as the one workload that may act for
-// the customer in a token exchange.
-func (id *identity) signIn(ctx context.Context, jkt string, scopes []string) (string, error) {
+// the customer in a token exchange. subject is the customer.
+func (id *identity) signIn(ctx context.Context, subject, jkt string, scopes []string) (string, error) {
 	return id.issuer.Issue(ctx, tokens.TokenRequest{
-		Subject: customerID, ClientID: "storefront", Audience: []string{checkoutAudience},
+		Subject: subject, ClientID: "storefront", Audience: []string{checkoutAudience},
 		Scopes: scopes, ACR: "mfa", AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-2 * time.Minute),
 		DPoPKeyThumbprint: jkt,
 		MayAct:            &tokens.Actor{Subject: id.checkout},

@@ -112,6 +112,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	serve := fs.Bool("serve", false, "keep the services running after the scenario")
 	agent := fs.String("workload-api", "", "SPIFFE Workload API address of a SPIRE agent (unix:///path); default: an embedded issuer")
 	policyPath := fs.String("policy", "", "JSON authorization policy file for checkout, watched for changes; default: the embedded policy.json, written to a temporary file")
+	riskPath := fs.String("risk", "", "JSON risk policy file for checkout's orders, watched for changes; default: the embedded risk.json, written to a temporary file")
 	var vf vaultFlags
 	vf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -202,12 +203,19 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	defer func() { err = errors.Join(err, pay.Close()) }()
 	co := newCheckout(p.line, logger)
 	co.pay = pay
-	riskEngine, err := newRiskEngine(logger)
+	// Checkout's velocity counters, for its rate limits and its risk
+	// policy's velocity rules: in memory, for this one replica.
+	ctr := risk.NewMemoryCounter(0)
+	riskPolicy, err := openRisk(ctx, *riskPath, ctr, logger)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, riskEngine.Close()) }()
-	g, err := checkoutGuard(remote, coURL, w, co.authorize(policy.engine.Authorizer()), riskEngine, logger)
+	defer func() { err = errors.Join(err, riskPolicy.Close()) }()
+	limits, err := checkoutLimits(ctr)
+	if err != nil {
+		return err
+	}
+	g, err := checkoutGuard(remote, coURL, w, co.authorize(policy.engine.Authorizer()), riskPolicy.engine, limits, logger)
 	if err != nil {
 		return err
 	}
@@ -238,8 +246,14 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	p.line("identity: %s (JWKS at /.well-known/jwks.json; tokens/sts at /token: token exchange for checkout acting for a customer,", idURL)
 	p.line("          client_credentials with private_key_jwt, DPoP-bound tokens; RFC 8414 metadata at /.well-known/oauth-authorization-server)")
 	p.line("checkout: %s (POST /orders, GET /orders/{id}, /admin/...: the mTLS peer above and a DPoP-bound token, then the policy)", coURL)
-	p.line("risk:     embedded risk.json: action checkout, decided by checkout's order handler (Guard.CheckRisk) on the amount and the device;")
-	p.line("          new_device (30) + amount_over_limit (30, over EUR 500.00) reach step_up_at 50: a step-up to acr mfa within 1m")
+	if riskPolicy.text != nil {
+		p.line("risk:     embedded risk.json written to %s, watched every %s (edit it while -serve runs): action checkout, decided by", riskPolicy.path, pollInterval)
+	} else {
+		p.line("risk:     %s, watched every %s: action checkout, decided by", riskPolicy.path, pollInterval)
+	}
+	p.line("          checkout's order handler (Guard.CheckRisk) on the amount and the device; in risk.json, new_device (30) +")
+	p.line("          amount_over_limit (30, over EUR 500.00) reach step_up_at 50: a step-up to acr mfa within 1m")
+	p.line("limits:   POST /orders: %d per customer (the token's subject) per %s (guard.WithRateLimits); counters in memory (this replica)", ordersMax, ordersWindow)
 	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s acted on by checkout, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("payments: card processor key from %s", key.describe())
 	p.line("%s", describeEgress(sfEgress, w))
@@ -265,9 +279,10 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 // checkoutGuard returns the guard of checkout's middleware: mTLS from the peers w
 // allows, and a DPoP-bound token for checkoutAudience from the identity
 // service (identityIssuer) with a fresh proof carrying the server's nonce; then az
-// decides whether that principal may make the request. Its risk step, on
-// re, is run by the order handler, which knows the amount (Guard.CheckRisk).
-func checkoutGuard(keys tokens.KeySource, coURL string, w *workloads, az authz.Authorizer, re *risk.Engine, logger *slog.Logger) (*guard.Guard, error) {
+// decides whether that principal may make the request, and limits counts
+// the orders of each customer (checkoutLimits). Its risk step, on re, is
+// run by the order handler, which knows the amount (Guard.CheckRisk).
+func checkoutGuard(keys tokens.KeySource, coURL string, w *workloads, az authz.Authorizer, re *risk.Engine, limits *risk.Limiter, logger *slog.Logger) (*guard.Guard, error) {
 	tv, err := tokens.NewVerifier(keys, identityIssuer, []string{checkoutAudience})
 	if err != nil {
 		return nil, err
@@ -296,6 +311,7 @@ func checkoutGuard(keys tokens.KeySource, coURL string, w *workloads, az authz.A
 	// No action the middleware can decide alone: the order's amount is in
 	// its body, so the handler decides with CheckRisk.
 	return guard.New(a, guard.WithNonces(nonces), guard.WithAuthorizer(az), guard.WithLogger(logger),
+		guard.WithRateLimits(limits, checkoutScopes()),
 		guard.WithRisk(re, guard.ActionsByRoute(nil), nil))
 }
 
@@ -466,6 +482,9 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 	if err := s.stepUpSteps(ctx, p, proofer); err != nil {
 		return err
 	}
+	if err := s.rateLimitSteps(ctx, p, proofer); err != nil {
+		return err
+	}
 	p.line("")
 	p.line("every request was decided as expected; no token or proof was printed")
 	return nil
@@ -598,12 +617,17 @@ func awaitVerdict(cfg *tls.Config) func(ctx context.Context, network, addr strin
 // signIn signs the customer in (identity.signIn) with scope, a token bound
 // to proofer's key, which key describes, and prints what the token says.
 func (s *stage) signIn(ctx context.Context, p *printer, proofer *dpop.Proofer, key, scope string) (string, error) {
-	tok, err := s.id.signIn(ctx, proofer.Thumbprint(), strings.Fields(scope))
+	return s.signInAs(ctx, p, customerID, proofer, key, scope)
+}
+
+// signInAs is signIn for the customer subject.
+func (s *stage) signInAs(ctx context.Context, p *printer, subject string, proofer *dpop.Proofer, key, scope string) (string, error) {
+	tok, err := s.id.signIn(ctx, subject, proofer.Thumbprint(), strings.Fields(scope))
 	if err != nil {
 		return "", err
 	}
 	p.line("identity: %s signed in (pwd+otp, acr mfa): token for %s, scope %q, may_act %s, bound to %s",
-		customerID, checkoutAudience, scope, s.id.checkout, key)
+		subject, checkoutAudience, scope, s.id.checkout, key)
 	return tok, nil
 }
 
@@ -756,6 +780,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	r.p.line("%s: %s %s%s → %s", r.who, req.Method, req.URL.Path, what, outcome)
+	if v := resp.Header.Get("Retry-After"); v != "" && resp.StatusCode == http.StatusTooManyRequests {
+		r.p.line("%*s  Retry-After: %s", len(r.who), "", v)
+	}
 	if resp.StatusCode == http.StatusForbidden || adv.Action == dpop.ActionStepUp {
 		// A challenge holds no secret: the scheme, the error, the scopes,
 		// the acr values and max_age a step-up needs.

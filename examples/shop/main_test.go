@@ -31,7 +31,9 @@ func TestShopScenario(t *testing.T) {
 		"storefront: is spiffe://shop.example/storefront (X509-SVID issued directly by the same CA",
 		"checkout: 201 allow  order ord_1001 of EUR 49.90 for customer-42 via storefront from spiffe://shop.example/storefront (mtls+dpop, acr mfa,",
 		"policy:   embedded policy.json written to ",
-		"risk:     embedded risk.json: action checkout, decided by checkout's order handler (Guard.CheckRisk) on the amount and the device;",
+		"risk:     embedded risk.json written to ",
+		", watched every 200ms (edit it while -serve runs): action checkout, decided by\n",
+		"limits:   POST /orders: 5 per customer (the token's subject) per 10m0s (guard.WithRateLimits); counters in memory (this replica)\n",
 		"payments: card processor key from an embedded secrets.Static source (a random demo key made at start; -vault-addr reads it from OpenBao)\n",
 		"(mtls+dpop); card processor pi_1, embedded key\n",
 	} {
@@ -195,7 +197,7 @@ func assertGRPC(t *testing.T, got, checkout string) {
 	} {
 		assert.Contains(t, got, want)
 	}
-	assert.Equal(t, 3, strings.Count(got, "→ OK, charge"), "exactly three charges: step 2's order and step 21's two large orders")
+	assert.Equal(t, 9, strings.Count(got, "→ OK, charge"), "exactly nine charges: step 2's order, step 21's two large orders, step 23's six")
 }
 
 // assertWrongPeer checks step 18: the storefront's SVID calling payments.
@@ -280,10 +282,11 @@ func assertScenario(t *testing.T, got, storefront string) {
 		assert.Contains(t, got, want)
 	}
 	assertStepUp(t, got, storefront)
+	assertRateLimit(t, got, storefront)
 	// The card and the e-mail the storefront sent never reach the output in clear.
 	assert.NotContains(t, got, "4111 1111 1111 1111")
 	assert.NotContains(t, got, "ada@example.com")
-	assert.Equal(t, 3, strings.Count(got, "→ 201 Created"), "exactly three orders placed: step 2's and step 21's two large orders")
+	assert.Equal(t, 9, strings.Count(got, "→ 201 Created"), "exactly nine orders placed: step 2's, step 21's two large orders, step 23's six")
 	// No JWT (token, proof, JWT-SVID or client assertion) ever reaches the output.
 	assert.NotContains(t, got, "eyJ")
 	// The policy engine's records and the refusal log name rules, routes and
@@ -358,6 +361,40 @@ func assertStepUp(t *testing.T, got, storefront string) {
 	assert.True(t, len(code.FindAllString(got, -1)) == 1, "the TOTP code is printed only where the demo shows it")
 }
 
+// assertRateLimit checks step 23: the bot's burst in customer-7's account
+// is refused with 429 and Retry-After after 5 orders, by the limit per
+// customer; customer-42, through the same storefront, still orders.
+// storefront is the storefront's SPIFFE ID or a prefix of it.
+func assertRateLimit(t *testing.T, got, storefront string) {
+	t.Helper()
+	_, step23, ok := strings.Cut(got, "\n23. ")
+	require.True(t, ok, "step 23 is played")
+	burst, after, ok := strings.Cut(step23, "→ 429 Too Many Requests\n")
+	require.True(t, ok, "the burst is refused with 429")
+	for _, want := range []string{
+		"identity: customer-7 signed in (pwd+otp, acr mfa): token for https://checkout.shop.example",
+		", bound to the bot's DPoP key\n",
+		"checkout: 201 allow  order ord_1004 of EUR 49.90 for customer-7 via storefront from " + storefront,
+		"checkout: 201 allow  order ord_1008 of EUR 49.90 for customer-7 via storefront from " + storefront,
+		// the refusal, logged by the guard: the limit, never the customer.
+		`level=INFO msg="request refused" reason=rate_limited status=429 stage=limit method=POST route="POST /orders" action=orders limit=orders_per_customer peer=` + storefront,
+	} {
+		assert.Contains(t, burst, want)
+	}
+	assert.Equal(t, 5, strings.Count(burst, "for customer-7 via storefront"), "5 orders pass")
+	assert.NotContains(t, burst, "ord_1009")
+	for _, want := range []string{
+		"            Retry-After: 600\n",
+		"storefront: customer-7 is over orders_per_customer: retry after 600 s\n",
+		// customer-42, through the same storefront: not limited.
+		"checkout: 201 allow  order ord_1009 of EUR 49.90 for customer-42 via storefront from " + storefront,
+	} {
+		assert.Contains(t, after, want)
+	}
+	assert.Equal(t, 1, strings.Count(got, "429 Too Many Requests"), "one request is over the limit")
+	assert.Equal(t, 1, strings.Count(got, "reason=rate_limited"))
+}
+
 // assertHotReload checks steps 10 to 12, which edit the embedded policy's
 // copy, and that the copy is removed when run returns.
 func assertHotReload(t *testing.T, got string) {
@@ -408,6 +445,21 @@ func TestShopWithPolicyFile(t *testing.T) {
 	assert.Equal(t, defaultPolicy, after, "the scenario never writes to the user's file")
 }
 
+// TestShopWithRiskFile runs the scenario on a risk policy file of the
+// user's, which checkout watches itself and the shop never writes to.
+func TestShopWithRiskFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "risk.json")
+	require.NoError(t, os.WriteFile(path, defaultRisk, 0o600))
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-risk", path}))
+	got := out.String()
+	assert.Contains(t, got, "risk:     "+path+", watched every 200ms: action checkout, decided by\n")
+	assertScenario(t, got, "spiffe://shop.example/storefront")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, defaultRisk, after, "the shop never writes to the user's file")
+}
+
 // TestShopPolicyFileErrors: a shop whose policy is missing, invalid or
 // decides differently from what the scenario expects does not succeed.
 func TestShopPolicyFileErrors(t *testing.T) {
@@ -449,6 +501,7 @@ func TestShopRefusesUnknownFlag(t *testing.T) {
 	assert.True(t, strings.Contains(out.String(), "-serve"), "usage lists the flags")
 	assert.True(t, strings.Contains(out.String(), "-workload-api"), "usage lists the flags")
 	assert.True(t, strings.Contains(out.String(), "-policy"), "usage lists the flags")
+	assert.True(t, strings.Contains(out.String(), "-risk"), "usage lists the flags")
 }
 
 func TestShopFailsWithoutWorkloadAPI(t *testing.T) {

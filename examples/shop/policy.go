@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ztkit/ztkit/authz"
-	"github.com/ztkit/ztkit/risk"
 )
 
 // defaultPolicy is policy.json: the rules of the storefront's, the checkout's,
@@ -101,17 +100,20 @@ func forWorkloads(policy []byte, w *workloads) []byte {
 	return bytes.ReplaceAll(out, []byte(strconv.Quote(policyCheckoutID)), []byte(strconv.Quote(w.checkoutID.String())))
 }
 
-// write replaces the policy file atomically: a new file renamed over the
-// old, so the engine never reads half of one.
-func (pf *policyFile) write(text []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(pf.path), ".policy-*.json")
+// write replaces the policy file atomically (writeFile).
+func (pf *policyFile) write(text []byte) error { return writeFile(pf.path, text) }
+
+// writeFile replaces the file at path atomically: a new file renamed over
+// the old, so a watching engine never reads half of one.
+func writeFile(path string, text []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".edit-*.json")
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(text)
 	err = errors.Join(err, f.Close())
 	if err == nil {
-		err = os.Rename(f.Name(), pf.path)
+		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
@@ -156,20 +158,4 @@ func replaceOnce(text []byte, old, new string) ([]byte, error) {
 		return nil, fmt.Errorf("policy edit: %q occurs %d times, want 1", old, n)
 	}
 	return bytes.Replace(text, []byte(old), []byte(new), 1), nil
-}
-
-// defaultRisk is risk.json: the risk policy of checkout's orders. go:embed
-// needs a package variable; nothing writes to it.
-//
-//go:embed risk.json
-var defaultRisk []byte
-
-// newRiskEngine returns the risk engine of checkout's orders (risk.json),
-// logging its decisions to logger.
-func newRiskEngine(logger *slog.Logger) (*risk.Engine, error) {
-	p, err := risk.Parse("risk.json", defaultRisk)
-	if err != nil {
-		return nil, err
-	}
-	return risk.New(p, risk.WithLogger(logger))
 }

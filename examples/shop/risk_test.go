@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -94,4 +98,96 @@ func TestRiskWhatIf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRiskHotReload: checkout's risk engine watches its risk.json (risk.Watch,
+// as the authorization policy is watched): an edit changes the next decision
+// without a restart; an invalid version is rejected and the last good
+// policy keeps deciding; Close removes the temporary copy.
+func TestRiskHotReload(t *testing.T) {
+	ctx := t.Context()
+	rf, err := openRisk(ctx, "", nil, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			assert.NoError(t, rf.Close())
+		}
+	})
+	require.NotNil(t, rf.text, "the embedded risk.json is written to a copy")
+	assert.Equal(t, defaultRisk, rf.text)
+
+	// A large order from a known device, two minutes after the sign-in
+	// (acr mfa): amount_over_limit alone (30) stays under step_up_at 50.
+	const known = "known-device-jkt"
+	signals := risk.Signals{
+		Principal: &authn.Principal{
+			Subject: customerID, Kind: authn.UserKind, ACR: "mfa", AuthTime: time.Now().Add(-2 * time.Minute),
+			Binding: authn.BoundToDPoPKey, KeyThumbprint: known,
+		},
+		Amount: largeOrder, Currency: "EUR", History: risk.History{Orders: 1, Devices: []string{known}},
+	}
+	d := rf.engine.Decide(ctx, "checkout", signals)
+	require.Equal(t, risk.Allow, d.Outcome)
+	assert.Equal(t, 30, d.Score)
+
+	// The risk team lowers the threshold to 30: the same order now steps up.
+	stricter, err := replaceOnce(rf.text, `"step_up_at": 50`, `"step_up_at": 30`)
+	require.NoError(t, err)
+	require.NoError(t, rf.swap(ctx, stricter))
+	d = rf.engine.Decide(ctx, "checkout", signals)
+	assert.Equal(t, risk.StepUp, d.Outcome)
+	assert.Equal(t, []risk.Reason{risk.ReasonAmountOverLimit}, d.Reasons)
+	assert.Equal(t, "mfa", d.ACR)
+	assert.Equal(t, time.Minute, d.MaxAge)
+
+	// A careless edit: a step-up acr not on the ladder. Rejected, with the
+	// file and line; the stricter policy keeps deciding.
+	broken, err := replaceOnce(stricter, `"acr": "mfa"`, `"acr": "MFA"`)
+	require.NoError(t, err)
+	require.NoError(t, writeFile(rf.path, broken))
+	err = rf.engine.Reload(ctx)
+	if err == nil { // the poller read it first
+		err = rf.engine.LastError()
+	}
+	require.ErrorIs(t, err, risk.ErrUnknownACR)
+	var pe *risk.PolicyError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, rf.path, pe.File)
+	assert.Positive(t, pe.Line)
+	assert.Equal(t, uint64(1), rf.engine.ReloadFailures())
+	assert.Equal(t, risk.StepUp, rf.engine.Decide(ctx, "checkout", signals).Outcome, "the last good policy stays")
+
+	// Restored: the original decides again, and the error is cleared.
+	require.NoError(t, rf.swap(ctx, rf.text))
+	assert.NoError(t, rf.engine.LastError())
+	assert.Equal(t, risk.Allow, rf.engine.Decide(ctx, "checkout", signals).Outcome)
+
+	closed = true
+	require.NoError(t, rf.Close())
+	assert.NoDirExists(t, rf.dir, "the temporary copy is removed")
+}
+
+// TestRiskFileOfYourOwn: with -risk, the engine watches that file itself;
+// a missing or invalid file at startup is an error.
+func TestRiskFileOfYourOwn(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "risk.json")
+	require.NoError(t, os.WriteFile(path, defaultRisk, 0o600))
+	rf, err := openRisk(ctx, path, nil, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.Nil(t, rf.text)
+	assert.Empty(t, rf.dir)
+	require.NoError(t, rf.Close())
+	assert.FileExists(t, path, "Close leaves the user's file alone")
+
+	_, err = openRisk(ctx, filepath.Join(dir, "none.json"), nil, slog.New(slog.DiscardHandler))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	broken, err := replaceOnce(defaultRisk, `"step_up_at": 50`, `"step_up_at": -1`)
+	require.NoError(t, err)
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, broken, 0o600))
+	_, err = openRisk(ctx, bad, nil, slog.New(slog.DiscardHandler))
+	assert.ErrorIs(t, err, risk.ErrInvalidPolicy)
 }
