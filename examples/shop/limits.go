@@ -5,14 +5,18 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/risk"
+	"github.com/ztkit/ztkit/risk/rediscounter"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -46,6 +50,60 @@ func checkoutLimits(ctr risk.Counter) (*risk.Limiter, error) {
 // is "orders"; every other route has no limit.
 func checkoutScopes() guard.Actions {
 	return guard.ActionsByRoute(map[string]string{"POST /orders": ordersScope})
+}
+
+// counterPrefix is the prefix of the shop's counter keys in Redis.
+const counterPrefix = "ztkit:shop:ctr:"
+
+// counters are checkout's velocity counters, which its rate limits and its
+// risk policy's velocity rules count in.
+type counters struct {
+	ctr risk.Counter
+	// where says where the counts are kept, for the startup lines.
+	where string
+	// client is the Redis client, nil in memory; Close closes it.
+	client *redis.Client
+}
+
+// openCounters returns checkout's counters: in memory, for this one
+// replica, when redisAddr is ""; else in the Redis at redisAddr (package
+// risk/rediscounter), where every replica of checkout counts against the
+// same limits. It fails when that Redis does not answer, rather than start a
+// checkout whose limits refuse every order (they fail closed).
+func openCounters(ctx context.Context, redisAddr string) (*counters, error) {
+	if redisAddr == "" {
+		return &counters{ctr: risk.NewMemoryCounter(0), where: "in memory (this replica; -redis-addr shares them)"}, nil
+	}
+	// rediscounter's advice: one dial and one try per command, so that a
+	// decision falls back at once while Redis is down, and deadlines honoured
+	// by go-redis itself.
+	client := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true, DialerRetries: 1, MaxRetries: 1})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		return nil, errors.Join(fmt.Errorf("redis at %s: %w", redisAddr, err), client.Close())
+	}
+	// Key names are HMACs under a secret, so that who can list the keys
+	// cannot test guesses of a customer or an IP prefix. Replicas of a real
+	// service share one key (from package secrets); the demo makes a random
+	// one, so that each run starts with fresh counts.
+	hashKey := make([]byte, 32)
+	if _, err := rand.Read(hashKey); err != nil {
+		return nil, errors.Join(err, client.Close())
+	}
+	ctr, err := rediscounter.New(client, rediscounter.WithKeyPrefix(counterPrefix), rediscounter.WithHashKey(hashKey))
+	if err != nil {
+		return nil, errors.Join(err, client.Close())
+	}
+	return &counters{ctr: ctr, client: client, where: "in Redis at " + redisAddr + " (shared by every replica)"}, nil
+}
+
+// Close closes the Redis client, if any.
+func (c *counters) Close() error {
+	if c.client == nil {
+		return nil
+	}
+	return c.client.Close()
 }
 
 // botCustomer is the account a card-testing bot has taken over in step 23.

@@ -112,6 +112,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	serve := fs.Bool("serve", false, "keep the services running after the scenario")
 	agent := fs.String("workload-api", "", "SPIFFE Workload API address of a SPIRE agent (unix:///path); default: an embedded issuer")
 	policyPath := fs.String("policy", "", "JSON authorization policy file for checkout, watched for changes; default: the embedded policy.json, written to a temporary file")
+	redisAddr := fs.String("redis-addr", "", "Redis address (host:port) for checkout's rate-limit and risk velocity counters, shared by replicas; default: in memory")
 	riskPath := fs.String("risk", "", "JSON risk policy file for checkout's orders, watched for changes; default: the embedded risk.json, written to a temporary file")
 	var vf vaultFlags
 	vf.register(fs)
@@ -204,14 +205,18 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	co := newCheckout(p.line, logger)
 	co.pay = pay
 	// Checkout's velocity counters, for its rate limits and its risk
-	// policy's velocity rules: in memory, for this one replica.
-	ctr := risk.NewMemoryCounter(0)
-	riskPolicy, err := openRisk(ctx, *riskPath, ctr, logger)
+	// policy's velocity rules: in memory, or in Redis with -redis-addr.
+	ctrs, err := openCounters(ctx, *redisAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, ctrs.Close()) }()
+	riskPolicy, err := openRisk(ctx, *riskPath, ctrs.ctr, logger)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, riskPolicy.Close()) }()
-	limits, err := checkoutLimits(ctr)
+	limits, err := checkoutLimits(ctrs.ctr)
 	if err != nil {
 		return err
 	}
@@ -253,7 +258,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("          checkout's order handler (Guard.CheckRisk) on the amount and the device; in risk.json, new_device (30) +")
 	p.line("          amount_over_limit (30, over EUR 500.00) reach step_up_at 50: a step-up to acr mfa within 1m")
-	p.line("limits:   POST /orders: %d per customer (the token's subject) per %s (guard.WithRateLimits); counters in memory (this replica)", ordersMax, ordersWindow)
+	p.line("limits:   POST /orders: %d per customer (the token's subject) per %s (guard.WithRateLimits); counters %s", ordersMax, ordersWindow, ctrs.where)
 	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s acted on by checkout, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("payments: card processor key from %s", key.describe())
 	p.line("%s", describeEgress(sfEgress, w))

@@ -33,7 +33,7 @@ func TestShopScenario(t *testing.T) {
 		"policy:   embedded policy.json written to ",
 		"risk:     embedded risk.json written to ",
 		", watched every 200ms (edit it while -serve runs): action checkout, decided by\n",
-		"limits:   POST /orders: 5 per customer (the token's subject) per 10m0s (guard.WithRateLimits); counters in memory (this replica)\n",
+		"limits:   POST /orders: 5 per customer (the token's subject) per 10m0s (guard.WithRateLimits); counters in memory (this replica; -redis-addr shares them)\n",
 		"payments: card processor key from an embedded secrets.Static source (a random demo key made at start; -vault-addr reads it from OpenBao)\n",
 		"(mtls+dpop); card processor pi_1, embedded key\n",
 	} {
@@ -502,6 +502,7 @@ func TestShopRefusesUnknownFlag(t *testing.T) {
 	assert.True(t, strings.Contains(out.String(), "-workload-api"), "usage lists the flags")
 	assert.True(t, strings.Contains(out.String(), "-policy"), "usage lists the flags")
 	assert.True(t, strings.Contains(out.String(), "-risk"), "usage lists the flags")
+	assert.True(t, strings.Contains(out.String(), "-redis-addr"), "usage lists the flags")
 }
 
 func TestShopFailsWithoutWorkloadAPI(t *testing.T) {
