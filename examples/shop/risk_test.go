@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/risk"
 )
 
@@ -190,4 +191,18 @@ func TestRiskFileOfYourOwn(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, broken, 0o600))
 	_, err = openRisk(ctx, bad, nil, slog.New(slog.DiscardHandler))
 	assert.ErrorIs(t, err, risk.ErrInvalidPolicy)
+}
+
+// TestACRLadderAgrees: policy.json and risk.json each declare the identity
+// service's acr ladder (authz and risk compile their own acr_levels), and
+// the two must be the same list, or the policy and the risk step would
+// disagree on whether a token's acr meets "mfa" (risk.Parse already checks
+// that step_up.acr is on risk.json's own ladder).
+func TestACRLadderAgrees(t *testing.T) {
+	ap, err := authz.Parse("policy.json", defaultPolicy)
+	require.NoError(t, err)
+	rp, err := risk.Parse("risk.json", defaultRisk)
+	require.NoError(t, err)
+	require.NotEmpty(t, ap.ACRLevels)
+	assert.Equal(t, ap.ACRLevels, rp.ACRLevels, "risk.json's acr_levels must be policy.json's")
 }
