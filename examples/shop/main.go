@@ -42,7 +42,15 @@
 // tokens/sts with WithStepUp and tokens/sts/totp) and retries with the new
 // token, which checkout's exchange carries on to payments. The same order
 // from a known device passes with no step-up; a guessed code and a replayed
-// one are refused with invalid_grant.
+// one are refused with invalid_grant. risk.json is watched and reloaded
+// like policy.json (risk.Watch).
+//
+// Checkout limits each customer's orders (guard.WithRateLimits, keyed on
+// the verified token's subject, not on an address): a card-testing bot's
+// burst in a taken-over account is refused with 429 and Retry-After after
+// five orders, while another customer behind the same storefront orders on.
+// The counters are in memory, or in Redis with -redis-addr, shared by every
+// replica.
 //
 // The storefront's own calls go through an egress allow-list (package
 // authz/egress): checkout, over SPIFFE mTLS and only if the server presents
@@ -55,6 +63,8 @@
 //	go run ./examples/shop                                    # run the scenario, print each request and decision, exit 0
 //	go run ./examples/shop -serve                             # then keep the services running
 //	go run ./examples/shop -policy my-policy.json -serve      # watch a policy file of your own
+//	go run ./examples/shop -risk my-risk.json -serve          # watch a risk policy file of your own
+//	go run ./examples/shop -redis-addr 127.0.0.1:6379         # rate-limit and velocity counters in Redis
 //	go run ./examples/shop -workload-api unix:///run/spire/agent.sock   # identities from a SPIRE agent
 //	go run ./examples/shop -vault-addr https://127.0.0.1:8200 -vault-cacert ca.pem \
 //		-vault-role-id ROLE -vault-secret-id-file secret-id   # payments' processor key from OpenBao KV
