@@ -70,7 +70,8 @@ type RiskSignals func(ctx context.Context, req *inbound.Request, s *risk.Signals
 // A risk.StepUp is a [ClassUnauthenticated] refusal with reason
 // risk_step_up and the RFC 9470 §3 insufficient_user_authentication
 // challenge of an authorization step-up (see the package documentation),
-// with acr_values the decision's ACR and max_age its MaxAge, in the scheme
+// with acr_values the decision's ACRValues (its ACR and every stronger
+// level, weakest first) and max_age its MaxAge, in the scheme
 // the request used, with the current nonce in the DPoP scheme; a caller
 // without an access token has no user authentication to step up and gets
 // a 403 risk_denied. A risk.Deny is a [ClassPermissionDenied] refusal with
@@ -228,7 +229,7 @@ func (g *Guard) riskRefusal(ctx context.Context, req *inbound.Request, p *authn.
 // challenge of an authorization step-up with d's acr and max_age.
 func (g *Guard) riskStepUp(req *inbound.Request, d risk.Decision) *Refusal {
 	params := []string{fmt.Sprintf("error_description=%q", describeRiskStepUp)}
-	if acr := acrValues([]string{d.ACR}); acr != "" {
+	if acr := acrValues(d.ACRValues); acr != "" {
 		params = append(params, fmt.Sprintf("acr_values=%q", acr))
 	}
 	if d.MaxAge > 0 {

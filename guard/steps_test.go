@@ -146,7 +146,7 @@ func TestRiskStepLog(t *testing.T) {
 // refusal; the signals func of WithRisk cannot replace the verified principal.
 func TestCheckRisk(t *testing.T) {
 	rig := shoprig.NewTokens(t)
-	eng, err := risk.New(risk.Policy{ACRLevels: []string{"pwd", "mfa"}, Actions: []risk.ActionPolicy{{
+	eng, err := risk.New(risk.Policy{ACRLevels: []string{"pwd", "mfa", "phr"}, Actions: []risk.ActionPolicy{{
 		Action: "checkout", StepUp: risk.StepUpRequirement{ACR: "mfa"},
 		Rules: []risk.Rule{{ID: "big", Reason: risk.ReasonAmountOverLimit, When: risk.Conditions{AmountOver: map[string]int64{"eur": 100000}}, Outcome: risk.StepUp}},
 	}}}, risk.WithClock(shoprig.Clock(shoprig.Now)))
@@ -170,7 +170,7 @@ func TestCheckRisk(t *testing.T) {
 	require.NotNil(t, ref)
 	assert.Equal(t, guard.ReasonRiskStepUp, ref.Reason)
 	assert.Equal(t, http.StatusUnauthorized, ref.HTTPStatus())
-	assert.Equal(t, []string{refusaltest.StepUpChallenge(false, refusaltest.RiskAuthentication, `acr_values="mfa"`)}, ref.Challenges)
+	assert.Equal(t, []string{refusaltest.StepUpChallenge(false, refusaltest.RiskAuthentication, `acr_values="mfa phr"`)}, ref.Challenges)
 }
 
 // TestStepsMisconfigured: a nil engine or limiter of a concrete type, or a

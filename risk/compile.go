@@ -20,6 +20,7 @@ const maxWeight = 1000
 // compiled is a validated policy, ready to decide.
 type compiled struct {
 	acr     map[string]int
+	levels  []string // acr_levels, weakest first
 	exact   map[string]*caction
 	pattern map[string]*caction // "admin." for "admin.*"
 	events  map[string][]winSpec
@@ -32,11 +33,14 @@ type caction struct {
 	shadow   bool
 	acr      string
 	acrLevel int // -1: no acr required
-	maxAge   time.Duration
-	stepUpAt int
-	denyAt   int
-	onErr    Outcome
-	rules    []crule
+	// acrValues are acr and every stronger level of acr_levels, weakest
+	// first: Decision.ACRValues (copied out, never shared).
+	acrValues []string
+	maxAge    time.Duration
+	stepUpAt  int
+	denyAt    int
+	onErr     Outcome
+	rules     []crule
 	// wins are the windows one decision counts and reads: every window
 	// of the action's own event (added to) and those its rules read.
 	wins    []winSpec
@@ -78,6 +82,7 @@ func compile(p *Policy) (*compiled, error) {
 		}
 		c.acr[a] = i
 	}
+	c.levels = append([]string(nil), p.ACRLevels...)
 	if len(p.Actions) == 0 {
 		fail(-1, "", "", ErrNoActions)
 	}
@@ -161,6 +166,9 @@ func (c *compiled) compileAction(a *ActionPolicy, fail func(field string, err er
 			bad("step_up.acr", fmt.Errorf("%w: %q", ErrUnknownACR, ca.acr))
 		}
 		ca.acrLevel = lvl
+		if known {
+			ca.acrValues = append([]string(nil), c.levels[lvl:]...)
+		}
 	}
 	if ca.maxAge < 0 {
 		bad("step_up.max_age", fmt.Errorf("%w: negative max_age", ErrInvalidRule))

@@ -146,6 +146,13 @@ type Decision struct {
 	// ACR "": no acr required; MaxAge 0: no max_age.
 	ACR    string
 	MaxAge time.Duration
+	// ACRValues, set with ACR, are the acr values that meet it: ACR and
+	// every stronger level of the policy's acr_levels, weakest first, the
+	// order of preference RFC 9470 §3 asks for acr_values (as
+	// authz.Decision.ACRValues), so that an authorization server that
+	// cannot do ACR may pick a stronger level. nil when ACR is "". The
+	// caller owns the slice.
+	ACRValues []string
 	// SteppedUp reports that the risk called for a step-up that the
 	// caller's token already satisfies (acr at least ACR, auth_time within
 	// MaxAge), so the action is allowed; Reasons still says why.

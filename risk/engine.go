@@ -333,6 +333,9 @@ func (c *compiled) decide(ctx context.Context, d *Decision, a *caction, s *Signa
 	}
 	if out == StepUp {
 		d.ACR, d.MaxAge = a.acr, a.maxAge
+		if len(a.acrValues) > 0 {
+			d.ACRValues = append([]string(nil), a.acrValues...)
+		}
 		if c.satisfies(a, s, now) {
 			out, d.SteppedUp = Allow, true
 		}

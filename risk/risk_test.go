@@ -193,13 +193,22 @@ func TestStepUpRequirement(t *testing.T) {
 	d := e.Decide(t.Context(), "checkout", risk.Signals{Principal: newDevice(), Amount: 100001, Currency: "EUR", History: history()})
 	require.Equal(t, risk.StepUp, d.Outcome)
 	assert.Equal(t, "mfa", d.ACR)
+	assert.Equal(t, []string{"mfa", "phr"}, d.ACRValues, "the acr and every stronger level, weakest first")
 	assert.Equal(t, 10*time.Minute, d.MaxAge)
 	assert.Equal(t, "checkout", d.Action)
+	d.ACRValues[0] = "changed"
+	again := e.Decide(t.Context(), "checkout", risk.Signals{Principal: newDevice(), Amount: 100001, Currency: "EUR", History: history()})
+	assert.Equal(t, []string{"mfa", "phr"}, again.ACRValues, "the caller owns the slice")
 
 	d = e.Decide(t.Context(), "admin.users.delete", risk.Signals{Principal: known()})
 	assert.Equal(t, "admin.*", d.Action)
 	assert.Equal(t, "phr", d.ACR)
+	assert.Equal(t, []string{"phr"}, d.ACRValues, "the strongest level alone")
 	assert.Equal(t, 5*time.Minute, d.MaxAge)
+
+	d = e.Decide(t.Context(), "checkout", risk.Signals{Principal: known(), Amount: 100, Currency: "EUR", History: history()})
+	require.Equal(t, risk.Allow, d.Outcome)
+	assert.Nil(t, d.ACRValues)
 }
 
 func TestVelocity(t *testing.T) {

@@ -328,8 +328,8 @@ func assertStepUp(t *testing.T, got, storefront string) {
 		"checkout: 401 risk_step_up order of EUR 1299.00 for customer-42 from device ",
 		"storefront: POST /orders " + mtls,
 		"DPoP token, DPoP proof] → 401 Unauthorized insufficient_user_authentication (client: step_up)",
-		`            WWW-Authenticate: DPoP error="insufficient_user_authentication", error_description="Additional authentication is required", acr_values="mfa", max_age="60", algs="`,
-		`storefront: challenge insufficient_user_authentication → advice step_up: acr_values "mfa", max_age 1m0s`,
+		`            WWW-Authenticate: DPoP error="insufficient_user_authentication", error_description="Additional authentication is required", acr_values="mfa phr", max_age="60", algs="`,
+		`storefront: challenge insufficient_user_authentication → advice step_up: acr_values "mfa phr", max_age 1m0s`,
 		// the code the identity service expects, the step-up at its token endpoint.
 		"identity: (demo only) the TOTP code customer-42's authenticator app shows now, the one the token service expects: ",
 		`level=DEBUG msg="sts: token issued" grant_type=step_up client_id=storefront aud=[https://checkout.shop.example] scope="cart:read checkout:write orders:read payments:write" token_type=DPoP`,

@@ -93,8 +93,9 @@ func TestRiskWhatIf(t *testing.T) {
 			assert.Equal(t, tc.reasons, d.Reasons)
 			assert.Equal(t, tc.steppedUp, d.SteppedUp)
 			if tc.outcome == risk.StepUp {
-				// What the challenge asks for: acr_values="mfa", max_age="60".
+				// What the challenge asks for: acr_values="mfa phr", max_age="60".
 				assert.Equal(t, "mfa", d.ACR)
+				assert.Equal(t, []string{"mfa", "phr"}, d.ACRValues)
 				assert.Equal(t, time.Minute, d.MaxAge)
 			}
 		})
