@@ -17,7 +17,7 @@
 //	...
 //	d := eng.Decide(ctx, "checkout", risk.Signals{Principal: p, Amount: 129900, Currency: "EUR", ...})
 //	switch d.Outcome {
-//	case risk.StepUp: // challenge: acr_values=d.ACR, max_age=d.MaxAge (RFC 9470)
+//	case risk.StepUp: // challenge: acr_values=d.ACRValues, max_age=d.MaxAge (RFC 9470)
 //	case risk.Deny:
 //	}
 //
