@@ -3,6 +3,7 @@ module github.com/ztkit/ztkit
 go 1.26.0
 
 require (
+	github.com/dunglas/httpsfv v1.1.2
 	github.com/go-jose/go-jose/v4 v4.1.5
 	github.com/hashicorp/vault/api v1.23.0
 	github.com/pquerna/otp v1.5.0

@@ -32,3 +32,7 @@ var (
 	// ErrUnavailable: the key source or the replay store cannot answer.
 	ErrUnavailable = errors.New("httpsig: verification unavailable")
 )
+
+// ErrInvalidConfig: a constructor was given options that would turn a check
+// off or cannot work.
+var ErrInvalidConfig = errors.New("httpsig: invalid configuration")

@@ -1,0 +1,455 @@
+package httpsig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/dunglas/httpsfv"
+
+	"github.com/ztkit/ztkit/tokens/dpop"
+)
+
+// replayDomain keeps the (keyid, nonce) pairs of this package apart from the
+// (jkt, jti) pairs of DPoP when both share one replay store.
+const replayDomain = "rfc9421:"
+
+// Verified is what a [Verifier] accepted: one signature of the message and
+// what it covers.
+type Verified struct {
+	// Label is the signature's label in Signature-Input and Signature.
+	Label string
+	// KeyID is the id of the key that verified it.
+	KeyID string
+	// Algorithm is the key's algorithm.
+	Algorithm Algorithm
+	// Created is the created parameter.
+	Created time.Time
+	// Expires is the expires parameter, zero when absent.
+	Expires time.Time
+	// Nonce and Tag are the nonce and tag parameters, empty when absent.
+	Nonce, Tag string
+	// Components are the covered components, in order.
+	Components []Component
+	// DigestChecked reports that content-digest was covered and the body
+	// matched it.
+	DigestChecked bool
+}
+
+// Covers reports whether the signature covers c.
+func (v *Verified) Covers(c Component) bool {
+	for _, d := range v.Components {
+		if d.same(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// Verifier checks RFC 9421 signatures. It is safe for concurrent use.
+type Verifier struct {
+	keys KeyResolver
+	cfg  verifierConfig
+}
+
+// NewVerifier returns a Verifier that finds keys with keys. It fails with
+// an error matching [ErrInvalidConfig] when an option cannot work.
+func NewVerifier(keys KeyResolver, opts ...VerifierOption) (*Verifier, error) {
+	if keys == nil {
+		return nil, fmt.Errorf("%w: nil key resolver", ErrInvalidConfig)
+	}
+	cfg := verifierConfig{
+		maxAge: DefaultMaxAge, leeway: DefaultLeeway, maxBody: DefaultMaxBodySize, now: time.Now,
+		algs: []Algorithm{AlgECDSAP256SHA256, AlgEd25519, AlgRSAPSSSHA512, AlgRSAV15SHA256, AlgHMACSHA256},
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyVerifier(&cfg)
+		}
+	}
+	if !cfg.setComps {
+		cfg.components = defaultRequestComponents
+	}
+	if !cfg.setResp {
+		cfg.respComponents = defaultResponseComponents
+	}
+	switch {
+	case cfg.err != nil:
+		return nil, cfg.err
+	case cfg.label != "" && !validLabel(cfg.label):
+		return nil, fmt.Errorf("%w: label must be an RFC 8941 key", ErrInvalidConfig)
+	case len(cfg.algs) == 0:
+		return nil, fmt.Errorf("%w: no algorithms", ErrInvalidConfig)
+	case cfg.maxAge < time.Second || cfg.maxAge > time.Hour:
+		return nil, fmt.Errorf("%w: maximum age must be between 1s and 1h", ErrInvalidConfig)
+	case cfg.leeway < 0 || cfg.leeway > 5*time.Minute:
+		return nil, fmt.Errorf("%w: leeway must be between 0 and 5m", ErrInvalidConfig)
+	case cfg.maxBody < 1 || cfg.maxBody > 1<<30:
+		return nil, fmt.Errorf("%w: maximum body size must be between 1 byte and 1 GiB", ErrInvalidConfig)
+	}
+	for _, list := range [][]Component{cfg.components, cfg.respComponents} {
+		for _, c := range list {
+			if c.id == "" {
+				return nil, fmt.Errorf("%w: zero Component", ErrInvalidConfig)
+			}
+			if err := c.validate(); err != nil {
+				return nil, fmt.Errorf("%w: component %s: %w", ErrInvalidConfig, c.id, err)
+			}
+		}
+	}
+	if cfg.replay == nil {
+		s, err := dpop.NewMemoryReplayStore()
+		if err != nil {
+			return nil, err
+		}
+		cfg.replay = s
+	}
+	return &Verifier{keys: keys, cfg: cfg}, nil
+}
+
+// VerifyRequest verifies the signature of r the verifier asks for (by label
+// or tag, or the first that meets its requirements) and returns it.
+//
+// When the signature covers content-digest, VerifyRequest reads the body (at
+// most the verifier's maximum body size), checks it against Content-Digest
+// (RFC 9530) and replaces r.Body with the bytes read, so the handler reads
+// the body that was checked.
+//
+// Each refusal matches one of ErrMissing, ErrMalformed, ErrInvalid,
+// ErrExpired, ErrReplayed, ErrUnknownKey, ErrDigestMismatch, ErrInsufficient
+// and ErrUnavailable. When the message has several candidate signatures and
+// none is accepted, the error is the first one's.
+func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request) (*Verified, error) {
+	if r == nil || r.URL == nil {
+		return nil, fmt.Errorf("%w: nil request", ErrMissing)
+	}
+	m := message{req: r, header: r.Header, scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
+	body := bodyReader{rc: &r.Body, max: v.cfg.maxBody}
+	return v.verify(ctx, &m, v.cfg.components, &body)
+}
+
+// VerifyResponse verifies the signature of resp, a response to req (nil
+// means resp.Request), as [Verifier.VerifyRequest] does a request's; the
+// components it requires are those of [WithRequiredResponseComponents].
+// When content-digest is covered, resp.Body is read and replaced.
+func (v *Verifier) VerifyResponse(ctx context.Context, resp *http.Response, req *http.Request) (*Verified, error) {
+	if resp == nil {
+		return nil, fmt.Errorf("%w: nil response", ErrMissing)
+	}
+	if req == nil {
+		req = resp.Request
+	}
+	m := message{req: req, header: resp.Header, status: resp.StatusCode, response: true,
+		scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
+	body := bodyReader{rc: &resp.Body, max: v.cfg.maxBody}
+	return v.verify(ctx, &m, v.cfg.respComponents, &body)
+}
+
+// signatures are the parsed Signature-Input and Signature fields.
+type signatures struct {
+	inputs *httpsfv.Dictionary
+	sigs   *httpsfv.Dictionary
+}
+
+// parseSignatures reads and bounds the two fields and checks that they
+// have the same labels.
+func parseSignatures(h http.Header) (*signatures, error) {
+	in, sig := h.Values("Signature-Input"), h.Values("Signature")
+	if len(in) == 0 && len(sig) == 0 {
+		return nil, ErrMissing
+	}
+	if fieldSize(in) > maxFieldSize || fieldSize(sig) > maxFieldSize {
+		return nil, fmt.Errorf("%w: signature fields too large", ErrMalformed)
+	}
+	inputs, err := httpsfv.UnmarshalDictionary(in)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Signature-Input is not an RFC 8941 dictionary", ErrMalformed)
+	}
+	sigs, err := httpsfv.UnmarshalDictionary(sig)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Signature is not an RFC 8941 dictionary", ErrMalformed)
+	}
+	labels := inputs.Names()
+	if len(labels) == 0 {
+		return nil, ErrMissing
+	}
+	if len(labels) > maxSignatures || len(sigs.Names()) > maxSignatures {
+		return nil, fmt.Errorf("%w: too many signatures", ErrMalformed)
+	}
+	if len(labels) != len(sigs.Names()) {
+		return nil, fmt.Errorf("%w: Signature-Input and Signature do not have the same labels", ErrMalformed)
+	}
+	for _, l := range labels {
+		if _, ok := sigs.Get(l); !ok {
+			return nil, fmt.Errorf("%w: a label of Signature-Input has no Signature", ErrMalformed)
+		}
+	}
+	return &signatures{inputs: inputs, sigs: sigs}, nil
+}
+
+func fieldSize(vs []string) int {
+	n := 0
+	for _, v := range vs {
+		n += len(v) + 2
+	}
+	return n
+}
+
+func (v *Verifier) verify(ctx context.Context, m *message, required []Component, body *bodyReader) (*Verified, error) {
+	ss, err := parseSignatures(m.header)
+	if err != nil {
+		return nil, err
+	}
+	var first error
+	tried := false
+	for _, label := range ss.inputs.Names() {
+		if v.cfg.label != "" && label != v.cfg.label {
+			continue
+		}
+		in, _ := ss.inputs.Get(label)
+		il, ok := in.(httpsfv.InnerList)
+		if !ok {
+			err = fmt.Errorf("%w: a Signature-Input member is not an inner list", ErrMalformed)
+		} else {
+			if v.cfg.tag != "" && !hasTag(il.Params, v.cfg.tag) {
+				continue
+			}
+			sm, _ := ss.sigs.Get(label)
+			var res *Verified
+			res, err = v.verifyOne(ctx, m, required, body, label, il, sm)
+			if err == nil {
+				return res, nil
+			}
+		}
+		tried = true
+		if first == nil {
+			first = err
+		}
+		if v.cfg.label != "" {
+			break
+		}
+	}
+	if !tried {
+		return nil, fmt.Errorf("%w: no signature with the required label or tag", ErrMissing)
+	}
+	return nil, first
+}
+
+func hasTag(p *httpsfv.Params, tag string) bool {
+	if p == nil {
+		return false
+	}
+	t, ok := p.Get("tag")
+	s, _ := t.(string)
+	return ok && s == tag
+}
+
+// verifyOne checks one signature: syntax, requirements, time, key, the
+// signature itself, the digest, then replay, in that order so that only
+// signatures that verify reach the replay store.
+func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Component, body *bodyReader,
+	label string, il httpsfv.InnerList, sm httpsfv.Member) (*Verified, error) {
+	sigItem, ok := sm.(httpsfv.Item)
+	if !ok {
+		return nil, fmt.Errorf("%w: a Signature member is not a byte sequence", ErrMalformed)
+	}
+	sig, ok := sigItem.Value.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("%w: a Signature member is not a byte sequence", ErrMalformed)
+	}
+	if len(il.Items) > maxComponents {
+		return nil, fmt.Errorf("%w: too many components", ErrMalformed)
+	}
+	comps := make([]Component, len(il.Items))
+	digest := false
+	for i, it := range il.Items {
+		c, err := componentFromItem(it)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkComponentFor(&c, m.response); err != nil {
+			return nil, err
+		}
+		for _, d := range comps[:i] {
+			if d.same(c) {
+				return nil, fmt.Errorf("%w: component covered twice", ErrMalformed)
+			}
+		}
+		comps[i] = c
+		if c.name == "content-digest" && !c.req {
+			digest = true
+		}
+	}
+	sp, err := parseSigParams(il.Params)
+	if err != nil {
+		return nil, err
+	}
+
+	// Requirements.
+	if !sp.hasCreated {
+		return nil, fmt.Errorf("%w: no created parameter", ErrInsufficient)
+	}
+	for _, p := range v.cfg.params {
+		if !sp.has(p) {
+			return nil, fmt.Errorf("%w: no %s parameter", ErrInsufficient, p)
+		}
+	}
+	for _, r := range required {
+		found := false
+		for _, c := range comps {
+			if c.same(r) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: %s not covered", ErrInsufficient, r.id)
+		}
+	}
+
+	// Time.
+	now := v.cfg.now()
+	created := time.Unix(sp.created, 0)
+	if created.After(now.Add(v.cfg.leeway)) {
+		return nil, fmt.Errorf("%w: created in the future", ErrExpired)
+	}
+	if now.Sub(created) > v.cfg.maxAge+v.cfg.leeway {
+		return nil, fmt.Errorf("%w: created too long ago", ErrExpired)
+	}
+	var expires time.Time
+	if sp.hasExpires {
+		expires = time.Unix(sp.expires, 0)
+		if now.After(expires.Add(v.cfg.leeway)) {
+			return nil, fmt.Errorf("%w: expires has passed", ErrExpired)
+		}
+	}
+
+	// Key.
+	if !sp.hasKeyID {
+		return nil, fmt.Errorf("%w: no keyid parameter", ErrUnknownKey)
+	}
+	key, err := v.keys.ResolveKey(ctx, sp.keyID)
+	if err != nil {
+		return nil, resolveError(err)
+	}
+	if key == nil {
+		return nil, ErrUnknownKey
+	}
+	allowed := false
+	for _, a := range v.cfg.algs {
+		if a == key.alg {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return nil, fmt.Errorf("%w: the key's algorithm is not allowed", ErrUnknownKey)
+	}
+	if sp.hasAlg && Algorithm(sp.alg) != key.alg {
+		return nil, fmt.Errorf("%w: alg does not match the key", ErrUnknownKey)
+	}
+
+	// Signature.
+	params, err := httpsfv.Marshal(httpsfv.List{il})
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature parameters cannot be serialized", ErrMalformed)
+	}
+	base, err := m.build(make([]byte, 0, 512), comps, params)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if !key.verify(base, sig) {
+		return nil, ErrInvalid
+	}
+
+	// Body.
+	if digest {
+		if err := body.check(m.header.Values("Content-Digest")); err != nil {
+			return nil, err
+		}
+	}
+
+	// Replay.
+	if sp.hasNonce {
+		exp := created.Add(v.cfg.maxAge + v.cfg.leeway)
+		if sp.hasExpires && expires.Add(v.cfg.leeway).Before(exp) {
+			exp = expires.Add(v.cfg.leeway)
+		}
+		if err := v.cfg.replay.CheckAndStore(ctx, replayDomain+sp.keyID, sp.nonce, exp); err != nil {
+			if errors.Is(err, dpop.ErrReplayed) {
+				return nil, ErrReplayed
+			}
+			return nil, fmt.Errorf("%w: replay store: %w", ErrUnavailable, err)
+		}
+	}
+
+	return &Verified{
+		Label: label, KeyID: sp.keyID, Algorithm: key.alg, Created: created, Expires: expires,
+		Nonce: sp.nonce, Tag: sp.tag, Components: comps, DigestChecked: digest,
+	}, nil
+}
+
+// resolveError maps a KeyResolver's error onto the sentinels: unknown key,
+// or unavailable for anything the resolver did not classify.
+func resolveError(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownKey), errors.Is(err, ErrUnavailable):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	default:
+		return fmt.Errorf("%w: key resolver: %w", ErrUnavailable, err)
+	}
+}
+
+// same reports whether c and o are the same component identifier
+// (RFC 9421 §2: the name and the same parameters, in any order).
+func (c Component) same(o Component) bool {
+	return c.name == o.name && c.qname == o.qname && c.hasKey == o.hasKey && c.key == o.key &&
+		c.sf == o.sf && c.bs == o.bs && c.req == o.req
+}
+
+// bodyReader reads a message's body once, bounded, and puts the bytes back.
+type bodyReader struct {
+	rc   *io.ReadCloser
+	max  int64
+	read bool
+	buf  []byte
+	err  error
+}
+
+// bytes returns the body, reading it the first time.
+func (b *bodyReader) bytes() ([]byte, error) {
+	if b.read {
+		return b.buf, b.err
+	}
+	b.read = true
+	if *b.rc == nil || *b.rc == http.NoBody {
+		return nil, nil
+	}
+	rc := *b.rc
+	data, err := io.ReadAll(io.LimitReader(rc, b.max+1))
+	_ = rc.Close()
+	*b.rc = io.NopCloser(bytes.NewReader(data))
+	switch {
+	case err != nil:
+		b.err = fmt.Errorf("%w: reading the body: %w", ErrDigestMismatch, err)
+	case int64(len(data)) > b.max:
+		b.err = fmt.Errorf("%w: body larger than the verifier reads", ErrDigestMismatch)
+	}
+	b.buf = data
+	return b.buf, b.err
+}
+
+// check checks the body against the Content-Digest field lines.
+func (b *bodyReader) check(field []string) error {
+	data, err := b.bytes()
+	if err != nil {
+		return err
+	}
+	return checkContentDigest(field, data)
+}
