@@ -198,11 +198,22 @@ func componentFromItem(it httpsfv.Item) (Component, error) {
 	if err := c.validate(); err != nil {
 		return Component{}, err
 	}
-	m, err := httpsfv.Marshal(it)
-	if err != nil {
-		return Component{}, fmt.Errorf("%w: component identifier cannot be serialized", ErrMalformed)
+	// The identifier as RFC 8941 serializes it, parameters in the order
+	// received (every accepted parameter is a true boolean or a string).
+	var b strings.Builder
+	b.Grow(len(name) + 16)
+	writeSFString(&b, name)
+	if it.Params != nil {
+		for _, p := range it.Params.Names() {
+			b.WriteByte(';')
+			b.WriteString(p)
+			if v, _ := it.Params.Get(p); v != true {
+				b.WriteByte('=')
+				writeSFString(&b, v.(string))
+			}
+		}
 	}
-	c.id = m
+	c.id = b.String()
 	return c, nil
 }
 

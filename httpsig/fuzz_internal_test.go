@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // sentinels are the errors every refusal must match one of.
@@ -40,6 +42,13 @@ func FuzzParseComponent(f *testing.F) {
 				t.Fatalf("error does not match ErrMalformed: %v", err)
 			}
 			return
+		}
+		it, err := httpsfv.UnmarshalItem([]string{s})
+		if err != nil {
+			t.Fatalf("%q parsed as a component but not as an item", s)
+		}
+		if m, err := httpsfv.Marshal(it); err != nil || m != c.String() {
+			t.Fatalf("identifier %q, httpsfv serializes %q", c.String(), m)
 		}
 		again, err := ParseComponent(c.String())
 		if err != nil {
@@ -91,6 +100,46 @@ func FuzzSignatureFields(f *testing.F) {
 		}
 		if !matchesSentinel(err) {
 			t.Fatalf("error matches no sentinel: %v", err)
+		}
+	})
+}
+
+// FuzzInnerList: the signature parameters the verifier serializes itself
+// are what httpsfv serializes.
+func FuzzInnerList(f *testing.F) {
+	f.Add(`sig1=("@method" "x";key="a";req);created=1;expires=2;keyid="k\\\"";alg="ed25519";nonce="n";tag="t";x=?0;y;z=tok;b=:AAE=:;d=1.5`)
+	f.Add(`sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"`)
+	f.Add(`a=("@query-param";name="Pet" "content-digest";sf);created=-5;n=@1659578233`)
+	f.Fuzz(func(t *testing.T, field string) {
+		d, err := httpsfv.UnmarshalDictionary([]string{field})
+		if err != nil {
+			return
+		}
+		for _, name := range d.Names() {
+			m, _ := d.Get(name)
+			il, ok := m.(httpsfv.InnerList)
+			if !ok {
+				continue
+			}
+			comps := make([]Component, 0, len(il.Items))
+			for _, it := range il.Items {
+				c, err := componentFromItem(it)
+				if err != nil {
+					return
+				}
+				comps = append(comps, c)
+			}
+			got, ok := appendInnerList(nil, comps, il.Params)
+			if !ok {
+				continue
+			}
+			want, err := httpsfv.Marshal(httpsfv.List{il})
+			if err != nil {
+				continue
+			}
+			if string(got) != want {
+				t.Fatalf("appendInnerList %q, httpsfv %q", got, want)
+			}
 		}
 	})
 }

@@ -149,3 +149,54 @@ func randomNonce() (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
+
+// appendInnerList appends the RFC 8941 serialization of the inner list of
+// comps with the parameters p, in their order. It reports false, having
+// appended something unusable, for a parameter type it does not write
+// (decimals, dates, display strings): the caller then uses httpsfv.
+func appendInnerList(dst []byte, comps []Component, p *httpsfv.Params) ([]byte, bool) {
+	dst = append(dst, '(')
+	for i := range comps {
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, comps[i].id...)
+	}
+	dst = append(dst, ')')
+	if p == nil {
+		return dst, true
+	}
+	for _, name := range p.Names() {
+		v, _ := p.Get(name)
+		dst = append(dst, ';')
+		dst = append(dst, name...)
+		switch x := v.(type) {
+		case bool:
+			if !x {
+				dst = append(dst, "=?0"...)
+			}
+		case int64:
+			dst = append(dst, '=')
+			dst = strconv.AppendInt(dst, x, 10)
+		case string:
+			dst = append(dst, '=', '"')
+			for i := 0; i < len(x); i++ {
+				if x[i] == '"' || x[i] == '\\' {
+					dst = append(dst, '\\')
+				}
+				dst = append(dst, x[i])
+			}
+			dst = append(dst, '"')
+		case httpsfv.Token:
+			dst = append(dst, '=')
+			dst = append(dst, x...)
+		case []byte:
+			dst = append(dst, '=', ':')
+			dst = base64.StdEncoding.AppendEncode(dst, x)
+			dst = append(dst, ':')
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}

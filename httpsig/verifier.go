@@ -128,7 +128,7 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request) (*Verifie
 		return nil, fmt.Errorf("%w: nil request", ErrMissing)
 	}
 	m := message{req: r, header: r.Header, scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
-	body := bodyReader{rc: &r.Body, max: v.cfg.maxBody}
+	body := bodyReader{rc: &r.Body, max: v.cfg.maxBody, hint: r.ContentLength}
 	return v.verify(ctx, &m, v.cfg.components, &body)
 }
 
@@ -145,7 +145,7 @@ func (v *Verifier) VerifyResponse(ctx context.Context, resp *http.Response, req 
 	}
 	m := message{req: req, header: resp.Header, status: resp.StatusCode, response: true,
 		scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
-	body := bodyReader{rc: &resp.Body, max: v.cfg.maxBody}
+	body := bodyReader{rc: &resp.Body, max: v.cfg.maxBody, hint: resp.ContentLength}
 	return v.verify(ctx, &m, v.cfg.respComponents, &body)
 }
 
@@ -354,11 +354,17 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 	}
 
 	// Signature.
-	params, err := httpsfv.Marshal(httpsfv.List{il})
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature parameters cannot be serialized", ErrMalformed)
+	buf := make([]byte, 0, 1024)
+	buf, ok = appendInnerList(buf, comps, il.Params)
+	if !ok {
+		params, err := httpsfv.Marshal(httpsfv.List{il})
+		if err != nil {
+			return nil, fmt.Errorf("%w: signature parameters cannot be serialized", ErrMalformed)
+		}
+		buf = append(buf[:0], params...)
 	}
-	base, err := m.build(make([]byte, 0, 512), comps, params)
+	n := len(buf)
+	base, err := m.build(buf[n:], comps, string(buf[:n]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -417,6 +423,7 @@ func (c Component) same(o Component) bool {
 type bodyReader struct {
 	rc   *io.ReadCloser
 	max  int64
+	hint int64 // Content-Length, -1 or 0 when unknown
 	read bool
 	buf  []byte
 	err  error
@@ -432,7 +439,7 @@ func (b *bodyReader) bytes() ([]byte, error) {
 		return nil, nil
 	}
 	rc := *b.rc
-	data, err := io.ReadAll(io.LimitReader(rc, b.max+1))
+	data, err := readBounded(rc, b.max, b.hint)
 	_ = rc.Close()
 	*b.rc = io.NopCloser(bytes.NewReader(data))
 	switch {
@@ -452,4 +459,29 @@ func (b *bodyReader) check(field []string) error {
 		return err
 	}
 	return checkContentDigest(field, data)
+}
+
+// readBounded reads r to its end or to max+1 bytes, whichever comes first,
+// in a buffer sized from hint (the Content-Length, when known and within
+// max) so that a body of the announced size is read without growing it.
+func readBounded(r io.Reader, max, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint > 0 && hint <= max {
+		size = hint + 1 // one more byte to see EOF without growing
+	}
+	data := make([]byte, 0, size)
+	for int64(len(data)) <= max {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
+	return data, nil
 }
