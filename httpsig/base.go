@@ -234,10 +234,24 @@ func normalizeAuthority(scheme, a string) string {
 // appendField appends an HTTP field's value (RFC 9421 §2.1).
 func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 	lines := m.header.Values(c.name)
-	if c.name == "host" && len(lines) == 0 && !m.response && m.req != nil {
-		// net/http moves Host into Request.Host.
-		if h := m.req.Host; h != "" {
-			lines = []string{h}
+	if len(lines) == 0 && !m.response && m.req != nil {
+		switch c.name {
+		case "host":
+			// net/http moves Host into Request.Host; a client request
+			// may have it in its URL only.
+			h := m.req.Host
+			if h == "" {
+				h = m.req.URL.Host
+			}
+			if h != "" {
+				lines = []string{h}
+			}
+		case "content-length":
+			// A client request's Content-Length is sent from
+			// Request.ContentLength, not from its header.
+			if m.req.ContentLength > 0 {
+				lines = []string{strconv.FormatInt(m.req.ContentLength, 10)}
+			}
 		}
 	}
 	if len(lines) == 0 {

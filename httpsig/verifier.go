@@ -173,14 +173,14 @@ func parseSignatures(h http.Header) (*signatures, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Signature is not an RFC 8941 dictionary", ErrMalformed)
 	}
-	labels := inputs.Names()
-	if len(labels) == 0 {
+	labels, sigLabels := inputs.Names(), sigs.Names()
+	if len(labels) == 0 && len(sigLabels) == 0 {
 		return nil, ErrMissing
 	}
-	if len(labels) > maxSignatures || len(sigs.Names()) > maxSignatures {
+	if len(labels) > maxSignatures || len(sigLabels) > maxSignatures {
 		return nil, fmt.Errorf("%w: too many signatures", ErrMalformed)
 	}
-	if len(labels) != len(sigs.Names()) {
+	if len(labels) != len(sigLabels) {
 		return nil, fmt.Errorf("%w: Signature-Input and Signature do not have the same labels", ErrMalformed)
 	}
 	for _, l := range labels {

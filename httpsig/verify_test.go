@@ -396,3 +396,39 @@ func TestSignerRefusesAbsentDigest(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, r.Header.Get("Signature"))
 }
+
+// Host and Content-Length of a client request live outside its header
+// (Request.Host, URL.Host, Request.ContentLength); signed on the client,
+// they verify on the server that received them as fields.
+func TestClientHostAndContentLength(t *testing.T) {
+	f := newFixture(t, httpsig.WithComponents(httpsig.Derived("@method"), httpsig.Derived("@authority"),
+		httpsig.Derived("@path"), httpsig.Derived("@query"), httpsig.Field("host"), httpsig.Field("content-length"),
+		httpsig.Field("content-digest")))
+	v := f.verifier(t, httpsig.WithRequiredComponents(httpsig.Field("host"), httpsig.Field("content-length"), httpsig.Field("content-digest")))
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := v.VerifyRequest(r.Context(), r); err != nil {
+			http.Error(w, "refused", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	r, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/charges", strings.NewReader(orderBody))
+	require.NoError(t, err)
+	d, err := digest.Value([]byte(orderBody))
+	require.NoError(t, err)
+	r.Header.Set("Content-Digest", d)
+	require.NoError(t, f.signer.SignRequest(r))
+	resp, err := srv.Client().Do(r)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+}
+
+func TestSignatureWithoutInput(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t)
+	r.Header.Del("Signature-Input")
+	_, err := f.verifier(t).VerifyRequest(context.Background(), r)
+	assert.ErrorIs(t, err, httpsig.ErrMalformed)
+}
