@@ -244,3 +244,71 @@ func (k *SigningKey) hmacSecret() ([]byte, error) {
 	}
 	return []byte(v), nil
 }
+
+// HMACSourceKeys is a [KeyResolver] of [AlgHMACSHA256] keys whose secrets
+// are read from [secrets.Source] values at each verification, so that a
+// rotation takes effect on the next request without a restart. The secret
+// of a key id is one field of its source's current credential.
+//
+// It prints as [REDACTED].
+type HMACSourceKeys struct {
+	keys map[string]hmacSource
+}
+
+type hmacSource struct {
+	src   *secrets.Source
+	field string
+}
+
+// NewHMACSourceKeys returns a resolver with no key; add keys with
+// [HMACSourceKeys.Add] before use.
+func NewHMACSourceKeys() *HMACSourceKeys {
+	return &HMACSourceKeys{keys: map[string]hmacSource{}}
+}
+
+// Add makes keyID resolve to the field of src's current credential. It is
+// not safe for concurrent use with ResolveKey: add every key first.
+func (k *HMACSourceKeys) Add(keyID string, src *secrets.Source, field string) error {
+	if src == nil || field == "" {
+		return fmt.Errorf("%w: HMAC secret source and field required", ErrInvalidConfig)
+	}
+	if _, dup := k.keys[keyID]; dup {
+		return fmt.Errorf("%w: two keys with the id %q", ErrInvalidConfig, keyID)
+	}
+	k.keys[keyID] = hmacSource{src: src, field: field}
+	return nil
+}
+
+// ResolveKey returns the key keyID with the secret current now. It fails
+// with [ErrUnknownKey] for an id it does not have and [ErrUnavailable] when
+// the source has no usable credential.
+func (k *HMACSourceKeys) ResolveKey(_ context.Context, keyID string) (*VerifyingKey, error) {
+	s, ok := k.keys[keyID]
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	cur, err := s.src.Current()
+	if err != nil {
+		return nil, fmt.Errorf("%w: HMAC secret: %w", ErrUnavailable, err)
+	}
+	v, ok := cur.Reveal(s.field)
+	if !ok || len(v) < minHMACKeySize {
+		return nil, fmt.Errorf("%w: HMAC secret absent or shorter than %d bytes", ErrUnavailable, minHMACKeySize)
+	}
+	return &VerifyingKey{keyID: keyID, alg: AlgHMACSHA256, secret: []byte(v)}, nil
+}
+
+// String returns [REDACTED].
+func (k *HMACSourceKeys) String() string { return redacted.Marker }
+
+// GoString returns [REDACTED].
+func (k *HMACSourceKeys) GoString() string { return redacted.Marker }
+
+// Format writes [REDACTED] for every verb.
+func (k *HMACSourceKeys) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+
+// LogValue returns [REDACTED].
+func (k *HMACSourceKeys) LogValue() slog.Value { return redacted.LogValue() }
+
+// MarshalJSON returns "[REDACTED]".
+func (k *HMACSourceKeys) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }

@@ -133,16 +133,30 @@ func TestHMACSecretFromSource(t *testing.T) {
 		require.NoError(t, s.SignRequest(r))
 		return r
 	}
+	// The verifier reads the same source: it follows the rotation too.
+	sourceKeys := httpsig.NewHMACSourceKeys()
+	require.NoError(t, sourceKeys.Add("partner", src, "key"))
+	assert.Equal(t, "[REDACTED]", fmt.Sprint(sourceKeys))
+	following, err := httpsig.NewVerifier(sourceKeys)
+	require.NoError(t, err)
+
 	first, second := "partner-secret-0123456789abcdef-1", "partner-secret-0123456789abcdef-2"
-	_, err = verifierFor(first).VerifyRequest(ctx, sign())
+	r := sign()
+	_, err = verifierFor(first).VerifyRequest(ctx, r)
+	require.NoError(t, err)
+	_, err = following.VerifyRequest(ctx, r)
 	require.NoError(t, err)
 
 	require.NoError(t, src.Rotate(ctx))
-	r := sign()
+	r = sign()
 	_, err = verifierFor(first).VerifyRequest(ctx, r)
 	assert.ErrorIs(t, err, httpsig.ErrInvalid)
 	_, err = verifierFor(second).VerifyRequest(ctx, r)
 	assert.NoError(t, err)
+	_, err = following.VerifyRequest(ctx, r)
+	assert.NoError(t, err)
+	_, err = sourceKeys.ResolveKey(ctx, "other")
+	assert.ErrorIs(t, err, httpsig.ErrUnknownKey)
 
 	// A field the credential does not have: signing fails, naming no value.
 	bad, err := httpsig.NewHMACSourceSigningKey("partner", src, "nope")

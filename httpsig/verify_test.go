@@ -388,13 +388,17 @@ func TestSignerRefusesAbsentDigest(t *testing.T) {
 }
 
 // Host and Content-Length of a client request live outside its header
-// (Request.Host, URL.Host, Request.ContentLength); signed on the client,
-// they verify on the server that received them as fields.
+// (Request.Host, URL.Host, Request.ContentLength), and its scheme and target
+// in its URL; signed on the client, they verify on the TLS server that
+// received them on the wire.
 func TestClientHostAndContentLength(t *testing.T) {
 	f := newFixture(t, httpsig.WithComponents(httpsig.Derived("@method"), httpsig.Derived("@authority"),
 		httpsig.Derived("@path"), httpsig.Derived("@query"), httpsig.Field("host"), httpsig.Field("content-length"),
-		httpsig.Field("content-digest")))
-	v := f.verifier(t, httpsig.WithRequiredComponents(httpsig.Field("host"), httpsig.Field("content-length"), httpsig.Field("content-digest")))
+		httpsig.Derived("@target-uri"), httpsig.Derived("@scheme"), httpsig.Derived("@request-target"),
+		httpsig.QueryParam("order"), httpsig.Field("content-digest")))
+	v := f.verifier(t, httpsig.WithRequiredComponents(httpsig.Field("host"), httpsig.Field("content-length"),
+		httpsig.Derived("@target-uri"), httpsig.Derived("@scheme"), httpsig.Derived("@request-target"),
+		httpsig.QueryParam("order"), httpsig.Field("content-digest")))
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := v.VerifyRequest(r.Context(), r); err != nil {
 			http.Error(w, "refused", http.StatusUnauthorized)
@@ -403,7 +407,7 @@ func TestClientHostAndContentLength(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	r, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/charges", strings.NewReader(orderBody))
+	r, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/charges/caf%C3%A9?order=o%201&x=y+z", strings.NewReader(orderBody))
 	require.NoError(t, err)
 	d, err := digest.Value([]byte(orderBody))
 	require.NoError(t, err)
