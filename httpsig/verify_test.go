@@ -426,3 +426,26 @@ func TestSignatureWithoutInput(t *testing.T) {
 	_, err := f.verifier(t).VerifyRequest(context.Background(), r)
 	assert.ErrorIs(t, err, httpsig.ErrMalformed)
 }
+
+// A truncated HMAC or ECDSA signature never verifies, whatever the
+// algorithm's usual length checks.
+func TestTruncatedSignatures(t *testing.T) {
+	keys := loadRFCKeys(t)
+	hk, err := httpsig.NewHMACSigningKey("test-shared-secret", keys.secret)
+	require.NoError(t, err)
+	for _, key := range []*httpsig.SigningKey{hk, mustSK(t, "test-key-ecc-p256", httpsig.AlgECDSAP256SHA256, keys.p256)} {
+		t.Run(key.Algorithm().String(), func(t *testing.T) {
+			s, err := httpsig.NewSigner(key, httpsig.WithClock(rfcNow))
+			require.NoError(t, err)
+			v, err := httpsig.NewVerifier(keys.resolver(t), httpsig.WithClock(rfcNow))
+			require.NoError(t, err)
+			for _, n := range []int{1, 16} {
+				r := readRequest(t, rfcRequestText)
+				require.NoError(t, s.SignRequest(r))
+				r.Header.Set("Signature", truncate(t, r.Header.Get("Signature"), n))
+				_, err = v.VerifyRequest(context.Background(), r)
+				assert.ErrorIs(t, err, httpsig.ErrInvalid)
+			}
+		})
+	}
+}
