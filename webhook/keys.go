@@ -235,22 +235,25 @@ func newSourceRing(src *secrets.Source, field string, grace time.Duration, now f
 		return nil, err
 	}
 	r.state.Store(&ringState{secret: sec, raw: raw, current: &k})
-	r.remove = src.OnRotate(r.update)
+	r.remove = src.OnRotate(r.sync)
 	return r, nil
 }
 
-// update moves the keyring to the credential s: a rotation when its value
-// differs from the current one (the current key becomes the previous one, for
-// the grace period), a renewal otherwise. It is idempotent, and called both by
-// the Source on a rotation and by keys when Current returns a credential the
-// keyring has not seen yet (the Source publishes a new credential before it
-// calls its OnRotate functions).
-func (r *keyring) update(s *secrets.Secret) {
-	if s == nil {
-		return
-	}
+// sync moves the keyring to the source's current credential: a rotation when
+// its value differs from the current one (the current key becomes the previous
+// one, for the grace period), a renewal otherwise. It runs both as the
+// Source's OnRotate function and from keys, when Current returns a credential
+// the keyring has not seen yet (the Source publishes a new credential before
+// it calls its OnRotate functions). Each call reads Current under the lock, so
+// that a call that lost a race with a later rotation cannot bring an older
+// credential back.
+func (r *keyring) sync(*secrets.Secret) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	s, err := r.src.Current()
+	if err != nil {
+		return // keys reports it
+	}
 	old := r.state.Load()
 	if old.secret == s {
 		return
@@ -289,7 +292,7 @@ func (r *keyring) keys(dst []*key, now time.Time) ([]*key, error) {
 	}
 	st := r.state.Load()
 	if st.secret != sec {
-		r.update(sec)
+		r.sync(sec)
 		st = r.state.Load()
 	}
 	if st.current != nil {
