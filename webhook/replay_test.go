@@ -1,0 +1,169 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/httpsig"
+	"github.com/ztkit/ztkit/internal/test/testenv"
+	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/tokens/dpop/redisreplay"
+	"github.com/ztkit/ztkit/webhook"
+)
+
+// presentConcurrently verifies the same message from n goroutines, spread over
+// the verifiers, and counts the outcomes.
+func presentConcurrently(t *testing.T, verifiers []*webhook.Verifier, n int, h http.Header, body []byte) (accepted, replayed int) {
+	t.Helper()
+	var acc, rep, other atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(v *webhook.Verifier) {
+			defer wg.Done()
+			<-start
+			_, err := v.Verify(context.Background(), h.Clone(), body)
+			switch {
+			case err == nil:
+				acc.Add(1)
+			case assert.ErrorIs(t, err, httpsig.ErrReplayed):
+				rep.Add(1)
+			default:
+				other.Add(1)
+			}
+		}(verifiers[i%len(verifiers)])
+	}
+	close(start)
+	wg.Wait()
+	require.Zero(t, other.Load())
+	return int(acc.Load()), int(rep.Load())
+}
+
+func TestConcurrentSameMessageAcceptedOnce(t *testing.T) {
+	body := []byte(`{"type":"invoice.paid"}`)
+	now := time.Now()
+	ts := now.Unix()
+	t.Run("standard", func(t *testing.T) {
+		v := newStandard(t, newClock(now))
+		h := standardHeader("msg_race", ts, standardV1(t, testSecret, "msg_race", ts, body))
+		acc, rep := presentConcurrently(t, []*webhook.Verifier{v}, 64, h, body)
+		assert.Equal(t, 1, acc)
+		assert.Equal(t, 63, rep)
+	})
+	t.Run("stripe", func(t *testing.T) {
+		v := newStripe(t, newClock(now))
+		h := stripeHeader("t=" + strconv.FormatInt(ts, 10) + ",v1=" + stripeV1(stripeSecret, ts, body))
+		acc, rep := presentConcurrently(t, []*webhook.Verifier{v}, 64, h, body)
+		assert.Equal(t, 1, acc)
+		assert.Equal(t, 63, rep)
+	})
+}
+
+// sharedRedis connects to the test Redis, skipping (or failing under CI=true)
+// when there is none.
+func sharedRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	addr := testenv.Require(t, testenv.RedisAddrVar)
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = client.Close() })
+	require.NoError(t, client.Ping(context.Background()).Err())
+	return client
+}
+
+// uniquePrefix returns a key prefix no other test (or run) uses, and deletes
+// the keys under it when the test ends.
+func uniquePrefix(t *testing.T, client *redis.Client) string {
+	t.Helper()
+	prefix := "ztkit-test:webhook:" + t.Name() + ":" + rand.Text() + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, err := client.Keys(ctx, prefix+"*").Result(); err == nil && len(keys) > 0 {
+			_ = client.Del(ctx, keys...).Err()
+		}
+	})
+	return prefix
+}
+
+// redisStore returns a store of its own connection to the Redis client talks
+// to, under prefix: one replica's store.
+func redisStore(t *testing.T, client *redis.Client, prefix string) *redisreplay.Store {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: client.Options().Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	s, err := redisreplay.New(c, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(2*time.Second))
+	require.NoError(t, err)
+	return s
+}
+
+func TestRedisReplicas(t *testing.T) {
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	now := time.Now()
+	body := []byte(`{"type":"invoice.paid"}`)
+	ts := now.Unix()
+
+	// Three replicas, each with its own client to the same Redis.
+	var replicas []*webhook.Verifier
+	for i := 0; i < 3; i++ {
+		replicas = append(replicas, newStandard(t, newClock(now), webhook.WithReplayStore(redisStore(t, client, prefix)), webhook.WithScope("payments/acme")))
+	}
+
+	h := standardHeader("msg_redis", ts, standardV1(t, testSecret, "msg_redis", ts, body))
+	_, err := replicas[0].Verify(context.Background(), h, body)
+	require.NoError(t, err)
+	for i, v := range replicas {
+		_, err := v.Verify(context.Background(), h, body)
+		assert.ErrorIs(t, err, httpsig.ErrReplayed, "replica %d", i)
+	}
+
+	// Records live until the message would be expired anyway.
+	ttl, err := client.PTTL(context.Background(), onlyKey(t, client, prefix)).Result()
+	require.NoError(t, err)
+	want := time.Until(time.Unix(ts, 0).Add(webhook.DefaultTolerance))
+	assert.InDelta(t, want.Seconds(), ttl.Seconds(), 2)
+
+	// One new message presented to all replicas at once: exactly one accepts.
+	h2 := standardHeader("msg_redis_race", ts, standardV1(t, testSecret, "msg_redis_race", ts, body))
+	acc, rep := presentConcurrently(t, replicas, 48, h2, body)
+	assert.Equal(t, 1, acc)
+	assert.Equal(t, 47, rep)
+
+	// Stripe through the same store: its own records.
+	sv := newStripe(t, newClock(now), webhook.WithReplayStore(redisStore(t, client, prefix)))
+	sh := stripeHeader("t=" + strconv.FormatInt(ts, 10) + ",v1=" + stripeV1(stripeSecret, ts, body))
+	acc, rep = presentConcurrently(t, []*webhook.Verifier{sv}, 16, sh, body)
+	assert.Equal(t, 1, acc)
+	assert.Equal(t, 15, rep)
+}
+
+// onlyKey returns the one key under prefix.
+func onlyKey(t *testing.T, client *redis.Client, prefix string) string {
+	t.Helper()
+	keys, err := client.Keys(context.Background(), prefix+"*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	return keys[0]
+}
+
+func TestRedisDownFailsClosed(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}) // nothing listens here
+	t.Cleanup(func() { _ = client.Close() })
+	store, err := redisreplay.New(client, redisreplay.WithTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	body := []byte(`{}`)
+	v := newStandard(t, newClock(t0), webhook.WithReplayStore(store))
+	_, err = v.Verify(context.Background(), standardHeader("msg_1", t0.Unix(), standardV1(t, testSecret, "msg_1", t0.Unix(), body)), body)
+	require.ErrorIs(t, err, httpsig.ErrUnavailable)
+	assert.ErrorIs(t, err, dpop.ErrReplayCheckUnavailable)
+}
