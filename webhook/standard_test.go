@@ -210,6 +210,9 @@ func TestStandardRefusals(t *testing.T) {
 		{name: "truncated signature", header: with(func(h http.Header) { h.Set("webhook-signature", good[:len(good)-2]) }), want: httpsig.ErrMalformed},
 		{name: "signature without padding", header: with(func(h http.Header) { h.Set("webhook-signature", strings.TrimRight(good, "=")) }), want: httpsig.ErrMalformed},
 		{name: "signature too long", header: with(func(h http.Header) { h.Set("webhook-signature", good+"AAAA") }), want: httpsig.ErrMalformed},
+		{name: "v1a-sized field decoding to more than a signature", header: with(func(h http.Header) {
+			h.Set("webhook-signature", "v1a,"+strings.Repeat("0", 88)) // 66 bytes: found by FuzzParseStandardSignatures
+		}), want: httpsig.ErrMalformed},
 		{name: "signature not base64", header: with(func(h http.Header) { h.Set("webhook-signature", "v1,"+strings.Repeat("*", 43)+"=") }), want: httpsig.ErrMalformed},
 		{name: "non-canonical base64", header: with(func(h http.Header) {
 			// The last character before the padding carries two bits that must

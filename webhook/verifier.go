@@ -317,14 +317,19 @@ func parseStandardSignatures(enc *base64.Encoding, s string, dst *[MaxSignatures
 		if len(value) != want {
 			return 0, refusal(httpsig.ErrMalformed, "signature of the wrong size")
 		}
+		// Decode writes up to DecodedLen bytes (66 for 88 characters without
+		// padding), more than a signature holds: decode into a buffer that
+		// size, then check the length.
 		var src [v1aB64Len]byte
+		var out [v1aB64Len / 4 * 3]byte
 		copy(src[:], value)
-		sig := &dst[n]
-		sig.v1a = version == "v1a"
-		m, err := enc.Decode(sig.b[:], src[:len(value)])
+		m, err := enc.Decode(out[:], src[:len(value)])
 		if err != nil || m != size {
 			return 0, refusal(httpsig.ErrMalformed, "signature is not base64")
 		}
+		sig := &dst[n]
+		sig.v1a = version == "v1a"
+		copy(sig.b[:], out[:size])
 		n++
 	}
 	return n, nil
