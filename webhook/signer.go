@@ -72,7 +72,7 @@ func (s *Signer) Sign(h http.Header, id string, timestamp time.Time, body []byte
 		out = append(append(out, "t="...), ts...)
 		for i := range s.keys {
 			var sum [sha256.Size]byte
-			macStripe(s.keys[i].mac, ts, body, sum[:0])
+			macStripe(&s.keys[i], ts, body, sum[:0])
 			out = hex.AppendEncode(append(out, ",v1="...), sum[:])
 		}
 		h.Set(HeaderStripeSignature, string(out))
@@ -91,7 +91,7 @@ func (s *Signer) Sign(h http.Header, id string, timestamp time.Time, body []byte
 		switch k.kind {
 		case kindHMAC:
 			var sum [sha256.Size]byte
-			macStandard(k.mac, id, ts, body, sum[:0])
+			macStandard(k, id, ts, body, sum[:0])
 			out = base64.StdEncoding.AppendEncode(append(out, "v1,"...), sum[:])
 		case kindEdPrivate:
 			if edMsg == nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -400,7 +399,7 @@ func matchStandard(keys []*key, sigs []stdSig, id, ts string, body []byte) (Sche
 		switch k.kind {
 		case kindHMAC:
 			var sum [sha256.Size]byte
-			macStandard(k.mac, id, ts, body, sum[:0])
+			macStandard(k, id, ts, body, sum[:0])
 			match := false
 			for i := range sigs {
 				if !sigs[i].v1a && hmac.Equal(sum[:], sigs[i].b[:sha256.Size]) {
@@ -428,15 +427,11 @@ func matchStandard(keys []*key, sigs []stdSig, id, ts string, body []byte) (Sche
 	return "", false
 }
 
-// macStandard appends HMAC-SHA256(key, id "." ts "." body) to dst.
-func macStandard(k []byte, id, ts string, body []byte, dst []byte) []byte {
-	m := hmac.New(sha256.New, k)
-	_, _ = io.WriteString(m, id) // hash writes never fail
-	_, _ = m.Write([]byte{'.'})
-	_, _ = io.WriteString(m, ts)
-	_, _ = m.Write([]byte{'.'})
-	_, _ = m.Write(body)
-	return m.Sum(dst)
+// macStandard appends HMAC-SHA256(k, id "." ts "." body) to dst.
+func macStandard(k *key, id, ts string, body []byte, dst []byte) []byte {
+	var buf [MaxIDLen + 1 + maxTimestampLen + 1]byte
+	prefix := append(append(append(append(buf[:0], id...), '.'), ts...), '.')
+	return k.sum(dst, prefix, body)
 }
 
 // checkReplay records (scope, jti) until the message would expire anyway.
