@@ -353,6 +353,40 @@ func TestStandardV1a(t *testing.T) {
 	require.ErrorIs(t, err, httpsig.ErrInvalid)
 }
 
+func TestStandardEd25519WorkIsBounded(t *testing.T) {
+	ctx := context.Background()
+	body := []byte(`{}`)
+	pub, priv := webhook.GenerateKeyPair()
+	var others []string
+	for i := 0; i < 3; i++ {
+		p, _ := webhook.GenerateKeyPair()
+		others = append(others, p)
+	}
+	v, err := webhook.NewStandard(webhook.WithSecrets(append(others, pub)...), webhook.WithClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	s, err := webhook.NewStandardSigner(priv)
+	require.NoError(t, err)
+	sign := func(id string) string {
+		h := http.Header{}
+		require.NoError(t, s.Sign(h, id, t0, body))
+		return h.Get("webhook-signature")
+	}
+	junk := "v1a," + base64.StdEncoding.EncodeToString(make([]byte, 64))
+
+	// Four keys, the right one last: one signature costs four checks, accepted.
+	_, err = v.Verify(ctx, standardHeader("m1", t0.Unix(), sign("m1")), body)
+	require.NoError(t, err)
+	// Two signatures, the valid one second: eight checks, still accepted.
+	_, err = v.Verify(ctx, standardHeader("m2", t0.Unix(), junk+" "+sign("m2")), body)
+	require.NoError(t, err)
+	// Behind two junk signatures, the valid one would be the twelfth check: refused.
+	_, err = v.Verify(ctx, standardHeader("m3", t0.Unix(), junk+" "+junk+" "+sign("m3")), body)
+	require.ErrorIs(t, err, httpsig.ErrInvalid)
+	// A header of MaxSignatures junk v1a signatures costs MaxEd25519Checks checks.
+	_, err = v.Verify(ctx, standardHeader("m4", t0.Unix(), strings.TrimSpace(strings.Repeat(junk+" ", webhook.MaxSignatures))), body)
+	require.ErrorIs(t, err, httpsig.ErrInvalid)
+}
+
 func TestStandardKeys(t *testing.T) {
 	pub, priv := webhook.GenerateKeyPair()
 	b64 := func(n int) string { return base64.StdEncoding.EncodeToString(make([]byte, n)) }

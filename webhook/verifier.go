@@ -38,6 +38,11 @@ const (
 	MaxSignatures = 16
 	// maxTimestampLen bounds a timestamp's digits, so that it parses as an int64.
 	maxTimestampLen = 18
+	// MaxEd25519Checks bounds the Ed25519 verifications one message costs
+	// (v1a signatures times public keys): a forged header cannot make a
+	// verifier spend more. A sender signs with one or two keys, so a real
+	// message needs at most four.
+	MaxEd25519Checks = 8
 )
 
 // Replay-store scopes: fixed prefixes keep webhook records apart from DPoP
@@ -176,7 +181,8 @@ func (v *Verifier) Close() error {
 //     the limit (ErrMalformed);
 //   - a timestamp further than the tolerance from now, in the past or the
 //     future (ErrExpired);
-//   - no signature that verifies under one of the verifier's keys (ErrInvalid);
+//   - no signature that verifies under one of the verifier's keys, within
+//     MaxEd25519Checks Ed25519 verifications (ErrInvalid);
 //   - a message accepted before (ErrReplayed);
 //   - no key or no replay check to be had: the secrets source or the replay
 //     store cannot answer, or the Verifier was closed (ErrUnavailable).
@@ -395,6 +401,7 @@ func (v *Verifier) verifyStandard(ctx context.Context, h http.Header, body []byt
 // the time taken says nothing of which signature matched.
 func matchStandard(keys []*key, sigs []stdSig, id, ts string, body []byte) (Scheme, bool) {
 	var edMsg []byte
+	edChecks := 0
 	for _, k := range keys {
 		switch k.kind {
 		case kindHMAC:
@@ -414,6 +421,10 @@ func matchStandard(keys []*key, sigs []stdSig, id, ts string, body []byte) (Sche
 				if !sigs[i].v1a {
 					continue
 				}
+				if edChecks == MaxEd25519Checks {
+					return "", false
+				}
+				edChecks++
 				if edMsg == nil {
 					edMsg = make([]byte, 0, len(id)+len(ts)+2+len(body))
 					edMsg = append(append(append(append(append(edMsg, id...), '.'), ts...), '.'), body...)
