@@ -55,8 +55,9 @@
 // credential (expired, closed), every message is refused with an error matching
 // [httpsig.ErrUnavailable]. [WithSecrets] gives fixed keys, for tests and demos.
 //
-// Keys, secrets, verifiers and signers print as [REDACTED] through fmt, slog and
-// encoding/json.
+// Verifiers and signers, and the keys they hold, print as [REDACTED] through
+// fmt, slog and encoding/json. [GenerateSecret] and [GenerateKeyPair] make new
+// keys for a sender.
 //
 // # Errors
 //
