@@ -13,6 +13,7 @@ import (
 
 	"github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/jsonscan"
+	"github.com/ztkit/ztkit/internal/replaydefer"
 )
 
 // Defaults of a proof [Verifier].
@@ -258,7 +259,14 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		return nil, fmt.Errorf("%w: jti missing or longer than %d bytes", ErrMalformedProof, maxJTILength)
 	}
 	// The proof could be replayed until it ages out of the window.
-	if err := v.cfg.replay.CheckAndStore(ctx, jwk.Thumbprint, jti, iat.Add(v.cfg.maxAge+v.cfg.leeway)); err != nil {
+	expiry := iat.Add(v.cfg.maxAge + v.cfg.leeway)
+	if d, ok := v.cfg.replay.(replaydefer.Deferrer); ok && d.DeferReplay(replaydefer.FromContext(ctx), jwk.Thumbprint, jti, expiry) {
+		// Inside guard.Check only: the check goes in the pipeline of the
+		// request's first velocity count, and the guard answers nothing
+		// before its verdict (see internal/replaydefer).
+		return &Proof{KeyThumbprint: jwk.Thumbprint, ID: jti, IssuedAt: iat, Algorithm: h.Alg.String(), PublicKey: jwk.Key}, nil
+	}
+	if err := v.cfg.replay.CheckAndStore(ctx, jwk.Thumbprint, jti, expiry); err != nil {
 		if errors.Is(err, ErrReplayed) {
 			return nil, ErrReplayed
 		}

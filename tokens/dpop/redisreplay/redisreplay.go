@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ztkit/ztkit/internal/replaydefer"
 	"github.com/ztkit/ztkit/internal/replaykey"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -20,8 +21,12 @@ const (
 	encodedKeySize = (replaykey.Size*8 + 5) / 6
 )
 
-// Compile-time check that Store satisfies the interface.
-var _ dpop.ReplayStore = (*Store)(nil)
+// Compile-time checks that Store satisfies the interfaces.
+var (
+	_ dpop.ReplayStore     = (*Store)(nil)
+	_ replaydefer.Deferrer = (*Store)(nil)
+	_ replaydefer.Check    = (*setNX)(nil)
+)
 
 // Store is a [dpop.ReplayStore] backed by Redis.
 //
@@ -132,34 +137,87 @@ func (s *Store) CheckAndStore(ctx context.Context, jkt, jti string, expiry time.
 	if s == nil || s.client == nil {
 		return fmt.Errorf("%w: redisreplay: store not created by New", dpop.ErrReplayCheckUnavailable)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%w: redisreplay: %w", dpop.ErrReplayCheckUnavailable, err)
+	return s.check(jkt, jti, expiry).Run(ctx)
+}
+
+// DeferReplay is for ztkit's own packages: package guard has the check of a
+// proof it verifies sent in the same Redis pipeline as the first velocity
+// count of the request (package risk/rediscounter), when both use the same
+// client, and answers nothing before its verdict. c is a collector only
+// package guard creates, in the context of guard.Check; no other code can
+// make one, and a nil c records nothing. DeferReplay reports whether it
+// recorded the check in c; when it did not, the caller must call
+// [Store.CheckAndStore]. The deferred check sends the command and returns
+// the verdicts CheckAndStore would.
+func (s *Store) DeferReplay(c *replaydefer.Collector, jkt, jti string, expiry time.Time) bool {
+	if s == nil || s.client == nil {
+		return false
 	}
+	return c.Defer(s.check(jkt, jti, expiry))
+}
+
+// check is the SET NX of (jkt, jti) until expiry, ready to run alone or in
+// a pipeline. The TTL is computed now, when the proof was verified.
+func (s *Store) check(jkt, jti string, expiry time.Time) *setNX {
 	ttl := time.Until(expiry)
 	if ttl < replaykey.MinTTL {
 		ttl = replaykey.MinTTL
 	}
 	// Round up so that the key outlives expiry: go-redis truncates to milliseconds.
 	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
-	key := s.key(jkt, jti)
+	return &setNX{s: s, key: s.key(jkt, jti), ttl: ttl}
+}
 
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+// setNX is one replay check: SET key 1 NX PX ttl. It implements
+// replaydefer.Check.
+type setNX struct {
+	s   *Store
+	key string
+	ttl time.Duration
+}
+
+func (c *setNX) Client() any            { return c.s.client }
+func (c *setNX) Timeout() time.Duration { return c.s.timeout }
+
+// Queue queues the SET NX on pipe, a redis.Pipeliner, and returns what
+// reads its verdict after Exec.
+func (c *setNX) Queue(ctx context.Context, pipe any) func() error {
+	p, ok := pipe.(redis.Pipeliner)
+	if !ok {
+		return func() error {
+			return fmt.Errorf("%w: redisreplay: not a Redis pipeline", dpop.ErrReplayCheckUnavailable)
+		}
+	}
+	cmd := p.SetNX(ctx, c.key, "1", c.ttl)
+	return func() error { return verdict(cmd.Result()) }
+}
+
+// Run sends the SET NX alone, within the store's timeout.
+func (c *setNX) Run(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: redisreplay: %w", dpop.ErrReplayCheckUnavailable, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
 	defer cancel()
 	done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
 	go func() {
-		stored, err := s.client.SetNX(ctx, key, "1", ttl).Result()
+		stored, err := c.s.client.SetNX(ctx, c.key, "1", c.ttl).Result()
 		done <- result{stored: stored, err: err}
 	}()
-	var r result
 	select {
-	case r = <-done:
+	case r := <-done:
+		return verdict(r.stored, r.err)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: redisreplay: SET NX: %w", dpop.ErrReplayCheckUnavailable, ctx.Err())
 	}
+}
+
+// verdict is the answer to a SET NX that stored the key or not, or failed.
+func verdict(stored bool, err error) error {
 	switch {
-	case r.err != nil:
-		return fmt.Errorf("%w: redisreplay: SET NX: %w", dpop.ErrReplayCheckUnavailable, r.err)
-	case !r.stored:
+	case err != nil:
+		return fmt.Errorf("%w: redisreplay: SET NX: %w", dpop.ErrReplayCheckUnavailable, err)
+	case !stored:
 		return dpop.ErrReplayed
 	}
 	return nil
