@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ztkit/ztkit/internal/replaydefer"
 	"github.com/ztkit/ztkit/risk"
 )
 
@@ -261,26 +262,13 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 		return nil
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	var r result
-	if c.inline {
-		// Run sends EVALSHA, and EVAL once on NOSCRIPT.
-		r.counts, r.err = c.script.Run(ctx, c.client, keys, args...).Slice()
-		if r.err != nil && ctx.Err() != nil {
-			return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
-		}
+	if check := replaydefer.FromContext(ctx).Take(c.client); check != nil {
+		// guard.Check deferred the request's DPoP replay check: it goes in
+		// this round trip.
+		r = c.pipelined(ctx, check, keys, args)
 	} else {
-		done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
-		go func() {
-			counts, err := c.script.Run(ctx, c.client, keys, args...).Slice()
-			done <- result{counts: counts, err: err}
-		}()
-		select {
-		case r = <-done:
-		case <-ctx.Done():
-			return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, ctx.Err())
-		}
+		r = c.run(ctx, keys, args)
 	}
 	if r.err != nil {
 		return fmt.Errorf("%w: rediscounter: EVALSHA: %w", risk.ErrCounterUnavailable, r.err)
@@ -305,6 +293,80 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 		j++
 	}
 	return nil
+}
+
+// run sends the script alone, within the counter's timeout.
+func (c *Counter) run(ctx context.Context, keys []string, args []any) result {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if c.inline {
+		// Run sends EVALSHA, and EVAL once on NOSCRIPT.
+		counts, err := c.script.Run(ctx, c.client, keys, args...).Slice()
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return result{counts: counts, err: err}
+	}
+	done := make(chan result, 1) // buffered: the goroutine never blocks on a caller that left
+	go func() {
+		counts, err := c.script.Run(ctx, c.client, keys, args...).Slice()
+		done <- result{counts: counts, err: err}
+	}()
+	select {
+	case r := <-done:
+		return r
+	case <-ctx.Done():
+		return result{err: ctx.Err()}
+	}
+}
+
+// pipelined sends check (a DPoP replay check's SET NX) and the script's
+// EVALSHA in one pipeline, one round trip, within the shorter of the
+// counter's and the check's timeouts, and settles check with its verdict
+// whatever happens. A NOSCRIPT answer (after a restart or SCRIPT FLUSH)
+// costs a second round trip, an EVAL, as it does without a pipeline.
+func (c *Counter) pipelined(ctx context.Context, check replaydefer.Check, keys []string, args []any) (r result) {
+	col := replaydefer.FromContext(ctx)
+	replay := fmt.Errorf("%w: rediscounter: pipeline not run", replaydefer.ErrNotRun)
+	defer func() { col.Settle(replay) }()
+	ctx, cancel := context.WithTimeout(ctx, min(c.timeout, check.Timeout()))
+	defer cancel()
+	exec := func() (result, error) {
+		pipe := c.client.Pipeline()
+		verdict := check.Queue(ctx, pipe)
+		cmd := pipe.EvalSha(ctx, c.script.Hash(), keys, args...)
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		replay := verdict()
+		counts, err := cmd.Slice()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			counts, err = c.script.Eval(ctx, c.client, keys, args...).Slice()
+		}
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return result{counts: counts, err: err}, replay
+	}
+	if c.inline {
+		r, replay = exec()
+		return r
+	}
+	type both struct {
+		r      result
+		replay error
+	}
+	done := make(chan both, 1) // buffered: the goroutine never blocks on a caller that left
+	go func() {
+		r, replay := exec()
+		done <- both{r, replay}
+	}()
+	select {
+	case b := <-done:
+		r, replay = b.r, b.replay
+	case <-ctx.Done():
+		r = result{err: ctx.Err()}
+		replay = fmt.Errorf("%w: rediscounter: pipeline: %w", replaydefer.ErrNotRun, ctx.Err())
+	}
+	return r
 }
 
 func (c *Counter) newHash() hash.Hash {
