@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/internal/replaydefer"
 	"github.com/ztkit/ztkit/internal/urlpath"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -26,6 +28,9 @@ type Guard struct {
 	tel       *telemetry
 	refusals  *refusalLog
 	tokenDPoP bool
+	// deferReplay: Check lets a DPoP replay check on Redis wait for the
+	// pipeline of the steps' first velocity count (see internal/replaydefer).
+	deferReplay bool
 }
 
 // New returns the guard of a. A nil a is refused with an error matching
@@ -51,7 +56,8 @@ func New(a *authn.Authenticator, opts ...Option) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{a: a, cfg: c, tel: tel, refusals: refusals, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken}, nil
+	return &Guard{a: a, cfg: c, tel: tel, refusals: refusals, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken,
+		deferReplay: (c.limits != nil || c.risk != nil) && a.Policy().Token != authn.NoToken}, nil
 }
 
 // Result is the outcome of [Guard.Check]: a principal, or a refusal.
@@ -95,10 +101,37 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 		return Result{Refusal: g.Reject(ctx, req, "The request is missing.")}
 	}
 	start := time.Now()
+	var replay *replaydefer.Collector
+	if g.deferReplay {
+		ctx, replay = replaydefer.NewContext(ctx)
+	}
 	p, err := g.a.AuthenticateInbound(ctx, req)
 	if err != nil {
 		return Result{Refusal: g.refuseAuthn(ctx, req, start, classify(err), err)}
 	}
+	res, action, logRefusal := g.decide(ctx, req, p)
+	// The one way out after authentication: a DPoP replay check that was
+	// deferred (into the first velocity count's pipeline, or not sent at
+	// all) has its verdict before the guard answers anything, and a
+	// replayed proof, or a store that cannot tell, is refused exactly as
+	// authentication refuses it, whatever the other steps said.
+	if err := replay.Resolve(ctx); err != nil {
+		err = replayError(p, err)
+		return Result{Refusal: g.refuseAuthn(ctx, req, start, classify(err), err)}
+	}
+	if res.Refusal != nil {
+		g.tel.record(ctx, req, start, false, res.Refusal.Reason, p, action)
+		logRefusal()
+		return res
+	}
+	g.tel.record(ctx, req, start, true, ReasonNone, p, "")
+	return res
+}
+
+// decide authorizes the authenticated request req of p and runs the
+// steps. It returns the result, and on a refusal the scope or action of
+// the step that refused and the function that logs the refusal.
+func (g *Guard) decide(ctx context.Context, req *inbound.Request, p *authn.Principal) (Result, string, func()) {
 	res := Result{Principal: p, Path: req.Path}
 	if g.cfg.authz != nil {
 		path, perr := urlpath.Canonical(req.Path)
@@ -111,18 +144,33 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 		}
 		if !d.Allow {
 			ref := g.denial(req, p, d)
-			g.tel.record(ctx, req, start, false, ref.Reason, p, "")
-			g.refusals.authz(ctx, req, p, d, ref)
-			return Result{Decision: d, Path: path, Refusal: ref}
+			return Result{Decision: d, Path: path, Refusal: ref}, "", func() { g.refusals.authz(ctx, req, p, d, ref) }
 		}
 		res.Decision, res.Path = d, path
 	}
-	if ref, action := g.steps(ctx, req, p, res.Decision); ref != nil {
-		g.tel.record(ctx, req, start, false, ref.Reason, p, action)
-		return Result{Decision: res.Decision, Path: res.Path, Refusal: ref}
+	if ref, action, logRefusal := g.steps(ctx, req, p, res.Decision); ref != nil {
+		return Result{Decision: res.Decision, Path: res.Path, Refusal: ref}, action, logRefusal
 	}
-	g.tel.record(ctx, req, start, true, ReasonNone, p, "")
-	return res
+	return res, "", nil
+}
+
+// replayError is the refusal error of a deferred replay check's verdict
+// err, as authentication would have returned it: dpop.ErrReplayed, or an
+// error matching dpop.ErrReplayCheckUnavailable, in an
+// [authn.RefusalError] naming the verified peer when there is one (the
+// proof is the last thing authentication checks: the token's client was not
+// recorded yet).
+func replayError(p *authn.Principal, err error) error {
+	switch {
+	case errors.Is(err, dpop.ErrReplayed):
+		err = dpop.ErrReplayed
+	case !errors.Is(err, dpop.ErrReplayCheckUnavailable):
+		err = fmt.Errorf("%w: %w", dpop.ErrReplayCheckUnavailable, err)
+	}
+	if p.Peer.IsZero() {
+		return err
+	}
+	return &authn.RefusalError{Peer: p.Peer, Err: err}
 }
 
 // Reject refuses a request its transport could not describe, such as an

@@ -145,8 +145,10 @@ const (
 )
 
 // steps runs the rate-limit and risk steps on the authorized request req
-// of p, with d the authorizer's decision. It returns the refusal, or nil.
-func (g *Guard) steps(ctx context.Context, req *inbound.Request, p *authn.Principal, d authz.Decision) (*Refusal, string) {
+// of p, with d the authorizer's decision. It returns the refusal, the
+// scope or action it refused under, and the function that logs it (once
+// the replay verdict is known, see Check), or a nil refusal.
+func (g *Guard) steps(ctx context.Context, req *inbound.Request, p *authn.Principal, d authz.Decision) (*Refusal, string, func()) {
 	if g.cfg.limits != nil {
 		if scope := g.cfg.limitScopes(req, d); scope != "" {
 			r := g.cfg.limits.Allow(ctx, scope, risk.CallerOf(p, req.RemoteAddr))
@@ -155,8 +157,7 @@ func (g *Guard) steps(ctx context.Context, req *inbound.Request, p *authn.Princi
 				if r.Err != nil {
 					ref = &Refusal{Class: ClassUnavailable, Reason: ReasonRateLimitUnavailable, Detail: detailRateLimitUnavailable}
 				}
-				g.refusals.step(ctx, req, p, ref, stageLimit, scope, nil, r.Limit, r.Err)
-				return ref, scope
+				return ref, scope, func() { g.refusals.step(ctx, req, p, ref, stageLimit, scope, nil, r.Limit, r.Err) }
 			}
 		}
 	}
@@ -170,12 +171,13 @@ func (g *Guard) steps(ctx context.Context, req *inbound.Request, p *authn.Princi
 				g.cfg.riskSignals(ctx, req, &s)
 				s.Principal = p // the verified principal, whatever the service set
 			}
-			if ref := g.riskRefusal(ctx, req, p, action, g.cfg.risk.Decide(ctx, action, s)); ref != nil {
-				return ref, action
+			rd := g.cfg.risk.Decide(ctx, action, s)
+			if ref := g.riskRefusal(req, p, rd); ref != nil {
+				return ref, action, func() { g.refusals.step(ctx, req, p, ref, stageRisk, action, rd.Reasons, "", nil) }
 			}
 		}
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // CheckRisk decides action with the guard's risk decider ([WithRisk]) and
@@ -202,12 +204,17 @@ func (g *Guard) CheckRisk(ctx context.Context, req *inbound.Request, action stri
 	if s.Principal == nil {
 		s.Principal, _ = authn.PrincipalFromContext(ctx)
 	}
-	return g.riskRefusal(ctx, req, s.Principal, action, g.cfg.risk.Decide(ctx, action, s))
+	d := g.cfg.risk.Decide(ctx, action, s)
+	ref := g.riskRefusal(req, s.Principal, d)
+	if ref != nil {
+		g.refusals.step(ctx, req, s.Principal, ref, stageRisk, action, d.Reasons, "", nil)
+	}
+	return ref
 }
 
-// riskRefusal is the refusal of risk decision d of action, logged, or nil
-// when d allows.
-func (g *Guard) riskRefusal(ctx context.Context, req *inbound.Request, p *authn.Principal, action string, d risk.Decision) *Refusal {
+// riskRefusal is the refusal of risk decision d for p, or nil when d
+// allows.
+func (g *Guard) riskRefusal(req *inbound.Request, p *authn.Principal, d risk.Decision) *Refusal {
 	var ref *Refusal
 	switch d.Outcome {
 	case risk.Allow:
@@ -221,7 +228,6 @@ func (g *Guard) riskRefusal(ctx context.Context, req *inbound.Request, p *authn.
 	default:
 		ref = &Refusal{Class: ClassPermissionDenied, Reason: ReasonRiskDenied, Detail: detailRiskDenied}
 	}
-	g.refusals.step(ctx, req, p, ref, stageRisk, action, d.Reasons, "", nil)
 	return ref
 }
 
