@@ -2,6 +2,8 @@ package redisreplay_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ztkit/ztkit/internal/replaydefer"
 	"github.com/ztkit/ztkit/internal/replaykey"
 	"github.com/ztkit/ztkit/internal/test/redistest"
 	"github.com/ztkit/ztkit/internal/test/replaytest"
@@ -375,4 +378,77 @@ func BenchmarkCheckAndStore(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// TestDeferReplay: outside guard.Check there is no collector and
+// DeferReplay records nothing (the caller checks itself); into a collector
+// it sends nothing until the collector resolves it, with CheckAndStore's
+// verdicts, and a collector takes one check only.
+func TestDeferReplay(t *testing.T) {
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix))
+	exp := time.Now().Add(time.Minute)
+	assert.False(t, s.DeferReplay(nil, secretJKT, secretJTI, exp), "no collector, nothing deferred")
+	assert.False(t, (*redisreplay.Store)(nil).DeferReplay(nil, secretJKT, secretJTI, exp))
+
+	ctx, col := replaydefer.NewContext(t.Context())
+	require.True(t, s.DeferReplay(col, secretJKT, secretJTI, exp))
+	assert.False(t, s.DeferReplay(col, secretJKT, "other", exp), "one check per collector")
+	n, err := client.Exists(ctx, wantKey(prefix, secretJKT, secretJTI)).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing sent yet")
+	require.NoError(t, col.Resolve(ctx))
+	ttl, err := client.PTTL(ctx, wantKey(prefix, secretJKT, secretJTI)).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, time.Minute, ttl, float64(5*time.Second))
+
+	ctx, col = replaydefer.NewContext(t.Context())
+	require.True(t, s.DeferReplay(col, secretJKT, secretJTI, exp))
+	assert.ErrorIs(t, col.Resolve(ctx), dpop.ErrReplayed)
+}
+
+// TestVerifierDefersOnlyIntoCollector: a dpop.Verifier on this store checks
+// replay itself (one SET NX) when the context has no collector, and, only
+// inside one (guard.Check), leaves the check to it.
+func TestVerifierDefersOnlyIntoCollector(t *testing.T) {
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	v, err := dpop.NewVerifier(dpop.WithReplayStore(newStore(t, client, redisreplay.WithKeyPrefix(prefix))))
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	p, err := dpop.NewProofer(key, "")
+	require.NoError(t, err)
+	req := dpop.Request{Method: "GET", URL: "https://shop.example/orders"}
+	proof := func() string {
+		pr, err := p.Proof(dpop.ProofRequest{Method: req.Method, URL: req.URL})
+		require.NoError(t, err)
+		return pr
+	}
+	keys := func() int {
+		k, err := client.Keys(t.Context(), prefix+"*").Result()
+		require.NoError(t, err)
+		return len(k)
+	}
+
+	one := proof()
+	_, err = v.Verify(t.Context(), one, req)
+	require.NoError(t, err)
+	assert.Equal(t, 1, keys(), "checked at once without a collector")
+	_, err = v.Verify(t.Context(), one, req)
+	assert.ErrorIs(t, err, dpop.ErrReplayed)
+
+	ctx, col := replaydefer.NewContext(t.Context())
+	two := proof()
+	_, err = v.Verify(ctx, two, req)
+	require.NoError(t, err)
+	assert.Equal(t, 1, keys(), "deferred into the collector")
+	require.NoError(t, col.Resolve(ctx))
+	assert.Equal(t, 2, keys())
+
+	ctx, col = replaydefer.NewContext(t.Context())
+	_, err = v.Verify(ctx, two, req)
+	require.NoError(t, err, "deferred: the verdict is the collector's")
+	assert.ErrorIs(t, col.Resolve(ctx), dpop.ErrReplayed)
 }
