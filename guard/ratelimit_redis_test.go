@@ -43,7 +43,7 @@ func redisReplica(t *testing.T, rig *shoprig.Tokens, addr, prefix string, limits
 
 // redisPrefix returns a key prefix no other test or run uses, and deletes
 // its keys from the Redis at addr when the test ends.
-func redisPrefix(t *testing.T, addr string) string {
+func redisPrefix(t testing.TB, addr string) string {
 	t.Helper()
 	prefix := "ztkit-test:" + t.Name() + ":" + rand.Text() + ":"
 	t.Cleanup(func() {

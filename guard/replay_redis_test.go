@@ -97,11 +97,22 @@ type replayConfig struct {
 	// noSteps: the guard only authenticates (and authorizes): the replay
 	// check runs inside authentication, as before deferral.
 	noSteps bool
+	// syncReplay hides the store's pipelining: the replay check runs
+	// inside authentication, in a round trip of its own, as before
+	// deferral.
+	syncReplay bool
+}
+
+// syncStore is a replay store that cannot be deferred.
+type syncStore struct{ s *redisreplay.Store }
+
+func (s syncStore) CheckAndStore(ctx context.Context, jkt, jti string, expiry time.Time) error {
+	return s.s.CheckAndStore(ctx, jkt, jti, expiry)
 }
 
 // redisClient is a go-redis client to addr that fails fast while Redis is
 // down, hooked by trips.
-func redisClient(t *testing.T, addr string, trips *roundTrips) *redis.Client {
+func redisClient(t testing.TB, addr string, trips *roundTrips) *redis.Client {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond, DialerRetries: 1,
 		ContextTimeoutEnabled: true})
@@ -110,7 +121,7 @@ func redisClient(t *testing.T, addr string, trips *roundTrips) *redis.Client {
 	return client
 }
 
-func newReplayService(t *testing.T, rig *shoprig.Tokens, c replayConfig) *replayService {
+func newReplayService(t testing.TB, rig *shoprig.Tokens, c replayConfig) *replayService {
 	t.Helper()
 	s := &replayService{trips: &roundTrips{}, logs: &bytes.Buffer{}}
 	client := redisClient(t, c.addr, s.trips)
@@ -131,7 +142,11 @@ func newReplayService(t *testing.T, rig *shoprig.Tokens, c replayConfig) *replay
 
 	// Proofs and their verifier on the real clock: the replay keys live
 	// as long as the proofs.
-	pv, err := dpop.NewVerifier(dpop.WithReplayStore(store))
+	var rs dpop.ReplayStore = store
+	if c.syncReplay {
+		rs = syncStore{store}
+	}
+	pv, err := dpop.NewVerifier(dpop.WithReplayStore(rs))
 	require.NoError(t, err)
 	rv, err := dpop.NewRequestVerifier(rig.Verifier, pv, dpop.WithExternalURL(externalURL))
 	require.NoError(t, err)
@@ -193,12 +208,12 @@ func newReplayService(t *testing.T, rig *shoprig.Tokens, c replayConfig) *replay
 }
 
 // proof returns a fresh proof for the service's GET /orders/123.
-func (s *replayService) proof(t *testing.T) string {
+func (s *replayService) proof(t testing.TB) string {
 	t.Helper()
 	return shoprig.ProofWith(t, s.proofer, http.MethodGet, externalURL+"/orders/123", s.token, "")
 }
 
-func (s *replayService) request(t *testing.T, proof string) *inbound.Request {
+func (s *replayService) request(t testing.TB, proof string) *inbound.Request {
 	t.Helper()
 	return &inbound.Request{Method: http.MethodGet, Path: "/orders/123", Route: "GET /orders/{id}",
 		Authorization: []string{"DPoP " + s.token}, DPoP: []string{proof}, RemoteAddr: netip.MustParseAddr("192.0.2.7")}
