@@ -377,4 +377,3 @@ func TestReplayPipelinedConcurrent(t *testing.T) {
 		assert.Zero(t, other.Load(), "round %d", round)
 	}
 }
-
