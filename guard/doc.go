@@ -97,6 +97,42 @@
 // card or address, from the body) with [Guard.CheckRisk], and answers the
 // refusal with middleware.Refuse or guardgrpc's Interceptors.Refuse.
 //
+// # One Redis round trip for the replay check and the counters
+//
+// When the proof's replay store is a tokens/dpop/redisreplay Store and the
+// steps count on a risk/rediscounter Counter with the same go-redis client
+// (the same redis.UniversalClient value), a DPoP request costs one Redis
+// round trip, not two: [Guard.Check] lets the proof's replay check (a SET
+// NX) wait, and the steps' first count sends it with its EVALSHA in one
+// pipeline (one Exec; on Cluster, go-redis sends each node its part in
+// parallel, so the keys need not share a slot). Only the first count
+// carries it: a request counted by a rate limit and then by the risk
+// engine makes two round trips (three before). The deferral happens only
+// inside Check, for a guard with a rate-limit or risk step and a policy
+// that reads tokens, and only for a redisreplay.Store as it is (a store of
+// your own, or one wrapped, is checked during authentication); an
+// authenticator or a dpop.RequestVerifier used without a guard checks the
+// proof as before, and no option or API skips the check.
+//
+// The guard owns the verdict, and never answers before it: whatever
+// authorization, the rate limits and the risk decision said, Check has
+// the replay check's answer before it returns, sending the check alone
+// when no count carried it (a request no step names, an action without
+// velocity windows, counters in memory or on another client: as many
+// round trips as before). A replayed proof is then refused exactly as
+// authentication refuses it (401, reason dpop_replayed, the same challenge
+// and log record), and a store that cannot answer, or a pipeline that
+// failed or timed out (the shorter of the counter's and the store's
+// timeouts), as dpop_replay_unavailable (503): the verdict replaces any
+// other outcome, allow or refusal. The price, accepted on purpose: the
+// steps run before the verdict, so a replayed request's events are
+// counted. Counts only go up, which can only make limits and velocity
+// rules stricter: someone replaying a captured proof within its window (a
+// minute and the leeway by default) adds events to its owner's counts,
+// and gets nothing through. For the same reason, [RiskSignals] and a
+// [RiskDecider] of your own must not act on the request (they run before
+// the replay verdict, as they run before the handler).
+//
 // # Traces
 //
 // A guard starts no span: it adds attributes to the request's current span

@@ -89,6 +89,10 @@ type Result struct {
 //     step-up challenge (401 / Unauthenticated) or a denial (403 /
 //     PermissionDenied).
 //
+// A DPoP proof's replay check may wait for the first velocity count of
+// steps 3 and 4, to share its Redis round trip (see "One Redis round trip"
+// in the package documentation); Check never answers before its verdict,
+// and a replayed proof is refused as in step 1 whatever steps 2 to 4 said.
 // Then the decision is recorded (span attributes and metrics, see the
 // package documentation) and a refusal logged. A nil ctx or req is refused
 // as a bad request; a nil Guard refuses every request as [ClassInternal],

@@ -61,13 +61,23 @@
 // # With the DPoP replay check
 //
 // A request that needs both the DPoP replay check (tokens/dpop/redisreplay)
-// and a risk decision makes two round trips, one per store: the replay check
-// runs while the proof is verified, the count when the action is decided,
-// behind two interfaces ([github.com/ztkit/ztkit/tokens/dpop.ReplayStore], [risk.Counter]) that each send
-// their own command. One round trip would need both stores to queue their
-// command on a caller's [redis.Pipeliner] (and read the result after Exec),
-// the decision core to defer the replay check's verdict to the risk step, and,
-// on Cluster, the replay key in the counters' hash slot.
+// and a count makes one round trip when package guard decides it and both
+// stores use the same go-redis client (the same [redis.UniversalClient]
+// value): guard.Check lets the proof's replay check wait, and the request's
+// first Count sends the check's SET NX and its own EVALSHA on one
+// [redis.Pipeliner] (one Exec; on Cluster, go-redis sends each node its
+// commands in parallel, so the replay key need not be in the counters'
+// slot). The pipeline is bounded by the shorter of this counter's timeout
+// and the replay store's; whatever happens to it (Redis down, a timeout, the
+// caller's context ending), the check gets a verdict, and the guard refuses
+// the proof unless that verdict is "new". A NOSCRIPT answer costs an EVAL,
+// a second round trip, as without the check. Only the first Count of a
+// request carries the check: a rate limit and then a risk decision on
+// counters make two round trips (three without it). With another client,
+// or no count, the guard sends the check alone: two round trips, as before.
+// Outside guard.Check, Count sends only its script. The counts of a request
+// whose proof turns out replayed are kept: see package guard, "One Redis
+// round trip", for what that means and why it is accepted.
 //
 // Usage:
 //

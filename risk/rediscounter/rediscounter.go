@@ -227,6 +227,10 @@ type result struct {
 // cheaper path. The timeout holds for other clients too, whose socket
 // timeouts ignore contexts (go-redis's default): the script then runs on its
 // own goroutine, which the go-redis timeouts end after Count has returned.
+//
+// Inside guard.Check, the first Count of a request may also carry the DPoP
+// replay check of its proof, in the same pipeline (see the package
+// documentation, "With the DPoP replay check"); the counts are the same.
 func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Window) error {
 	for i := range windows {
 		windows[i].Count = 0

@@ -162,6 +162,12 @@ type proofClaims struct {
 // that passes every other check is recorded against replay. Any failure
 // returns an error matching one of the Err values of this package.
 //
+// One exception, inside guard.Check only: when the replay store is a
+// redisreplay.Store, the guard has the replay check sent in the same Redis
+// pipeline as the request's first velocity count, after Verify returned,
+// and refuses a replayed proof before it answers anything. Verify called
+// by any other code checks replay before it returns.
+//
 // A nil or zero Verifier refuses every proof with [ErrInvalidConfig].
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
 	if v == nil || v.keys == nil {

@@ -15,6 +15,19 @@
 // returns an error matching [dpop.ErrReplayCheckUnavailable] and the proof must
 // be refused.
 //
+// # In one round trip with the risk counters
+//
+// Inside guard.Check, for a guard with a rate-limit or risk step, the SET NX
+// of a proof the guard verifies waits for the request's first velocity count
+// on risk/rediscounter and goes in the same pipeline when both use the same
+// go-redis client: one round trip for both (see package guard, "One Redis
+// round trip"). The guard answers nothing before the verdict and refuses
+// the proof as above: replayed (dpop_replayed) or unavailable
+// (dpop_replay_unavailable, fail closed), whatever its other steps said.
+// Everywhere else (an authenticator or dpop.Verifier used alone, any other
+// caller) each check is sent when it is asked for. [Store.DeferReplay] is
+// the hook the guard uses; it takes a collector only the guard can create.
+//
 // Usage:
 //
 //	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
