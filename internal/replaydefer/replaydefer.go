@@ -145,7 +145,10 @@ func (c *Collector) Settle(verdict error) {
 }
 
 // Resolve returns the verdict of the request's replay check: nil when no
-// check was deferred or the proof was new, the check's error otherwise. A
+// check was deferred or the proof was new, the check's error otherwise:
+// one matching dpop.ErrReplayed for a replayed proof; any other error
+// (dpop.ErrReplayCheckUnavailable, [ErrNotRun]) means the check could not
+// be made, and the proof must be refused as unavailable. A
 // check still pending runs now, alone; one in flight is waited for (until
 // ctx ends: [ErrNotRun] wrapped with ctx's error). After Resolve, c holds
 // its verdict: a later Resolve returns it again, and nothing is deferred

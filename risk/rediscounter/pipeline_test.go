@@ -2,6 +2,9 @@ package rediscounter_test
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,7 +151,43 @@ func TestCountDeferredReplayRedisDown(t *testing.T) {
 	ctx, col := deferred(t, store, "jti-1")
 	w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
 	requireUnavailable(t, rc.Count(ctx, time.Now(), w))
-	err = col.Resolve(ctx)
-	require.ErrorIs(t, err, dpop.ErrReplayCheckUnavailable)
-	assert.NotErrorIs(t, err, dpop.ErrReplayed)
+	requireNotNew(t, col.Resolve(ctx))
+}
+
+// requireNotNew checks that verdict is a failure (the guard refuses the
+// proof as dpop_replay_unavailable): the store's, or the pipeline not run.
+func requireNotNew(t *testing.T, verdict error) {
+	t.Helper()
+	require.Error(t, verdict)
+	assert.True(t, errors.Is(verdict, dpop.ErrReplayCheckUnavailable) || errors.Is(verdict, replaydefer.ErrNotRun), "%v", verdict)
+	assert.NotErrorIs(t, verdict, dpop.ErrReplayed)
+	assert.NotContains(t, verdict.Error(), "jti-1")
+}
+
+// TestCountDeferredReplayRedisHung: Redis frozen (SIGSTOP), a Count
+// carrying a replay check ends near the shorter of the two timeouts (here
+// the store's), with and without ContextTimeoutEnabled, and both fail
+// closed.
+func TestCountDeferredReplayRedisHung(t *testing.T) {
+	const counterTimeout, storeTimeout = 2 * time.Second, 200 * time.Millisecond
+	for _, ctxTimeouts := range []bool{false, true} {
+		t.Run("ContextTimeoutEnabled="+strconv.FormatBool(ctxTimeouts), func(t *testing.T) {
+			srv := redistest.Start(t, "")
+			client := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: ctxTimeouts})
+			t.Cleanup(func() { _ = client.Close() })
+			rc := newCounter(t, client, rediscounter.WithTimeout(counterTimeout))
+			store, err := redisreplay.New(client, redisreplay.WithTimeout(storeTimeout))
+			require.NoError(t, err)
+			w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
+			require.NoError(t, rc.Count(t.Context(), time.Now(), w))
+
+			srv.Signal(t, syscall.SIGSTOP)
+			t.Cleanup(func() { srv.Signal(t, syscall.SIGCONT) })
+			ctx, col := deferred(t, store, "jti-1")
+			start := time.Now()
+			requireUnavailable(t, rc.Count(ctx, time.Now(), w))
+			assert.Less(t, time.Since(start), counterTimeout, "the store's shorter timeout bounds the pipeline")
+			requireNotNew(t, col.Resolve(ctx))
+		})
+	}
 }
