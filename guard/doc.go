@@ -68,6 +68,38 @@
 //     lacks the method;
 //   - every other denial: 403, gRPC PermissionDenied, with no challenge.
 //
+// # Signatures
+//
+// A check that needs the whole HTTP message, the body included, runs in the
+// transport, not in [Guard.Check]: an RFC 9421 HTTP message signature
+// (package httpsig) or a webhook signature (package webhook), both verified
+// by package middleware. Its refusal is recorded with [Guard.Refuse] exactly
+// as one of Check's (metrics, span attributes, one log record, stage
+// "signature"), under one of these reasons, which both verifiers share:
+//
+//   - signature_missing: no signature, or none with the required label:
+//     401, with an Accept-Signature field (RFC 9421 §5.1) naming what the
+//     route requires;
+//   - signature_malformed: Signature-Input, Signature or a webhook's
+//     signature headers cannot be parsed: 400;
+//   - signature_invalid: the signature does not verify: 401, logged at Warn;
+//   - signature_expired: expires has passed, or created is too old or in
+//     the future: 401;
+//   - signature_replayed: the nonce, or the webhook's id, was seen before:
+//     401, logged at Warn;
+//   - signature_unknown_key: no key has the keyid, or the alg contradicts
+//     the key: 401;
+//   - digest_mismatch: the Content-Digest the signature covers does not
+//     match the body (RFC 9530), a changed body: 401, logged at Warn;
+//   - signature_insufficient: the signature does not cover a component or
+//     carry a parameter the route requires: 401;
+//   - signature_unavailable: the key source or the replay store cannot
+//     answer: 503, logged at Error.
+//
+// A refusal with one of these reasons is 401 without a WWW-Authenticate
+// challenge ([Refusal.HTTPStatus]): RFC 9421 defines no authentication
+// scheme.
+//
 // # Steps
 //
 // [Guard.Check] runs authentication, then authorization, then, for a request

@@ -263,6 +263,8 @@ func TestRefusalHTTPStatus(t *testing.T) {
 	}{
 		{"unauthenticated with a challenge", guard.Refusal{Class: guard.ClassUnauthenticated, Challenges: []string{"Bearer"}}, 401},
 		{"unauthenticated without a challenge", guard.Refusal{Class: guard.ClassUnauthenticated}, 403},
+		{"signature without a challenge", guard.Refusal{Class: guard.ClassUnauthenticated, Reason: guard.ReasonSignatureInvalid}, 401},
+		{"digest mismatch", guard.Refusal{Class: guard.ClassUnauthenticated, Reason: guard.ReasonDigestMismatch}, 401},
 		{"permission denied", guard.Refusal{Class: guard.ClassPermissionDenied}, 403},
 		{"bad request", guard.Refusal{Class: guard.ClassBadRequest}, 400},
 		{"unavailable", guard.Refusal{Class: guard.ClassUnavailable}, 503},

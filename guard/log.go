@@ -48,7 +48,10 @@ const (
 //     401, 403, 500 or 503), whatever transport answered it;
 //   - stage: "authn" when authentication refused the request, "authz" when
 //     the authorizer of [WithAuthorizer] denied it, "limit" for a rate
-//     limit ([WithRateLimits]), "risk" for a risk decision ([WithRisk]);
+//     limit ([WithRateLimits]), "risk" for a risk decision ([WithRisk]),
+//     "signature" for a refusal of an HTTP message or webhook signature
+//     recorded with [Guard.Refuse], "transport" for any other refusal
+//     recorded with it;
 //   - method: the HTTP method, or "_OTHER" for a method outside RFC 9110's
 //     (a client picks it);
 //   - route: the route pattern: the authz rule's pattern that matched, or the
@@ -89,12 +92,14 @@ const (
 //     client: dpop_replayed (a proof used twice, RFC 9449 §11.1),
 //     token_signature (a token under a known key that does not verify),
 //     token_binding (a DPoP-bound token with another key's proof),
-//     bound_token_as_bearer (a bound token without its proof, RFC 9449 §7.2)
-//     and peer_invalid (a client certificate that does not chain to a trusted
-//     bundle).
+//     bound_token_as_bearer (a bound token without its proof, RFC 9449 §7.2),
+//     peer_invalid (a client certificate that does not chain to a trusted
+//     bundle), signature_invalid (a message or webhook signature that does
+//     not verify), signature_replayed (a signature nonce or webhook id seen
+//     before) and digest_mismatch (a signed message whose body was changed).
 //   - Error: keys_unavailable, dpop_replay_unavailable,
-//     rate_limit_unavailable and internal: the service cannot authenticate
-//     or meter anyone (503 or 500).
+//     rate_limit_unavailable, signature_unavailable and internal, and every
+//     other 503 or 500: the service cannot authenticate or meter anyone.
 //
 // Each record is logged with the request's context, so a handler can add
 // its trace ID. A service that also gives the authorizer a logger
@@ -134,7 +139,8 @@ func refusalLevel(ref *Refusal) slog.Level {
 	switch ref.Reason {
 	case ReasonNonceRequired:
 		return slog.LevelDebug
-	case ReasonProofReplayed, ReasonTokenSignature, ReasonBindingMismatch, ReasonBoundTokenAsBearer, ReasonPeerInvalid:
+	case ReasonProofReplayed, ReasonTokenSignature, ReasonBindingMismatch, ReasonBoundTokenAsBearer, ReasonPeerInvalid,
+		ReasonSignatureInvalid, ReasonSignatureReplayed, ReasonDigestMismatch:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
@@ -245,6 +251,27 @@ func (l *refusalLog) step(ctx context.Context, req *inbound.Request, p *authn.Pr
 		attrs = l.id(attrs, LogKeyWorkload, p.Workload)
 		attrs = l.str(attrs, LogKeyClientID, p.ClientID)
 	}
+	if err != nil && level >= slog.LevelError {
+		attrs = l.str(attrs, LogKeyError, err.Error())
+	}
+	l.l.LogAttrs(ctx, level, RefusalMessage, attrs...)
+}
+
+// outside logs a refusal ref recorded with [Guard.Refuse], with err the
+// cause, logged only at Error.
+func (l *refusalLog) outside(ctx context.Context, req *inbound.Request, ref *Refusal, err error) {
+	if l == nil {
+		return
+	}
+	level := refusalLevel(ref)
+	if !l.l.Enabled(ctx, level) {
+		return
+	}
+	stage := stageTransport
+	if ref.Reason.signature() {
+		stage = stageSignature
+	}
+	attrs := l.common(make([]slog.Attr, 0, 6), req, ref, stage, "")
 	if err != nil && level >= slog.LevelError {
 		attrs = l.str(attrs, LogKeyError, err.Error())
 	}

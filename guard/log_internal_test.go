@@ -56,6 +56,15 @@ func TestRefusalLevel(t *testing.T) {
 		{Reason(authz.ReasonAuthTooOld), 401, slog.LevelInfo},
 		{Reason(authz.ReasonInsufficientACR), 403, slog.LevelInfo}, // a caller without an access token
 		{Reason(authz.ReasonInsufficientAMR), 403, slog.LevelInfo},
+		{ReasonSignatureMissing, 401, slog.LevelInfo},
+		{ReasonSignatureMalformed, 400, slog.LevelInfo},
+		{ReasonSignatureExpired, 401, slog.LevelInfo},
+		{ReasonSignatureUnknownKey, 401, slog.LevelInfo},
+		{ReasonSignatureInsufficient, 401, slog.LevelInfo},
+		{ReasonSignatureInvalid, 401, slog.LevelWarn},
+		{ReasonSignatureReplayed, 401, slog.LevelWarn},
+		{ReasonDigestMismatch, 401, slog.LevelWarn},
+		{ReasonSignatureUnavailable, 503, slog.LevelError},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.reason), func(t *testing.T) {

@@ -48,6 +48,52 @@ const (
 	ReasonInternal           Reason = "internal"
 )
 
+// Reasons of the refusals of an HTTP message signature (RFC 9421, package
+// httpsig) or a webhook signature (package webhook), decided outside
+// [Guard.Check] by a verifier that needs the whole HTTP message, and
+// recorded with [Guard.Refuse]. Package middleware maps the errors of both
+// verifiers to them.
+const (
+	// ReasonSignatureMissing: no signature, or none with the required label
+	// or tag. 401.
+	ReasonSignatureMissing Reason = "signature_missing"
+	// ReasonSignatureMalformed: the Signature-Input or Signature field, or
+	// a webhook's signature headers, cannot be parsed. 400.
+	ReasonSignatureMalformed Reason = "signature_malformed"
+	// ReasonSignatureInvalid: the signature does not verify. 401, logged
+	// at Warn.
+	ReasonSignatureInvalid Reason = "signature_invalid"
+	// ReasonSignatureExpired: the signature expired, or was created too long
+	// ago or in the future. 401.
+	ReasonSignatureExpired Reason = "signature_expired"
+	// ReasonSignatureReplayed: the signature's nonce, or the webhook's id,
+	// was seen before. 401, logged at Warn.
+	ReasonSignatureReplayed Reason = "signature_replayed"
+	// ReasonSignatureUnknownKey: no key has the signature's keyid, or its
+	// alg contradicts the key. 401.
+	ReasonSignatureUnknownKey Reason = "signature_unknown_key"
+	// ReasonDigestMismatch: the Content-Digest the signature covers does not
+	// match the body (RFC 9530): the body was changed. 401, logged at Warn.
+	ReasonDigestMismatch Reason = "digest_mismatch"
+	// ReasonSignatureInsufficient: the signature does not cover a component
+	// or carry a parameter the route requires. 401.
+	ReasonSignatureInsufficient Reason = "signature_insufficient"
+	// ReasonSignatureUnavailable: the key source or the replay store cannot
+	// answer. 503, logged at Error.
+	ReasonSignatureUnavailable Reason = "signature_unavailable"
+)
+
+// signature reports whether r is one of the signature reasons.
+func (r Reason) signature() bool {
+	switch r {
+	case ReasonSignatureMissing, ReasonSignatureMalformed, ReasonSignatureInvalid, ReasonSignatureExpired,
+		ReasonSignatureReplayed, ReasonSignatureUnknownKey, ReasonDigestMismatch, ReasonSignatureInsufficient,
+		ReasonSignatureUnavailable:
+		return true
+	}
+	return false
+}
+
 // Class is what kind of refusal a [Refusal] is, which each transport
 // renders as its own status: an HTTP status code, a gRPC status code.
 type Class uint8
@@ -147,11 +193,14 @@ func (r *Refusal) RetryAfterSeconds() int64 {
 // HTTPStatus is the HTTP status of the refusal: 401, 403, 400, 429, 503 or
 // 500 by [Class]. A ClassUnauthenticated refusal without a challenge (the TLS
 // client certificate is missing or not trusted) is 403, as a 401 must carry
-// a challenge (RFC 9110 §15.5.2).
+// a challenge (RFC 9110 §15.5.2); except a refusal of a message signature
+// (the signature reasons, such as signature_invalid), which is 401: RFC 9421
+// defines no authentication scheme to challenge with, and a client is asked
+// for a signature with an Accept-Signature field (RFC 9421 §5.1) instead.
 func (r *Refusal) HTTPStatus() int {
 	switch r.Class {
 	case ClassUnauthenticated:
-		if len(r.Challenges) == 0 {
+		if len(r.Challenges) == 0 && !r.Reason.signature() {
 			return http.StatusForbidden
 		}
 		return http.StatusUnauthorized
