@@ -29,6 +29,27 @@
 // The next handler gets the request with the canonical path the authorizer
 // decided on (guard.WithAuthorizer).
 //
+// # Signed requests and webhooks
+//
+// [VerifySignatures] lets through only requests with an RFC 9421 HTTP
+// message signature that an httpsig.Verifier accepts, body included
+// (through a signed Content-Digest, RFC 9530), and puts the accepted
+// signature in the context ([SignatureFromContext]). [VerifyWebhooks] does
+// the same for webhooks (Standard Webhooks, Stripe-Signature: a
+// webhook.Verifier), reading the body once, bounded ([WithMaxBody], 1 MiB
+// by default), and giving the handler the bytes that were verified
+// ([WebhookFromContext] has the webhook's id). Both refuse with the
+// signature reasons of package guard (signature_missing,
+// signature_invalid, digest_mismatch, signature_replayed, …: 400, 401 or
+// 503), recorded and logged by the guard they are given
+// (guard.Guard.Refuse) like every refusal:
+//
+//	sigs, _ := middleware.VerifySignatures(g, partnerVerifier,
+//		middleware.WithAcceptSignature(`sig1=("@method" "@authority" "@path" "@query" "content-digest");created;nonce`))
+//	mux.Handle("POST /partner/orders", sigs(orders))
+//	hooks, _ := middleware.VerifyWebhooks(g, pspVerifier)
+//	mux.Handle("POST /webhooks/psp", hooks(paymentEvents))
+//
 // A handler that decides a risk action itself, on signals from the
 // request's body (guard.Guard.CheckRisk), builds the middleware with
 // [FromGuard] on the same guard and answers a refusal with [Refuse], exactly

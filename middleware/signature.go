@@ -1,0 +1,158 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ztkit/ztkit/authn"
+	"github.com/ztkit/ztkit/guard"
+	"github.com/ztkit/ztkit/httpsig"
+)
+
+// RequestVerifier verifies the RFC 9421 HTTP message signature of a request
+// and returns the signature it accepted, or an error matching one of the
+// httpsig sentinels (httpsig.ErrMissing and the rest). When the signature
+// covers content-digest, it reads the body, checks it and puts the bytes it
+// checked back in r.Body. *httpsig.Verifier is one.
+type RequestVerifier interface {
+	VerifyRequest(ctx context.Context, r *http.Request) (*httpsig.Verified, error)
+}
+
+// SignatureOption configures [VerifySignatures].
+type SignatureOption interface {
+	applySignature(*signatureConfig)
+}
+
+type signatureConfig struct {
+	acceptSignature string
+	unsignedBody    bool
+	err             error
+}
+
+type signatureOptionFunc func(*signatureConfig)
+
+func (f signatureOptionFunc) applySignature(c *signatureConfig) { f(c) }
+
+// WithAcceptSignature sends value as an Accept-Signature field (RFC 9421
+// §5.1) with every 401 for a missing signature (signature_missing), to tell
+// the client what to sign: a Dictionary of signature labels, each an Inner
+// List of the covered components with the parameters to use, such as
+//
+//	sig1=("@method" "@authority" "@path" "@query" "content-digest");created;nonce;keyid="partner-2026"
+//
+// [VerifySignatures] fails with an error matching authn.ErrInvalidConfig when
+// value is empty, longer than 4 KiB or not such a Dictionary. By default no
+// Accept-Signature is sent.
+func WithAcceptSignature(value string) SignatureOption {
+	return signatureOptionFunc(func(c *signatureConfig) {
+		if err := checkAcceptSignature(value); err != nil {
+			c.err = errors.Join(c.err, err)
+			return
+		}
+		c.acceptSignature = value
+	})
+}
+
+// WithInsecureUnsignedBody lets through a request with a body whose
+// signature does not cover its Content-Digest, so that the handler reads a
+// body nobody signed. By default such a request is refused
+// (signature_insufficient): a signature that does not cover the body lets
+// anyone on the path replace it. Use it only for a route whose handler
+// ignores the body, or checks it some other way.
+func WithInsecureUnsignedBody() SignatureOption {
+	return signatureOptionFunc(func(c *signatureConfig) { c.unsignedBody = true })
+}
+
+// VerifySignatures returns net/http middleware that lets through only the
+// requests whose RFC 9421 HTTP message signature v accepts, with the accepted
+// signature in the request's context ([SignatureFromContext]); a request
+// with a body must have it signed, through a covered Content-Digest that
+// matches it (RFC 9530; see [WithInsecureUnsignedBody]), and the next handler
+// reads the body that was checked.
+//
+// Every other request is refused, recorded and logged by g
+// ([guard.Guard.Refuse]: the decision metrics, span attributes and refusal
+// log of every refusal, stage "signature"), and answered as [Refuse] answers,
+// by the sentinel the error of v matches:
+//
+//   - httpsig.ErrMissing: 401 signature_missing, with the Accept-Signature
+//     field of [WithAcceptSignature];
+//   - httpsig.ErrMalformed: 400 signature_malformed;
+//   - httpsig.ErrInvalid: 401 signature_invalid;
+//   - httpsig.ErrExpired: 401 signature_expired;
+//   - httpsig.ErrReplayed: 401 signature_replayed;
+//   - httpsig.ErrUnknownKey: 401 signature_unknown_key;
+//   - httpsig.ErrDigestMismatch: 401 digest_mismatch;
+//   - httpsig.ErrInsufficient, or a body not covered: 401
+//     signature_insufficient;
+//   - httpsig.ErrUnavailable: 503 signature_unavailable;
+//   - anything else: 500 internal.
+//
+// A 401 for a signature carries no WWW-Authenticate challenge: RFC 9421
+// defines no authentication scheme. The middleware authenticates a message,
+// not a caller: it puts no [authn.Principal] in the context. To require both
+// a token and a signature, wrap it with the middleware of [New] or
+// [FromGuard], on the same guard.
+//
+// It fails with an error matching authn.ErrInvalidConfig when g or v is nil or
+// an option is invalid.
+func VerifySignatures(g *guard.Guard, v RequestVerifier, opts ...SignatureOption) (func(http.Handler) http.Handler, error) {
+	if g == nil || v == nil {
+		return nil, fmt.Errorf("%w: middleware: VerifySignatures needs a guard and a verifier", authn.ErrInvalidConfig)
+	}
+	var c signatureConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applySignature(&c)
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r == nil || r.URL == nil {
+				http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+				return
+			}
+			start := time.Now()
+			hadBody := hasBody(r)
+			verified, err := v.VerifyRequest(r.Context(), r)
+			switch {
+			case err != nil:
+			case verified == nil:
+				err = errors.New("middleware: the verifier accepted no signature and returned no error")
+			case hadBody && !verified.DigestChecked && !c.unsignedBody:
+				err = fmt.Errorf("%w: the signature does not cover the body's content-digest", httpsig.ErrInsufficient)
+			}
+			if err != nil {
+				refuseSignature(g, w, r, start, err, c.acceptSignature)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewSignatureContext(r.Context(), verified)))
+		})
+	}, nil
+}
+
+// hasBody reports whether r has a body: a positive Content-Length, or a body
+// of unknown length (chunked).
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// NewSignatureContext returns a copy of ctx carrying v, the signature
+// [VerifySignatures] accepted.
+func NewSignatureContext(ctx context.Context, v *httpsig.Verified) context.Context {
+	return context.WithValue(ctx, signatureKey, v)
+}
+
+// SignatureFromContext returns the signature [VerifySignatures] accepted for
+// the request of ctx: its label, key id, algorithm, parameters and covered
+// components. ok is false when there is none.
+func SignatureFromContext(ctx context.Context) (v *httpsig.Verified, ok bool) {
+	v, ok = fromContext[*httpsig.Verified](ctx, signatureKey)
+	return v, ok && v != nil
+}
