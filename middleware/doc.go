@@ -50,6 +50,9 @@
 //	hooks, _ := middleware.VerifyWebhooks(g, pspVerifier)
 //	mux.Handle("POST /webhooks/psp", hooks(paymentEvents))
 //
+// The other direction, signing the requests a service sends, is
+// httpsig.Transport, an http.RoundTripper.
+//
 // A handler that decides a risk action itself, on signals from the
 // request's body (guard.Guard.CheckRisk), builds the middleware with
 // [FromGuard] on the same guard and answers a refusal with [Refuse], exactly
