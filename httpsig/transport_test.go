@@ -2,6 +2,7 @@ package httpsig_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -299,4 +300,48 @@ func TestNewTransportMisuse(t *testing.T) {
 	assert.Error(t, err)
 	_, err = tr.RoundTrip(&http.Request{})
 	assert.Error(t, err)
+}
+
+// Sign every request a client sends to a partner, body included; the partner
+// verifies with a Verifier that requires the body's Content-Digest.
+func ExampleNewTransport() {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	key, _ := httpsig.NewSigningKey("storefront", httpsig.AlgEd25519, priv)
+	vk, _ := httpsig.NewVerifyingKey("storefront", httpsig.AlgEd25519, priv.Public())
+	keys, _ := httpsig.NewStaticKeys(vk)
+	verifier, _ := httpsig.NewVerifier(keys, httpsig.WithRequiredComponents(
+		httpsig.Derived("@method"), httpsig.Derived("@authority"), httpsig.Derived("@path"), httpsig.Field("content-digest")))
+	partner := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sig, err := verifier.VerifyRequest(r.Context(), r)
+		if err != nil {
+			http.Error(w, "refused", http.StatusUnauthorized)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		fmt.Printf("partner: %s signed %s (digest checked: %t)\n", sig.KeyID, body, sig.DigestChecked)
+	}))
+	defer partner.Close()
+
+	signer, err := httpsig.NewSigner(key, httpsig.WithRandomNonce())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// In production the base is an authz/egress.Transport.
+	t, err := httpsig.NewTransport(partner.Client().Transport, signer)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := &http.Client{Transport: t}
+	resp, err := client.Post(partner.URL+"/orders", "application/json", strings.NewReader(`{"sku":"A-1"}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// partner: storefront signed {"sku":"A-1"} (digest checked: true)
+	// 200
 }
