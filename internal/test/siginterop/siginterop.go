@@ -18,7 +18,9 @@
 //     of its own instead. It verifies any salt length.
 //   - It does not check Content-Digest against the body; the server does that itself
 //     (node:crypto) and reports it in [Verification.ContentDigest].
-//   - Its @query-param value is the decoded value re-encoded with encodeURIComponent.
+//   - Its @query-param value is the decoded value re-encoded with encodeURIComponent,
+//     which leaves "!", "'", "(", ")" and "~" as they are where RFC 9421 §2.2.8 (the
+//     application/x-www-form-urlencoded percent-encode set) encodes them.
 //   - standardwebhooks signs and verifies v1 (HMAC-SHA256) only: it has no v1a (Ed25519).
 package siginterop
 
