@@ -7,7 +7,10 @@
 // (Go regexp, RE2) and the IndexByte floor, and one authz decision against
 // cedar-go, OPA and Casbin on equivalent policies of 10 to 10,000 rules, and
 // the read of a current credential from a secrets.Source against a Vault KV
-// read per use (against the real OpenBao) and mutex-guarded caches. It
-// is a module of its own so that the competitors stay out of ztkit's
+// read per use (against the real OpenBao) and mutex-guarded caches, one
+// RFC 9421 signed request (Content-Digest and one signature) against the
+// bare cryptography and a hand-written verifier, and one Stripe-Signature or
+// Standard Webhooks delivery against stripe-go and the Standard Webhooks
+// library. It is a module of its own so that the competitors stay out of ztkit's
 // go.mod. See README.md.
 package bench

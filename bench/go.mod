@@ -14,7 +14,9 @@ require (
 	github.com/open-policy-agent/opa v1.22.2
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/spiffe/go-spiffe/v2 v2.8.2
+	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0
 	github.com/stretchr/testify v1.12.1
+	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/ztkit/ztkit v0.0.0
 )
 
