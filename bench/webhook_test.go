@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -23,6 +24,9 @@ import (
 	"github.com/stretchr/testify/require"
 	stripe "github.com/stripe/stripe-go/v82"
 	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/ztkit/ztkit/tokens/dpop"
+	"github.com/ztkit/ztkit/webhook"
 )
 
 // The webhook benchmark verifies one delivered webhook of ~1 KiB per op, in
@@ -38,6 +42,9 @@ import (
 //     ztkit beside the Standard Webhooks reference library for Go
 //     (Webhook.Verify), the same library plus the map of seen ids a user adds
 //     against replay, and the floor.
+//   - Standard Webhooks v1a (the same headers, "v1a,<base64 Ed25519
+//     signature>"): ztkit and the floor (one ed25519.Verify) only, since the
+//     Standard Webhooks library for Go has no v1a.
 //
 // Every message is new (its own event id or webhook-id), because ztkit
 // refuses a replay: messages are made in batches of batchSize outside the
@@ -56,9 +63,13 @@ const (
 type whScheme string
 
 const (
-	whStripe   whScheme = "stripe"
-	whStandard whScheme = "standard-v1"
+	whStripe      whScheme = "stripe"
+	whStandard    whScheme = "standard-v1"
+	whStandardV1a whScheme = "standard-v1a"
 )
+
+// whSchemes are the benchmark's groups, in order.
+var whSchemes = []whScheme{whStripe, whStandard, whStandardV1a}
 
 // whMsg is one delivered webhook: its headers and body, and the parts the
 // floor is handed already cut out of the headers.
@@ -73,9 +84,13 @@ type whMsg struct {
 	floorID, floorTS, floorSig []byte
 }
 
-// cut sets the floor's parts from id, ts and sig.
+// cut sets the floor's parts from id, ts and sig. A v1a signature is
+// handed to the floor decoded.
 func (m *whMsg) cut() *whMsg {
 	m.floorID, m.floorTS, m.floorSig = []byte(m.id), []byte(m.ts), []byte(m.sig)
+	if v, ok := strings.CutPrefix(m.header.Get("Webhook-Signature"), "v1a,"); ok {
+		m.floorSig, _ = base64.StdEncoding.DecodeString(v)
+	}
 	return m
 }
 
@@ -84,6 +99,13 @@ type whSecrets struct {
 	stripe      string // Stripe endpoint secret (HMAC key as is)
 	standard    string // "whsec_" + base64 of the key
 	standardKey []byte
+	edPub       ed25519.PublicKey // v1a: the sender's key pair
+	edPriv      ed25519.PrivateKey
+}
+
+// whpk is the v1a public key as a Standard Webhooks receiver is given it.
+func (s *whSecrets) whpk() string {
+	return "whpk_" + base64.StdEncoding.EncodeToString(s.edPub)
 }
 
 func newWHSecrets(tb testing.TB) *whSecrets {
@@ -91,10 +113,14 @@ func newWHSecrets(tb testing.TB) *whSecrets {
 	key := make([]byte, 32)
 	_, err := rand.Read(key)
 	require.NoError(tb, err)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(tb, err)
 	return &whSecrets{
 		stripe:      whStripeSecret,
 		standard:    "whsec_" + base64.StdEncoding.EncodeToString(key),
 		standardKey: key,
+		edPub:       pub,
+		edPriv:      priv,
 	}
 }
 
@@ -167,18 +193,23 @@ func newWHMsg(tb testing.TB, scheme whScheme, s *whSecrets, n uint64, spec whSpe
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Stripe-Signature", "t="+ts+",v1="+sig)
 		return (&whMsg{header: h, body: body, id: id, ts: ts, sig: sig}).cut()
-	case whStandard:
+	case whStandard, whStandardV1a:
 		id := "msg_bench" + strconv.FormatUint(n, 36) + "x" + rand.Text()[:8]
 		body := standardPayload(at)
-		mac := hmac.New(sha256.New, s.standardKey)
-		mac.Write([]byte(id + "." + ts + "."))
-		mac.Write(body)
-		sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		content := append([]byte(id+"."+ts+"."), body...)
+		var sig, version string
+		if scheme == whStandard {
+			mac := hmac.New(sha256.New, s.standardKey)
+			mac.Write(content)
+			sig, version = base64.StdEncoding.EncodeToString(mac.Sum(nil)), "v1,"
+		} else {
+			sig, version = base64.StdEncoding.EncodeToString(ed25519.Sign(s.edPriv, content)), "v1a,"
+		}
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
 		h.Set("Webhook-Id", id)
 		h.Set("Webhook-Timestamp", ts)
-		h.Set("Webhook-Signature", "v1,"+sig)
+		h.Set("Webhook-Signature", version+sig)
 		return (&whMsg{header: h, body: body, id: id, ts: ts, sig: sig}).cut()
 	}
 	tb.Fatalf("unknown scheme %q", scheme)
@@ -236,7 +267,19 @@ type namedWHCheck struct {
 	// refusesFuture: the check refuses a timestamp beyond the tolerance in
 	// the future (stripe-go checks only the past).
 	refusesFuture bool
+	// evictions counts the replay records the check had to evict (ztkit's
+	// bounded store), reported by the benchmark; nil for the others.
+	evictions func() uint64
 }
+
+// Replay store sizes: the benchmark's holds every message of a run at the
+// default -benchtime (a ztkit verify takes a few µs: about 300,000 a
+// second), so nothing is evicted and no replay record is lost; the test's
+// needs only a few.
+const (
+	whBenchStoreEntries = 1 << 19
+	whTestStoreEntries  = 1 << 10
+)
 
 // --- the floors ---
 
@@ -246,12 +289,16 @@ var errWHFloor = errors.New("bench: floor: refused")
 // compare of its encoding (hex for Stripe, base64 for Standard Webhooks)
 // with the signature, which it is handed already cut out of the header
 // (whMsg.ts, whMsg.sig). The keyed HMAC state is made once and Reset per
-// op, the least any verifier can do.
+// op, the least any verifier can do. For v1a it is one ed25519.Verify over
+// the content (assembled in a reused buffer) of the signature, which it is
+// handed cut out and base64-decoded (outside the timed loop).
 type whFloor struct {
 	scheme whScheme
 	mac    hash.Hash
 	sum    []byte
 	enc    []byte
+	pub    ed25519.PublicKey
+	buf    []byte
 }
 
 func newWHFloor(scheme whScheme, s *whSecrets) *whFloor {
@@ -263,6 +310,9 @@ func newWHFloor(scheme whScheme, s *whSecrets) *whFloor {
 	case whStandard:
 		f.mac = hmac.New(sha256.New, s.standardKey)
 		f.enc = make([]byte, base64.StdEncoding.EncodedLen(sha256.Size))
+	case whStandardV1a:
+		f.pub = s.edPub
+		f.buf = make([]byte, 0, 2048)
 	}
 	return f
 }
@@ -270,6 +320,18 @@ func newWHFloor(scheme whScheme, s *whSecrets) *whFloor {
 var whDot = []byte{'.'}
 
 func (f *whFloor) check(_ context.Context, m *whMsg) error {
+	if f.scheme == whStandardV1a {
+		b := append(f.buf[:0], m.floorID...)
+		b = append(b, '.')
+		b = append(b, m.floorTS...)
+		b = append(b, '.')
+		b = append(b, m.body...)
+		f.buf = b
+		if !ed25519.Verify(f.pub, b, m.floorSig) {
+			return errWHFloor
+		}
+		return nil
+	}
 	f.mac.Reset()
 	if f.scheme == whStandard {
 		f.mac.Write(m.floorID)
@@ -351,10 +413,11 @@ func standardVerifyMap(tb testing.TB, s *whSecrets) whCheck {
 	}
 }
 
-// whChecks returns the contenders of a scheme other than the floor.
-func whChecks(tb testing.TB, scheme whScheme, s *whSecrets) []namedWHCheck {
+// whChecks returns the contenders of a scheme other than the floor; ztkit's
+// replay store holds storeEntries.
+func whChecks(tb testing.TB, scheme whScheme, s *whSecrets, storeEntries int) []namedWHCheck {
 	tb.Helper()
-	checks := ztkitWHChecks(tb, scheme, s)
+	checks := ztkitWHChecks(tb, scheme, s, storeEntries)
 	switch scheme {
 	case whStripe:
 		checks = append(checks,
@@ -368,39 +431,74 @@ func whChecks(tb testing.TB, scheme whScheme, s *whSecrets) []namedWHCheck {
 	return checks
 }
 
-// ztkitWHChecks is filled in once ztkit's webhook verifier exists.
-func ztkitWHChecks(tb testing.TB, _ whScheme, _ *whSecrets) []namedWHCheck {
+// ztkitWHChecks is ztkit's webhook.Verifier for the scheme, with fixed keys
+// (WithSecrets), the same tolerance, and an in-memory replay store as in
+// the DPoP benchmark, of storeEntries entries.
+func ztkitWHChecks(tb testing.TB, scheme whScheme, s *whSecrets, storeEntries int) []namedWHCheck {
 	tb.Helper()
-	return nil
+	store, err := dpop.NewMemoryReplayStore(dpop.WithMaxEntries(storeEntries))
+	require.NoError(tb, err)
+	opts := []webhook.Option{webhook.WithReplayStore(store), webhook.WithTolerance(whTolerance)}
+	var v *webhook.Verifier
+	switch scheme {
+	case whStripe:
+		v, err = webhook.NewStripe(append(opts, webhook.WithSecrets(s.stripe))...)
+	case whStandard:
+		v, err = webhook.NewStandard(append(opts, webhook.WithSecrets(s.standard))...)
+	case whStandardV1a:
+		v, err = webhook.NewStandard(append(opts, webhook.WithSecrets(s.whpk()))...)
+	}
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = v.Close() })
+	return []namedWHCheck{{
+		name: "ztkit",
+		check: func(ctx context.Context, m *whMsg) error {
+			_, err := v.Verify(ctx, m.header, m.body)
+			return err
+		},
+		refusesFuture: true,
+		refusesReplay: true,
+		evictions:     store.Evictions,
+	}}
 }
 
 // BenchmarkWebhook verifies one fresh webhook per op, for each scheme: the
 // floor, ztkit (with its in-memory replay store) and the libraries.
 func BenchmarkWebhook(b *testing.B) {
-	for _, scheme := range []whScheme{whStripe, whStandard} {
+	for _, scheme := range whSchemes {
 		b.Run(string(scheme), func(b *testing.B) {
 			s := newWHSecrets(b)
 			b.Run("floor", func(b *testing.B) {
-				benchWH(b, scheme, s, newWHFloor(scheme, s).check)
+				benchWH(b, scheme, s, namedWHCheck{check: newWHFloor(scheme, s).check})
 			})
-			for _, c := range whChecks(b, scheme, s) {
-				b.Run(c.name, func(b *testing.B) { benchWH(b, scheme, s, c.check) })
+			for _, c := range whChecks(b, scheme, s, whBenchStoreEntries) {
+				b.Run(c.name, func(b *testing.B) { benchWH(b, scheme, s, c) })
 			}
 		})
 	}
 }
 
-func benchWH(b *testing.B, scheme whScheme, s *whSecrets, check whCheck) {
+// benchWH times c on fresh messages. For ztkit it also reports the replay
+// records evicted during the run (evictions/op; 0 unless the store was too
+// small for the run, see whBenchStoreEntries).
+func benchWH(b *testing.B, scheme whScheme, s *whSecrets, c namedWHCheck) {
 	wb := newWHBatch(b, scheme, s)
 	ctx := context.Background()
+	var evicted uint64
+	if c.evictions != nil {
+		evicted = c.evictions()
+	}
 	b.ReportAllocs()
 	wb.cpu = startCPU()
 	for b.Loop() {
-		if err := check(ctx, wb.take(b)); err != nil {
+		if err := c.check(ctx, wb.take(b)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	wb.cpu.report(b)
+	if c.evictions != nil {
+		b.ReportMetric(float64(c.evictions()-evicted)/float64(b.N), "evictions/op")
+	}
 }
 
 // whCase is one message of TestWebhookEquivalence.
@@ -477,10 +575,10 @@ func whCases() []whCase {
 // accepts the valid message and refuses the changes its computation covers.
 // Each refusal is logged (go test -run Webhook -v).
 func TestWebhookEquivalence(t *testing.T) {
-	for _, scheme := range []whScheme{whStripe, whStandard} {
+	for _, scheme := range whSchemes {
 		t.Run(string(scheme), func(t *testing.T) {
 			s := newWHSecrets(t)
-			checks := whChecks(t, scheme, s)
+			checks := whChecks(t, scheme, s, whTestStoreEntries)
 			require.NotEmpty(t, checks)
 			var n uint64
 			for _, tc := range whCases() {
