@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/httpsig"
 )
 
 // The HTTP message signature benchmark verifies one signed request: a POST
@@ -496,10 +498,42 @@ func sigChecks(tb testing.TB, keys ...*sigKey) []namedSigCheck {
 	return append(checks, namedSigCheck{"hand-regexp", newHandSigVerifier(keys...).check})
 }
 
-// ztkitSigChecks is filled in once ztkit's httpsig verifier exists.
+// sigZtkitComponents are sigComponents as ztkit's Components.
+func sigZtkitComponents() []httpsig.Component {
+	return []httpsig.Component{
+		httpsig.Derived("@method"), httpsig.Derived("@authority"), httpsig.Derived("@path"),
+		httpsig.Field("content-digest"), httpsig.Field("content-type"),
+	}
+}
+
+// ztkitSigChecks is ztkit's httpsig.Verifier, told what the others check:
+// the label sig1, the five components and keyid required (created always
+// is), the keys in a StaticKeys set, the same window and body limit, and
+// only the two algorithms in use.
 func ztkitSigChecks(tb testing.TB, keys ...*sigKey) []namedSigCheck {
 	tb.Helper()
-	return nil
+	vks := make([]*httpsig.VerifyingKey, 0, len(keys))
+	for _, k := range keys {
+		vk, err := httpsig.NewVerifyingKey(k.id, httpsig.Algorithm(k.alg), k.pub)
+		require.NoError(tb, err)
+		vks = append(vks, vk)
+	}
+	ks, err := httpsig.NewStaticKeys(vks...)
+	require.NoError(tb, err)
+	v, err := httpsig.NewVerifier(ks,
+		httpsig.WithLabel(sigLabel),
+		httpsig.WithRequiredComponents(sigZtkitComponents()...),
+		httpsig.WithRequiredParams("keyid"),
+		httpsig.WithAlgorithms(httpsig.AlgECDSAP256SHA256, httpsig.AlgEd25519),
+		httpsig.WithMaxAge(sigMaxAge),
+		httpsig.WithLeeway(sigLeeway),
+		httpsig.WithMaxBodySize(sigMaxBody),
+	)
+	require.NoError(tb, err)
+	return []namedSigCheck{{"ztkit", func(ctx context.Context, r *http.Request) error {
+		_, err := v.VerifyRequest(ctx, r)
+		return err
+	}}}
 }
 
 // BenchmarkHTTPSig verifies one signed request per op (Content-Digest over
@@ -572,6 +606,17 @@ func sigCases() []sigCase {
 	}
 	return []sigCase{
 		{name: "valid", valid: true, floor: true, make: signed(sigSpec{})},
+		{name: "valid, signed by ztkit's Signer", valid: true, floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
+			sk, err := httpsig.NewSigningKey(k.id, httpsig.Algorithm(k.alg), k.priv)
+			require.NoError(tb, err)
+			s, err := httpsig.NewSigner(sk, httpsig.WithLabel(sigLabel), httpsig.WithComponents(sigZtkitComponents()...))
+			require.NoError(tb, err)
+			r := httptest.NewRequest(http.MethodPost, sigURL, newSigBody(body))
+			r.Header.Set("Content-Type", sigCType)
+			r.Header.Set("Content-Digest", contentDigest(body))
+			require.NoError(tb, s.SignRequest(r))
+			return r, body
+		}},
 		{name: "body changed", floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
 			r := newSignedRequest(tb, k, body, sigSpec{})
 			nb := otherBody(body)
