@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/httpsig"
@@ -586,6 +587,9 @@ type sigCase struct {
 	valid bool
 	floor bool
 	make  func(tb testing.TB, k, other *sigKey, body []byte) (*http.Request, []byte)
+	// ztkitWant are the sentinels (issue 17 contract) one of which ztkit's
+	// refusal must match.
+	ztkitWant []error
 }
 
 func sigCases() []sigCase {
@@ -617,42 +621,42 @@ func sigCases() []sigCase {
 			require.NoError(tb, s.SignRequest(r))
 			return r, body
 		}},
-		{name: "body changed", floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
+		{name: "body changed", ztkitWant: []error{httpsig.ErrDigestMismatch}, floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
 			r := newSignedRequest(tb, k, body, sigSpec{})
 			nb := otherBody(body)
 			r.Body = newSigBody(nb)
 			return r, nb
 		}},
-		{name: "body and its digest changed", floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
+		{name: "body and its digest changed", ztkitWant: []error{httpsig.ErrInvalid}, floor: true, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
 			r := newSignedRequest(tb, k, body, sigSpec{})
 			nb := otherBody(body)
 			r.Body = newSigBody(nb)
 			r.Header.Set("Content-Digest", contentDigest(nb))
 			return r, nb
 		}},
-		{name: "method changed", floor: true, make: changed(func(r *http.Request) { r.Method = http.MethodPut })},
-		{name: "authority changed", floor: true, make: changed(func(r *http.Request) { r.Host = "evil.example" })},
-		{name: "path changed", floor: true, make: changed(func(r *http.Request) { r.URL.Path = "/v1/refunds"; r.RequestURI = r.URL.Path })},
-		{name: "content-type changed", floor: true, make: changed(func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") })},
-		{name: "signature truncated", floor: true, make: changed(func(r *http.Request) {
+		{name: "method changed", ztkitWant: []error{httpsig.ErrInvalid}, floor: true, make: changed(func(r *http.Request) { r.Method = http.MethodPut })},
+		{name: "authority changed", ztkitWant: []error{httpsig.ErrInvalid}, floor: true, make: changed(func(r *http.Request) { r.Host = "evil.example" })},
+		{name: "path changed", ztkitWant: []error{httpsig.ErrInvalid}, floor: true, make: changed(func(r *http.Request) { r.URL.Path = "/v1/refunds"; r.RequestURI = r.URL.Path })},
+		{name: "content-type changed", ztkitWant: []error{httpsig.ErrInvalid}, floor: true, make: changed(func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") })},
+		{name: "signature truncated", ztkitWant: []error{httpsig.ErrInvalid, httpsig.ErrMalformed}, floor: true, make: changed(func(r *http.Request) {
 			v := r.Header.Get("Signature")
 			r.Header.Set("Signature", v[:len(v)-9]+":")
 		})},
-		{name: "signed by another key", make: func(tb testing.TB, k, other *sigKey, body []byte) (*http.Request, []byte) {
+		{name: "signed by another key", ztkitWant: []error{httpsig.ErrInvalid}, make: func(tb testing.TB, k, other *sigKey, body []byte) (*http.Request, []byte) {
 			impostor := *other
 			impostor.id = k.id // the right keyid, the wrong key
 			return newSignedRequest(tb, &impostor, body, sigSpec{}), body
 		}},
-		{name: "unknown keyid", make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
+		{name: "unknown keyid", ztkitWant: []error{httpsig.ErrUnknownKey}, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
 			unknown := *k
 			unknown.id = "partner-unknown"
 			return newSignedRequest(tb, &unknown, body, sigSpec{}), body
 		}},
-		{name: "created too old", make: signed(sigSpec{created: time.Now().Add(-sigMaxAge - time.Minute)})},
-		{name: "created in the future", make: signed(sigSpec{created: time.Now().Add(sigLeeway + time.Minute)})},
-		{name: "content-digest not covered", make: signed(sigSpec{components: []string{"@method", "@authority", "@path", "content-type"}})},
-		{name: "no Signature field", make: changed(func(r *http.Request) { r.Header.Del("Signature") })},
-		{name: "alg contradicts the key", make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
+		{name: "created too old", ztkitWant: []error{httpsig.ErrExpired}, make: signed(sigSpec{created: time.Now().Add(-sigMaxAge - time.Minute)})},
+		{name: "created in the future", ztkitWant: []error{httpsig.ErrExpired}, make: signed(sigSpec{created: time.Now().Add(sigLeeway + time.Minute)})},
+		{name: "content-digest not covered", ztkitWant: []error{httpsig.ErrInsufficient}, make: signed(sigSpec{components: []string{"@method", "@authority", "@path", "content-type"}})},
+		{name: "no Signature field", ztkitWant: []error{httpsig.ErrMalformed, httpsig.ErrMissing}, make: changed(func(r *http.Request) { r.Header.Del("Signature") })},
+		{name: "alg contradicts the key", ztkitWant: []error{httpsig.ErrUnknownKey}, make: func(tb testing.TB, k, _ *sigKey, body []byte) (*http.Request, []byte) {
 			alg := sigAlgEd25519
 			if k.alg == sigAlgEd25519 {
 				alg = sigAlgECDSA
@@ -688,6 +692,9 @@ func TestHTTPSigEquivalence(t *testing.T) {
 						}
 						require.Error(t, err, c.name)
 						t.Logf("%-12s %v", c.name, err)
+						if c.name == "ztkit" {
+							assert.True(t, isAnyError(err, tc.ztkitWant), "ztkit refused for another reason: %v", err)
+						}
 					}
 					if tc.floor {
 						r, b := tc.make(t, k, other, body)
@@ -702,4 +709,14 @@ func TestHTTPSigEquivalence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isAnyError reports whether err matches one of wants.
+func isAnyError(err error, wants []error) bool {
+	for _, w := range wants {
+		if errors.Is(err, w) {
+			return true
+		}
+	}
+	return false
 }
