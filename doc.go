@@ -32,6 +32,9 @@
 //	use short-lived credentials, renewed and rotated in memory         [github.com/ztkit/ztkit/secrets]
 //	get them from Vault or OpenBao, logged in as the workload          [github.com/ztkit/ztkit/secrets/vault]
 //	authenticate go-redis with a rotating Vault-issued Redis user      [github.com/ztkit/ztkit/secrets/redisauth]
+//	sign and verify HTTP requests and responses (RFC 9421)             [github.com/ztkit/ztkit/httpsig]
+//	compute and check Content-Digest of a body (RFC 9530)              [github.com/ztkit/ztkit/httpsig/digest]
+//	verify payment-provider webhooks (Standard Webhooks, Stripe)       [github.com/ztkit/ztkit/webhook]
 //	keep cards, IBANs, emails, phones and secrets out of logs          [github.com/ztkit/ztkit/redact]
 //
 // The root package holds no code; import the package that does the job.
