@@ -36,8 +36,8 @@
 // IP prefix appears in a key name. Without a hash key, the prefix salts the
 // SHA-256, but anyone who can list the keys can still test guesses (there are
 // only 2^24 IPv4 /24 prefixes): give each deployment a secret [WithHashKey].
-// Keys expire one window length (plus a bucket) after their last event; a read
-// (Add 0) never creates or extends a key.
+// Keys expire one window length (plus a bucket, and at least a second) after
+// their last event; a read (Add 0) never creates or extends a key.
 //
 // On Redis Cluster (and with a Ring) every key of one script must live in one
 // hash slot: [New] requires a prefix with a hash tag, such as

@@ -25,6 +25,8 @@ const (
 	buckets = 16
 	// minWidth keeps bucket numbers below 2^53, exact in Lua's doubles.
 	minWidth = time.Microsecond
+	// minTTL is the shortest life of a key (see Count).
+	minTTL = time.Second
 	// minHashKey is the shortest hash key WithHashKey accepts.
 	minHashKey = 16
 	// domain separates these hashes from any other use.
@@ -255,7 +257,10 @@ func (c *Counter) Count(ctx context.Context, now time.Time, windows []risk.Windo
 		if t < 0 && t%int64(width) != 0 {
 			bucket-- // floor, as for a time before 1970
 		}
-		ttl := (w.Length + width + time.Millisecond - 1) / time.Millisecond
+		// At least minTTL: Redis expires keys on its own clock, which may run
+		// ahead of the caller's now; a window of microseconds must not vanish
+		// between two calls a millisecond apart.
+		ttl := (max(w.Length+width, minTTL) + time.Millisecond - 1) / time.Millisecond
 		if h == nil {
 			h = c.newHash()
 		}
