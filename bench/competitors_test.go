@@ -246,60 +246,70 @@ var (
 )
 
 func (h *handProofChecker) check(_ context.Context, proof string, req *proofReq) error {
-	jws, err := jose.ParseSigned(proof, proofAlgs)
+	jti, exp, err := handVerifyProof(proof, req)
 	if err != nil {
 		return err
 	}
+	now := time.Now().Unix()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e, ok := h.seen[jti]; ok && e > now {
+		return errReplayed
+	}
+	h.seen[jti] = exp.Unix()
+	return nil
+}
+
+// handVerifyProof is the hand-written proof check without its replay check:
+// it returns the proof's jti and until when it must be remembered.
+func handVerifyProof(proof string, req *proofReq) (jti string, exp time.Time, err error) {
+	jws, err := jose.ParseSigned(proof, proofAlgs)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	if len(jws.Signatures) != 1 {
-		return errProof
+		return "", time.Time{}, errProof
 	}
 	hdr := jws.Signatures[0].Protected
 	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return errProof
+		return "", time.Time{}, errProof
 	}
 	key := hdr.JSONWebKey
 	if key == nil || !key.IsPublic() || !key.Valid() {
-		return errProofKey
+		return "", time.Time{}, errProofKey
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 	var c handProofClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 	switch {
 	case c.HTM != req.method:
-		return errHTM
+		return "", time.Time{}, errHTM
 	case c.HTU != req.url:
-		return errHTU
+		return "", time.Time{}, errHTU
 	case c.JTI == "":
-		return errProof
+		return "", time.Time{}, errProof
 	}
 	now := time.Now()
 	iat := time.Unix(c.IAT, 0)
 	if iat.After(now.Add(proofLeeway)) || now.Sub(iat) > proofMaxAge {
-		return errIAT
+		return "", time.Time{}, errIAT
 	}
 	sum := sha256.Sum256([]byte(req.token))
 	if c.ATH != b64.EncodeToString(sum[:]) {
-		return errATH
+		return "", time.Time{}, errATH
 	}
 	if req.jkt != "" {
 		tp, err := key.Thumbprint(crypto.SHA256)
 		if err != nil || b64.EncodeToString(tp) != req.jkt {
-			return errBinding
+			return "", time.Time{}, errBinding
 		}
 	}
-	exp := iat.Add(proofMaxAge + proofLeeway).Unix()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e, ok := h.seen[c.JTI]; ok && e > now.Unix() {
-		return errReplayed
-	}
-	h.seen[c.JTI] = exp
-	return nil
+	return c.JTI, iat.Add(proofMaxAge + proofLeeway), nil
 }
 
 // requestCheck verifies a whole DPoP-bound request.
@@ -322,22 +332,33 @@ func peerRequestCheck(r *rig) requestCheck {
 	p, keyFunc := golangJWTParser(r)
 	proofs := newHandProofChecker()
 	return func(ctx context.Context, req *http.Request) error {
-		authz := req.Header["Authorization"]
-		dp := req.Header["Dpop"]
-		if len(authz) != 1 || len(dp) != 1 {
-			return errRequest
-		}
-		token, ok := strings.CutPrefix(authz[0], "DPoP ")
-		if !ok {
-			return errRequest
-		}
-		var c gjwtClaims
-		if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
+		token, proof, jkt, err := handVerifyToken(p, keyFunc, req)
+		if err != nil {
 			return err
 		}
-		if c.Cnf.JKT == "" {
-			return errBinding
-		}
-		return proofs.check(ctx, dp[0], &proofReq{method: req.Method, url: origin + req.URL.EscapedPath(), token: token, jkt: c.Cnf.JKT})
+		return proofs.check(ctx, proof, &proofReq{method: req.Method, url: origin + req.URL.EscapedPath(), token: token, jkt: jkt})
 	}
+}
+
+// handVerifyToken is the token half of peerRequestCheck: it verifies the
+// DPoP-bound token of req with golang-jwt and returns it, the request's
+// proof (not verified yet) and the token's cnf.jkt.
+func handVerifyToken(p *gjwt.Parser, keyFunc gjwt.Keyfunc, req *http.Request) (token, proof, jkt string, err error) {
+	authz := req.Header["Authorization"]
+	dp := req.Header["Dpop"]
+	if len(authz) != 1 || len(dp) != 1 {
+		return "", "", "", errRequest
+	}
+	token, ok := strings.CutPrefix(authz[0], "DPoP ")
+	if !ok {
+		return "", "", "", errRequest
+	}
+	var c gjwtClaims
+	if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
+		return "", "", "", err
+	}
+	if c.Cnf.JKT == "" {
+		return "", "", "", errBinding
+	}
+	return token, dp[0], c.Cnf.JKT, nil
 }

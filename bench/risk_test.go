@@ -91,23 +91,36 @@ func ztkitDecider(e *risk.Engine) riskDecider {
 func handZSet(client redis.UniversalClient, prefix string) riskDecider {
 	var seq atomic.Uint64
 	return func(ctx context.Context, customer, card string) (bool, error) {
-		now := time.Now()
-		ms := now.UnixMilli()
-		ck := prefix + "checkout:customer:" + customer
-		fk := prefix + "payment_failed:card:" + card
-		member := strconv.FormatInt(now.UnixNano(), 36) + "-" + strconv.FormatUint(seq.Add(1), 36)
 		pipe := client.Pipeline()
-		pipe.ZAdd(ctx, ck, redis.Z{Score: float64(ms), Member: member})
-		pipe.ZRemRangeByScore(ctx, ck, "-inf", "("+strconv.FormatInt(ms-riskCheckoutWindow.Milliseconds()+1, 10))
-		checkouts := pipe.ZCard(ctx, ck)
-		pipe.PExpire(ctx, ck, riskCheckoutWindow)
-		pipe.ZRemRangeByScore(ctx, fk, "-inf", "("+strconv.FormatInt(ms-riskFailedCardsWindow.Milliseconds()+1, 10))
-		failures := pipe.ZCard(ctx, fk)
+		checkouts, failures := queueZSet(ctx, pipe, prefix, customer, card, &seq)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return false, err
 		}
-		return checkouts.Val() > riskCheckoutsPerHour || failures.Val() > riskFailuresPer10Min, nil
+		return zsetOver(checkouts, failures), nil
 	}
+}
+
+// queueZSet queues handZSet's commands for one checkout on pipe and returns
+// the two counts they read, for zsetOver once pipe has run.
+func queueZSet(ctx context.Context, pipe redis.Pipeliner, prefix, customer, card string, seq *atomic.Uint64) (checkouts, failures *redis.IntCmd) {
+	now := time.Now()
+	ms := now.UnixMilli()
+	ck := prefix + "checkout:customer:" + customer
+	fk := prefix + "payment_failed:card:" + card
+	member := strconv.FormatInt(now.UnixNano(), 36) + "-" + strconv.FormatUint(seq.Add(1), 36)
+	pipe.ZAdd(ctx, ck, redis.Z{Score: float64(ms), Member: member})
+	pipe.ZRemRangeByScore(ctx, ck, "-inf", "("+strconv.FormatInt(ms-riskCheckoutWindow.Milliseconds()+1, 10))
+	checkouts = pipe.ZCard(ctx, ck)
+	pipe.PExpire(ctx, ck, riskCheckoutWindow)
+	pipe.ZRemRangeByScore(ctx, fk, "-inf", "("+strconv.FormatInt(ms-riskFailedCardsWindow.Milliseconds()+1, 10))
+	failures = pipe.ZCard(ctx, fk)
+	return checkouts, failures
+}
+
+// zsetOver reports whether the counts queueZSet read cross a velocity
+// threshold.
+func zsetOver(checkouts, failures *redis.IntCmd) bool {
+	return checkouts.Val() > riskCheckoutsPerHour || failures.Val() > riskFailuresPer10Min
 }
 
 // redisRate is github.com/go-redis/redis_rate (GCRA): one Allow per key, so
