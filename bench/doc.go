@@ -11,6 +11,9 @@
 // RFC 9421 signed request (Content-Digest and one signature) against the
 // bare cryptography and a hand-written verifier, and one Stripe-Signature or
 // Standard Webhooks delivery against stripe-go and the Standard Webhooks
-// library. It is a module of its own so that the competitors stay out of ztkit's
+// library, and one risk decision (in memory and on Redis) and one DPoP-bound
+// checkout whose replay check and risk decision both go to Redis against a
+// hand-written go-redis sliding window (with a SET NX of the jti) and
+// redis_rate. It is a module of its own so that the competitors stay out of ztkit's
 // go.mod. See README.md.
 package bench

@@ -35,7 +35,7 @@ import (
 // risk/rediscounter, on one go-redis client (one round trip) and with the
 // replay store on a client of its own (pipelining unavailable: two round
 // trips). Beside it, what a user assembles: golang-jwt and the hand-written
-// go-jose proof check of BenchmarkMiddleware, a go-redis SET NX of the jti,
+// go-jose proof check of BenchmarkDPoPRequest, a go-redis SET NX of the jti,
 // and then the hand-written sorted-set window (two round trips) or the same
 // commands in one pipeline (one round trip), or redis_rate (three).
 //
@@ -123,7 +123,7 @@ func (e *replayRiskEnv) contenders() []replayRiskContender {
 	}
 }
 
-// ztkit is guard.Check with the DPoP request verifier of BenchmarkMiddleware
+// ztkit is guard.Check with the DPoP request verifier of BenchmarkDPoPRequest
 // (ES256 only, ztkit's default proof window, no token cache) on a
 // redisreplay.Store of replayClient, and the risk engine of BenchmarkRisk
 // on a rediscounter.Counter of e.client for the action "checkout". The
@@ -169,7 +169,7 @@ func (e *replayRiskEnv) ztkit(tb testing.TB, replayClient *redis.Client) replayR
 }
 
 // handAuth verifies r's token (golang-jwt) and proof (hand-written, no
-// replay check), as BenchmarkMiddleware's hand-assembled stack does, and
+// replay check), as BenchmarkDPoPRequest's hand-assembled stack does, and
 // returns the proof's jti, until when to keep it, and the customer.
 type handAuth func(r *http.Request) (jti string, exp time.Time, customer string, err error)
 
