@@ -34,11 +34,11 @@
 // [VerifySignatures] lets through only requests with an RFC 9421 HTTP
 // message signature that an httpsig.Verifier accepts, body included
 // (through a signed Content-Digest, RFC 9530), and puts the accepted
-// signature in the context ([SignatureFromContext]). [VerifyWebhooks] does
+// signature in the context (httpsig.FromContext). [VerifyWebhooks] does
 // the same for webhooks (Standard Webhooks, Stripe-Signature: a
 // webhook.Verifier), reading the body once, bounded ([WithMaxBody], 1 MiB
 // by default), and giving the handler the bytes that were verified
-// ([WebhookFromContext] has the webhook's id). Both refuse with the
+// (webhook.FromContext has the webhook's id). Both refuse with the
 // signature reasons of package guard (signature_missing,
 // signature_invalid, digest_mismatch, signature_replayed, …: 400, 401 or
 // 503), recorded and logged by the guard they are given

@@ -49,7 +49,7 @@ func ExampleVerifyWebhooks() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/psp", hooks(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msg, _ := middleware.WebhookFromContext(r.Context())
+		msg, _ := webhook.FromContext(r.Context())
 		body, _ := io.ReadAll(r.Body)
 		fmt.Printf("handled %s: %s\n", msg.ID(), body)
 	})))

@@ -68,7 +68,7 @@ func WithInsecureUnsignedBody() SignatureOption {
 
 // VerifySignatures returns net/http middleware that lets through only the
 // requests whose RFC 9421 HTTP message signature v accepts, with the accepted
-// signature in the request's context ([SignatureFromContext]); a request
+// signature in the request's context (httpsig.FromContext); a request
 // with a body must have it signed, through a covered Content-Digest that
 // matches it (RFC 9530; see [WithInsecureUnsignedBody]), and the next handler
 // reads the body that was checked.
@@ -132,7 +132,7 @@ func VerifySignatures(g *guard.Guard, v RequestVerifier, opts ...SignatureOption
 				refuseSignature(g, w, r, start, err, c.acceptSignature)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(NewSignatureContext(r.Context(), verified)))
+			next.ServeHTTP(w, r.WithContext(httpsig.NewContext(r.Context(), verified)))
 		})
 	}, nil
 }
@@ -141,18 +141,4 @@ func VerifySignatures(g *guard.Guard, v RequestVerifier, opts ...SignatureOption
 // of unknown length (chunked).
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-}
-
-// NewSignatureContext returns a copy of ctx carrying v, the signature
-// [VerifySignatures] accepted.
-func NewSignatureContext(ctx context.Context, v *httpsig.Verified) context.Context {
-	return context.WithValue(ctx, signatureKey, v)
-}
-
-// SignatureFromContext returns the signature [VerifySignatures] accepted for
-// the request of ctx: its label, key id, algorithm, parameters and covered
-// components. ok is false when there is none.
-func SignatureFromContext(ctx context.Context) (v *httpsig.Verified, ok bool) {
-	v, ok = fromContext[*httpsig.Verified](ctx, signatureKey)
-	return v, ok && v != nil
 }

@@ -62,7 +62,7 @@ func newSigShop(t *testing.T, resolver httpsig.KeyResolver, opts ...middleware.S
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("POST /partner/orders", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sig, ok := middleware.SignatureFromContext(r.Context())
+		sig, ok := httpsig.FromContext(r.Context())
 		if !assert.True(t, ok) {
 			return
 		}
@@ -73,7 +73,7 @@ func newSigShop(t *testing.T, resolver httpsig.KeyResolver, opts ...middleware.S
 		fmt.Fprintf(w, "%s %s digest=%t body=%s", sig.Label, sig.KeyID, sig.DigestChecked, body)
 	})))
 	mux.Handle("GET /partner/orders/{id}", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sig, ok := middleware.SignatureFromContext(r.Context())
+		sig, ok := httpsig.FromContext(r.Context())
 		if assert.True(t, ok) {
 			fmt.Fprintf(w, "%s %s", sig.Label, sig.KeyID)
 		}
@@ -296,6 +296,6 @@ func TestVerifySignaturesMisuse(t *testing.T) {
 			assert.Equal(t, http.StatusInternalServerError, rec.Code)
 		})
 	}
-	_, ok := middleware.SignatureFromContext(context.Background())
+	_, ok := httpsig.FromContext(context.Background())
 	assert.False(t, ok)
 }

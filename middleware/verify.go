@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -133,18 +132,4 @@ func checkAcceptSignature(v string) error {
 		}
 	}
 	return nil
-}
-
-// ctxKey is the type of the context keys of this package.
-type ctxKey int
-
-const (
-	signatureKey ctxKey = iota
-	webhookKey
-)
-
-// fromContext returns the value of type T under key in ctx.
-func fromContext[T any](ctx context.Context, key ctxKey) (T, bool) {
-	v, ok := ctx.Value(key).(T)
-	return v, ok
 }

@@ -52,7 +52,7 @@ func WithMaxBody(n int64) WebhookOption {
 // VerifyWebhooks returns net/http middleware that lets through only the
 // webhooks v accepts (Standard Webhooks, Stripe-Signature: package webhook),
 // with what v learned of the message in the request's context
-// ([WebhookFromContext]). It reads the body once, at most [WithMaxBody]
+// (webhook.FromContext). It reads the body once, at most [WithMaxBody]
 // bytes, verifies the signature over exactly those bytes, and gives the next
 // handler the same bytes as its r.Body (and GetBody).
 //
@@ -105,21 +105,7 @@ func VerifyWebhooks(g *guard.Guard, v WebhookVerifier, opts ...WebhookOption) (f
 				refuseSignature(g, w, r, start, err, "")
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(NewWebhookContext(r.Context(), msg)))
+			next.ServeHTTP(w, r.WithContext(webhook.NewContext(r.Context(), msg)))
 		})
 	}, nil
-}
-
-// NewWebhookContext returns a copy of ctx carrying m, the webhook
-// [VerifyWebhooks] accepted.
-func NewWebhookContext(ctx context.Context, m *webhook.Message) context.Context {
-	return context.WithValue(ctx, webhookKey, m)
-}
-
-// WebhookFromContext returns what the verifier of [VerifyWebhooks] learned of
-// the webhook of ctx: its id (the sender's idempotency key, to deduplicate
-// deliveries), timestamp and scheme. ok is false when there is none.
-func WebhookFromContext(ctx context.Context) (m *webhook.Message, ok bool) {
-	m, ok = fromContext[*webhook.Message](ctx, webhookKey)
-	return m, ok && m != nil
 }

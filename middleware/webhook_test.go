@@ -41,7 +41,7 @@ func newHookShop(t *testing.T, v middleware.WebhookVerifier, opts ...middleware.
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/psp", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msg, ok := middleware.WebhookFromContext(r.Context())
+		msg, ok := webhook.FromContext(r.Context())
 		if !assert.True(t, ok) {
 			return
 		}
@@ -202,7 +202,7 @@ func TestVerifyWebhooksMisuse(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Contains(t, rec.Body.String(), "Bad Request")
 
-	_, ok := middleware.WebhookFromContext(context.Background())
+	_, ok := webhook.FromContext(context.Background())
 	assert.False(t, ok)
 }
 
