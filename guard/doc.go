@@ -90,7 +90,9 @@
 //   - signature_unknown_key: no key has the keyid, or the alg contradicts
 //     the key: 401;
 //   - digest_mismatch: the Content-Digest the signature covers does not
-//     match the body (RFC 9530), a changed body: 401, logged at Warn;
+//     match the body (RFC 9530), a changed body: 401, logged at Warn (a
+//     Content-Digest that cannot be used, or a body that cannot be read or
+//     is too long, is signature_malformed: not a forgery);
 //   - signature_insufficient: the signature does not cover a component or
 //     carry a parameter the route requires: 401;
 //   - signature_unavailable: the key source or the replay store cannot

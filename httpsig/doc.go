@@ -62,7 +62,11 @@
 // signature verifies over the signature base (§2.5), or [ErrInvalid] (a
 // covered component the message lacks is [ErrInvalid] too); when
 // content-digest is covered, the body (read up to 1 MiB by default, then
-// given back to the handler) matches it, or [ErrDigestMismatch]; and a
+// given back to the handler) matches it, or [ErrDigestMismatch] (a
+// forgery), while a body that cannot be read or is longer than that, or a
+// Content-Digest that is malformed or names no supported algorithm (only
+// sha-256 and sha-512 are), is [ErrMalformed] (a message that cannot be
+// checked, not an attack); and a
 // nonce, when present, was not accepted before for the same keyid, or
 // [ErrReplayed]. A key source or replay store that cannot answer makes the
 // verification fail with [ErrUnavailable], never pass.

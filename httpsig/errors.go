@@ -11,7 +11,11 @@ var (
 	ErrMissing = errors.New("httpsig: signature missing")
 	// ErrMalformed: Signature-Input, Signature or a signature parameter cannot
 	// be parsed (RFC 8941, RFC 9421 §4), a component is repeated or unknown, a
-	// label of Signature-Input has no Signature, or a limit is exceeded.
+	// label of Signature-Input has no Signature, or a limit is exceeded; also
+	// a covered Content-Digest that is malformed or names no supported
+	// algorithm, and a body that cannot be read (the client went away) or is
+	// longer than the verifier reads: a message that cannot be checked, not
+	// a forgery.
 	ErrMalformed = errors.New("httpsig: signature malformed")
 	// ErrInvalid: the signature does not verify. Deliberately generic.
 	ErrInvalid = errors.New("httpsig: invalid signature")
@@ -24,7 +28,7 @@ var (
 	// contradicts the algorithm of the key.
 	ErrUnknownKey = errors.New("httpsig: unknown key")
 	// ErrDigestMismatch: the Content-Digest the signature covers does not match
-	// the body (RFC 9530).
+	// the body (RFC 9530): a forgery, or a body altered in transit.
 	ErrDigestMismatch = errors.New("httpsig: content digest mismatch")
 	// ErrInsufficient: the signature does not cover a component or carry a
 	// parameter the verifier requires.

@@ -257,7 +257,9 @@ func WithAlgorithms(algs ...Algorithm) VerifierOption {
 }
 
 // WithMaxBodySize sets how many bytes of a body the verifier reads to check
-// it against Content-Digest; a longer body fails with [ErrDigestMismatch].
+// it against Content-Digest; a longer body fails with [ErrMalformed] (it
+// cannot be checked; [ErrDigestMismatch] is kept for a body that does not
+// match its digest, a forgery).
 // The default is [DefaultMaxBodySize].
 func WithMaxBodySize(n int64) VerifierOption {
 	return verifierOptionFunc(func(c *verifierConfig) { c.maxBody = n })

@@ -442,11 +442,14 @@ func (b *bodyReader) bytes() ([]byte, error) {
 	data, err := readBounded(rc, b.max, b.hint)
 	_ = rc.Close()
 	*b.rc = io.NopCloser(bytes.NewReader(data))
+	// Neither is a forgery, so neither is ErrDigestMismatch (logged as an
+	// attack): a body that cannot be read (the client went away) or is
+	// longer than the verifier reads is a message the verifier cannot check.
 	switch {
 	case err != nil:
-		b.err = fmt.Errorf("%w: reading the body: %w", ErrDigestMismatch, err)
+		b.err = fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
 	case int64(len(data)) > b.max:
-		b.err = fmt.Errorf("%w: body larger than the verifier reads", ErrDigestMismatch)
+		b.err = fmt.Errorf("%w: body larger than the verifier reads", ErrMalformed)
 	}
 	b.buf = data
 	return b.buf, b.err

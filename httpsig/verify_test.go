@@ -177,7 +177,7 @@ func TestVerifyRefusals(t *testing.T) {
 		}},
 		{name: "not the required label", want: httpsig.ErrMissing, opts: []httpsig.VerifierOption{httpsig.WithLabel("partner")}},
 		{name: "not the required tag", want: httpsig.ErrMissing, opts: []httpsig.VerifierOption{httpsig.WithTag("payments")}},
-		{name: "body larger than the verifier reads", want: httpsig.ErrDigestMismatch, opts: []httpsig.VerifierOption{httpsig.WithMaxBodySize(8)}},
+		{name: "body larger than the verifier reads", want: httpsig.ErrMalformed, opts: []httpsig.VerifierOption{httpsig.WithMaxBodySize(8)}},
 		{name: "unsupported component parameter", want: httpsig.ErrMalformed, mutate: func(_ *testing.T, _ *fixture, r *http.Request) {
 			r.Header.Set("Signature-Input", strings.Replace(r.Header.Get("Signature-Input"), `"content-type"`, `"content-type";tr`, 1))
 		}},

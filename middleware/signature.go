@@ -80,7 +80,10 @@ func WithInsecureUnsignedBody() SignatureOption {
 //
 //   - httpsig.ErrMissing: 401 signature_missing, with the Accept-Signature
 //     field of [WithAcceptSignature];
-//   - httpsig.ErrMalformed: 400 signature_malformed;
+//   - httpsig.ErrMalformed: 400 signature_malformed, which includes a
+//     covered Content-Digest that is malformed or names no supported
+//     algorithm, and a body that cannot be read or is longer than v reads
+//     (not forgeries, logged at Info);
 //   - httpsig.ErrInvalid: 401 signature_invalid;
 //   - httpsig.ErrExpired: 401 signature_expired;
 //   - httpsig.ErrReplayed: 401 signature_replayed;

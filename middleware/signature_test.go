@@ -182,6 +182,19 @@ func TestVerifySignaturesRefuses(t *testing.T) {
 			r.Body = io.NopCloser(strings.NewReader(`{"qty":9}`))
 			return r
 		}, 401, guard.ReasonDigestMismatch, "WARN"},
+		// Not forgeries, so not digest_mismatch (Warn): a digest the
+		// verifier cannot use, a body longer than it reads.
+		{"unsupported content-digest", func() *http.Request {
+			r := s.post(t, `{"qty":1}`, false)
+			r.Header.Set(digest.ContentDigest, "md5=:HUXZLQLMuI/KZ5KDcJPcOA==:")
+			require.NoError(t, sg.SignRequest(r))
+			return r
+		}, 400, guard.ReasonSignatureMalformed, "INFO"},
+		{"body longer than the verifier reads", func() *http.Request {
+			r := s.post(t, strings.Repeat("x", httpsig.DefaultMaxBodySize+1), true)
+			require.NoError(t, sg.SignRequest(r))
+			return r
+		}, 400, guard.ReasonSignatureMalformed, "INFO"},
 		{"body not covered", func() *http.Request {
 			r := s.post(t, `{"qty":1}`, false)
 			require.NoError(t, noDigest.SignRequest(r))
