@@ -102,6 +102,11 @@
 // challenge ([Refusal.HTTPStatus]): RFC 9421 defines no authentication
 // scheme.
 //
+// A service that authenticates messages only, such as a receiver of payment
+// provider webhooks (no mTLS, no token), records these refusals with a guard
+// of [NewRecorder], which needs no authenticator; it fails closed, its Check
+// refusing every request (500, reason internal).
+//
 // # Steps
 //
 // [Guard.Check] runs authentication, then authorization, then, for a request

@@ -39,15 +39,34 @@ func New(a *authn.Authenticator, opts ...Option) (*Guard, error) {
 	if a == nil {
 		return nil, fmt.Errorf("%w: guard: nil Authenticator", authn.ErrInvalidConfig)
 	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGuard(c)
+	if err != nil {
+		return nil, err
+	}
+	g.a = a
+	g.tokenDPoP = a.Policy().Token == authn.DPoPBoundToken
+	g.deferReplay = (c.limits != nil || c.risk != nil) && a.Policy().Token != authn.NoToken
+	return g, nil
+}
+
+// newConfig is the configuration of opts over the defaults.
+func newConfig(opts []Option) (config, error) {
 	c := config{meters: otel.GetMeterProvider(), algs: "ES256 ES384 EdDSA Ed25519 PS256 RS256", logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
 		}
 	}
-	if c.err != nil {
-		return nil, c.err
-	}
+	return c, c.err
+}
+
+// newGuard is a guard of c without an authenticator: its telemetry and its
+// refusal log.
+func newGuard(c config) (*Guard, error) {
 	tel, err := newTelemetry(c.meters)
 	if err != nil {
 		return nil, err
@@ -56,8 +75,7 @@ func New(a *authn.Authenticator, opts ...Option) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{a: a, cfg: c, tel: tel, refusals: refusals, tokenDPoP: a.Policy().Token == authn.DPoPBoundToken,
-		deferReplay: (c.limits != nil || c.risk != nil) && a.Policy().Token != authn.NoToken}, nil
+	return &Guard{cfg: c, tel: tel, refusals: refusals}, nil
 }
 
 // Result is the outcome of [Guard.Check]: a principal, or a refusal.
@@ -96,7 +114,8 @@ type Result struct {
 // Then the decision is recorded (span attributes and metrics, see the
 // package documentation) and a refusal logged. A nil ctx or req is refused
 // as a bad request; a nil Guard refuses every request as [ClassInternal],
-// unrecorded.
+// unrecorded, and a guard of [NewRecorder] as ClassInternal too, recorded
+// and logged.
 func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 	if g == nil {
 		return Result{Refusal: nilGuard()}
@@ -105,6 +124,9 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 		return Result{Refusal: g.Reject(ctx, req, "The request is missing.")}
 	}
 	start := time.Now()
+	if g.a == nil { // a recorder (NewRecorder): it authenticates nobody
+		return Result{Refusal: g.refuseAuthn(ctx, req, start, internalVerdict, errRecorder)}
+	}
 	var replay *replaydefer.Collector
 	if g.deferReplay {
 		ctx, replay = replaydefer.NewContext(ctx)

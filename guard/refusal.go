@@ -284,7 +284,7 @@ func classify(err error) verdict {
 		return verdict{ClassUnauthenticated, "invalid_token", ReasonTokenInvalid, false, "The access token is not valid."}
 	}
 	// Anything else is a fault on the server's side; refuse without detail.
-	return verdict{ClassInternal, "", ReasonInternal, false, "Authentication failed."}
+	return internalVerdict
 }
 
 // refusal is the answer to the authentication error err of req, as v
@@ -404,6 +404,9 @@ func (g *Guard) challenges(req *inbound.Request, v verdict) []string {
 	case v.class != ClassUnauthenticated || v.reason == ReasonPeerMissing || v.reason == ReasonPeerInvalid:
 		return nil
 	case v.reason == ReasonMissingToken:
+		if g.a == nil {
+			return nil
+		}
 		switch g.a.Policy().Token {
 		case authn.DPoPBoundToken:
 			return []string{g.challenge(true, "")}

@@ -8,10 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
-
-	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/guard"
 	"github.com/ztkit/ztkit/middleware"
 	"github.com/ztkit/ztkit/webhook"
@@ -28,16 +24,12 @@ func ExampleVerifyWebhooks() {
 		return
 	}
 	defer v.Close()
-	// The service's authenticator, here the mTLS policy of its internal
-	// routes; the guard records and logs the webhook refusals with every
-	// other refusal (guard.WithLogger, guard.WithMeterProvider).
-	td := spiffeid.RequireTrustDomainFromString("shop.example")
-	a, err := authn.New(authn.Policy{Peer: authn.MatchMemberOf(td)}, authn.WithX509Bundles(x509bundle.New(td)))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	g, err := guard.New(a)
+	// A service that receives only webhooks (no mTLS, no token) needs no
+	// authenticator: a recorder guard records and logs the refusals with
+	// the same metrics and log as every refusal (guard.WithLogger,
+	// guard.WithMeterProvider). A service with other routes passes its own
+	// guard (guard.New) instead.
+	g, err := guard.NewRecorder()
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -98,7 +98,8 @@ func WithInsecureUnsignedBody() SignatureOption {
 // defines no authentication scheme. The middleware authenticates a message,
 // not a caller: it puts no [authn.Principal] in the context. To require both
 // a token and a signature, wrap it with the middleware of [New] or
-// [FromGuard], on the same guard.
+// [FromGuard], on the same guard; a service that authenticates messages
+// only can record refusals with a guard of guard.NewRecorder.
 //
 // It fails with an error matching authn.ErrInvalidConfig when g or v is nil or
 // an option is invalid.

@@ -64,11 +64,23 @@ func newVerifyGuard(t *testing.T) *verifyGuard {
 	iss := shoprig.NewIssuer(t, shoprig.TrustDomain)
 	a, err := authn.New(authn.Policy{Peer: authn.MatchID(shoprig.Checkout)}, authn.WithX509Bundles(iss.X509Bundle()))
 	require.NoError(t, err)
+	return newVerifyGuardOf(t, func(opts ...guard.Option) (*guard.Guard, error) { return guard.New(a, opts...) })
+}
+
+// newRecorderGuard is a verifyGuard of guard.NewRecorder: no authenticator,
+// as in a service that receives only webhooks.
+func newRecorderGuard(t *testing.T) *verifyGuard {
+	t.Helper()
+	return newVerifyGuardOf(t, guard.NewRecorder)
+}
+
+func newVerifyGuardOf(t *testing.T, build func(...guard.Option) (*guard.Guard, error)) *verifyGuard {
+	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
 	log := &syncBuffer{}
-	g, err := guard.New(a, guard.WithMeterProvider(mp), guard.WithLogger(slog.New(slog.NewJSONHandler(log, nil))))
+	g, err := build(guard.WithMeterProvider(mp), guard.WithLogger(slog.New(slog.NewJSONHandler(log, nil))))
 	require.NoError(t, err)
 	return &verifyGuard{g: g, reader: reader, log: log}
 }

@@ -67,6 +67,12 @@ func WithMaxBody(n int64) WebhookOption {
 // is refused with 400 invalid_request. A sender retries a webhook on any
 // answer but 2xx, so a refused replay costs it nothing.
 //
+// A service that receives only webhooks (payment provider callbacks: no
+// mTLS, no token) builds g with guard.NewRecorder, which needs no
+// authenticator and records refusals; its Check refuses everything, so it
+// cannot let an unauthenticated request through other middleware by
+// mistake.
+//
 // It fails with an error matching authn.ErrInvalidConfig when g or v is nil or
 // an option is invalid.
 func VerifyWebhooks(g *guard.Guard, v WebhookVerifier, opts ...WebhookOption) (func(http.Handler) http.Handler, error) {

@@ -36,7 +36,11 @@ type hookShop struct {
 
 func newHookShop(t *testing.T, v middleware.WebhookVerifier, opts ...middleware.WebhookOption) *hookShop {
 	t.Helper()
-	vg := newVerifyGuard(t)
+	return newHookShopOf(t, newVerifyGuard(t), v, opts...)
+}
+
+func newHookShopOf(t *testing.T, vg *verifyGuard, v middleware.WebhookVerifier, opts ...middleware.WebhookOption) *hookShop {
+	t.Helper()
 	mw, err := middleware.VerifyWebhooks(vg.g, v, opts...)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
