@@ -17,7 +17,7 @@ import (
 // once; the same delivery again is refused as a replay, and a changed body
 // as a forgery.
 func ExampleVerifyWebhooks() {
-	secret := webhook.GenerateSecret() // in production, from a secrets.Source (webhook.WithSource)
+	secret := webhook.GenerateSecret().Reveal() // in production, from a secrets.Source (webhook.WithSource)
 	v, err := webhook.NewStandard(webhook.WithSecrets(secret))
 	if err != nil {
 		fmt.Println(err)

@@ -19,7 +19,7 @@ import (
 // authenticator needed; the same guard given to middleware that
 // authenticates lets nothing through (fail closed).
 func TestVerifyWebhooksRecorder(t *testing.T) {
-	secret := webhook.GenerateSecret()
+	secret := webhook.GenerateSecret().Reveal()
 	v, err := webhook.NewStandard(webhook.WithSecrets(secret))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, v.Close()) })

@@ -80,7 +80,7 @@ func (s *hookShop) request(t *testing.T, body string, h http.Header) *http.Reque
 // a replay, a changed body, a stale timestamp, no signature, a garbled
 // header and a body over the limit are refused, recorded and logged.
 func TestVerifyWebhooksStandard(t *testing.T) {
-	secret := webhook.GenerateSecret()
+	secret := webhook.GenerateSecret().Reveal()
 	v, err := webhook.NewStandard(webhook.WithSecrets(secret))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, v.Close()) })

@@ -39,7 +39,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 	b.Run("standard-v1a", func(b *testing.B) {
-		pub, priv := webhook.GenerateKeyPair()
+		pub, priv := keyPair()
 		v, err := webhook.NewStandard(webhook.WithSecrets(pub), webhook.WithClock(clock), webhook.WithReplayStore(acceptAll{}))
 		if err != nil {
 			b.Fatal(err)

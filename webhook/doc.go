@@ -57,7 +57,8 @@
 //
 // Verifiers and signers, and the keys they hold, print as [REDACTED] through
 // fmt, slog and encoding/json. [GenerateSecret] and [GenerateKeyPair] make new
-// keys for a sender.
+// keys for a sender, as redact.Secret values that print as [REDACTED] too:
+// Reveal returns the string to store or to give to a verifier or signer.
 //
 // # Errors
 //

@@ -129,8 +129,9 @@ func ExampleWithSource() {
 // so that its receivers hold only the public key.
 func ExampleNewStandardSigner() {
 	public, private := webhook.GenerateKeyPair() // keep private in a secrets backend
+	fmt.Println(private)                         // it never prints
 
-	s, err := webhook.NewStandardSigner(private)
+	s, err := webhook.NewStandardSigner(private.Reveal())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -159,5 +160,6 @@ func ExampleNewStandardSigner() {
 	}
 	fmt.Println(msg.ID(), msg.Scheme())
 	// Output:
+	// [REDACTED]
 	// msg_2KWPBgLlAfxdpx2AI54pPJ85f4W standard-webhooks/v1a
 }

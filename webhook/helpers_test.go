@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztkit/ztkit/webhook"
 )
 
 // Test keys. They are made up for the tests; none is used anywhere else.
@@ -101,4 +103,11 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// keyPair is webhook.GenerateKeyPair with the private key revealed, for the
+// tests that give it to a signer.
+func keyPair() (public, private string) {
+	pub, priv := webhook.GenerateKeyPair()
+	return pub, priv.Reveal()
 }

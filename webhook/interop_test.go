@@ -101,7 +101,7 @@ func TestInteropStandardWebhooksSignsZtkitVerifies(t *testing.T) {
 	for _, n := range []int{webhook.MinSecretBytes, 32, webhook.MaxSecretBytes} {
 		t.Run(strconv.Itoa(n)+" bytes", func(t *testing.T) {
 			secret := interopSecret(t, n)
-			otherPub, _ := webhook.GenerateKeyPair()
+			otherPub, _ := keyPair()
 			v, err := webhook.NewStandard(webhook.WithSecrets(interopSecret(t, 32), otherPub, secret))
 			require.NoError(t, err)
 			rcv := newWebhookReceiver(t, v)
@@ -167,7 +167,7 @@ func TestInteropZtkitSignsStandardWebhooksVerifies(t *testing.T) {
 
 	t.Run("rotation", func(t *testing.T) {
 		next := interopSecret(t, 32)
-		_, edPriv := webhook.GenerateKeyPair()
+		_, edPriv := keyPair()
 		signer, err := webhook.NewStandardSigner(next, secret, edPriv)
 		require.NoError(t, err)
 		h := http.Header{}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ztkit/ztkit/httpsig"
 	"github.com/ztkit/ztkit/internal/redacted"
+	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/secrets"
 )
 
@@ -168,24 +169,30 @@ func parseStripeKey(s string) (key, error) {
 
 // GenerateSecret returns a new random secret, "whsec_" and 32 random bytes in
 // base64: a Standard Webhooks v1 secret, also usable as a Stripe-style endpoint
-// secret. Hand it to the receiver over a secret channel (a secrets backend),
-// never in a log.
-func GenerateSecret() string {
+// secret. Like every secret of ztkit it prints, logs and marshals as
+// [REDACTED] (a redact.Secret); its Reveal method returns the string to store
+// in a secrets backend, or to give to [WithSecrets] and
+// [NewStandardSigner]. Hand it to the receiver over a secret channel, never
+// in a log.
+func GenerateSecret() redact.Secret[string] {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
-	return PrefixSecret + base64.StdEncoding.EncodeToString(b)
+	return redact.NewSecret(PrefixSecret + base64.StdEncoding.EncodeToString(b))
 }
 
 // GenerateKeyPair returns a new Ed25519 key pair for Standard Webhooks v1a:
-// the "whpk_" public key the receivers verify with and the "whsk_" private key
-// (the 32-byte seed) the sender signs with.
-func GenerateKeyPair() (public, private string) {
+// the "whpk_" public key the receivers verify with, a plain string since it
+// is not secret, and the "whsk_" private key (the 32-byte seed) the sender
+// signs with, which prints, logs and marshals as [REDACTED] (a
+// redact.Secret): its Reveal method returns the string to store in a secrets
+// backend or give to [NewStandardSigner].
+func GenerateKeyPair() (public string, private redact.Secret[string]) {
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed) // crypto/rand.Read never fails (Go 1.24+).
 	priv := ed25519.NewKeyFromSeed(seed)
 	pub, _ := priv.Public().(ed25519.PublicKey)
 	return PrefixPublicKey + base64.StdEncoding.EncodeToString(pub),
-		PrefixPrivateKey + base64.StdEncoding.EncodeToString(seed)
+		redact.NewSecret(PrefixPrivateKey + base64.StdEncoding.EncodeToString(seed))
 }
 
 // keyring holds the keys a Verifier tries: fixed ones, or those of a

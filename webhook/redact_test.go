@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 func TestSecretsNeverPrint(t *testing.T) {
-	pub, priv := webhook.GenerateKeyPair()
+	pub, priv := keyPair()
 	v, err := webhook.NewStandard(webhook.WithSecrets(testSecret, pub))
 	require.NoError(t, err)
 	sv, err := webhook.NewStripe(webhook.WithSecrets(stripeSecret))
@@ -68,4 +69,40 @@ func TestMessageLogLine(t *testing.T) {
 	logger.Info("webhook accepted", "webhook", msg)
 	assert.Equal(t, "level=INFO msg=\"webhook accepted\" webhook.id=msg_1 webhook.timestamp=1765000000 webhook.scheme=standard-webhooks/v1\n", buf.String())
 	assert.Equal(t, time.Unix(1765000000, 0), msg.Timestamp())
+}
+
+// TestGeneratedKeysNeverPrint: GenerateSecret and GenerateKeyPair return the
+// secret halves as redact.Secret values, which print, marshal and log as
+// [REDACTED]; Reveal gives the key, which a signer and a verifier take.
+func TestGeneratedKeysNeverPrint(t *testing.T) {
+	secret := webhook.GenerateSecret()
+	public, private := webhook.GenerateKeyPair()
+	for name, x := range map[string]any{"secret": secret, "private key": private} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			assert.Equal(t, "[REDACTED]", fmt.Sprintf(verb, x), name+" "+verb)
+		}
+		j, err := json.Marshal(map[string]any{"x": x})
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"x":"[REDACTED]"}`, string(j), name)
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "x", x)
+		assert.Contains(t, buf.String(), `"x":"[REDACTED]"`, name)
+	}
+	assert.True(t, strings.HasPrefix(secret.Reveal(), webhook.PrefixSecret))
+	assert.True(t, strings.HasPrefix(private.Reveal(), webhook.PrefixPrivateKey))
+	assert.True(t, strings.HasPrefix(public, webhook.PrefixPublicKey))
+	assert.False(t, webhook.GenerateSecret().Reveal() == secret.Reveal(), "two secrets are different")
+
+	// The revealed keys work: v1 with the secret, v1a with the key pair.
+	s, err := webhook.NewStandardSigner(secret.Reveal(), private.Reveal())
+	require.NoError(t, err)
+	v, err := webhook.NewStandard(webhook.WithSecrets(secret.Reveal(), public))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, v.Close()) })
+	h := http.Header{}
+	body := []byte(`{"type":"payment.succeeded"}`)
+	require.NoError(t, s.Sign(h, "msg_1", time.Now(), body))
+	msg, err := v.Verify(t.Context(), h, body)
+	require.NoError(t, err)
+	assert.Equal(t, "msg_1", msg.ID())
 }

@@ -93,7 +93,7 @@ func TestRotationFromSource(t *testing.T) {
 }
 
 func TestRotationTwiceKeepsOnlyThePrevious(t *testing.T) {
-	third := webhook.GenerateSecret()
+	third := webhook.GenerateSecret().Reveal()
 	src, p := newRotatingSource(t, testSecret)
 	clk := newClock(t0)
 	v, err := webhook.NewStandard(webhook.WithSource(src, "webhook_secret"), webhook.WithClock(clk.Now))
@@ -126,7 +126,7 @@ func TestRotationToAnUnusableValue(t *testing.T) {
 	for name, fields := range map[string]map[string]string{
 		"malformed key": {"webhook_secret": "not-a-key"},
 		"field absent":  {"other_field": otherSecret},
-		"private key":   {"webhook_secret": func() string { _, priv := webhook.GenerateKeyPair(); return priv }()},
+		"private key":   {"webhook_secret": func() string { _, priv := keyPair(); return priv }()},
 	} {
 		t.Run(name, func(t *testing.T) {
 			const grace = time.Minute

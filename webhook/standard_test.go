@@ -81,7 +81,7 @@ func TestStandardSpecHeadersExample(t *testing.T) {
 	// separated by a space; both parse, and a verifier holding the matching
 	// key accepts the message whichever signature it checks.
 	body := []byte(`{"type":"contact.created"}`)
-	pub, priv := webhook.GenerateKeyPair()
+	pub, priv := keyPair()
 	s, err := webhook.NewStandardSigner(testSecret, priv)
 	require.NoError(t, err)
 	h := http.Header{}
@@ -117,7 +117,7 @@ func TestStandardAccepts(t *testing.T) {
 	ts := t0.Unix()
 	good := standardV1(t, testSecret, "msg_1", ts, body)
 	wrong := standardV1(t, otherSecret, "msg_1", ts, body)
-	_, otherPriv := webhook.GenerateKeyPair()
+	_, otherPriv := keyPair()
 	os, err := webhook.NewStandardSigner(otherPriv)
 	require.NoError(t, err)
 	hv1a := http.Header{}
@@ -173,7 +173,7 @@ func TestStandardRefusals(t *testing.T) {
 		return standardHeader(id, ts, standardV1(t, testSecret, id, ts, b))
 	}
 	v1a := func() string {
-		_, priv := webhook.GenerateKeyPair()
+		_, priv := keyPair()
 		s, err := webhook.NewStandardSigner(priv)
 		require.NoError(t, err)
 		h := http.Header{}
@@ -330,7 +330,7 @@ func TestStandardReplayStoreUnavailable(t *testing.T) {
 func TestStandardV1a(t *testing.T) {
 	ctx := context.Background()
 	body := []byte(`{"type":"order.shipped"}`)
-	pub, priv := webhook.GenerateKeyPair()
+	pub, priv := keyPair()
 	s, err := webhook.NewStandardSigner(priv)
 	require.NoError(t, err)
 	v, err := webhook.NewStandard(webhook.WithSecrets(pub), webhook.WithClock(func() time.Time { return t0 }))
@@ -356,10 +356,10 @@ func TestStandardV1a(t *testing.T) {
 func TestStandardEd25519WorkIsBounded(t *testing.T) {
 	ctx := context.Background()
 	body := []byte(`{}`)
-	pub, priv := webhook.GenerateKeyPair()
+	pub, priv := keyPair()
 	var others []string
 	for i := 0; i < 3; i++ {
-		p, _ := webhook.GenerateKeyPair()
+		p, _ := keyPair()
 		others = append(others, p)
 	}
 	v, err := webhook.NewStandard(webhook.WithSecrets(append(others, pub)...), webhook.WithClock(func() time.Time { return t0 }))
@@ -388,7 +388,7 @@ func TestStandardEd25519WorkIsBounded(t *testing.T) {
 }
 
 func TestStandardKeys(t *testing.T) {
-	pub, priv := webhook.GenerateKeyPair()
+	pub, priv := keyPair()
 	b64 := func(n int) string { return base64.StdEncoding.EncodeToString(make([]byte, n)) }
 	tests := []struct {
 		name           string
