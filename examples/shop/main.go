@@ -60,6 +60,19 @@
 // connection, and an impostor at checkout's address, refused in the TLS
 // handshake before a byte of the request is sent.
 //
+// Payments also exchanges signed messages with the outside (signed.go). The
+// payment provider delivers a webhook to its HTTPS endpoint, signed with
+// Standard Webhooks v1 under a secret payments reads from package secrets
+// (embedded, or OpenBao KV with -vault-addr); middleware.VerifyWebhooks
+// accepts it once, and refuses it replayed (signature_replayed) and with its
+// amount changed (signature_invalid). Payments asks a fraud-screening partner
+// about the order with an RFC 9421 signed request (httpsig.Transport:
+// Content-Digest, ecdsa-p256-sha256, created, keyid, nonce) through an egress
+// allow-list of its own; the partner verifies it with
+// middleware.VerifySignatures, and refuses the request with its body changed
+// on the way (digest_mismatch) and one without a signature
+// (signature_missing).
+//
 //	go run ./examples/shop                                    # run the scenario, print each request and decision, exit 0
 //	go run ./examples/shop -serve                             # then keep the services running
 //	go run ./examples/shop -policy my-policy.json -serve      # watch a policy file of your own
@@ -67,7 +80,7 @@
 //	go run ./examples/shop -redis-addr 127.0.0.1:6379         # rate-limit and velocity counters in Redis
 //	go run ./examples/shop -workload-api unix:///run/spire/agent.sock   # identities from a SPIRE agent
 //	go run ./examples/shop -vault-addr https://127.0.0.1:8200 -vault-cacert ca.pem \
-//		-vault-role-id ROLE -vault-secret-id-file secret-id   # payments' processor key from OpenBao KV
+//		-vault-role-id ROLE -vault-secret-id-file secret-id   # payments' processor key and webhook secret from OpenBao KV
 package main
 
 import (
@@ -255,6 +268,14 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	defer sfEgress.CloseIdleConnections()
 
+	// Payments' webhook endpoint for the payment provider, and the partner
+	// it calls with signed requests (signed.go).
+	signed, err := startSigned(ctx, key, logger, p.line)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, signed.Close()) }()
+
 	for _, l := range w.describe {
 		p.line("%s", l)
 	}
@@ -271,6 +292,8 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	p.line("limits:   POST /orders: %d per customer (the token's subject) per %s (guard.WithRateLimits); counters %s", ordersMax, ordersWindow, ctrs.where)
 	p.line("payments: %s (gRPC %s: the mTLS peer above, a DPoP-bound token for %s acted on by checkout, then the policy)", ps.url, chargeMethod, paymentsAudience)
 	p.line("payments: card processor key from %s", key.describe())
+	p.line("payments: webhooks at %s%s (Standard Webhooks v1, middleware.VerifyWebhooks); secret from %s", signed.hooks.URL, strings.TrimPrefix(webhookRoute, "POST "), signed.secretFrom)
+	p.line("payments: egress allow-list: %s (the fraud-screening partner) only; requests signed with httpsig.Transport, keyid %s", signed.partner.URL, paymentsKeyID)
 	p.line("%s", describeEgress(sfEgress, w))
 	if policy.text != nil {
 		p.line("policy:   embedded policy.json written to %s, watched every %s (edit it while -serve runs)", policy.path, pollInterval)
@@ -279,7 +302,7 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 	}
 	p.line("")
 
-	if err := scenario(ctx, p, &stage{id: id, idURL: idURL, coURL: coURL, payURL: ps.url, pay: pay, w: w, co: co, policy: policy, egress: sfEgress, log: logger}); err != nil {
+	if err := scenario(ctx, p, &stage{id: id, idURL: idURL, coURL: coURL, payURL: ps.url, pay: pay, w: w, co: co, policy: policy, egress: sfEgress, log: logger, signed: signed}); err != nil {
 		return err
 	}
 	if !*serve {
@@ -344,6 +367,8 @@ type stage struct {
 	egress *egress.Transport
 	// log is the shop's redacting structured log.
 	log *slog.Logger
+	// signed are the provider, payments' webhook endpoint and the partner.
+	signed *signedParties
 }
 
 // scenario plays the storefront's and the attacker's requests and checks each outcome.
@@ -498,6 +523,12 @@ func scenario(ctx context.Context, p *printer, s *stage) error {
 		return err
 	}
 	if err := s.rateLimitSteps(ctx, p, proofer); err != nil {
+		return err
+	}
+	if err := s.webhookSteps(ctx, p); err != nil {
+		return err
+	}
+	if err := s.partnerSteps(ctx, p); err != nil {
 		return err
 	}
 	p.line("")
@@ -831,6 +862,15 @@ func describe(peer string, h http.Header) string {
 	}
 	if len(h["Dpop"]) > 0 {
 		parts = append(parts, "DPoP proof")
+	}
+	if h.Get("Webhook-Signature") != "" {
+		parts = append(parts, "webhook signature")
+	}
+	if h.Get("Content-Digest") != "" {
+		parts = append(parts, "Content-Digest")
+	}
+	if h.Get("Signature") != "" {
+		parts = append(parts, "RFC 9421 signature")
 	}
 	if len(parts) == 0 {
 		return ""

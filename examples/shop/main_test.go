@@ -45,6 +45,7 @@ func TestShopScenario(t *testing.T) {
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
 	assertWrongPeer(t, got)
 	assertStorefrontActs(t, got)
+	assertSigned(t, got, signedSecretFrom)
 	assertEgress(t, got, "spiffe://shop.example/checkout",
 		"storefront: POST [DPoP token, DPoP proof] → refused in the TLS handshake (egress: https://127.0.0.1:",
 		" (server_identity): server identity refused: authn: peer not authorized: spiffe://shop.example/impostor)",
@@ -76,6 +77,7 @@ func TestShopWithWorkloadAPI(t *testing.T) {
 	assertHotReload(t, got)
 	assertEgress(t, got, "spiffe://ztkit.test/workload", agentImpostor("spiffe://ztkit.test/workload")...)
 	assertGRPC(t, got, "spiffe://ztkit.test/workload")
+	assertSigned(t, got, signedSecretFrom)
 	assert.Contains(t, got, "18. Wrong peer: skipped, the agent serves the storefront and checkout one SVID")
 	assert.Contains(t, got, "20. The storefront acting for the customer: skipped, the agent serves the storefront and checkout one SVID")
 }
@@ -117,6 +119,7 @@ func TestShopWithSPIRE(t *testing.T) {
 	assertHotReload(t, got)
 	assertEgress(t, got, id, agentImpostor(id)...)
 	assertGRPC(t, got, id)
+	assertSigned(t, got, signedSecretFrom)
 }
 
 // agentImpostor is what step 14 prints with identities from an agent: the
@@ -439,6 +442,7 @@ func TestShopWithPolicyFile(t *testing.T) {
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
 	assertWrongPeer(t, got)
 	assertStorefrontActs(t, got)
+	assertSigned(t, got, signedSecretFrom)
 	assert.NotContains(t, got, "authz: policy loaded")
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ztkit/ztkit/secrets"
 	"github.com/ztkit/ztkit/secrets/vault"
+	"github.com/ztkit/ztkit/webhook"
 )
 
 // Payments' processor key: the API key payments authenticates to the card
@@ -49,6 +50,7 @@ type vaultFlags struct {
 	roleID, secretIDFile string
 	tokenFile            string
 	kvMount, kvPath      string
+	webhookPath          string
 	refresh              time.Duration
 }
 
@@ -60,6 +62,7 @@ func (f *vaultFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tokenFile, "vault-token-file", "", "for development, instead of AppRole: file holding a Vault token (such as ~/.vault-token after `bao login`)")
 	fs.StringVar(&f.kvMount, "vault-kv-mount", "secret", "mount path of the KV v2 engine holding the processor key")
 	fs.StringVar(&f.kvPath, "vault-kv-path", "shop/payments/processor", "path of the processor key's secret in that engine; its field "+processorKeyField+" is the key")
+	fs.StringVar(&f.webhookPath, "vault-webhook-path", "shop/payments/provider-webhook", "path, in the same engine, of the payment provider's webhook secret; its field "+webhook.DefaultSecretField+" is the secret (whsec_...)")
 	fs.DurationVar(&f.refresh, "vault-refresh", secrets.DefaultRefresh, "how often payments reads the processor key again, so that a new KV version reaches it")
 }
 
@@ -70,6 +73,8 @@ type processorKey struct {
 	client *vault.Client
 	// from says where the key comes from, for the startup line.
 	from string
+	// flags are the -vault-* flags the key was opened with.
+	flags vaultFlags
 }
 
 // openProcessorKey opens the source of payments' processor key: the embedded
@@ -118,7 +123,7 @@ func openProcessorKey(ctx context.Context, f vaultFlags, logger *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("reading the processor key at %s/%s: %w", f.kvMount, f.kvPath, err)
 	}
-	k := &processorKey{src: src, client: c,
+	k := &processorKey{src: src, client: c, flags: f,
 		from: fmt.Sprintf("OpenBao/Vault KV v2 %s/%s at %s (logged in with %s), read again every %s", f.kvMount, f.kvPath, f.addr, how, f.refresh)}
 	sec, err := src.Current()
 	if err == nil {
@@ -130,6 +135,47 @@ func openProcessorKey(ctx context.Context, f vaultFlags, logger *slog.Logger) (_
 		return nil, errors.Join(err, k.Close())
 	}
 	return k, nil
+}
+
+// openWebhookSecret opens the source of payments' webhook secret, the
+// endpoint secret the payment provider signs its deliveries with: an
+// embedded secrets.Static source holding a new random secret when the
+// processor key is embedded, or the KV secret at -vault-webhook-path, read
+// with the same login as the processor key and again every -vault-refresh,
+// so that a secret rotated in KV reaches the verifier without a restart. It
+// also says where the secret comes from, for the startup line.
+func (k *processorKey) openWebhookSecret(ctx context.Context, logger *slog.Logger) (*secrets.Source, string, error) {
+	if k.client == nil {
+		src, err := secrets.NewSource(ctx, webhookSecretName,
+			secrets.Static(map[string]string{webhook.DefaultSecretField: webhook.GenerateSecret().Reveal()}), secrets.WithLogger(logger))
+		return src, signedSecretFrom, err
+	}
+	f := k.flags
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	src, err := secrets.NewSource(ctx, webhookSecretName, k.client.KV(f.kvMount, f.webhookPath),
+		secrets.WithLogger(logger), secrets.WithRefresh(f.refresh))
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the webhook secret at %s/%s: %w", f.kvMount, f.webhookPath, err)
+	}
+	sec, err := src.Current()
+	if err == nil {
+		if _, ok := sec.Reveal(webhook.DefaultSecretField); !ok {
+			err = fmt.Errorf("the secret at %s/%s has no field %s", f.kvMount, f.webhookPath, webhook.DefaultSecretField)
+		}
+	}
+	if err != nil {
+		return nil, "", errors.Join(err, src.Close())
+	}
+	return src, fmt.Sprintf("OpenBao/Vault KV v2 %s/%s, read again every %s; %s", f.kvMount, f.webhookPath, f.refresh, secretVersion(sec)), nil
+}
+
+// secretVersion names the KV version of a secret, never its value.
+func secretVersion(s *secrets.Secret) string {
+	if v := s.Lease().Version; v != "" {
+		return "version " + v
+	}
+	return "no version"
 }
 
 // login returns the login method the flags ask for, and its name.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/secrets"
+	"github.com/ztkit/ztkit/webhook"
 )
 
 // The tests below run against the OpenBao that scripts/test starts
@@ -47,6 +48,8 @@ type shopVault struct {
 	admin        *api.Client
 	addr, caCert string
 	kvPath       string // in the KV v2 engine at "secret"
+	webhookPath  string // the provider's webhook secret, in the same engine
+	webhookKey   string
 	policy       string // may read kvPath
 	roleID       string // an AppRole role with policy
 	secretIDFile string
@@ -81,9 +84,15 @@ func newShopVault(t *testing.T) *shopVault {
 	_, err = admin.KVv2("secret").Put(ctx, v.kvPath, map[string]any{processorKeyField: v.firstKey})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, admin.KVv2("secret").DeleteMetadata(context.Background(), v.kvPath)) })
+	v.webhookPath = "ztkit-tests/" + name + "/provider-webhook"
+	v.webhookKey = webhook.GenerateSecret().Reveal()
+	_, err = admin.KVv2("secret").Put(ctx, v.webhookPath, map[string]any{webhook.DefaultSecretField: v.webhookKey})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, admin.KVv2("secret").DeleteMetadata(context.Background(), v.webhookPath)) })
 
 	require.NoError(t, admin.Sys().PutPolicyWithContext(ctx, v.policy,
-		`path "secret/data/`+v.kvPath+`" { capabilities = ["read"] }`))
+		`path "secret/data/`+v.kvPath+`" { capabilities = ["read"] }
+path "secret/data/`+v.webhookPath+`" { capabilities = ["read"] }`))
 	t.Cleanup(func() { assert.NoError(t, admin.Sys().DeletePolicyWithContext(context.Background(), v.policy)) })
 
 	rolePath := "auth/approle/role/" + name
@@ -126,7 +135,7 @@ func TestShopWithVault(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out, []string{
 		"-vault-addr", v.addr, "-vault-cacert", v.caCert,
 		"-vault-role-id", v.roleID, "-vault-secret-id-file", v.secretIDFile,
-		"-vault-kv-path", v.kvPath,
+		"-vault-kv-path", v.kvPath, "-vault-webhook-path", v.webhookPath,
 	}))
 	got := out.String()
 	for _, want := range []string{
@@ -139,9 +148,10 @@ func TestShopWithVault(t *testing.T) {
 	}
 	assertScenario(t, got, "spiffe://shop.example/storefront")
 	assertGRPC(t, got, "spiffe://shop.example/checkout")
+	assertSigned(t, got, "OpenBao/Vault KV v2 secret/"+v.webhookPath+", read again every 5m0s; version 1")
 	secretID, err := os.ReadFile(v.secretIDFile)
 	require.NoError(t, err)
-	for _, secret := range []string{v.firstKey, strings.TrimSpace(string(secretID)), vaultEnv(t, "ZTKIT_TEST_VAULT_TOKEN")} {
+	for _, secret := range []string{v.firstKey, v.webhookKey, strings.TrimSpace(string(secretID)), vaultEnv(t, "ZTKIT_TEST_VAULT_TOKEN")} {
 		assert.True(t, !strings.Contains(got, secret), "a secret reached the output")
 	}
 }
