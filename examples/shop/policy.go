@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -49,47 +46,15 @@ const (
 
 // policyFile is the checkout's authorization policy: the JSON file that
 // authz.Watch polls, and the engine it feeds.
-type policyFile struct {
-	engine *authz.Engine
-	path   string
-	// text is what the shop wrote to path: the embedded policy for these
-	// workloads. It is nil for a file named with -policy, which the scenario
-	// never writes to.
-	text []byte
-	// dir is the temporary directory that holds path, removed by Close; ""
-	// for a file named with -policy.
-	dir string
-}
+type policyFile = watchedFile[*authz.Engine]
 
 // openPolicy watches the policy file at path or, when path is empty, a copy
 // of the embedded policy for w's identities written to a new temporary
 // directory. The engine logs its decisions and reloads to logger.
-func openPolicy(ctx context.Context, path string, w *workloads, logger *slog.Logger) (_ *policyFile, err error) {
-	opts := []authz.Option{authz.WithPollInterval(pollInterval), authz.WithLogger(logger)}
-	if path != "" {
-		e, err := authz.Watch(ctx, path, opts...)
-		if err != nil {
-			return nil, err
-		}
-		return &policyFile{engine: e, path: path}, nil
-	}
-	dir, err := os.MkdirTemp("", "shop-policy-")
-	if err != nil {
-		return nil, err
-	}
-	pf := &policyFile{path: filepath.Join(dir, "policy.json"), dir: dir, text: forWorkloads(defaultPolicy, w)}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, pf.Close())
-		}
-	}()
-	if err := pf.write(pf.text); err != nil {
-		return nil, err
-	}
-	if pf.engine, err = authz.Watch(ctx, pf.path, opts...); err != nil {
-		return nil, err
-	}
-	return pf, nil
+func openPolicy(ctx context.Context, path string, w *workloads, logger *slog.Logger) (*policyFile, error) {
+	return openWatched(ctx, path, "policy.json", forWorkloads(defaultPolicy, w), func(ctx context.Context, path string) (*authz.Engine, error) {
+		return authz.Watch(ctx, path, authz.WithPollInterval(pollInterval), authz.WithLogger(logger))
+	})
 }
 
 // forWorkloads returns policy with the storefront's and the checkout's
@@ -98,57 +63,6 @@ func openPolicy(ctx context.Context, path string, w *workloads, logger *slog.Log
 func forWorkloads(policy []byte, w *workloads) []byte {
 	out := bytes.ReplaceAll(policy, []byte(strconv.Quote(policyStorefrontID)), []byte(strconv.Quote(w.storefrontID.String())))
 	return bytes.ReplaceAll(out, []byte(strconv.Quote(policyCheckoutID)), []byte(strconv.Quote(w.checkoutID.String())))
-}
-
-// write replaces the policy file atomically (writeFile).
-func (pf *policyFile) write(text []byte) error { return writeFile(pf.path, text) }
-
-// writeFile replaces the file at path atomically: a new file renamed over
-// the old, so a watching engine never reads half of one.
-func writeFile(path string, text []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".edit-*.json")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(text)
-	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
-}
-
-// swap writes text and waits for the engine to load it.
-func (pf *policyFile) swap(ctx context.Context, text []byte) error {
-	// Take the channel before writing: a swap between the write and a call
-	// to WaitUntilUpdated would be missed.
-	updated := pf.engine.Updated()
-	if err := pf.write(text); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	select {
-	case <-updated:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("the policy engine did not load the new policy: %w (last error: %v)", ctx.Err(), pf.engine.LastError())
-	}
-}
-
-// Close stops watching and removes the temporary copy, if any.
-func (pf *policyFile) Close() error {
-	var err error
-	if pf.engine != nil {
-		err = pf.engine.Close()
-	}
-	if pf.dir != "" {
-		err = errors.Join(err, os.RemoveAll(pf.dir))
-	}
-	return err
 }
 
 // replaceOnce replaces old in text with new, and fails unless old occurs
