@@ -67,10 +67,10 @@ type replayRiskContender struct {
 // test Redis (the second for ztkit's replay store when it is not to share
 // the first) hooked by one round-trip counter.
 type replayRiskEnv struct {
-	rig              *rig
-	client, client2  *redis.Client
-	trips            *riskTrips
-	thumbprint, card string
+	rig             *rig
+	client, client2 *redis.Client
+	trips           *riskTrips
+	thumbprint      string
 }
 
 func newReplayRiskEnv(tb testing.TB) *replayRiskEnv {
