@@ -84,6 +84,17 @@ type message struct {
 // build appends to dst the signature base (RFC 9421 §2.5) for components and the serialized signature
 // parameters sigParams, which is the inner list with its parameters.
 func (m *message) build(dst []byte, components []Component, sigParams string) ([]byte, error) {
+	dst, err := m.appendComponents(dst, components)
+	if err != nil {
+		return nil, err
+	}
+	dst = append(dst, `"@signature-params": `...)
+	return append(dst, sigParams...), nil
+}
+
+// appendComponents appends the lines of the signature base (RFC 9421 §2.5)
+// before the @signature-params line.
+func (m *message) appendComponents(dst []byte, components []Component) ([]byte, error) {
 	for i := range components {
 		c := &components[i]
 		dst = append(dst, c.id...)
@@ -95,8 +106,6 @@ func (m *message) build(dst []byte, components []Component, sigParams string) ([
 		}
 		dst = append(dst, '\n')
 	}
-	dst = append(dst, `"@signature-params": `...)
-	dst = append(dst, sigParams...)
 	return dst, nil
 }
 
@@ -233,7 +242,7 @@ func normalizeAuthority(scheme, a string) string {
 
 // appendField appends an HTTP field's value (RFC 9421 §2.1).
 func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
-	lines := m.header.Values(c.name)
+	lines := headerValues(m.header, c.name)
 	if len(lines) == 0 && !m.response && m.req != nil {
 		switch c.name {
 		case "host":
@@ -331,6 +340,30 @@ func (m *message) appendField(dst []byte, c *Component) ([]byte, error) {
 		dst = append(dst, trimOWS(l)...)
 	}
 	return dst, nil
+}
+
+// headerValues is h.Values(name) for a lowercase field name, without
+// allocating the canonical key for a name of usual length.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) || !validFieldName(name) {
+		return h.Values(name)
+	}
+	// textproto.CanonicalMIMEHeaderKey of a token: upper case at the start
+	// and after each "-", lower case elsewhere.
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case upper && c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	return h[string(buf[:len(name)])]
 }
 
 // trimOWS strips leading and trailing spaces and tabs (RFC 9110 §5.5).

@@ -229,3 +229,13 @@ func TestComponentSerialization(t *testing.T) {
 		assert.ErrorIs(t, err, ErrMalformed, bad)
 	}
 }
+
+func TestHeaderValues(t *testing.T) {
+	h := http.Header{}
+	for _, name := range []string{"content-digest", "x-a-b", "a", "x--y", "sec-ch-ua-mobile", "x_y", "www-authenticate", "dnt", "x-1a"} {
+		h.Set(name, "v-"+name)
+	}
+	for _, name := range []string{"content-digest", "x-a-b", "a", "x--y", "sec-ch-ua-mobile", "x_y", "www-authenticate", "dnt", "x-1a", "absent", "x-Mixed"} {
+		assert.Equal(t, h.Values(name), headerValues(h, name), name)
+	}
+}

@@ -148,72 +148,84 @@ func ParseComponent(s string) (Component, error) {
 	return componentFromItem(it)
 }
 
-// componentFromItem checks one inner-list item of Signature-Input.
+// componentFromItem checks one component identifier httpsfv parsed.
 func componentFromItem(it httpsfv.Item) (Component, error) {
-	name, ok := it.Value.(string)
-	if !ok {
+	c := sfItemOf(it)
+	var scratch []byte
+	return componentFromSF(&c, &scratch)
+}
+
+// componentFromSF checks one inner-list item of Signature-Input. scratch is
+// a buffer it may reuse.
+func componentFromSF(it *sfItem, scratch *[]byte) (Component, error) {
+	if it.v.kind != sfString {
 		return Component{}, fmt.Errorf("%w: component identifier is not a string", ErrMalformed)
 	}
+	name := it.v.s
 	if name == "" || len(name) > maxComponentLen {
 		return Component{}, fmt.Errorf("%w: component name empty or too long", ErrMalformed)
 	}
 	c := Component{name: name}
-	if it.Params != nil {
-		for _, p := range it.Params.Names() {
-			v, _ := it.Params.Get(p)
-			switch p {
-			case "sf", "bs", "req":
-				b, ok := v.(bool)
-				if !ok || !b {
-					return Component{}, fmt.Errorf("%w: component parameter %s must be true", ErrMalformed, p)
-				}
-				switch p {
-				case "sf":
-					c.sf = true
-				case "bs":
-					c.bs = true
-				default:
-					c.req = true
-				}
-			case "key":
-				k, ok := v.(string)
-				if !ok {
-					return Component{}, fmt.Errorf("%w: component parameter key must be a string", ErrMalformed)
-				}
-				c.key, c.hasKey = k, true
-			case "name":
-				n, ok := v.(string)
-				if !ok || n == "" {
-					return Component{}, fmt.Errorf("%w: component parameter name must be a non-empty string", ErrMalformed)
-				}
-				c.qname = n
-			default:
-				// tr (trailers) and any parameter this package does not
-				// implement: refusing is the only safe answer, since the
-				// parameter changes what the value is.
-				return Component{}, fmt.Errorf("%w: unsupported component parameter", ErrMalformed)
+	for i := range it.params {
+		p, v := it.params[i].key, it.params[i].v
+		switch p {
+		case "sf", "bs", "req":
+			if v.kind != sfBool || !v.b {
+				return Component{}, fmt.Errorf("%w: component parameter %s must be true", ErrMalformed, p)
 			}
+			switch p {
+			case "sf":
+				c.sf = true
+			case "bs":
+				c.bs = true
+			default:
+				c.req = true
+			}
+		case "key":
+			if v.kind != sfString {
+				return Component{}, fmt.Errorf("%w: component parameter key must be a string", ErrMalformed)
+			}
+			c.key, c.hasKey = v.s, true
+		case "name":
+			if v.kind != sfString || v.s == "" {
+				return Component{}, fmt.Errorf("%w: component parameter name must be a non-empty string", ErrMalformed)
+			}
+			c.qname = v.s
+		default:
+			// tr (trailers) and any parameter this package does not
+			// implement: refusing is the only safe answer, since the
+			// parameter changes what the value is.
+			return Component{}, fmt.Errorf("%w: unsupported component parameter", ErrMalformed)
 		}
 	}
 	if err := c.validate(); err != nil {
 		return Component{}, err
 	}
 	// The identifier as RFC 8941 serializes it, parameters in the order
-	// received (every accepted parameter is a true boolean or a string).
-	var b strings.Builder
-	b.Grow(len(name) + 16)
-	writeSFString(&b, name)
-	if it.Params != nil {
-		for _, p := range it.Params.Names() {
-			b.WriteByte(';')
-			b.WriteString(p)
-			if v, _ := it.Params.Get(p); v != true {
-				b.WriteByte('=')
-				writeSFString(&b, v.(string))
-			}
+	// received (every accepted parameter is a true boolean or a string):
+	// the item as received when that is already its serialization.
+	b := append((*scratch)[:0], '"')
+	for i := 0; i < len(name); i++ {
+		if name[i] == '"' || name[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, name[i])
+	}
+	b = append(b, '"')
+	for i := range it.params {
+		b = append(b, ';')
+		b = append(b, it.params[i].key...)
+		if v := it.params[i].v; v.kind == sfString {
+			b = append(b, '=')
+			b, _ = appendSFBare(b, v)
 		}
 	}
-	c.id = b.String()
+	if string(b) == it.raw {
+		c.id = it.raw
+	} else {
+		c.id = string(b)
+	}
+	*scratch = b
 	return c, nil
 }
 

@@ -129,7 +129,7 @@ func FuzzInnerList(f *testing.F) {
 				}
 				comps = append(comps, c)
 			}
-			got, ok := appendInnerList(nil, comps, il.Params)
+			got, ok := appendInnerList(nil, comps, sfParamsOf(il.Params))
 			if !ok {
 				continue
 			}

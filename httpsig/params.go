@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/dunglas/httpsfv"
 )
 
 // sigParams are the signature parameters of one signature (RFC 9421 §2.3).
@@ -23,16 +21,13 @@ type sigParams struct {
 // unknown parameter is kept in the signature base (it is part of the
 // serialization) and otherwise ignored (RFC 9421 §2.3); a known one of the
 // wrong type, or a value out of bounds, is malformed.
-func parseSigParams(p *httpsfv.Params) (sigParams, error) {
+func parseSigParams(ps []sfParam) (sigParams, error) {
 	var sp sigParams
-	if p == nil {
-		return sp, nil
-	}
-	for _, name := range p.Names() {
-		v, _ := p.Get(name)
+	for i := range ps {
+		name, v := ps[i].key, ps[i].v
 		switch name {
 		case "created", "expires":
-			n, ok := v.(int64)
+			n, ok := v.i, v.kind == sfInt
 			if !ok || n < 0 {
 				return sp, fmt.Errorf("%w: %s must be a non-negative integer", ErrMalformed, name)
 			}
@@ -42,7 +37,7 @@ func parseSigParams(p *httpsfv.Params) (sigParams, error) {
 				sp.expires, sp.hasExpires = n, true
 			}
 		case "nonce", "keyid", "alg", "tag":
-			s, ok := v.(string)
+			s, ok := v.s, v.kind == sfString
 			if !ok || len(s) > maxParamLen {
 				return sp, fmt.Errorf("%w: %s must be a string", ErrMalformed, name)
 			}
@@ -151,10 +146,10 @@ func randomNonce() (string, error) {
 }
 
 // appendInnerList appends the RFC 8941 serialization of the inner list of
-// comps with the parameters p, in their order. It reports false, having
-// appended something unusable, for a parameter type it does not write
-// (decimals, dates, display strings): the caller then uses httpsfv.
-func appendInnerList(dst []byte, comps []Component, p *httpsfv.Params) ([]byte, bool) {
+// comps with the parameters ps, in their order. It reports false, having
+// appended something unusable, for a parameter value that cannot be
+// serialized.
+func appendInnerList(dst []byte, comps []Component, ps []sfParam) ([]byte, bool) {
 	dst = append(dst, '(')
 	for i := range comps {
 		if i > 0 {
@@ -163,39 +158,15 @@ func appendInnerList(dst []byte, comps []Component, p *httpsfv.Params) ([]byte, 
 		dst = append(dst, comps[i].id...)
 	}
 	dst = append(dst, ')')
-	if p == nil {
-		return dst, true
-	}
-	for _, name := range p.Names() {
-		v, _ := p.Get(name)
+	for i := range ps {
 		dst = append(dst, ';')
-		dst = append(dst, name...)
-		switch x := v.(type) {
-		case bool:
-			if !x {
-				dst = append(dst, "=?0"...)
-			}
-		case int64:
+		dst = append(dst, ps[i].key...)
+		if v := ps[i].v; v.kind != sfBool || !v.b {
+			var ok bool
 			dst = append(dst, '=')
-			dst = strconv.AppendInt(dst, x, 10)
-		case string:
-			dst = append(dst, '=', '"')
-			for i := 0; i < len(x); i++ {
-				if x[i] == '"' || x[i] == '\\' {
-					dst = append(dst, '\\')
-				}
-				dst = append(dst, x[i])
+			if dst, ok = appendSFBare(dst, v); !ok {
+				return dst, false
 			}
-			dst = append(dst, '"')
-		case httpsfv.Token:
-			dst = append(dst, '=')
-			dst = append(dst, x...)
-		case []byte:
-			dst = append(dst, '=', ':')
-			dst = base64.StdEncoding.AppendEncode(dst, x)
-			dst = append(dst, ':')
-		default:
-			return dst, false
 		}
 	}
 	return dst, true

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
-
-	"github.com/dunglas/httpsfv"
 
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
@@ -54,6 +53,9 @@ func (v *Verified) Covers(c Component) bool {
 type Verifier struct {
 	keys KeyResolver
 	cfg  verifierConfig
+	// scratch holds *verifyScratch values: buffers one verification
+	// reuses from another.
+	scratch sync.Pool
 }
 
 // NewVerifier returns a Verifier that finds keys with keys. It fails with
@@ -151,44 +153,48 @@ func (v *Verifier) VerifyResponse(ctx context.Context, resp *http.Response, req 
 
 // signatures are the parsed Signature-Input and Signature fields.
 type signatures struct {
-	inputs *httpsfv.Dictionary
-	sigs   *httpsfv.Dictionary
+	inputs, sigs sfDict
 }
 
-// parseSignatures reads and bounds the two fields and checks that they
-// have the same labels.
-func parseSignatures(h http.Header) (*signatures, error) {
+// verifyScratch is what one verification reuses from the last: the parsed
+// fields and the signature base's buffer.
+type verifyScratch struct {
+	signatures
+	base []byte
+}
+
+// parseSignatures reads and bounds the two fields into ss and checks that
+// they have the same labels.
+func parseSignatures(h http.Header, ss *signatures) error {
 	in, sig := h.Values("Signature-Input"), h.Values("Signature")
 	if len(in) == 0 && len(sig) == 0 {
-		return nil, ErrMissing
+		return ErrMissing
 	}
 	if fieldSize(in) > maxFieldSize || fieldSize(sig) > maxFieldSize {
-		return nil, fmt.Errorf("%w: signature fields too large", ErrMalformed)
+		return fmt.Errorf("%w: signature fields too large", ErrMalformed)
 	}
-	inputs, err := httpsfv.UnmarshalDictionary(in)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Signature-Input is not an RFC 8941 dictionary", ErrMalformed)
+	if err := parseSFDictionary(&ss.inputs, in); err != nil {
+		return fmt.Errorf("%w: Signature-Input is not an RFC 8941 dictionary", ErrMalformed)
 	}
-	sigs, err := httpsfv.UnmarshalDictionary(sig)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Signature is not an RFC 8941 dictionary", ErrMalformed)
+	if err := parseSFDictionary(&ss.sigs, sig); err != nil {
+		return fmt.Errorf("%w: Signature is not an RFC 8941 dictionary", ErrMalformed)
 	}
-	labels, sigLabels := inputs.Names(), sigs.Names()
+	labels, sigLabels := ss.inputs.members, ss.sigs.members
 	if len(labels) == 0 && len(sigLabels) == 0 {
-		return nil, ErrMissing
+		return ErrMissing
 	}
 	if len(labels) > maxSignatures || len(sigLabels) > maxSignatures {
-		return nil, fmt.Errorf("%w: too many signatures", ErrMalformed)
+		return fmt.Errorf("%w: too many signatures", ErrMalformed)
 	}
 	if len(labels) != len(sigLabels) {
-		return nil, fmt.Errorf("%w: Signature-Input and Signature do not have the same labels", ErrMalformed)
+		return fmt.Errorf("%w: Signature-Input and Signature do not have the same labels", ErrMalformed)
 	}
-	for _, l := range labels {
-		if _, ok := sigs.Get(l); !ok {
-			return nil, fmt.Errorf("%w: a label of Signature-Input has no Signature", ErrMalformed)
+	for i := range labels {
+		if _, ok := ss.sigs.get(labels[i].key); !ok {
+			return fmt.Errorf("%w: a label of Signature-Input has no Signature", ErrMalformed)
 		}
 	}
-	return &signatures{inputs: inputs, sigs: sigs}, nil
+	return nil
 }
 
 func fieldSize(vs []string) int {
@@ -200,27 +206,32 @@ func fieldSize(vs []string) int {
 }
 
 func (v *Verifier) verify(ctx context.Context, m *message, required []Component, body *bodyReader) (*Verified, error) {
-	ss, err := parseSignatures(m.header)
-	if err != nil {
+	sc, _ := v.scratch.Get().(*verifyScratch)
+	if sc == nil {
+		sc = &verifyScratch{base: make([]byte, 0, 1024)}
+	}
+	defer v.scratch.Put(sc)
+	ss := &sc.signatures
+	if err := parseSignatures(m.header, ss); err != nil {
 		return nil, err
 	}
-	var first error
+	var first, err error
 	tried := false
-	for _, label := range ss.inputs.Names() {
+	for i := range ss.inputs.members {
+		in := &ss.inputs.members[i]
+		label := in.key
 		if v.cfg.label != "" && label != v.cfg.label {
 			continue
 		}
-		in, _ := ss.inputs.Get(label)
-		il, ok := in.(httpsfv.InnerList)
-		if !ok {
+		if !in.inner {
 			err = fmt.Errorf("%w: a Signature-Input member is not an inner list", ErrMalformed)
 		} else {
-			if v.cfg.tag != "" && !hasTag(il.Params, v.cfg.tag) {
+			if v.cfg.tag != "" && !hasTag(in.params, v.cfg.tag) {
 				continue
 			}
-			sm, _ := ss.sigs.Get(label)
+			sm, _ := ss.sigs.get(label)
 			var res *Verified
-			res, err = v.verifyOne(ctx, m, required, body, label, il, sm)
+			res, err = v.verifyOne(ctx, m, required, body, sc, in, sm)
 			if err == nil {
 				return res, nil
 			}
@@ -239,35 +250,28 @@ func (v *Verifier) verify(ctx context.Context, m *message, required []Component,
 	return nil, first
 }
 
-func hasTag(p *httpsfv.Params, tag string) bool {
-	if p == nil {
-		return false
-	}
-	t, ok := p.Get("tag")
-	s, _ := t.(string)
-	return ok && s == tag
+func hasTag(p []sfParam, tag string) bool {
+	t, ok := sfParamsGet(p, "tag")
+	return ok && t.kind == sfString && t.s == tag
 }
 
 // verifyOne checks one signature: syntax, requirements, time, key, the
 // signature itself, the digest, then replay, in that order so that only
 // signatures that verify reach the replay store.
 func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Component, body *bodyReader,
-	label string, il httpsfv.InnerList, sm httpsfv.Member) (*Verified, error) {
-	sigItem, ok := sm.(httpsfv.Item)
-	if !ok {
+	sc *verifyScratch, in, sm *sfMember) (*Verified, error) {
+	if sm.inner || sm.v.kind != sfBytes {
 		return nil, fmt.Errorf("%w: a Signature member is not a byte sequence", ErrMalformed)
 	}
-	sig, ok := sigItem.Value.([]byte)
-	if !ok {
-		return nil, fmt.Errorf("%w: a Signature member is not a byte sequence", ErrMalformed)
-	}
-	if len(il.Items) > maxComponents {
+	sig := sm.v.bytes
+	label := in.key
+	if len(in.items) > maxComponents {
 		return nil, fmt.Errorf("%w: too many components", ErrMalformed)
 	}
-	comps := make([]Component, len(il.Items))
+	comps := make([]Component, len(in.items))
 	digest := false
-	for i, it := range il.Items {
-		c, err := componentFromItem(it)
+	for i := range in.items {
+		c, err := componentFromSF(&in.items[i], &sc.base)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +288,7 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 			digest = true
 		}
 	}
-	sp, err := parseSigParams(il.Params)
+	sp, err := parseSigParams(in.params)
 	if err != nil {
 		return nil, err
 	}
@@ -354,21 +358,23 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 	}
 
 	// Signature.
-	buf := make([]byte, 0, 1024)
-	buf, ok = appendInnerList(buf, comps, il.Params)
+	buf, ok := appendInnerList(sc.base[:0], comps, in.params)
 	if !ok {
-		params, err := httpsfv.Marshal(httpsfv.List{il})
-		if err != nil {
-			return nil, fmt.Errorf("%w: signature parameters cannot be serialized", ErrMalformed)
-		}
-		buf = append(buf[:0], params...)
+		return nil, fmt.Errorf("%w: signature parameters cannot be serialized", ErrMalformed)
 	}
+	// One buffer: the serialized parameters, then the base, whose last
+	// line ends with them.
 	n := len(buf)
-	base, err := m.build(buf[n:], comps, string(buf[:n]))
+	buf, err = m.appendComponents(buf, comps)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if !key.verify(base, sig) {
+	buf = append(buf, `"@signature-params": `...)
+	buf = append(buf, buf[:n]...)
+	if cap(buf) <= 64<<10 {
+		sc.base = buf // kept for the next verification, unless huge
+	}
+	if !key.verify(buf[n:], sig) {
 		return nil, ErrInvalid
 	}
 
