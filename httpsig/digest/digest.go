@@ -205,15 +205,26 @@ func (d Digests) Verify(body []byte) error {
 	if err != nil {
 		return err
 	}
-	// One-shot sums on the stack: no hash state or digest allocated.
-	switch want.Algorithm {
+	return verifySum(want.Algorithm, want.Sum, body)
+}
+
+// verifySum checks body's digest with a, a supported algorithm, against
+// want in constant time. The sums are one-shot, on the stack: no hash state
+// or digest is allocated.
+func verifySum(a Algorithm, want, body []byte) error {
+	var eq int
+	switch a {
 	case SHA512:
 		sum := sha512.Sum512(body)
-		return compare(want, sum[:])
+		eq = subtle.ConstantTimeCompare(want, sum[:])
 	default: // SHA256, the only other supported algorithm
 		sum := sha256.Sum256(body)
-		return compare(want, sum[:])
+		eq = subtle.ConstantTimeCompare(want, sum[:])
 	}
+	if eq != 1 {
+		return fmt.Errorf("%w (%s)", ErrMismatch, a)
+	}
+	return nil
 }
 
 func (d Digests) preferred() (Digest, error) {
@@ -243,6 +254,10 @@ func compare(want Digest, got []byte) error {
 // [http.Header.Values] returns them) and checks body against its strongest
 // supported member: [Parse] then [Digests.Verify].
 func Verify(body []byte, lines ...string) error {
+	var buf [64]byte
+	if a, ok := parseSingle(lines, &buf); ok {
+		return verifySum(a, buf[:a.Size()], body)
+	}
 	d, err := Parse(lines...)
 	if err != nil {
 		return err
