@@ -63,6 +63,34 @@ func ecdsaRawSignature(der []byte) ([]byte, error) {
 	return out, nil
 }
 
+// ecdsaDER appends to dst the ASN.1 DER ECDSA-Sig-Value of the raw r||s
+// signature sig (two 32-byte big-endian integers), as ecdsa.Verify encodes
+// its r and s before it calls ecdsa.VerifyASN1, without going through
+// big.Int. It reports false when r or s is zero, which ecdsa.Verify refuses.
+func ecdsaDER(dst, sig []byte) ([]byte, bool) {
+	r, s := trimZeros(sig[:32]), trimZeros(sig[32:])
+	if len(r) == 0 || len(s) == 0 {
+		return nil, false
+	}
+	n := 4 + len(r) + len(s) + int(r[0]>>7) + int(s[0]>>7) // < 128: short lengths
+	dst = append(dst, 0x30, byte(n))
+	for _, x := range [2][]byte{r, s} {
+		dst = append(dst, 0x02, byte(len(x)+int(x[0]>>7)))
+		if x[0]&0x80 != 0 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, x...)
+	}
+	return dst, true
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
 // verify reports whether sig is k's signature of base (RFC 9421 §3.3). It
 // never says why not.
 func (k *VerifyingKey) verify(base, sig []byte) bool {
@@ -81,9 +109,9 @@ func (k *VerifyingKey) verify(base, sig []byte) bool {
 			return false
 		}
 		h := sha256.Sum256(base)
-		r := new(big.Int).SetBytes(sig[:32])
-		s := new(big.Int).SetBytes(sig[32:])
-		return ecdsa.Verify(pub, h[:], r, s)
+		var der [72]byte
+		d, ok := ecdsaDER(der[:0], sig)
+		return ok && ecdsa.VerifyASN1(pub, h[:], d)
 	case AlgRSAPSSSHA512:
 		pub, _ := k.pub.(*rsa.PublicKey)
 		if pub == nil || len(sig) != pub.Size() {
