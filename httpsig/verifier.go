@@ -1,7 +1,6 @@
 package httpsig
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -447,7 +446,7 @@ func (b *bodyReader) bytes() ([]byte, error) {
 	rc := *b.rc
 	data, err := readBounded(rc, b.max, b.hint)
 	_ = rc.Close()
-	*b.rc = io.NopCloser(bytes.NewReader(data))
+	*b.rc = newBufferedBody(data)
 	// Neither is a forgery, so neither is ErrDigestMismatch (logged as an
 	// attack): a body that cannot be read (the client went away) or is
 	// longer than the verifier reads is a message the verifier cannot check.
