@@ -64,8 +64,9 @@ type sfMember struct {
 	params []sfParam
 }
 
-// sfDict is a parsed dictionary. Its slices are reused by the next parse:
-// nothing of it may be kept past the parse after next.
+// sfDict is a parsed dictionary. Its slices are reused by the next parse,
+// which overwrites the members, items, parameters and byte sequences: only
+// strings may be kept.
 type sfDict struct {
 	members []sfMember
 	items   []sfItem
@@ -121,6 +122,29 @@ func parseSFDictionary(d *sfDict, lines []string) error {
 	}
 	d.fromHTTPSFV(hd)
 	return nil
+}
+
+// sfKeepCap bounds the capacity of each slice an sfDict keeps for the next
+// parse, so that one huge field does not stay in a pool.
+const sfKeepCap = 256
+
+// trim drops the slices grown beyond sfKeepCap.
+func (d *sfDict) trim() {
+	if cap(d.members) > sfKeepCap {
+		d.members = nil
+	}
+	if cap(d.items) > sfKeepCap {
+		d.items = nil
+	}
+	if cap(d.params) > sfKeepCap {
+		d.params = nil
+	}
+	if cap(d.bytes) > 4*sfKeepCap {
+		d.bytes = nil
+	}
+	if cap(d.tmp) > 4*sfKeepCap {
+		d.tmp = nil
+	}
 }
 
 func (d *sfDict) reset() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dunglas/httpsfv"
@@ -131,4 +132,19 @@ func sfParamsEqual(a, b []sfParam) bool {
 func sfBareEqual(a, b sfBare) bool {
 	return a.kind == b.kind && a.b == b.b && a.i == b.i && a.s == b.s && bytes.Equal(a.bytes, b.bytes) &&
 		reflect.DeepEqual(a.other, b.other)
+}
+
+func TestSFDictionaryTrim(t *testing.T) {
+	var d sfDict
+	big := "a=(" + strings.Repeat(`"x" `, 300) + ")"
+	require.NoError(t, parseSFDictionary(&d, []string{big}))
+	m, ok := d.get("a")
+	require.True(t, ok)
+	assert.Len(t, m.items, 300)
+	d.trim()
+	assert.Nil(t, d.items)
+	require.NoError(t, parseSFDictionary(&d, []string{`a=("y")`}))
+	m, ok = d.get("a")
+	require.True(t, ok)
+	assert.Len(t, m.items, 1)
 }

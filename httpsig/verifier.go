@@ -209,7 +209,11 @@ func (v *Verifier) verify(ctx context.Context, m *message, required []Component,
 	if sc == nil {
 		sc = &verifyScratch{base: make([]byte, 0, 1024)}
 	}
-	defer v.scratch.Put(sc)
+	defer func() {
+		sc.inputs.trim()
+		sc.sigs.trim()
+		v.scratch.Put(sc)
+	}()
 	ss := &sc.signatures
 	if err := parseSignatures(m.header, ss); err != nil {
 		return nil, err
