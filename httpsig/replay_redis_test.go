@@ -31,7 +31,7 @@ func TestReplayAcrossReplicasRedis(t *testing.T) {
 	})
 	f := newFixture(t)
 	replica := func() *httpsig.Verifier {
-		store, err := redisreplay.New(client, redisreplay.WithKeyPrefix(prefix))
+		store, err := redisreplay.New(client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(10*time.Second))
 		require.NoError(t, err)
 		return f.verifier(t, httpsig.WithReplayStore(store), httpsig.WithRequiredParams("nonce"))
 	}

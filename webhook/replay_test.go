@@ -101,7 +101,7 @@ func redisStore(t *testing.T, client *redis.Client, prefix string) *redisreplay.
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: client.Options().Addr})
 	t.Cleanup(func() { _ = c.Close() })
-	s, err := redisreplay.New(c, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(2*time.Second))
+	s, err := redisreplay.New(c, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(10*time.Second))
 	require.NoError(t, err)
 	return s
 }
