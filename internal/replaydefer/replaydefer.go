@@ -55,10 +55,14 @@ type Check interface {
 // redisreplay.Store.
 type Deferrer interface {
 	// DeferReplay records the check of (jkt, jti) until expiry in c
-	// instead of running it, and reports whether it did. A nil c, or one
-	// that holds a check already, records nothing (false): the caller
-	// then runs the check itself.
-	DeferReplay(c *Collector, jkt, jti string, expiry time.Time) bool
+	// instead of running it, and reports whether it did. as is the replay
+	// store exactly as the caller holds it (its dpop.ReplayStore value):
+	// the store defers only when as is the store itself, never when it is
+	// a type of the user's own that embeds it (DeferReplay is promoted
+	// then, but the wrapper's CheckAndStore is the check to run). A nil
+	// c, one that holds a check already, or another as records nothing
+	// (false): the caller then runs the check itself.
+	DeferReplay(c *Collector, as any, jkt, jti string, expiry time.Time) bool
 }
 
 type state uint8

@@ -25,7 +25,7 @@ import (
 func deferred(t *testing.T, store *redisreplay.Store, jti string) (context.Context, *replaydefer.Collector) {
 	t.Helper()
 	ctx, col := replaydefer.NewContext(t.Context())
-	require.True(t, store.DeferReplay(col, "jkt-1", jti, time.Now().Add(time.Minute)))
+	require.True(t, store.DeferReplay(col, store, "jkt-1", jti, time.Now().Add(time.Minute)))
 	return ctx, col
 }
 

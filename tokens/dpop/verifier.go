@@ -266,7 +266,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	}
 	// The proof could be replayed until it ages out of the window.
 	expiry := iat.Add(v.cfg.maxAge + v.cfg.leeway)
-	if d, ok := v.cfg.replay.(replaydefer.Deferrer); ok && d.DeferReplay(replaydefer.FromContext(ctx), jwk.Thumbprint, jti, expiry) {
+	if d, ok := v.cfg.replay.(replaydefer.Deferrer); ok && d.DeferReplay(replaydefer.FromContext(ctx), v.cfg.replay, jwk.Thumbprint, jti, expiry) {
 		// Inside guard.Check only: the check goes in the pipeline of the
 		// request's first velocity count, and the guard answers nothing
 		// before its verdict (see internal/replaydefer).

@@ -25,8 +25,10 @@
 // the proof as above: replayed (dpop_replayed) or unavailable
 // (dpop_replay_unavailable, fail closed), whatever its other steps said.
 // Everywhere else (an authenticator or dpop.Verifier used alone, any other
-// caller) each check is sent when it is asked for. [Store.DeferReplay] is
-// the hook the guard uses; it takes a collector only the guard can create.
+// caller) each check is sent when it is asked for, and so is the check of a
+// store of your own that embeds a *Store: its CheckAndStore runs, never
+// the promoted DeferReplay. [Store.DeferReplay] is the hook the guard
+// uses; it takes a collector only the guard can create.
 //
 // Usage:
 //

@@ -145,12 +145,15 @@ func (s *Store) CheckAndStore(ctx context.Context, jkt, jti string, expiry time.
 // count of the request (package risk/rediscounter), when both use the same
 // client, and answers nothing before its verdict. c is a collector only
 // package guard creates, in the context of guard.Check; no other code can
-// make one, and a nil c records nothing. DeferReplay reports whether it
-// recorded the check in c; when it did not, the caller must call
-// [Store.CheckAndStore]. The deferred check sends the command and returns
-// the verdicts CheckAndStore would.
-func (s *Store) DeferReplay(c *replaydefer.Collector, jkt, jti string, expiry time.Time) bool {
-	if s == nil || s.client == nil {
+// make one, and a nil c records nothing. as is the replay store as the
+// caller holds it: s defers only when as is s itself, so that a store of
+// the user's own that embeds a *Store (and so has this method) is checked
+// through its own CheckAndStore. DeferReplay reports whether it recorded
+// the check in c; when it did not, the caller must call CheckAndStore on
+// as. The deferred check sends the command and returns the verdicts
+// [Store.CheckAndStore] would.
+func (s *Store) DeferReplay(c *replaydefer.Collector, as any, jkt, jti string, expiry time.Time) bool {
+	if self, ok := as.(*Store); s == nil || s.client == nil || !ok || self != s {
 		return false
 	}
 	return c.Defer(s.check(jkt, jti, expiry))

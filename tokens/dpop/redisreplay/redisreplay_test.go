@@ -389,12 +389,15 @@ func TestDeferReplay(t *testing.T) {
 	prefix := uniquePrefix(t, client)
 	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix))
 	exp := time.Now().Add(time.Minute)
-	assert.False(t, s.DeferReplay(nil, secretJKT, secretJTI, exp), "no collector, nothing deferred")
-	assert.False(t, (*redisreplay.Store)(nil).DeferReplay(nil, secretJKT, secretJTI, exp))
+	assert.False(t, s.DeferReplay(nil, s, secretJKT, secretJTI, exp), "no collector, nothing deferred")
+	assert.False(t, (*redisreplay.Store)(nil).DeferReplay(nil, (*redisreplay.Store)(nil), secretJKT, secretJTI, exp))
+	_, other := replaydefer.NewContext(t.Context())
+	assert.False(t, s.DeferReplay(other, newStore(t, client), secretJKT, secretJTI, exp), "only for the store the caller holds")
+	assert.False(t, s.DeferReplay(other, &mirrored{Store: s}, secretJKT, secretJTI, exp), "never past a wrapper")
 
 	ctx, col := replaydefer.NewContext(t.Context())
-	require.True(t, s.DeferReplay(col, secretJKT, secretJTI, exp))
-	assert.False(t, s.DeferReplay(col, secretJKT, "other", exp), "one check per collector")
+	require.True(t, s.DeferReplay(col, s, secretJKT, secretJTI, exp))
+	assert.False(t, s.DeferReplay(col, s, secretJKT, "other", exp), "one check per collector")
 	n, err := client.Exists(ctx, wantKey(prefix, secretJKT, secretJTI)).Result()
 	require.NoError(t, err)
 	assert.Zero(t, n, "nothing sent yet")
@@ -404,7 +407,7 @@ func TestDeferReplay(t *testing.T) {
 	assert.InDelta(t, time.Minute, ttl, float64(5*time.Second))
 
 	ctx, col = replaydefer.NewContext(t.Context())
-	require.True(t, s.DeferReplay(col, secretJKT, secretJTI, exp))
+	require.True(t, s.DeferReplay(col, s, secretJKT, secretJTI, exp))
 	assert.ErrorIs(t, col.Resolve(ctx), dpop.ErrReplayed)
 }
 
@@ -451,4 +454,54 @@ func TestVerifierDefersOnlyIntoCollector(t *testing.T) {
 	_, err = v.Verify(ctx, two, req)
 	require.NoError(t, err, "deferred: the verdict is the collector's")
 	assert.ErrorIs(t, col.Resolve(ctx), dpop.ErrReplayed)
+}
+
+// mirrored is a store of the user's own that embeds a Store (so that
+// DeferReplay is promoted) and adds to its check: here it records the
+// proof in a second store too, as a migration or a multi-region setup
+// would.
+type mirrored struct {
+	*redisreplay.Store
+	mirror *redisreplay.Store
+	calls  int
+}
+
+func (m *mirrored) CheckAndStore(ctx context.Context, jkt, jti string, expiry time.Time) error {
+	m.calls++
+	if err := m.mirror.CheckAndStore(ctx, jkt, jti, expiry); err != nil {
+		return err
+	}
+	return m.Store.CheckAndStore(ctx, jkt, jti, expiry)
+}
+
+// TestVerifierDoesNotDeferPastAWrapper: a store that embeds a Store is a
+// store of the user's own, checked during authentication through its own
+// CheckAndStore, never deferred through the promoted DeferReplay (which
+// would skip what the wrapper adds).
+func TestVerifierDoesNotDeferPastAWrapper(t *testing.T) {
+	client := sharedRedis(t)
+	prefix := uniquePrefix(t, client)
+	mirrorPrefix := uniquePrefix(t, client)
+	w := &mirrored{
+		Store:  newStore(t, client, redisreplay.WithKeyPrefix(prefix)),
+		mirror: newStore(t, client, redisreplay.WithKeyPrefix(mirrorPrefix)),
+	}
+	v, err := dpop.NewVerifier(dpop.WithReplayStore(w))
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	p, err := dpop.NewProofer(key, "")
+	require.NoError(t, err)
+	req := dpop.Request{Method: "GET", URL: "https://shop.example/orders"}
+	proof, err := p.Proof(dpop.ProofRequest{Method: req.Method, URL: req.URL})
+	require.NoError(t, err)
+
+	ctx, col := replaydefer.NewContext(t.Context())
+	_, err = v.Verify(ctx, proof, req)
+	require.NoError(t, err)
+	assert.Equal(t, 1, w.calls, "the wrapper's CheckAndStore is the check")
+	require.NoError(t, col.Resolve(ctx), "nothing was deferred")
+	mirrored, err := client.Keys(t.Context(), mirrorPrefix+"*").Result()
+	require.NoError(t, err)
+	assert.Len(t, mirrored, 1, "the wrapper recorded the proof in its mirror")
 }
