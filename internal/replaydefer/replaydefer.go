@@ -22,6 +22,7 @@ package replaydefer
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -119,18 +120,33 @@ func (c *Collector) Defer(check Check) bool {
 // for that client, and marks it in flight: the taker must call
 // [Collector.Settle] with its verdict, on every path. It returns nil when
 // c is nil, holds no pending check, or holds one for another client (which
-// [Collector.Resolve] then runs on its own).
+// [Collector.Resolve] then runs on its own); a client of a type that
+// cannot be compared is never taken.
 func (c *Collector) Take(client any) Check {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != pending || c.check.Client() != client {
+	if c.state != pending || !sameClient(c.check.Client(), client) {
 		return nil
 	}
 	c.state, c.done = inFlight, make(chan struct{})
 	return c.check
+}
+
+// sameClient reports whether a and b are the same client. A client of a
+// type Go cannot compare with == (a struct value holding a slice, say) is
+// never the same: == would panic, in the middle of a request.
+func sameClient(a, b any) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if va.Type() != vb.Type() || !va.Comparable() || !vb.Comparable() {
+		return false
+	}
+	return a == b
 }
 
 // Settle records the verdict of the check [Collector.Take] handed out. A

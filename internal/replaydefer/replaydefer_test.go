@@ -85,3 +85,16 @@ func TestNothingDefersAfterResolve(t *testing.T) {
 	assert.NoError(t, c.Resolve(ctx))
 	assert.False(t, c.Defer(&check{}), "a check asked for after the verdict runs on its own")
 }
+
+// TestTakeNonComparableClient: a client Go cannot compare never panics
+// Take, and is never taken: Resolve runs the check alone.
+func TestTakeNonComparableClient(t *testing.T) {
+	type client struct{ tags []string }
+	ctx, c := replaydefer.NewContext(t.Context())
+	chk := &check{client: client{tags: []string{"a"}}, verdict: errReplayed}
+	require.True(t, c.Defer(chk))
+	require.NotPanics(t, func() { assert.Nil(t, c.Take(client{tags: []string{"a"}})) })
+	require.NotPanics(t, func() { assert.Nil(t, c.Take(nil)) })
+	assert.ErrorIs(t, c.Resolve(ctx), errReplayed)
+	assert.Equal(t, int32(1), chk.runs.Load())
+}

@@ -191,3 +191,31 @@ func TestCountDeferredReplayRedisHung(t *testing.T) {
 		})
 	}
 }
+
+// tagged is a redis.UniversalClient of the user's own, held by value: a
+// struct with a slice, which Go cannot compare with ==.
+type tagged struct {
+	*redis.Client
+	tags []string
+}
+
+// TestCountNonComparableClient: a client of a type that cannot be
+// compared (a struct value holding a slice) never panics the Count that
+// finds a deferred check (the guard's request would crash): the check is
+// left to the collector, which sends it alone.
+func TestCountNonComparableClient(t *testing.T) {
+	shared := sharedRedis(t)
+	prefix := uniquePrefix(t, shared)
+	client := tagged{Client: shared, tags: []string{"shop"}}
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(prefix+"ctr:"), rediscounter.WithTimeout(functionalTimeout))
+	store, err := redisreplay.New(client, redisreplay.WithKeyPrefix(prefix+"jti:"), redisreplay.WithTimeout(functionalTimeout))
+	require.NoError(t, err)
+	w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
+	ctx, col := deferred(t, store, "jti-1")
+	require.NotPanics(t, func() { require.NoError(t, rc.Count(ctx, time.Now(), w)) })
+	assert.Equal(t, int64(1), w[0].Count)
+	require.NoError(t, col.Resolve(ctx), "a new proof, checked alone")
+	ctx, col = deferred(t, store, "jti-1")
+	require.NotPanics(t, func() { require.NoError(t, rc.Count(ctx, time.Now(), w)) })
+	assert.ErrorIs(t, col.Resolve(ctx), dpop.ErrReplayed)
+}
