@@ -151,7 +151,10 @@
 // that reads tokens, and only for a redisreplay.Store as it is (a store of
 // your own, or one wrapped, is checked during authentication); an
 // authenticator or a dpop.RequestVerifier used without a guard checks the
-// proof as before, and no option or API skips the check.
+// proof as before, and no option or API skips the check. Only the proof
+// of the request Check authenticates waits: a proof that code of the steps
+// verifies with the context Check hands it (another guard's Check called
+// from an authorizer or [RiskSignals]) is checked when it is verified.
 //
 // The guard owns the verdict, and never answers before it: whatever
 // authorization, the rate limits and the risk decision said, Check has

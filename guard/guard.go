@@ -132,6 +132,10 @@ func (g *Guard) Check(ctx context.Context, req *inbound.Request) Result {
 		ctx, replay = replaydefer.NewContext(ctx)
 	}
 	p, err := g.a.AuthenticateInbound(ctx, req)
+	// Only this request's own proof waits for the verdict: a proof that
+	// code of the steps verifies with ctx (a guard called from an
+	// authorizer or risk signals) is checked at once, by its verifier.
+	replay.Seal()
 	if err != nil {
 		return Result{Refusal: g.refuseAuthn(ctx, req, start, classify(err), err)}
 	}

@@ -101,6 +101,8 @@ type replayConfig struct {
 	// inside authentication, in a round trip of its own, as before
 	// deferral.
 	syncReplay bool
+	// signals is the risk step's guard.RiskSignals.
+	signals guard.RiskSignals
 }
 
 // syncStore is a replay store that cannot be deferred.
@@ -191,7 +193,7 @@ func newReplayService(t testing.TB, rig *shoprig.Tokens, c replayConfig) *replay
 			require.NoError(t, err)
 			eng, err := risk.New(p, risk.WithCounter(ctr))
 			require.NoError(t, err)
-			opts = append(opts, guard.WithRisk(eng, name, nil))
+			opts = append(opts, guard.WithRisk(eng, name, c.signals))
 		}
 	}
 	s.g, err = guard.New(a, opts...)
@@ -375,5 +377,49 @@ func TestReplayPipelinedConcurrent(t *testing.T) {
 		assert.Equal(t, int64(1), allowed.Load(), "round %d: allowed once", round)
 		assert.Equal(t, int64(replicas*workers-1), replayed.Load(), "round %d: every other attempt replayed", round)
 		assert.Zero(t, other.Load(), "round %d", round)
+	}
+}
+
+// TestReplayNestedGuard: a guard's Check called inside another guard's
+// steps (here its RiskSignals, with the context the outer guard hands
+// them) never answers before its own proof's replay verdict: the proof is
+// not deferred into the outer guard's collector, which would resolve it
+// only after the inner guard had let it through.
+func TestReplayNestedGuard(t *testing.T) {
+	addr := testenv.Require(t, testenv.RedisAddrVar)
+	rig := shoprig.NewTokens(t)
+	prefix := redisPrefix(t, addr)
+	for _, tt := range []struct {
+		name  string
+		outer replayConfig
+		inner replayConfig
+	}{
+		// The outer proof's check runs inside authentication: its
+		// collector stays empty.
+		{name: "outer checks alone, inner without steps", outer: replayConfig{riskPolicy: riskAllows, syncReplay: true}, inner: replayConfig{noSteps: true}},
+		{name: "outer checks alone, inner with steps", outer: replayConfig{riskPolicy: riskAllows, syncReplay: true}, inner: replayConfig{riskPolicy: riskAllows}},
+		{name: "outer deferred, inner without steps", outer: replayConfig{riskPolicy: riskAllows}, inner: replayConfig{noSteps: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.inner.addr, tt.inner.prefix = addr, prefix+tt.name+":in:"
+			inner := newReplayService(t, rig, tt.inner)
+			replayed := inner.proof(t)
+			require.Nil(t, inner.g.Check(t.Context(), inner.request(t, replayed)).Refusal)
+			var got guard.Result
+			calls, armed := 0, false
+			tt.outer.addr, tt.outer.prefix = addr, prefix+tt.name+":out:"
+			tt.outer.signals = func(ctx context.Context, _ *inbound.Request, _ *risk.Signals) {
+				if armed { // not during the warm-up
+					calls++
+					got = inner.g.Check(ctx, inner.request(t, replayed))
+				}
+			}
+			outer := newReplayService(t, rig, tt.outer)
+			armed = true
+			require.Nil(t, outer.g.Check(t.Context(), outer.request(t, outer.proof(t))).Refusal, "the outer request is new")
+			require.Equal(t, 1, calls)
+			require.NotNil(t, got.Refusal, "the inner guard let a replayed proof through")
+			assert.Equal(t, guard.ReasonProofReplayed, got.Refusal.Reason)
+		})
 	}
 }

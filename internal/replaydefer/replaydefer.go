@@ -11,6 +11,10 @@
 // the exported hooks that take a *Collector are useless outside the module,
 // which cannot make one, and do nothing with nil.
 //
+// Only the owner's own authentication defers: it calls [Collector.Seal]
+// when that is done, and a proof verified later with the same context (by
+// code the owner's steps call) is checked at once.
+//
 // The one who creates the collector owns the verdict: guard.Check calls
 // [Collector.Resolve] before it answers, whatever the answer, and a check
 // still pending then runs on its own. A deferred check is never an allow.
@@ -81,6 +85,7 @@ const (
 type Collector struct {
 	mu      sync.Mutex
 	state   state
+	sealed  bool // Seal: nothing more is deferred
 	check   Check
 	verdict error
 	done    chan struct{} // closed when an inFlight check settles
@@ -102,18 +107,35 @@ func FromContext(ctx context.Context) *Collector {
 }
 
 // Defer records check in c, pending, and reports whether it did: false
-// when c is nil or already holds a check (the caller runs its own then).
+// when c is nil, already holds a check or is sealed (the caller runs its
+// own then).
 func (c *Collector) Defer(check Check) bool {
 	if c == nil || check == nil {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != empty {
+	if c.state != empty || c.sealed {
 		return false
 	}
 	c.state, c.check = pending, check
 	return true
+}
+
+// Seal ends the deferral of c: its owner calls it once its own
+// authentication is done, so that a proof verified later with its context
+// (by a guard or a verifier that code of the steps calls: an authorizer,
+// risk signals) is checked when it is verified, by whoever verifies it,
+// never left to a collector that resolves it only after that caller has
+// acted on it. A check already deferred stays, and is taken and resolved
+// as before.
+func (c *Collector) Seal() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sealed = true
 }
 
 // Take hands the pending check of c to a pipeline of client, when it is

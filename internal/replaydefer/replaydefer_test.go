@@ -98,3 +98,23 @@ func TestTakeNonComparableClient(t *testing.T) {
 	assert.ErrorIs(t, c.Resolve(ctx), errReplayed)
 	assert.Equal(t, int32(1), chk.runs.Load())
 }
+
+// TestSeal: a sealed collector takes no new check, and keeps the one it
+// holds.
+func TestSeal(t *testing.T) {
+	var nilCol *replaydefer.Collector
+	nilCol.Seal()
+	ctx, c := replaydefer.NewContext(t.Context())
+	c.Seal()
+	assert.False(t, c.Defer(&check{client: "a"}), "sealed: checked by its verifier")
+	assert.NoError(t, c.Resolve(ctx))
+
+	ctx, c = replaydefer.NewContext(t.Context())
+	chk := &check{client: "a", verdict: errReplayed}
+	require.True(t, c.Defer(chk))
+	c.Seal()
+	assert.False(t, c.Defer(&check{client: "a"}))
+	require.NotNil(t, c.Take("a"), "the deferred check is still taken")
+	c.Settle(errReplayed)
+	assert.ErrorIs(t, c.Resolve(ctx), errReplayed)
+}
