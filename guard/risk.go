@@ -71,7 +71,8 @@ type RiskSignals func(ctx context.Context, req *inbound.Request, s *risk.Signals
 // risk_step_up and the RFC 9470 §3 insufficient_user_authentication
 // challenge of an authorization step-up (see the package documentation),
 // with acr_values the decision's ACRValues (its ACR and every stronger
-// level, weakest first) and max_age its MaxAge, in the scheme
+// level, weakest first; its ACR alone when a decider of your own leaves
+// ACRValues empty) and max_age its MaxAge, in the scheme
 // the request used, with the current nonce in the DPoP scheme; a caller
 // without an access token has no user authentication to step up and gets
 // a 403 risk_denied. A risk.Deny is a [ClassPermissionDenied] refusal with
@@ -235,7 +236,12 @@ func (g *Guard) riskRefusal(req *inbound.Request, p *authn.Principal, d risk.Dec
 // challenge of an authorization step-up with d's acr and max_age.
 func (g *Guard) riskStepUp(req *inbound.Request, d risk.Decision) *Refusal {
 	params := []string{fmt.Sprintf("error_description=%q", describeRiskStepUp)}
-	if acr := acrValues(d.ACRValues); acr != "" {
+	values := d.ACRValues
+	if len(values) == 0 && d.ACR != "" {
+		// A decider of one's own that sets only ACR (as before ACRValues).
+		values = []string{d.ACR}
+	}
+	if acr := acrValues(values); acr != "" {
 		params = append(params, fmt.Sprintf("acr_values=%q", acr))
 	}
 	if d.MaxAge > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/ztkit/ztkit/authn"
 	"github.com/ztkit/ztkit/authz"
 	"github.com/ztkit/ztkit/inbound"
+	"github.com/ztkit/ztkit/risk"
 	"github.com/ztkit/ztkit/tokens/dpop"
 )
 
@@ -150,4 +151,22 @@ func FuzzStepUpChallenge(f *testing.F) {
 			require.Equal(t, time.Duration(age).Truncate(time.Second), adv.MaxAge)
 		}
 	})
+}
+
+// TestRiskStepUpACROnly: a RiskDecider of one's own that sets only the
+// Decision's ACR (written before ACRValues existed) still asks for it in
+// acr_values; ACRValues, when set, are what the challenge sends.
+func TestRiskStepUpACROnly(t *testing.T) {
+	g := &Guard{cfg: config{realm: "payments", algs: "ES256"}}
+	bearer := &inbound.Request{Method: "GET", Path: "/x", Authorization: []string{"Bearer t"}}
+	user := &authn.Principal{Methods: authn.MethodBearer, Kind: authn.UserKind}
+	ref := g.riskRefusal(bearer, user, risk.Decision{Outcome: risk.StepUp, ACR: "mfa", MaxAge: time.Minute})
+	require.NotNil(t, ref)
+	require.Len(t, ref.Challenges, 1)
+	assert.Contains(t, ref.Challenges[0], `acr_values="mfa"`)
+	assert.Contains(t, ref.Challenges[0], `max_age="60"`)
+
+	ref = g.riskRefusal(bearer, user, risk.Decision{Outcome: risk.StepUp, ACR: "mfa", ACRValues: []string{"mfa", "phr"}})
+	require.NotNil(t, ref)
+	assert.Contains(t, ref.Challenges[0], `acr_values="mfa phr"`)
 }
