@@ -57,8 +57,9 @@
 // twice and each is valid for the message, or [ErrMalformed]; the required
 // components and parameters are covered, or [ErrInsufficient]; created is
 // neither older than the maximum age nor ahead of the clock by more than the
-// leeway, and expires has not passed, or [ErrExpired]; the key is known and
-// its algorithm allowed and not contradicted, or [ErrUnknownKey]; the
+// leeway, and expires has not passed, or [ErrExpired]; the key is known,
+// has the keyid asked for, and its algorithm is allowed and not
+// contradicted, or [ErrUnknownKey]; the
 // signature verifies over the signature base (§2.5), or [ErrInvalid] (a
 // covered component the message lacks is [ErrInvalid] too); when
 // content-digest is covered, the body (read up to 1 MiB by default, then

@@ -26,7 +26,10 @@ const minRSABits = 2048
 // ResolveKey returns an error matching [ErrUnknownKey] when no key has the
 // id, and one matching [ErrUnavailable] when the keys cannot be had at all.
 // The returned key carries its algorithm: the verifier never takes the
-// algorithm from the message. Implementations are safe for concurrent use.
+// algorithm from the message. Its id must be keyID exactly: the verifier
+// refuses a key of another id ([ErrUnknownKey]), since the keyid is the
+// identity it reports ([Verified.KeyID]). Implementations are safe for
+// concurrent use.
 type KeyResolver interface {
 	ResolveKey(ctx context.Context, keyID string) (*VerifyingKey, error)
 }

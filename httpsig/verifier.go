@@ -346,6 +346,12 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 	if key == nil {
 		return nil, ErrUnknownKey
 	}
+	if key.keyID != sp.keyID {
+		// A resolver that answers with another key (a default, a prefix or
+		// case-folded match) would make Verified.KeyID an identity the
+		// signer does not hold.
+		return nil, fmt.Errorf("%w: the resolver returned a key of another id", ErrUnknownKey)
+	}
 	allowed := false
 	for _, a := range v.cfg.algs {
 		if a == key.alg {

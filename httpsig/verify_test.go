@@ -449,3 +449,48 @@ func TestTruncatedSignatures(t *testing.T) {
 		})
 	}
 }
+
+// fallbackKeys is a resolver that answers every keyid with one key: a
+// resolver bug (a default key, a prefix match, a case-folding lookup) that
+// the verifier must not turn into an identity the signer never had.
+type fallbackKeys struct{ key *httpsig.VerifyingKey }
+
+func (k fallbackKeys) ResolveKey(context.Context, string) (*httpsig.VerifyingKey, error) {
+	return k.key, nil
+}
+
+// TestVerifyRefusesKeyOfAnotherID: a signature whose keyid names one key is
+// accepted only with that key; a resolver answering with a key of another id
+// is refused (ErrUnknownKey), so that Verified.KeyID, which callers
+// authorize on, is always the id of the key that verified.
+func TestVerifyRefusesKeyOfAnotherID(t *testing.T) {
+	f := newFixture(t)
+	pub, ok := f.priv.Public().(ed25519.PublicKey)
+	require.True(t, ok)
+	// partner-1's private key signs under the keyid of partner-2.
+	s, err := httpsig.NewSigner(mustSK(t, "partner-2", httpsig.AlgEd25519, f.priv), httpsig.WithClock(f.clock))
+	require.NoError(t, err)
+	for _, keyID := range []string{"partner-2", "Partner-1", "partner-1 ", ""} {
+		t.Run(keyID, func(t *testing.T) {
+			s, err := httpsig.NewSigner(mustSK(t, keyID, httpsig.AlgEd25519, f.priv), httpsig.WithClock(f.clock))
+			require.NoError(t, err)
+			r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example/v1/charges?order=o-1", nil)
+			require.NoError(t, s.SignRequest(r))
+			v, err := httpsig.NewVerifier(fallbackKeys{mustVK(t, "partner-1", httpsig.AlgEd25519, pub)}, httpsig.WithClock(f.clock))
+			require.NoError(t, err)
+			got, err := v.VerifyRequest(context.Background(), r)
+			assert.ErrorIs(t, err, httpsig.ErrUnknownKey)
+			assert.Nil(t, got)
+		})
+	}
+	// The key's own id verifies.
+	r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example/v1/charges?order=o-1", nil)
+	s, err = httpsig.NewSigner(f.key, httpsig.WithClock(f.clock))
+	require.NoError(t, err)
+	require.NoError(t, s.SignRequest(r))
+	v, err := httpsig.NewVerifier(fallbackKeys{mustVK(t, "partner-1", httpsig.AlgEd25519, pub)}, httpsig.WithClock(f.clock))
+	require.NoError(t, err)
+	got, err := v.VerifyRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "partner-1", got.KeyID)
+}
