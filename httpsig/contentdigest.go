@@ -8,7 +8,7 @@ import (
 )
 
 // checkContentDigest checks body against the Content-Digest field lines with
-// package digest (RFC 9530): sha-256 and sha-512 only, the strongest member
+// package digest (RFC 9530): sha-256 and sha-512 only, every such member
 // checked, in constant time. Only a digest that does not match the body is a
 // forgery, ErrDigestMismatch; a field that is missing, malformed or names no
 // supported algorithm (digest.ErrMissing, digest.ErrMalformed,

@@ -196,16 +196,38 @@ func (d Digests) get(a Algorithm) (Digest, bool) {
 	return Digest{}, false
 }
 
-// Verify checks body against the strongest supported member of d, comparing in
-// constant time. It fails with [ErrMissing] if d is empty, [ErrUnsupported] if
-// d has no supported member (only deprecated or unknown ones) and
-// [ErrMismatch] if the digest differs.
+// Verify checks body against every supported member of d, comparing in
+// constant time: a field whose sha-256 and sha-512 members describe
+// different bodies matches none. It fails with [ErrMissing] if d is empty,
+// [ErrUnsupported] if d has no supported member (only deprecated or unknown
+// ones) and [ErrMismatch] if a supported member's digest differs.
 func (d Digests) Verify(body []byte) error {
-	want, err := d.preferred()
-	if err != nil {
+	if _, err := d.preferred(); err != nil {
 		return err
 	}
-	return verifySum(want.Algorithm, want.Sum, body)
+	var sum256 *[sha256.Size]byte
+	var sum512 *[sha512.Size]byte
+	eq := 1
+	for _, m := range d {
+		switch m.Algorithm {
+		case SHA256:
+			if sum256 == nil {
+				s := sha256.Sum256(body)
+				sum256 = &s
+			}
+			eq &= subtle.ConstantTimeCompare(m.Sum, sum256[:])
+		case SHA512:
+			if sum512 == nil {
+				s := sha512.Sum512(body)
+				sum512 = &s
+			}
+			eq &= subtle.ConstantTimeCompare(m.Sum, sum512[:])
+		}
+	}
+	if eq != 1 {
+		return ErrMismatch
+	}
+	return nil
 }
 
 // verifySum checks body's digest with a, a supported algorithm, against
@@ -243,16 +265,9 @@ func (d Digests) preferred() (Digest, error) {
 	return want, nil
 }
 
-func compare(want Digest, got []byte) error {
-	if subtle.ConstantTimeCompare(want.Sum, got) != 1 {
-		return fmt.Errorf("%w (%s)", ErrMismatch, want.Algorithm)
-	}
-	return nil
-}
-
 // Verify parses the lines of a Content-Digest or Repr-Digest field (as
-// [http.Header.Values] returns them) and checks body against its strongest
-// supported member: [Parse] then [Digests.Verify].
+// [http.Header.Values] returns them) and checks body against each of its
+// supported members: [Parse] then [Digests.Verify].
 func Verify(body []byte, lines ...string) error {
 	var buf [64]byte
 	if a, ok := parseSingle(lines, &buf); ok {

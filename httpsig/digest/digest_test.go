@@ -130,34 +130,34 @@ func TestVerify(t *testing.T) {
 		lines []string
 		want  error
 	}{
-		"sha-256":                   {[]string{sha256v}, nil},
-		"sha-512":                   {[]string{sha512v}, nil},
-		"two lines":                 {[]string{sha256v, sha512v}, nil},
-		"unknown ignored":           {[]string{"sha3-256=:AAAA:, " + sha256v}, nil},
-		"insecure ignored":          {[]string{"md5=:Sd/dVLAcvNLSq16eXua5uQ==:, " + sha256v}, nil},
-		"parameters ignored":        {[]string{sha256v + ";foo=1"}, nil},
-		"strongest checked, bad":    {[]string{sha256v + ", " + bad512}, digest.ErrMismatch},
-		"strongest checked, good":   {[]string{bad256 + ", " + sha512v}, nil},
-		"last duplicate wins":       {[]string{sha256v + ", " + bad256}, digest.ErrMismatch},
-		"last duplicate wins, good": {[]string{bad256, sha256v}, nil},
-		"mismatch":                  {[]string{bad256}, digest.ErrMismatch},
-		"no line":                   {nil, digest.ErrMissing},
-		"empty line":                {[]string{"", " "}, digest.ErrMissing},
-		"md5 only":                  {[]string{"md5=:Sd/dVLAcvNLSq16eXua5uQ==:"}, digest.ErrUnsupported},
-		"sha only":                  {[]string{"sha=:07CavjDP4u3/TungoUHJO/Wzr4c=:"}, digest.ErrUnsupported},
-		"deprecated only":           {[]string{"unixsum=:GQU=:, unixcksum=:AA==:, adler=:AA==:, crc32c=:AA==:"}, digest.ErrUnsupported},
-		"unknown only":              {[]string{"sha3-512=:AA==:"}, digest.ErrUnsupported},
-		"upper case key":            {[]string{"SHA-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"}, digest.ErrMalformed},
-		"RFC 3230 syntax":           {[]string{"SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="}, digest.ErrMalformed},
-		"token value":               {[]string{"sha-256=abc"}, digest.ErrMalformed},
-		"integer value":             {[]string{"sha-256=1"}, digest.ErrMalformed},
-		"inner list":                {[]string{"sha-256=(:AA==:)"}, digest.ErrMalformed},
-		"bare key":                  {[]string{"sha-256"}, digest.ErrMalformed},
-		"short value":               {[]string{"sha-256=:AA==:"}, digest.ErrMalformed},
-		"long value":                {[]string{"sha-256=:" + base64.StdEncoding.EncodeToString(make([]byte, 33)) + ":"}, digest.ErrMalformed},
-		"bad base64":                {[]string{"sha-256=:!!:"}, digest.ErrMalformed},
-		"too long":                  {[]string{sha256v + ", x=:" + strings.Repeat("A", digest.MaxFieldLength) + ":"}, digest.ErrMalformed},
-		"too many members":          {[]string{sha256v + manyMembers(digest.MaxMembers)}, digest.ErrMalformed},
+		"sha-256":                       {[]string{sha256v}, nil},
+		"sha-512":                       {[]string{sha512v}, nil},
+		"two lines":                     {[]string{sha256v, sha512v}, nil},
+		"unknown ignored":               {[]string{"sha3-256=:AAAA:, " + sha256v}, nil},
+		"insecure ignored":              {[]string{"md5=:Sd/dVLAcvNLSq16eXua5uQ==:, " + sha256v}, nil},
+		"parameters ignored":            {[]string{sha256v + ";foo=1"}, nil},
+		"every member checked, bad":     {[]string{sha256v + ", " + bad512}, digest.ErrMismatch},
+		"every member checked, bad 256": {[]string{bad256 + ", " + sha512v}, digest.ErrMismatch},
+		"last duplicate wins":           {[]string{sha256v + ", " + bad256}, digest.ErrMismatch},
+		"last duplicate wins, good":     {[]string{bad256, sha256v}, nil},
+		"mismatch":                      {[]string{bad256}, digest.ErrMismatch},
+		"no line":                       {nil, digest.ErrMissing},
+		"empty line":                    {[]string{"", " "}, digest.ErrMissing},
+		"md5 only":                      {[]string{"md5=:Sd/dVLAcvNLSq16eXua5uQ==:"}, digest.ErrUnsupported},
+		"sha only":                      {[]string{"sha=:07CavjDP4u3/TungoUHJO/Wzr4c=:"}, digest.ErrUnsupported},
+		"deprecated only":               {[]string{"unixsum=:GQU=:, unixcksum=:AA==:, adler=:AA==:, crc32c=:AA==:"}, digest.ErrUnsupported},
+		"unknown only":                  {[]string{"sha3-512=:AA==:"}, digest.ErrUnsupported},
+		"upper case key":                {[]string{"SHA-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"}, digest.ErrMalformed},
+		"RFC 3230 syntax":               {[]string{"SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="}, digest.ErrMalformed},
+		"token value":                   {[]string{"sha-256=abc"}, digest.ErrMalformed},
+		"integer value":                 {[]string{"sha-256=1"}, digest.ErrMalformed},
+		"inner list":                    {[]string{"sha-256=(:AA==:)"}, digest.ErrMalformed},
+		"bare key":                      {[]string{"sha-256"}, digest.ErrMalformed},
+		"short value":                   {[]string{"sha-256=:AA==:"}, digest.ErrMalformed},
+		"long value":                    {[]string{"sha-256=:" + base64.StdEncoding.EncodeToString(make([]byte, 33)) + ":"}, digest.ErrMalformed},
+		"bad base64":                    {[]string{"sha-256=:!!:"}, digest.ErrMalformed},
+		"too long":                      {[]string{sha256v + ", x=:" + strings.Repeat("A", digest.MaxFieldLength) + ":"}, digest.ErrMalformed},
+		"too many members":              {[]string{sha256v + manyMembers(digest.MaxMembers)}, digest.ErrMalformed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := digest.Verify(body, tc.lines...)
@@ -206,7 +206,7 @@ func TestHasherVerify(t *testing.T) {
 	both, err := digest.Compute(body, digest.SHA256, digest.SHA512)
 	require.NoError(t, err)
 
-	// A Hasher checks the strongest member it computes.
+	// A Hasher checks the members it computes.
 	h, err := digest.NewHasher(digest.SHA256)
 	require.NoError(t, err)
 	_, _ = h.Write(body[:5])
@@ -274,4 +274,36 @@ func TestParseWant(t *testing.T) {
 	}
 	_, err = digest.ParseWant()
 	assert.ErrorIs(t, err, digest.ErrMissing)
+}
+
+// TestVerifyEverySupportedMember: a field with a sha-256 and a sha-512 member
+// matches the body only if both do. A recipient that checks the other member
+// (RFC 9530 lets each pick) would otherwise see another body than the one
+// accepted here; one field, one body.
+func TestVerifyEverySupportedMember(t *testing.T) {
+	good256 := "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
+	good512 := "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"
+	bad256, err := digest.Value([]byte("other"), digest.SHA256)
+	require.NoError(t, err)
+	bad512, err := digest.Value([]byte("other"), digest.SHA512)
+	require.NoError(t, err)
+	for _, lines := range [][]string{
+		{good512 + ", " + bad256},
+		{bad256 + ", " + good512},
+		{good256 + ", " + bad512},
+		{bad512, good256},
+		{good512, bad256},
+	} {
+		assert.ErrorIs(t, digest.Verify([]byte(hello), lines...), digest.ErrMismatch, "%q", lines)
+		d, err := digest.Parse(lines...)
+		require.NoError(t, err)
+		assert.ErrorIs(t, d.Verify([]byte(hello)), digest.ErrMismatch, "%q", lines)
+		h, err := digest.NewHasher(digest.SHA256, digest.SHA512)
+		require.NoError(t, err)
+		_, _ = h.Write([]byte(hello))
+		assert.ErrorIs(t, h.Verify(d), digest.ErrMismatch, "%q", lines)
+	}
+	for _, lines := range [][]string{{good256 + ", " + good512}, {good512, good256}, {good256 + ", md5=:AAAA:"}} {
+		assert.NoError(t, digest.Verify([]byte(hello), lines...), "%q", lines)
+	}
 }

@@ -9,8 +9,8 @@
 // when they are the only member of a field: a field with no supported
 // member is refused with [ErrUnsupported]. Members with an unknown
 // algorithm are ignored (RFC 9530 §2 lets a recipient ignore any member).
-// When a field has several supported members, the strongest (sha-512) is
-// the one checked.
+// When a field has several supported members, each must match: a field
+// whose sha-256 and sha-512 describe different bodies matches none.
 //
 // A digest alone proves nothing about who sent a body: anyone who can change
 // the body can change the field. It becomes integrity protection when the

@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"hash"
 	"io"
@@ -69,7 +70,7 @@ func (h *Hasher) Value() string {
 	return s
 }
 
-// Verify checks what has been written so far against the strongest supported
+// Verify checks what has been written so far against every supported
 // member of want that this Hasher computes, comparing in constant time. It
 // fails like [Digests.Verify], and with [ErrUnsupported] when want's supported
 // members are all of algorithms this Hasher does not compute.
@@ -77,15 +78,27 @@ func (h *Hasher) Verify(want Digests) error {
 	if _, err := want.preferred(); err != nil {
 		return err
 	}
-	for _, a := range want.Algorithms() { // strongest first
-		for i, b := range h.algs {
-			if a == b {
-				m, _ := want.get(a)
-				return compare(m, h.hs[i].Sum(nil))
+	checked, eq := false, 1
+	for i, a := range h.algs {
+		var sum []byte
+		for _, m := range want {
+			if m.Algorithm != a {
+				continue
 			}
+			if sum == nil {
+				sum = h.hs[i].Sum(nil)
+			}
+			checked = true
+			eq &= subtle.ConstantTimeCompare(m.Sum, sum)
 		}
 	}
-	return fmt.Errorf("%w: the field's algorithms were not computed", ErrUnsupported)
+	switch {
+	case !checked:
+		return fmt.Errorf("%w: the field's algorithms were not computed", ErrUnsupported)
+	case eq != 1:
+		return ErrMismatch
+	}
+	return nil
 }
 
 // Reader is an [io.Reader] that hashes what it reads from another reader, so a
