@@ -109,8 +109,8 @@ func NewTransport(base http.RoundTripper, signer *Signer, opts ...TransportOptio
 // A request with a body, or a POST, PUT or PATCH without one, gets the
 // Content-Digest of its body (of empty content when there is none, so that
 // the signature says there was none); a Content-Digest the request already
-// has is kept when it matches the body, so that signatures already there
-// stay valid, and replaced otherwise. Signatures already on the request are
+// has, whatever its method, is kept when it matches the body, so that
+// signatures already there stay valid, and replaced otherwise. Signatures already on the request are
 // kept; one under the signer's label makes [Signer.SignRequest] fail. It fails, without sending, with
 // [ErrBodyTooLarge] for a body over the limit, with the error of reading the
 // body, or with the error of [Signer.SignRequest].
@@ -124,7 +124,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	out := req.Clone(req.Context())
-	if (body != nil || needsDigest(req.Method)) && digest.Verify(body, out.Header.Values(digest.ContentDigest)...) != nil {
+	// A Content-Digest the caller set is checked whatever the method: one
+	// left on a request without a body would otherwise be signed as it is.
+	has := len(out.Header.Values(digest.ContentDigest)) > 0
+	if (body != nil || has || needsDigest(req.Method)) && digest.Verify(body, out.Header.Values(digest.ContentDigest)...) != nil {
 		// No Content-Digest, or one that does not match what is sent: ours.
 		v, err := digest.Value(body, t.algs...)
 		if err != nil { // unreachable: the algorithms were checked

@@ -345,3 +345,30 @@ func ExampleNewTransport() {
 	// partner: storefront signed {"sku":"A-1"} (digest checked: true)
 	// 200
 }
+
+// TestTransportReplacesStaleDigestWithoutBody: a Content-Digest the caller
+// left on a request without a body (a GET, a DELETE reusing headers) is
+// checked like any other: one that does not describe the empty content is
+// replaced, never signed as it is.
+func TestTransportReplacesStaleDigestWithoutBody(t *testing.T) {
+	p := newPartner(t)
+	stale, err := digest.Value([]byte(`{"sku":"B-2"}`), digest.SHA256)
+	require.NoError(t, err)
+	for _, body := range []io.Reader{nil, http.NoBody} {
+		req, err := http.NewRequest(http.MethodGet, p.url("/orders/o-1"), body)
+		require.NoError(t, err)
+		req.Header.Set(digest.ContentDigest, stale)
+		resp, err := p.client(t).Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		assert.Equal(t, "storefront /orders/o-1 digest=true ", string(b))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.digests {
+		assert.Equal(t, "sha-256=:"+sha256B64("")+":", d)
+	}
+}
