@@ -25,6 +25,13 @@ const (
 	maxComponentLen = 512
 	// maxParamLen bounds the keyid, nonce, tag and alg values.
 	maxParamLen = 512
+	// maxBaseInput bounds what the signature bases of one verification,
+	// all its signatures together, read from the message: the field lines
+	// of each covered field (parsed again for each sf or key parameter),
+	// the query for each @query-param, the value of each other derived
+	// component. Without it, sixteen signatures of sixty-four components
+	// could each parse one 16 KiB field again.
+	maxBaseInput = 4 * maxFieldSize
 )
 
 // errComponent is what building a signature base fails with when the message
@@ -32,6 +39,11 @@ const (
 // side (the message is not the one that was signed); the signer wraps it
 // differently.
 var errComponent = errors.New("httpsig: covered component absent or unusable")
+
+// errBaseInput is what building a signature base fails with when the
+// verification has read maxBaseInput bytes of the message. It matches
+// ErrMalformed on the verifier's side.
+var errBaseInput = errors.New("httpsig: signatures cover more of the message than is read to verify them")
 
 // FieldType is the RFC 8941 type of a structured HTTP field, needed to
 // re-serialize it for the sf parameter (RFC 9421 §2.1.1).
@@ -79,6 +91,23 @@ type message struct {
 	// proxy that terminates TLS (WithExternalOrigin).
 	scheme, authority string
 	fields            map[string]FieldType
+	// budget, when limited, is how many more bytes of the message the
+	// signature bases may read (maxBaseInput for a verification).
+	budget  int
+	limited bool
+}
+
+// spend takes n bytes from the budget of a limited message.
+func (m *message) spend(n int) error {
+	if !m.limited {
+		return nil
+	}
+	if n > m.budget {
+		m.budget = 0
+		return errBaseInput
+	}
+	m.budget -= n
+	return nil
 }
 
 // build appends to dst the signature base (RFC 9421 §2.5) for components and the serialized signature
@@ -119,6 +148,23 @@ func (m *message) appendValue(dst []byte, c *Component) ([]byte, error) {
 		src = &message{req: m.req, header: m.req.Header, scheme: m.scheme, authority: m.authority, fields: m.fields}
 	}
 	start := len(dst)
+	// What the value is made from is paid for before it is read (a field
+	// may be parsed, a query scanned); the value of another derived
+	// component, small, after.
+	switch {
+	case !c.derived():
+		n := 0
+		for _, l := range headerValues(src.header, c.name) {
+			n += len(l) + 2
+		}
+		if err := m.spend(n); err != nil {
+			return nil, err
+		}
+	case c.name == componentQueryParam && src.req != nil && src.req.URL != nil:
+		if err := m.spend(len(src.req.URL.RawQuery)); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if c.derived() {
 		dst, err = src.appendDerived(dst, c)
@@ -127,6 +173,11 @@ func (m *message) appendValue(dst []byte, c *Component) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.derived() && c.name != componentQueryParam {
+		if err := m.spend(len(dst) - start); err != nil {
+			return nil, err
+		}
 	}
 	for _, b := range dst[start:] {
 		if b == '\n' || b == '\r' {

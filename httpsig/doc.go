@@ -52,7 +52,9 @@
 // In this order, so that work an attacker can cause stays small and only
 // signatures that verify reach the replay store: both fields parse as RFC
 // 8941 dictionaries with the same labels, within bounds (16 KiB per field,
-// 16 signatures, 64 components, 512-byte parameters), or [ErrMalformed]; the
+// 16 signatures, 64 components, 512-byte parameters, and 64 KiB of the
+// message read for the signature bases of one verification, all signatures
+// together), or [ErrMalformed]; the
 // label or tag asked for is there, or [ErrMissing]; no component is covered
 // twice and each is valid for the message, or [ErrMalformed]; the required
 // components and parameters are covered, or [ErrInsufficient]; created is

@@ -128,7 +128,8 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request) (*Verifie
 	if r == nil || r.URL == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrMissing)
 	}
-	m := message{req: r, header: r.Header, scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
+	m := message{req: r, header: r.Header, scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields,
+		budget: maxBaseInput, limited: true}
 	body := bodyReader{rc: &r.Body, max: v.cfg.maxBody, hint: r.ContentLength}
 	return v.verify(ctx, &m, v.cfg.components, &body)
 }
@@ -145,7 +146,7 @@ func (v *Verifier) VerifyResponse(ctx context.Context, resp *http.Response, req 
 		req = resp.Request
 	}
 	m := message{req: req, header: resp.Header, status: resp.StatusCode, response: true,
-		scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields}
+		scheme: v.cfg.scheme, authority: v.cfg.auth, fields: v.cfg.fields, budget: maxBaseInput, limited: true}
 	body := bodyReader{rc: &resp.Body, max: v.cfg.maxBody, hint: resp.ContentLength}
 	return v.verify(ctx, &m, v.cfg.respComponents, &body)
 }
@@ -375,6 +376,9 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 	// line ends with them.
 	n := len(buf)
 	buf, err = m.appendComponents(buf, comps)
+	if errors.Is(err, errBaseInput) {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -493,4 +494,53 @@ func TestVerifyRefusesKeyOfAnotherID(t *testing.T) {
 	got, err := v.VerifyRequest(context.Background(), r)
 	require.NoError(t, err)
 	assert.Equal(t, "partner-1", got.KeyID)
+}
+
+// TestVerifyBoundsBaseWork: the signature bases one verification builds read
+// a bounded amount of the message, whatever the signatures ask for. Fifteen
+// signatures of sixty components, each the key of one 15 KiB dictionary
+// field, made the verifier parse that field nine hundred times (seconds of
+// CPU for one request under a public keyid); the verification now stops
+// with ErrMalformed once the bound is reached.
+func TestVerifyBoundsBaseWork(t *testing.T) {
+	f := newFixture(t)
+	v, err := httpsig.NewVerifier(f.keys, httpsig.WithClock(f.clock))
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example/v1/charges?order=o-1", nil)
+	var d strings.Builder
+	for i := 0; d.Len() < 15<<10; i++ {
+		if i > 0 {
+			d.WriteString(", ")
+		}
+		fmt.Fprintf(&d, "k%d=(1 2 3 4);a=1", i)
+	}
+	r.Header.Set("X-D", d.String())
+	var in, sig strings.Builder
+	for s := 0; s < 15; s++ {
+		if s > 0 {
+			in.WriteString(", ")
+			sig.WriteString(", ")
+		}
+		fmt.Fprintf(&in, `s%d=("@method" "@authority" "@path" "@query"`, s)
+		for c := 0; c < 60; c++ {
+			fmt.Fprintf(&in, ` "x-d";key="k%d"`, c)
+		}
+		fmt.Fprintf(&in, `);created=%d;keyid="partner-1"`, f.now.Unix())
+		fmt.Fprintf(&sig, "s%d=:%s:", s, base64.StdEncoding.EncodeToString(make([]byte, 64)))
+	}
+	r.Header.Set("Signature-Input", in.String())
+	r.Header.Set("Signature", sig.String())
+	_, err = v.VerifyRequest(context.Background(), r)
+	assert.ErrorIs(t, err, httpsig.ErrMalformed)
+
+	// The same field covered by one signature, as a signer would, verifies.
+	s, err := httpsig.NewSigner(f.key, httpsig.WithClock(f.clock), httpsig.WithComponents(
+		httpsig.Derived("@method"), httpsig.Derived("@authority"), httpsig.Derived("@path"), httpsig.Derived("@query"),
+		httpsig.Field("x-d"), httpsig.Field("x-d").Key("k1"), httpsig.Field("x-d").BS()))
+	require.NoError(t, err)
+	r.Header.Del("Signature-Input")
+	r.Header.Del("Signature")
+	require.NoError(t, s.SignRequest(r))
+	_, err = v.VerifyRequest(context.Background(), r)
+	assert.NoError(t, err)
 }
