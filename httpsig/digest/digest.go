@@ -207,25 +207,29 @@ func (d Digests) Verify(body []byte) error {
 	}
 	var sum256 *[sha256.Size]byte
 	var sum512 *[sha512.Size]byte
-	eq := 1
+	var bad Algorithm // the first member that differs
 	for _, m := range d {
+		eq := 1
 		switch m.Algorithm {
 		case SHA256:
 			if sum256 == nil {
 				s := sha256.Sum256(body)
 				sum256 = &s
 			}
-			eq &= subtle.ConstantTimeCompare(m.Sum, sum256[:])
+			eq = subtle.ConstantTimeCompare(m.Sum, sum256[:])
 		case SHA512:
 			if sum512 == nil {
 				s := sha512.Sum512(body)
 				sum512 = &s
 			}
-			eq &= subtle.ConstantTimeCompare(m.Sum, sum512[:])
+			eq = subtle.ConstantTimeCompare(m.Sum, sum512[:])
+		}
+		if eq != 1 && bad == "" {
+			bad = m.Algorithm
 		}
 	}
-	if eq != 1 {
-		return ErrMismatch
+	if bad != "" {
+		return fmt.Errorf("%w (%s)", ErrMismatch, bad)
 	}
 	return nil
 }

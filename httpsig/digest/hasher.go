@@ -78,7 +78,8 @@ func (h *Hasher) Verify(want Digests) error {
 	if _, err := want.preferred(); err != nil {
 		return err
 	}
-	checked, eq := false, 1
+	checked := false
+	var bad Algorithm // the first algorithm whose member differs
 	for i, a := range h.algs {
 		var sum []byte
 		for _, m := range want {
@@ -89,14 +90,16 @@ func (h *Hasher) Verify(want Digests) error {
 				sum = h.hs[i].Sum(nil)
 			}
 			checked = true
-			eq &= subtle.ConstantTimeCompare(m.Sum, sum)
+			if subtle.ConstantTimeCompare(m.Sum, sum) != 1 && bad == "" {
+				bad = a
+			}
 		}
 	}
 	switch {
 	case !checked:
 		return fmt.Errorf("%w: the field's algorithms were not computed", ErrUnsupported)
-	case eq != 1:
-		return ErrMismatch
+	case bad != "":
+		return fmt.Errorf("%w (%s)", ErrMismatch, bad)
 	}
 	return nil
 }
