@@ -25,3 +25,7 @@ func checkContentDigest(field []string, body []byte) error {
 		return fmt.Errorf("%w: content-digest: %w", ErrMalformed, err)
 	}
 }
+
+// coversCheckedDigest reports whether a Content-Digest member key names an
+// algorithm checkContentDigest compares with the body.
+func coversCheckedDigest(key string) bool { return digest.Algorithm(key).Supported() }

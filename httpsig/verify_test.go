@@ -544,3 +544,50 @@ func TestVerifyBoundsBaseWork(t *testing.T) {
 	_, err = v.VerifyRequest(context.Background(), r)
 	assert.NoError(t, err)
 }
+
+// TestVerifyDigestMemberCovered: a signature may cover one member of
+// Content-Digest ("content-digest";key="sha-256"); a member added beside it
+// for another body is no way to change the body (each supported member must
+// match), and a covered member of an algorithm that is not checked (md5)
+// does not make the body count as checked.
+func TestVerifyDigestMemberCovered(t *testing.T) {
+	f := newFixture(t)
+	v, err := httpsig.NewVerifier(f.keys, httpsig.WithClock(f.clock))
+	require.NoError(t, err)
+	sign := func(t *testing.T, field, key string) *http.Request {
+		s, err := httpsig.NewSigner(f.key, httpsig.WithClock(f.clock), httpsig.WithComponents(
+			httpsig.Derived("@method"), httpsig.Derived("@authority"), httpsig.Derived("@path"), httpsig.Derived("@query"),
+			httpsig.Field("content-digest").Key(key)))
+		require.NoError(t, err)
+		r := httptest.NewRequest(http.MethodPost, "https://payments.shop.example/v1/charges?order=o-1", strings.NewReader(orderBody))
+		r.Header.Set("Content-Digest", field)
+		require.NoError(t, s.SignRequest(r))
+		return r
+	}
+	evil := `{"order":"o-1","amount":1}`
+	evil512, err := digest.Value([]byte(evil), digest.SHA512)
+	require.NoError(t, err)
+	evil256, err := digest.Value([]byte(evil), digest.SHA256)
+	require.NoError(t, err)
+	good256, err := digest.Value([]byte(orderBody), digest.SHA256)
+	require.NoError(t, err)
+
+	r := sign(t, good256, "sha-256")
+	got, err := v.VerifyRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.True(t, got.DigestChecked)
+
+	r = sign(t, good256, "sha-256")
+	r.Header.Set("Content-Digest", good256+", "+evil512)
+	r.Body = io.NopCloser(strings.NewReader(evil))
+	_, err = v.VerifyRequest(context.Background(), r)
+	assert.ErrorIs(t, err, httpsig.ErrDigestMismatch)
+
+	r = sign(t, "md5=:Sd/dVLAcvNLSq16eXua5uQ==:", "md5")
+	r.Header.Set("Content-Digest", "md5=:Sd/dVLAcvNLSq16eXua5uQ==:, "+evil256)
+	r.Body = io.NopCloser(strings.NewReader(evil))
+	got, err = v.VerifyRequest(context.Background(), r)
+	if err == nil {
+		assert.False(t, got.DigestChecked, "a covered md5 member does not bind the body")
+	}
+}
