@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -125,8 +126,20 @@ func FuzzVerify(f *testing.F) {
 	for i, s := range standardSeeds {
 		f.Add("msg_"+strconv.Itoa(i), "1614265330", s, stripeSeeds[i%len(stripeSeeds)], []byte("{}"))
 	}
+	// A signature anyone can make: R the identity, S zero. It verifies under
+	// a public key of small order, which NewStandard refuses.
+	forged := make([]byte, ed25519.SignatureSize)
+	forged[0] = 1
+	for i := range 8 {
+		f.Add("msg_"+strconv.Itoa(i), "1614265330", "v1a,"+base64.StdEncoding.EncodeToString(forged), "", []byte("{}"))
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i)
+	}
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
 	now := func() time.Time { return time.Unix(1614265330, 0) }
-	std, err := NewStandard(WithSecrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whpk_"+base64.StdEncoding.EncodeToString(make([]byte, 32))), WithClock(now))
+	std, err := NewStandard(WithSecrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whpk_"+base64.StdEncoding.EncodeToString(pub)), WithClock(now))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +114,9 @@ func parseStandardVerifyKey(s string) (key, error) {
 		if !ok || len(b) != ed25519.PublicKeySize {
 			return key{}, invalidConfig("a whpk_ key must be 32 bytes in base64")
 		}
+		if smallOrder(b) {
+			return key{}, invalidConfig("a whpk_ key must not be a point of small order (any signature would verify under it)")
+		}
 		return key{kind: kindEdPublic, pub: ed25519.PublicKey(b)}, nil
 	case strings.HasPrefix(s, PrefixPrivateKey):
 		return key{}, invalidConfig("a verifier takes the whpk_ public key, not the whsk_ private key")
@@ -148,6 +153,57 @@ func parseStandardSignKey(s string) (key, error) {
 	default:
 		return key{}, invalidConfig("a Standard Webhooks key starts with whsec_ or whsk_")
 	}
+}
+
+// smallOrder reports whether pub, an Ed25519 public key, encodes a point of
+// small order (the identity, or a point of order 2, 4 or 8, in any of the
+// encodings crypto/ed25519 accepts, non-canonical ones included). Under such
+// a key a signature made without any private key (R a point of small order,
+// S zero) verifies for a share of all messages, so a verifier refuses it.
+//
+// The point's y coordinate is mapped to the u coordinate of the birationally
+// equivalent Montgomery curve, u = (1+y)/(1-y) mod p, and crypto/ecdh refuses
+// an X25519 exchange with a u of small order (its result would be all
+// zeros); y = 1, the identity, has no u.
+func smallOrder(pub []byte) bool {
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	var be [ed25519.PublicKeySize]byte // y, big-endian, without the sign bit of x
+	for i, c := range pub {
+		be[len(be)-1-i] = c
+	}
+	be[0] &= 0x7f
+	y := new(big.Int).SetBytes(be[:])
+	y.Mod(y, p)
+	one := big.NewInt(1)
+	den := new(big.Int).Sub(one, y)
+	den.Mod(den, p)
+	if den.Sign() == 0 {
+		return true
+	}
+	u := new(big.Int).Add(one, y)
+	u.Mul(u, den.ModInverse(den, p))
+	u.Mod(u, p)
+	var le [32]byte
+	u.FillBytes(be[:])
+	for i, c := range be {
+		le[len(le)-1-i] = c
+	}
+	peer, err := ecdh.X25519().NewPublicKey(le[:])
+	if err != nil {
+		return true
+	}
+	// Any scalar will do: X25519 clears its low three bits, so the result
+	// is all zeros exactly when u has small order. This one is not secret.
+	var scalar [32]byte
+	for i := range scalar {
+		scalar[i] = 0x5a
+	}
+	priv, err := ecdh.X25519().NewPrivateKey(scalar[:])
+	if err != nil {
+		return true
+	}
+	_, err = priv.ECDH(peer)
+	return err != nil
 }
 
 func parseStandardSecret(s string) (key, error) {

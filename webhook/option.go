@@ -96,7 +96,9 @@ func WithSource(src *secrets.Source, field string) Option {
 
 // WithSecrets gives the verifier fixed keys (at most 8), each accepted: for
 // tests, demos, and keys that do not rotate. A Standard Webhooks key is a
-// "whsec_" secret or a "whpk_" public key; a Stripe one is the endpoint secret.
+// "whsec_" secret or a "whpk_" public key (not a point of small order, such as
+// the all-zero key, under which signatures verify that anyone can make); a
+// Stripe one is the endpoint secret.
 // Use [WithSource] for keys that rotate. Exactly one of WithSecrets and
 // WithSource must be given.
 func WithSecrets(keys ...string) Option {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
@@ -385,6 +386,82 @@ func TestStandardEd25519WorkIsBounded(t *testing.T) {
 	// A header of MaxSignatures junk v1a signatures costs MaxEd25519Checks checks.
 	_, err = v.Verify(ctx, standardHeader("m4", t0.Unix(), strings.TrimSpace(strings.Repeat(junk+" ", webhook.MaxSignatures))), body)
 	require.ErrorIs(t, err, httpsig.ErrInvalid)
+}
+
+// TestStandardSmallOrderPublicKeys: under a whpk_ key that is a point of small
+// order (the identity, the all-zero key, the points of order 2, 4 and 8, and
+// their non-canonical encodings, which crypto/ed25519 decodes), a signature
+// anyone can make without a private key (R the identity, S zero) verifies for
+// one message in eight at least. A verifier refuses such a key.
+func TestStandardSmallOrderPublicKeys(t *testing.T) {
+	encodings := []string{
+		"0100000000000000000000000000000000000000000000000000000000000000", // the identity
+		"0100000000000000000000000000000000000000000000000000000000000080",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p+1
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"0000000000000000000000000000000000000000000000000000000000000000", // order 4
+		"0000000000000000000000000000000000000000000000000000000000000080",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+	}
+	// Keys that are not of small order are accepted.
+	for range 64 {
+		pub, _ := keyPair()
+		_, err := webhook.NewStandard(webhook.WithSecrets(pub))
+		require.NoError(t, err)
+	}
+
+	forged := make([]byte, ed25519.SignatureSize)
+	forged[0] = 1 // R = the identity, S = 0
+	body := []byte(`{"type":"payment.succeeded"}`)
+	for _, e := range encodings {
+		t.Run(e, func(t *testing.T) {
+			pub, err := hex.DecodeString(e)
+			require.NoError(t, err)
+			ids := 0
+			for i := range 256 {
+				if ed25519.Verify(pub, []byte("msg_"+strconv.Itoa(i)+"."+strconv.FormatInt(t0.Unix(), 10)+"."+string(body)), forged) {
+					ids++
+				}
+			}
+			require.NotZero(t, ids, "precondition: the forged signature verifies under the key")
+
+			key := "whpk_" + base64.StdEncoding.EncodeToString(pub)
+			v, err := webhook.NewStandard(webhook.WithSecrets(key), webhook.WithClock(func() time.Time { return t0 }))
+			if err == nil {
+				accepted := 0
+				for i := range 256 {
+					id := "msg_" + strconv.Itoa(i)
+					if _, err := v.Verify(context.Background(), standardHeader(id, t0.Unix(), "v1a,"+base64.StdEncoding.EncodeToString(forged)), body); err == nil {
+						accepted++
+					}
+				}
+				t.Fatalf("a small-order whpk_ key was accepted; %d of 256 forged messages verified under it", accepted)
+			}
+			require.ErrorIs(t, err, webhook.ErrInvalidConfig)
+
+			// The value of a rotation is refused too: the previous key stays
+			// for its grace period, then every message is refused.
+			src, p := newRotatingSource(t, testSecret)
+			clk := newClock(t0)
+			v, err = webhook.NewStandard(webhook.WithSource(src, "webhook_secret"), webhook.WithRotationGrace(time.Minute), webhook.WithClock(clk.Now))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = v.Close() })
+			rotate(t, src, p, map[string]string{"webhook_secret": key})
+			clk.Add(time.Minute)
+			for i := range 256 {
+				id := "msg_" + strconv.Itoa(i)
+				_, err := v.Verify(context.Background(), standardHeader(id, clk.Now().Unix(), "v1a,"+base64.StdEncoding.EncodeToString(forged)), body)
+				require.ErrorIs(t, err, httpsig.ErrUnavailable)
+			}
+		})
+	}
 }
 
 func TestStandardKeys(t *testing.T) {
