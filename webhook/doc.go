@@ -36,8 +36,10 @@
 // Replay: a Standard Webhooks message is recorded under (scope, webhook-id);
 // a Stripe message, which carries no id outside its body, under (scope,
 // t, SHA-256 of the body), so that the same signed content is accepted once
-// whichever of its signatures is presented. Records live until the message
-// would be refused as expired anyway. The store is a [dpop.ReplayStore]: the
+// whichever of its signatures is presented. Records live a second past the
+// last instant the message would be accepted, on the verifier's clock
+// ([WithClock]) and on time.Now alike, whichever the store reads. The store
+// is a [dpop.ReplayStore]: the
 // default is a bounded [dpop.MemoryReplayStore] of one process; replicas share
 // a redisreplay.Store.
 //

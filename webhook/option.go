@@ -124,8 +124,8 @@ func WithRotationGrace(d time.Duration) Option {
 
 // WithTolerance sets how far a message's timestamp may be from the local clock,
 // in the past or in the future (DefaultTolerance by default). A message is
-// remembered for replay until its timestamp plus d. Zero or a negative d makes
-// the constructor fail with ErrInvalidConfig.
+// remembered for replay until a second after its timestamp plus d. Zero or a
+// negative d makes the constructor fail with ErrInvalidConfig.
 func WithTolerance(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d <= 0 {
@@ -166,7 +166,8 @@ func WithScope(scope string) Option {
 
 // WithClock sets where the verifier reads the time from, for the timestamp
 // window and the rotation grace. Tests inject one instead of sleeping. nil
-// keeps time.Now.
+// keeps time.Now. The replay store may read another clock: a message's
+// record outlives its window on both (see the package documentation).
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
 		if now != nil {

@@ -167,3 +167,54 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	require.ErrorIs(t, err, httpsig.ErrUnavailable)
 	assert.ErrorIs(t, err, dpop.ErrReplayCheckUnavailable)
 }
+
+// TestReplayRecordOutlivesTheWindowOnAnyClock: the timestamp window is read on
+// the verifier's clock (WithClock), a record's lifetime on the replay store's
+// own, which may be another (redisreplay and the default store read
+// time.Now). Whatever the two say, a message is refused as replayed for as long
+// as the verifier would accept it.
+func TestReplayRecordOutlivesTheWindowOnAnyClock(t *testing.T) {
+	const year = 365 * 24 * time.Hour
+	body := []byte(`{"type":"invoice.paid"}`)
+	for name, skew := range map[string]time.Duration{
+		"same clock":           0,
+		"store a year ahead":   year,
+		"store a year behind":  -year,
+		"store a second ahead": time.Second,
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := newClock(t0)
+			storeClk := newClock(t0.Add(skew))
+			store, err := dpop.NewMemoryReplayStore(dpop.WithClock(storeClk.Now))
+			require.NoError(t, err)
+			verifiers := map[string]*webhook.Verifier{
+				"standard": newStandard(t, clk, webhook.WithReplayStore(store)),
+				"stripe":   newStripe(t, clk, webhook.WithReplayStore(store)),
+			}
+			ts := t0.Unix()
+			headers := map[string]http.Header{
+				"standard": standardHeader("msg_clock", ts, standardV1(t, testSecret, "msg_clock", ts, body)),
+				"stripe":   stripeHeader("t=" + strconv.FormatInt(ts, 10) + ",v1=" + stripeV1(stripeSecret, ts, body)),
+			}
+			for scheme, v := range verifiers {
+				_, err := v.Verify(context.Background(), headers[scheme], body)
+				require.NoError(t, err, scheme)
+			}
+			// Up to the end of the window, on both clocks at once.
+			for _, step := range []time.Duration{2 * time.Second, time.Minute, webhook.DefaultTolerance - time.Minute - 2*time.Second} {
+				clk.Add(step)
+				storeClk.Add(step)
+				for scheme, v := range verifiers {
+					_, err := v.Verify(context.Background(), headers[scheme], body)
+					require.ErrorIs(t, err, httpsig.ErrReplayed, "%s, %s after the timestamp", scheme, clk.Now().Sub(t0))
+				}
+			}
+			clk.Add(time.Second)
+			storeClk.Add(time.Second)
+			for scheme, v := range verifiers {
+				_, err := v.Verify(context.Background(), headers[scheme], body)
+				require.ErrorIs(t, err, httpsig.ErrExpired, scheme)
+			}
+		})
+	}
+}

@@ -445,9 +445,28 @@ func macStandard(k *key, id, ts string, body []byte, dst []byte) []byte {
 	return k.sum(dst, prefix, body)
 }
 
+// replayMargin is how long a replay record outlives the last instant the
+// timestamp window accepts its message (the window is inclusive, and a store
+// may count time more coarsely than the verifier's clock).
+const replayMargin = time.Second
+
+// replayExpiry is when the record of a message of timestamp ts may go: a
+// margin after the last instant checkWindow accepts it, ts plus the
+// tolerance on the verifier's clock. That clock may not be the store's
+// (WithClock: redisreplay and the default store read time.Now), so the
+// record is kept until the later of that instant and the same instant
+// carried over to time.Now, so that it outlives the window on either clock.
+func (v *Verifier) replayExpiry(ts time.Time) time.Time {
+	expiry := ts.Add(v.tolerance + replayMargin)
+	if wall := time.Now().Add(expiry.Sub(v.now())); wall.After(expiry) {
+		return wall
+	}
+	return expiry
+}
+
 // checkReplay records (scope, jti) until the message would expire anyway.
 func (v *Verifier) checkReplay(ctx context.Context, jti string, ts time.Time) error {
-	err := v.store.CheckAndStore(ctx, v.scope, jti, ts.Add(v.tolerance))
+	err := v.store.CheckAndStore(ctx, v.scope, jti, v.replayExpiry(ts))
 	switch {
 	case err == nil:
 		return nil
