@@ -156,14 +156,21 @@ func onlyKey(t *testing.T, client *redis.Client, prefix string) string {
 	return keys[0]
 }
 
-func TestRedisDownFailsClosed(t *testing.T) {
+// deadRedisStore returns a redisreplay.Store of a Redis that does not answer.
+func deadRedisStore(t *testing.T) *redisreplay.Store {
+	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}) // nothing listens here
 	t.Cleanup(func() { _ = client.Close() })
 	store, err := redisreplay.New(client, redisreplay.WithTimeout(200*time.Millisecond))
 	require.NoError(t, err)
+	return store
+}
+
+func TestRedisDownFailsClosed(t *testing.T) {
+	store := deadRedisStore(t)
 	body := []byte(`{}`)
 	v := newStandard(t, newClock(t0), webhook.WithReplayStore(store))
-	_, err = v.Verify(context.Background(), standardHeader("msg_1", t0.Unix(), standardV1(t, testSecret, "msg_1", t0.Unix(), body)), body)
+	_, err := v.Verify(context.Background(), standardHeader("msg_1", t0.Unix(), standardV1(t, testSecret, "msg_1", t0.Unix(), body)), body)
 	require.ErrorIs(t, err, httpsig.ErrUnavailable)
 	assert.ErrorIs(t, err, dpop.ErrReplayCheckUnavailable)
 }

@@ -580,6 +580,26 @@ func TestVerifierClosedAndZero(t *testing.T) {
 	require.ErrorIs(t, err, httpsig.ErrUnavailable)
 	require.NoError(t, nilV.Close())
 
+	// A nil context is a fault of the caller: refused, not a panic in the
+	// replay store, for either scheme and whatever store.
+	for name, v := range map[string]*webhook.Verifier{
+		"standard":       newStandard(t, newClock(t0)),
+		"standard redis": newStandard(t, newClock(t0), webhook.WithReplayStore(deadRedisStore(t))),
+		"stripe":         newStripe(t, newClock(t0)),
+	} {
+		hdr := h
+		if name == "stripe" {
+			hdr = stripeHeader("t=" + strconv.FormatInt(t0.Unix(), 10) + ",v1=" + stripeV1(stripeSecret, t0.Unix(), body))
+		}
+		var nilCtx context.Context
+		require.NotPanics(t, func() { _, err = v.Verify(nilCtx, hdr, body) }, name)
+		require.ErrorIs(t, err, httpsig.ErrUnavailable, name)
+		_, err = v.Verify(context.Background(), hdr, body)
+		if name != "standard redis" {
+			require.NoError(t, err, "%s: the refused message was not recorded", name)
+		}
+	}
+
 	var nilMsg *webhook.Message
 	assert.Equal(t, "", nilMsg.ID())
 	assert.True(t, nilMsg.Timestamp().IsZero())

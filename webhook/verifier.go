@@ -185,13 +185,18 @@ func (v *Verifier) Close() error {
 //     MaxEd25519Checks Ed25519 verifications (ErrInvalid);
 //   - a message accepted before (ErrReplayed);
 //   - no key or no replay check to be had: the secrets source or the replay
-//     store cannot answer, or the Verifier was closed (ErrUnavailable).
+//     store cannot answer, the Verifier was closed, or ctx is nil
+//     (ErrUnavailable).
 //
 // Only a message whose signature verified is recorded in the replay store.
 // body is not modified or retained.
 func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (*Message, error) {
 	if v == nil || v.ring == nil || v.closed.Load() {
 		return nil, fmt.Errorf("webhook: %w: %w", httpsig.ErrUnavailable, ErrClosed)
+	}
+	if ctx == nil {
+		// A fault of the caller: no context to check replays in.
+		return nil, refusal(httpsig.ErrUnavailable, "nil context")
 	}
 	if int64(len(body)) > v.maxBody {
 		return nil, refusal(httpsig.ErrMalformed, "body larger than the limit")
