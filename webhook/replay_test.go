@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"crypto/rand"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -224,4 +225,18 @@ func TestReplayRecordOutlivesTheWindowOnAnyClock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplayWithTheLargestTolerance: a tolerance as large as a Duration goes
+// does not overflow the record's lifetime into the past.
+func TestReplayWithTheLargestTolerance(t *testing.T) {
+	body := []byte(`{}`)
+	clk := newClock(t0)
+	v := newStandard(t, clk, webhook.WithTolerance(time.Duration(math.MaxInt64)))
+	h := standardHeader("msg_huge", t0.Unix(), standardV1(t, testSecret, "msg_huge", t0.Unix(), body))
+	_, err := v.Verify(context.Background(), h, body)
+	require.NoError(t, err)
+	clk.Add(24 * time.Hour)
+	_, err = v.Verify(context.Background(), h, body)
+	require.ErrorIs(t, err, httpsig.ErrReplayed)
 }

@@ -462,12 +462,22 @@ const replayMargin = time.Second
 // record is kept until the later of that instant and the same instant
 // carried over to time.Now, so that it outlives the window on either clock.
 func (v *Verifier) replayExpiry(ts time.Time) time.Time {
-	expiry := ts.Add(v.tolerance + replayMargin)
-	if wall := time.Now().Add(expiry.Sub(v.now())); wall.After(expiry) {
-		return wall
+	expiry := ts.Add(v.tolerance).Add(replayMargin) // two steps: v.tolerance + replayMargin may overflow
+	wall := time.Now()
+	if w := wall.Add(expiry.Sub(v.now())); w.After(expiry) {
+		expiry = w
+	}
+	// Stores count time in int64 nanoseconds since 1970, which end in 2262:
+	// a record of a huge tolerance is kept for a century, not wrapped into
+	// the past.
+	if limit := wall.Add(maxReplayRecord); expiry.After(limit) {
+		expiry = limit
 	}
 	return expiry
 }
+
+// maxReplayRecord bounds how long a replay record is kept.
+const maxReplayRecord = 100 * 365 * 24 * time.Hour
 
 // checkReplay records (scope, jti) until the message would expire anyway.
 func (v *Verifier) checkReplay(ctx context.Context, jti string, ts time.Time) error {
