@@ -56,11 +56,14 @@ func newSigner(kind verifierKind, parse func(string) (key, error), raw []string)
 // does not use id: a Stripe event carries its id in the body). The body must
 // be sent exactly as given. It returns an error matching ErrUnsignable for an
 // id a Verifier would refuse (Standard Webhooks: empty, over MaxIDLen, with a
-// '.' or a character outside printable ASCII) or a timestamp before 1970-01-01
-// 00:00:01 UTC, and leaves h unchanged then.
+// '.' or a character outside printable ASCII), a timestamp before 1970-01-01
+// 00:00:01 UTC or a nil h, and leaves h unchanged then.
 func (s *Signer) Sign(h http.Header, id string, timestamp time.Time, body []byte) error {
 	if s == nil || len(s.keys) == 0 {
 		return fmt.Errorf("%w: signer has no key", ErrUnsignable)
+	}
+	if h == nil {
+		return fmt.Errorf("%w: nil header", ErrUnsignable)
 	}
 	sec := timestamp.Unix()
 	if sec <= 0 {

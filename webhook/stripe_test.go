@@ -223,6 +223,14 @@ func TestSignerRefusals(t *testing.T) {
 	assert.ErrorIs(t, s.Sign(h, "msg_1", time.Time{}, nil), webhook.ErrUnsignable)
 	assert.Empty(t, h)
 
+	// A nil header has nowhere to put the signature: refused, not a panic.
+	stripeS, err := webhook.NewStripeSigner(stripeSecret)
+	require.NoError(t, err)
+	for _, signer := range []*webhook.Signer{s, stripeS} {
+		require.NotPanics(t, func() { err = signer.Sign(nil, "msg_1", t0, nil) })
+		assert.ErrorIs(t, err, webhook.ErrUnsignable)
+	}
+
 	var zero webhook.Signer
 	assert.ErrorIs(t, zero.Sign(h, "msg_1", t0, nil), webhook.ErrUnsignable)
 	var nilS *webhook.Signer
