@@ -22,7 +22,7 @@ const (
 	// DefaultMaxBodyBytes bounds the body a Verifier accepts (1 MiB).
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultReplayEntries bounds the in-memory replay store a Verifier makes
-	// when it is given none ([WithReplayStore]).
+	// when it is given none ([WithReplayStore], which says how to size one).
 	DefaultReplayEntries = 10_000
 	// MaxScopeLen bounds the scope given to [WithScope].
 	MaxScopeLen = 256
@@ -141,6 +141,14 @@ func WithTolerance(d time.Duration) Option {
 // [dpop.MemoryReplayStore]. The same store may serve DPoP proofs and several
 // verifiers: keys never collide (see [WithScope]). nil keeps the default, a
 // MemoryReplayStore of DefaultReplayEntries entries for this Verifier alone.
+//
+// A MemoryReplayStore full of records that have not expired evicts the oldest
+// (and counts it in its Evictions): a message whose record was evicted can be
+// accepted once more within its window. A record lives up to twice the
+// tolerance (a timestamp in the future), so size a store to at least the peak
+// rate of messages accepted per second times twice the tolerance in seconds:
+// the default store holds about 16 messages a second at the default
+// tolerance. Above that, give a larger MemoryReplayStore, or a redisreplay.Store.
 func WithReplayStore(s dpop.ReplayStore) Option {
 	return optionFunc(func(c *config) {
 		if s != nil {
