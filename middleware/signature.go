@@ -71,7 +71,9 @@ func WithInsecureUnsignedBody() SignatureOption {
 // signature in the request's context (httpsig.FromContext); a request
 // with a body must have it signed, through a covered Content-Digest that
 // matches it (RFC 9530; see [WithInsecureUnsignedBody]), and the next handler
-// reads the body that was checked.
+// reads the body that was checked. A request that declares no body
+// (Content-Length 0) and whose signature covers none reaches the next handler
+// with http.NoBody, whatever its r.Body held.
 //
 // Every other request is refused, recorded and logged by g
 // ([guard.Guard.Refuse]: the decision metrics, span attributes and refusal
@@ -135,6 +137,13 @@ func VerifySignatures(g *guard.Guard, v RequestVerifier, opts ...SignatureOption
 			if err != nil {
 				refuseSignature(g, w, r, start, err, c.acceptSignature)
 				return
+			}
+			if !hadBody && !verified.DigestChecked && r.Body != nil {
+				// The request declared no body (Content-Length 0) and
+				// none was signed: whatever r.Body holds (a wrapper of
+				// the request can leave bytes there), the handler reads
+				// none.
+				r.Body, r.GetBody = http.NoBody, nil
 			}
 			next.ServeHTTP(w, r.WithContext(httpsig.NewContext(r.Context(), verified)))
 		})

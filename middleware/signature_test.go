@@ -312,3 +312,36 @@ func TestVerifySignaturesMisuse(t *testing.T) {
 	_, ok := httpsig.FromContext(context.Background())
 	assert.False(t, ok)
 }
+
+// acceptingVerifier accepts every request with a signature that covers no
+// body, as a signature over "@method" and "@path" alone does.
+type acceptingVerifier struct{}
+
+func (acceptingVerifier) VerifyRequest(context.Context, *http.Request) (*httpsig.Verified, error) {
+	return &httpsig.Verified{Label: "sig1", KeyID: "k"}, nil
+}
+
+// TestVerifySignaturesBodyBehindZeroLength: a request whose Content-Length
+// says it has no body (0), but whose r.Body holds bytes anyway (as a wrapper
+// of the request can leave it), reaches the handler with no body: the bytes
+// no signature covered are never read as the request's.
+func TestVerifySignaturesBodyBehindZeroLength(t *testing.T) {
+	vg := newVerifyGuard(t)
+	mw, err := middleware.VerifySignatures(vg.g, acceptingVerifier{})
+	require.NoError(t, err)
+	var got []byte
+	ran := false
+	h := mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		ran = true
+		got, _ = io.ReadAll(r.Body)
+	}))
+	r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"refund":"all"}`))
+	r.ContentLength = 0
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if ran {
+		assert.Empty(t, got, "the handler read a body no signature covered")
+	} else {
+		assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	}
+}
