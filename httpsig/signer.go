@@ -128,8 +128,8 @@ func (s *Signer) sign(m *message, defaults []Component) error {
 		if err != nil {
 			return fmt.Errorf("httpsig: sign: nonce: %w", err)
 		}
-		if !printableASCII(n) || len(n) > maxParamLen {
-			return errors.New("httpsig: sign: nonce must be visible ASCII")
+		if n == "" || !printableASCII(n) || len(n) > maxParamLen {
+			return errors.New("httpsig: sign: nonce must be non-empty visible ASCII")
 		}
 		sp.nonce, sp.hasNonce = n, true
 	}

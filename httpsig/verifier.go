@@ -303,6 +303,14 @@ func (v *Verifier) verifyOne(ctx context.Context, m *message, required []Compone
 	if !sp.hasCreated {
 		return nil, fmt.Errorf("%w: no created parameter", ErrInsufficient)
 	}
+	// An empty nonce names nothing to refuse a replay of, and a signature
+	// that expires before it was created was never valid.
+	if sp.hasNonce && sp.nonce == "" {
+		return nil, fmt.Errorf("%w: empty nonce", ErrMalformed)
+	}
+	if sp.hasExpires && sp.expires < sp.created {
+		return nil, fmt.Errorf("%w: expires before created", ErrMalformed)
+	}
 	for _, p := range v.cfg.params {
 		if !sp.has(p) {
 			return nil, fmt.Errorf("%w: no %s parameter", ErrInsufficient, p)

@@ -161,6 +161,12 @@ func TestVerifyRefusals(t *testing.T) {
 		{name: "Signature-Input not a dictionary", want: httpsig.ErrMalformed, mutate: func(_ *testing.T, _ *fixture, r *http.Request) {
 			r.Header.Set("Signature-Input", `sig1=("@method"`)
 		}},
+		{name: "empty nonce", want: httpsig.ErrMalformed, mutate: func(_ *testing.T, _ *fixture, r *http.Request) {
+			r.Header.Set("Signature-Input", r.Header.Get("Signature-Input")+`;nonce=""`)
+		}},
+		{name: "expires before created", want: httpsig.ErrMalformed, mutate: func(_ *testing.T, _ *fixture, r *http.Request) {
+			r.Header.Set("Signature-Input", r.Header.Get("Signature-Input")+`;expires=1`)
+		}},
 		{name: "duplicated component", want: httpsig.ErrMalformed, mutate: func(_ *testing.T, _ *fixture, r *http.Request) {
 			r.Header.Set("Signature-Input", strings.Replace(r.Header.Get("Signature-Input"), `("@method"`, `("@method" "@method"`, 1))
 		}},
