@@ -474,9 +474,7 @@ func TestVerifyRefusesKeyOfAnotherID(t *testing.T) {
 	f := newFixture(t)
 	pub, ok := f.priv.Public().(ed25519.PublicKey)
 	require.True(t, ok)
-	// partner-1's private key signs under the keyid of partner-2.
-	s, err := httpsig.NewSigner(mustSK(t, "partner-2", httpsig.AlgEd25519, f.priv), httpsig.WithClock(f.clock))
-	require.NoError(t, err)
+	// partner-1's private key signs under another keyid.
 	for _, keyID := range []string{"partner-2", "Partner-1", "partner-1 ", ""} {
 		t.Run(keyID, func(t *testing.T) {
 			s, err := httpsig.NewSigner(mustSK(t, keyID, httpsig.AlgEd25519, f.priv), httpsig.WithClock(f.clock))
@@ -492,7 +490,7 @@ func TestVerifyRefusesKeyOfAnotherID(t *testing.T) {
 	}
 	// The key's own id verifies.
 	r := httptest.NewRequest(http.MethodGet, "https://payments.shop.example/v1/charges?order=o-1", nil)
-	s, err = httpsig.NewSigner(f.key, httpsig.WithClock(f.clock))
+	s, err := httpsig.NewSigner(f.key, httpsig.WithClock(f.clock))
 	require.NoError(t, err)
 	require.NoError(t, s.SignRequest(r))
 	v, err := httpsig.NewVerifier(fallbackKeys{mustVK(t, "partner-1", httpsig.AlgEd25519, pub)}, httpsig.WithClock(f.clock))
