@@ -64,7 +64,8 @@
 //   - [KindURLPassword]: the password in scheme://user:password@host.
 //   - [KindVaultToken], [KindAWSKey], [KindStripeKey], [KindGitHubToken],
 //     [KindSlackToken]: well-known token prefixes.
-//   - [KindWebhook]: webhook signing secrets (whsec_…) and chat webhook URLs
+//   - [KindWebhook]: webhook signing secrets (whsec_…), Standard Webhooks
+//     private keys (whsk_…) and chat webhook URLs
 //     (Slack, Discord, Microsoft Teams, Google Chat), whose path is the
 //     credential.
 //   - [KindPrivateKey]: PEM private key blocks, whole, when the block ends with

@@ -40,7 +40,8 @@ const (
 	// KindPrivateKey is a PEM private key block (RFC 7468).
 	KindPrivateKey Kind = "private_key"
 	// KindWebhook is a webhook credential: a signing secret (whsec_…, Stripe,
-	// Svix) or a chat webhook URL, whose path is what lets anyone post (Slack
+	// Svix), a Standard Webhooks Ed25519 private key (whsk_…) or a chat
+	// webhook URL, whose path is what lets anyone post (Slack
 	// hooks.slack.com, Discord /api/webhooks/, Microsoft Teams
 	// *.webhook.office.com and Workflows on *.logic.azure.com, Google Chat).
 	KindWebhook Kind = "webhook"

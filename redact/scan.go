@@ -644,6 +644,8 @@ func (s *scanner) underscore(i int) int {
 		return s.token(i, i-6, githubAt(src, i-6), kGitHub)
 	case i >= 5 && src[i-1] == 'c' && s.on(kWebhook) && s.tokenAt(i-5):
 		return s.token(i, i-5, whsecAt(src, i-5), kWebhook)
+	case i >= 4 && src[i-1] == 'k' && src[i-3] == 'h' && s.on(kWebhook) && s.tokenAt(i-4):
+		return s.token(i, i-4, whskAt(src, i-4), kWebhook)
 	}
 	return i + 1
 }

@@ -314,6 +314,20 @@ func whsecAt(src []byte, i int) int {
 	return -1
 }
 
+// whskAt matches a Standard Webhooks v1a (Ed25519) private key at i: whsk_
+// and 20 or more base64 characters (its seed, 44 of them). The public key,
+// whpk_, is not secret. It returns the end, or -1.
+func whskAt(src []byte, i int) int {
+	if !hasPrefixAt(src, i, "whsk_") {
+		return -1
+	}
+	e := runEnd(src, i+5, func(c byte) bool { return isB64URL(c) || c == '+' || c == '/' || c == '=' })
+	if e-i-5 >= 20 {
+		return e
+	}
+	return -1
+}
+
 // webhookURLAt matches a chat webhook URL whose "://" is at i, from its
 // scheme to the end of the URL, and returns its bounds, or end -1. Its path
 // (and for Workflows its signed query) is the credential: Slack

@@ -18,6 +18,9 @@ func TestWebhooks(t *testing.T) {
 		{"stripe signing secret", "STRIPE_WEBHOOK_SECRET=whsec_5a6d7c2e1f0b9a8c7d6e5f4a3b2c1d0e", "STRIPE_WEBHOOK_SECRET=[REDACTED:secret]"},
 		{"signing secret bare", "verify with whsec_5a6d7c2e1f0b9a8c7d6e5f4a3b2c1d0e failed", "verify with " + m + " failed"},
 		{"svix secret", `{"msg":"svix whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+x/Y="}`, `{"msg":"svix ` + m + `"}`},
+		// A Standard Webhooks v1a (Ed25519) private key: its seed in base64.
+		{"standard webhooks private key", "signing with whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+x/Y7Tq1aZk= failed", "signing with " + m + " failed"},
+		{"standard webhooks private key json", `{"key":"whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+x/Y7Tq1aZk="}`, `{"key":"` + m + `"}`},
 		{"slack", "posting to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX failed",
 			"posting to " + m + " failed"},
 		{"slack workflow", `{"url":"https://hooks.slack.com/workflows/T0/A0/1234/abcd"}`, `{"url":"` + m + `"}`},
@@ -32,6 +35,10 @@ func TestWebhooks(t *testing.T) {
 	runKeepCases(t, [][2]string{
 		{"short whsec", "whsec_abc"},
 		{"glued whsec", "xwhsec_5a6d7c2e1f0b9a8c7d6e5f4a3b2c1d0e"},
+		{"short whsk", "whsk_abc"},
+		{"glued whsk", "xwhsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+x/Y7Tq1aZk="},
+		// A v1a public key is not secret: a verifier's configuration may log it.
+		{"whpk public key", "verify with whpk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+x/Y7Tq1aZk="},
 		{"slack api", "https://slack.com/api/chat.postMessage"},
 		{"slack hooks root", "https://hooks.slack.com/ down"},
 		{"discord invite", "https://discord.com/invite/abc https://discord.com/channels/1/2"},
