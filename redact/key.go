@@ -15,8 +15,11 @@ const MinKeySize = 16
 // A Key is immutable and safe for concurrent use. Its zero value holds no key
 // and is refused by [WithKey].
 type Key struct {
-	b []byte
+	s Secret[[]byte] // a Secret, so that a struct that holds a Key prints none of it
 }
+
+// bytes returns the key.
+func (k *Key) bytes() []byte { return k.s.Reveal() }
 
 // NewKey copies b into a Key. b must hold at least [MinKeySize] bytes
 // ([ErrShortKey]); 32 random bytes are a good choice.
@@ -24,7 +27,7 @@ func NewKey(b []byte) (*Key, error) {
 	if len(b) < MinKeySize {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrShortKey, len(b), MinKeySize)
 	}
-	return &Key{b: append([]byte(nil), b...)}, nil
+	return &Key{s: NewSecret(append([]byte(nil), b...))}, nil
 }
 
 // String returns [Marker].

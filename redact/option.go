@@ -42,8 +42,8 @@ func WithKey(k *Key) Option {
 		if k == nil {
 			return
 		}
-		if len(k.b) < MinKeySize {
-			c.err = fmt.Errorf("%w: %d bytes", ErrShortKey, len(k.b))
+		if len(k.bytes()) < MinKeySize {
+			c.err = fmt.Errorf("%w: %d bytes", ErrShortKey, len(k.bytes()))
 			return
 		}
 		c.key = k

@@ -113,7 +113,7 @@ func New(opts ...Option) (*Redactor, error) {
 		for i := range r.names {
 			r.names[i] = []byte(r.kindName(i))
 		}
-		key := c.key.b
+		key := c.key.bytes()
 		r.tokens = &sync.Pool{New: func() any {
 			return &tokenState{h: hmac.New(sha256.New, key)}
 		}}

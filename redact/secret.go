@@ -14,18 +14,34 @@ const Marker = "[REDACTED]"
 // encoding/text and everything built on them) yields [Marker]; only [Secret.Reveal]
 // returns the value.
 //
-// The zero value holds the zero T. A Secret is a plain value: copying it
-// copies T, and it is as safe for concurrent use as T is.
+// A Secret also prints nothing of T as an unexported field of a caller's
+// struct, where fmt cannot call its methods and, for a verb that does not fit
+// a pointer (%s, %q), follows one pointer: T sits two pointers down, and fmt
+// prints the second as an address.
+//
+// The zero value holds the zero T. Copying a Secret shares the value it
+// wraps; it is as safe for concurrent use as T is. Two Secrets are == only
+// when one is a copy of the other: compare revealed values, with
+// crypto/subtle where timing matters.
 type Secret[T any] struct {
-	v T
+	p **T
 }
 
 // NewSecret wraps v.
-func NewSecret[T any](v T) Secret[T] { return Secret[T]{v: v} }
+func NewSecret[T any](v T) Secret[T] {
+	pv := &v
+	return Secret[T]{p: &pv}
+}
 
 // Reveal returns the wrapped value. Call it only where the value is used,
 // never to log it.
-func (s Secret[T]) Reveal() T { return s.v }
+func (s Secret[T]) Reveal() T {
+	if s.p == nil {
+		var zero T
+		return zero
+	}
+	return **s.p
+}
 
 // String returns [Marker].
 func (Secret[T]) String() string { return Marker }

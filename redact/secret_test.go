@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,47 @@ func TestHoldersPrintMarker(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "r", r, "w", w)
 	assert.NotContains(t, buf.String(), "alice")
 	assert.NotContains(t, buf.String(), "0123456789abcdef")
+}
+
+// TestUnexportedHoldersPrintNoSecret: fmt prints a struct's unexported fields
+// without calling their String or Format methods, and a verb that does not
+// fit a pointer (%s, %q) prints the struct it points to. A caller's config
+// struct with an unexported Secret, Key, *Redactor or *Writer field, printed
+// with any verb, must still show no secret.
+func TestUnexportedHoldersPrintNoSecret(t *testing.T) {
+	const secret = "hunter2-0123456789"
+	key, err := redact.NewKey([]byte(secret))
+	require.NoError(t, err)
+	r, err := redact.New(redact.WithKey(key), redact.WithMode(redact.KindEmail, redact.ModeToken))
+	require.NoError(t, err)
+	var sink bytes.Buffer
+	w, err := redact.NewWriter(&sink, r)
+	require.NoError(t, err)
+	_, err = w.Write([]byte("pending alice@example.com"))
+	require.NoError(t, err)
+	type config struct {
+		name string
+		s    redact.Secret[string]
+		b    redact.Secret[[]byte]
+		ps   *redact.Secret[string]
+		k    redact.Key
+		pk   *redact.Key
+		r    *redact.Redactor
+		w    *redact.Writer
+	}
+	s := redact.NewSecret(secret)
+	c := config{name: "shop", s: s, b: redact.NewSecret([]byte(secret)), ps: &s, k: *key, pk: key, r: r, w: w}
+	type outer struct{ c *config }
+	forms := []string{secret, fmt.Sprint([]byte(secret)[:4])[1:], fmt.Sprintf("%x", secret), fmt.Sprintf("%X", secret), "alice"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, v := range []any{c, &c, outer{&c}, &outer{&c}} {
+			out := fmt.Sprintf(verb, v)
+			for _, f := range forms {
+				// The output itself is never printed: it may hold the secret.
+				assert.False(t, strings.Contains(out, f), "%s of %T shows a secret", verb, v)
+			}
+		}
+	}
+	assert.Equal(t, secret, c.s.Reveal())
+	assert.Equal(t, []byte(secret), c.b.Reveal())
 }
