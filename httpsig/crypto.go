@@ -30,20 +30,20 @@ func (k *SigningKey) sign(base []byte) ([]byte, error) {
 		m.Write(base)
 		return m.Sum(nil), nil
 	case AlgEd25519:
-		return k.signer.Sign(rand.Reader, base, crypto.Hash(0))
+		return k.signer.Reveal().Sign(rand.Reader, base, crypto.Hash(0))
 	case AlgECDSAP256SHA256:
 		h := sha256.Sum256(base)
-		der, err := k.signer.Sign(rand.Reader, h[:], crypto.SHA256)
+		der, err := k.signer.Reveal().Sign(rand.Reader, h[:], crypto.SHA256)
 		if err != nil {
 			return nil, err
 		}
 		return ecdsaRawSignature(der)
 	case AlgRSAPSSSHA512:
 		h := sha512.Sum512(base)
-		return k.signer.Sign(rand.Reader, h[:], pssOptions)
+		return k.signer.Reveal().Sign(rand.Reader, h[:], pssOptions)
 	case AlgRSAV15SHA256:
 		h := sha256.Sum256(base)
-		return k.signer.Sign(rand.Reader, h[:], crypto.SHA256)
+		return k.signer.Reveal().Sign(rand.Reader, h[:], crypto.SHA256)
 	}
 	return nil, fmt.Errorf("httpsig: unsupported algorithm")
 }
@@ -96,7 +96,7 @@ func trimZeros(b []byte) []byte {
 func (k *VerifyingKey) verify(base, sig []byte) bool {
 	switch k.alg {
 	case AlgHMACSHA256:
-		m := hmac.New(sha256.New, k.secret)
+		m := hmac.New(sha256.New, k.secret.Reveal())
 		m.Write(base)
 		var sum [sha256.Size]byte
 		return hmac.Equal(m.Sum(sum[:0]), sig)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 
 	"github.com/ztkit/ztkit/internal/redacted"
+	"github.com/ztkit/ztkit/redact"
 	"github.com/ztkit/ztkit/secrets"
 )
 
@@ -42,7 +43,10 @@ type VerifyingKey struct {
 	keyID  string
 	alg    Algorithm
 	pub    crypto.PublicKey
-	secret []byte
+	// secret is two pointers down (redact.Secret), so that fmt, which
+	// calls no method on an unexported field of a caller's struct, prints
+	// an address there rather than the bytes.
+	secret redact.Secret[[]byte]
 }
 
 // NewVerifyingKey returns the key keyID that verifies alg signatures with
@@ -63,7 +67,7 @@ func NewHMACVerifyingKey(keyID string, secret []byte) (*VerifyingKey, error) {
 	if len(secret) < minHMACKeySize {
 		return nil, fmt.Errorf("httpsig: HMAC secret shorter than %d bytes", minHMACKeySize)
 	}
-	return &VerifyingKey{keyID: keyID, alg: AlgHMACSHA256, secret: append([]byte(nil), secret...)}, nil
+	return &VerifyingKey{keyID: keyID, alg: AlgHMACSHA256, secret: redact.NewSecret(append([]byte(nil), secret...))}, nil
 }
 
 // KeyID returns the key's id.
@@ -76,19 +80,19 @@ func (k *VerifyingKey) Algorithm() Algorithm { return k.alg }
 func (k *VerifyingKey) Public() crypto.PublicKey { return k.pub }
 
 // String returns [REDACTED].
-func (k *VerifyingKey) String() string { return redacted.Marker }
+func (k VerifyingKey) String() string { return redacted.Marker }
 
 // GoString returns [REDACTED].
-func (k *VerifyingKey) GoString() string { return redacted.Marker }
+func (k VerifyingKey) GoString() string { return redacted.Marker }
 
 // Format writes [REDACTED] for every verb.
-func (k *VerifyingKey) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+func (k VerifyingKey) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
 
 // LogValue returns [REDACTED].
-func (k *VerifyingKey) LogValue() slog.Value { return redacted.LogValue() }
+func (k VerifyingKey) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON returns "[REDACTED]".
-func (k *VerifyingKey) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+func (k VerifyingKey) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
 
 // checkPublicKey checks that pub is a key alg verifies with.
 func checkPublicKey(alg Algorithm, pub crypto.PublicKey) error {
@@ -170,8 +174,12 @@ func (s *StaticKeys) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil
 type SigningKey struct {
 	keyID  string
 	alg    Algorithm
-	signer crypto.Signer
-	secret []byte
+	// signer and secret are two pointers down (redact.Secret), so that fmt,
+	// which calls no method on an unexported field of a caller's struct,
+	// prints an address there rather than an Ed25519 private key's bytes
+	// or the HMAC secret.
+	signer redact.Secret[crypto.Signer]
+	secret redact.Secret[[]byte]
 	source *secrets.Source
 	field  string
 }
@@ -185,7 +193,7 @@ func NewSigningKey(keyID string, alg Algorithm, signer crypto.Signer) (*SigningK
 	if err := checkPublicKey(alg, signer.Public()); err != nil {
 		return nil, err
 	}
-	return &SigningKey{keyID: keyID, alg: alg, signer: signer}, nil
+	return &SigningKey{keyID: keyID, alg: alg, signer: redact.NewSecret(signer)}, nil
 }
 
 // NewHMACSigningKey returns the [AlgHMACSHA256] key keyID with the shared
@@ -194,7 +202,7 @@ func NewHMACSigningKey(keyID string, secret []byte) (*SigningKey, error) {
 	if len(secret) < minHMACKeySize {
 		return nil, fmt.Errorf("httpsig: HMAC secret shorter than %d bytes", minHMACKeySize)
 	}
-	return &SigningKey{keyID: keyID, alg: AlgHMACSHA256, secret: append([]byte(nil), secret...)}, nil
+	return &SigningKey{keyID: keyID, alg: AlgHMACSHA256, secret: redact.NewSecret(append([]byte(nil), secret...))}, nil
 }
 
 // NewHMACSourceSigningKey returns the [AlgHMACSHA256] key keyID whose secret
@@ -215,24 +223,24 @@ func (k *SigningKey) KeyID() string { return k.keyID }
 func (k *SigningKey) Algorithm() Algorithm { return k.alg }
 
 // String returns [REDACTED].
-func (k *SigningKey) String() string { return redacted.Marker }
+func (k SigningKey) String() string { return redacted.Marker }
 
 // GoString returns [REDACTED].
-func (k *SigningKey) GoString() string { return redacted.Marker }
+func (k SigningKey) GoString() string { return redacted.Marker }
 
 // Format writes [REDACTED] for every verb.
-func (k *SigningKey) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+func (k SigningKey) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
 
 // LogValue returns [REDACTED].
-func (k *SigningKey) LogValue() slog.Value { return redacted.LogValue() }
+func (k SigningKey) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON returns "[REDACTED]".
-func (k *SigningKey) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+func (k SigningKey) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
 
 // hmacSecret returns the secret to sign with now.
 func (k *SigningKey) hmacSecret() ([]byte, error) {
 	if k.source == nil {
-		return k.secret, nil
+		return k.secret.Reveal(), nil
 	}
 	cur, err := k.source.Current()
 	if err != nil {
@@ -298,7 +306,7 @@ func (k *HMACSourceKeys) ResolveKey(_ context.Context, keyID string) (*Verifying
 	if !ok || len(v) < minHMACKeySize {
 		return nil, fmt.Errorf("%w: HMAC secret absent or shorter than %d bytes", ErrUnavailable, minHMACKeySize)
 	}
-	return &VerifyingKey{keyID: keyID, alg: AlgHMACSHA256, secret: []byte(v)}, nil
+	return &VerifyingKey{keyID: keyID, alg: AlgHMACSHA256, secret: redact.NewSecret([]byte(v))}, nil
 }
 
 // String returns [REDACTED].

@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/dunglas/httpsfv"
+	"github.com/ztkit/ztkit/internal/redacted"
 )
 
 // Signer adds RFC 9421 signatures to requests and responses, with one key
@@ -197,3 +199,18 @@ func checkComponentFor(c *Component, response bool) error {
 	}
 	return nil
 }
+
+// String returns [REDACTED]: a Signer holds its key.
+func (s Signer) String() string { return redacted.Marker }
+
+// GoString returns [REDACTED].
+func (s Signer) GoString() string { return redacted.Marker }
+
+// Format writes [REDACTED] for every verb.
+func (s Signer) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+
+// LogValue returns [REDACTED].
+func (s Signer) LogValue() slog.Value { return redacted.LogValue() }
+
+// MarshalJSON returns "[REDACTED]".
+func (s Signer) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/ztkit/ztkit/httpsig/digest"
+	"github.com/ztkit/ztkit/internal/redacted"
 )
 
 // ErrBodyTooLarge: a [Transport] was given a request whose body is longer
@@ -186,3 +188,18 @@ func closeBody(req *http.Request) {
 		_ = req.Body.Close()
 	}
 }
+
+// String returns [REDACTED]: a Transport holds its Signer's key.
+func (t Transport) String() string { return redacted.Marker }
+
+// GoString returns [REDACTED].
+func (t Transport) GoString() string { return redacted.Marker }
+
+// Format writes [REDACTED] for every verb.
+func (t Transport) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+
+// LogValue returns [REDACTED].
+func (t Transport) LogValue() slog.Value { return redacted.LogValue() }
+
+// MarshalJSON returns "[REDACTED]".
+func (t Transport) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }

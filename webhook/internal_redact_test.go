@@ -13,7 +13,8 @@ func TestKeyTypesNeverPrint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaks := []string{"MfKQ9r8", hex.EncodeToString(k.mac), strings.Trim(fmt.Sprint(k.mac), "[]")[:12], fmt.Sprintf("%X", k.mac)}
+	mac := k.mac.Reveal()
+	leaks := []string{"MfKQ9r8", hex.EncodeToString(mac), strings.Trim(fmt.Sprint(mac), "[]")[:12], fmt.Sprintf("%X", mac)}
 	st := ringState{raw: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", current: &k, previous: &k}
 	for _, x := range []any{k, &k, st, &st, []key{k}, struct{ K key }{k}} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%d"} {

@@ -65,16 +65,19 @@ const (
 // yields [REDACTED].
 type key struct {
 	kind keyKind
-	mac  []byte     // kindHMAC
-	pool *sync.Pool // kindHMAC: keyed HMAC-SHA256 states, reset before each use
+	// mac and priv are two pointers down (redact.Secret), so that fmt,
+	// which calls no method on an unexported field of a caller's struct,
+	// prints an address there rather than the key's bytes.
+	mac  redact.Secret[[]byte] // kindHMAC
+	pool *sync.Pool            // kindHMAC: keyed HMAC-SHA256 states, reset before each use
 	pub  ed25519.PublicKey
-	priv ed25519.PrivateKey
+	priv redact.Secret[ed25519.PrivateKey]
 }
 
 // newHMACKey returns an HMAC-SHA256 key. Its states are pooled: keying an
 // HMAC costs two SHA-256 blocks, as much as hashing 128 more bytes of body.
 func newHMACKey(b []byte) key {
-	return key{kind: kindHMAC, mac: b, pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, b) }}}
+	return key{kind: kindHMAC, mac: redact.NewSecret(b), pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, b) }}}
 }
 
 // sum appends HMAC-SHA256(k, prefix || body) to dst. k must be an HMAC key.
@@ -138,13 +141,13 @@ func parseStandardSignKey(s string) (key, error) {
 		}
 		switch len(b) {
 		case ed25519.SeedSize:
-			return key{kind: kindEdPrivate, priv: ed25519.NewKeyFromSeed(b)}, nil
+			return key{kind: kindEdPrivate, priv: redact.NewSecret(ed25519.NewKeyFromSeed(b))}, nil
 		case ed25519.PrivateKeySize:
 			priv := ed25519.NewKeyFromSeed(b[:ed25519.SeedSize])
 			if subtle.ConstantTimeCompare(priv[ed25519.SeedSize:], b[ed25519.SeedSize:]) != 1 {
 				return key{}, invalidConfig("the public half of the whsk_ key does not match its seed")
 			}
-			return key{kind: kindEdPrivate, priv: priv}, nil
+			return key{kind: kindEdPrivate, priv: redact.NewSecret(priv)}, nil
 		default:
 			return key{}, invalidConfig("a whsk_ key must be a 32-byte seed (or 64-byte key) in base64")
 		}

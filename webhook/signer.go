@@ -101,7 +101,7 @@ func (s *Signer) Sign(h http.Header, id string, timestamp time.Time, body []byte
 				edMsg = make([]byte, 0, len(id)+len(ts)+2+len(body))
 				edMsg = append(append(append(append(append(edMsg, id...), '.'), ts...), '.'), body...)
 			}
-			out = base64.StdEncoding.AppendEncode(append(out, "v1a,"...), ed25519.Sign(k.priv, edMsg))
+			out = base64.StdEncoding.AppendEncode(append(out, "v1a,"...), ed25519.Sign(k.priv.Reveal(), edMsg))
 		}
 	}
 	h.Set(HeaderID, id)
