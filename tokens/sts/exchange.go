@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -111,10 +110,10 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, f form, o *outco
 	if rf != nil {
 		return nil, rf
 	}
-	// Never outlive the subject token: whole seconds, so that exp (a whole
-	// second) cannot round past the subject's.
-	lifetime := min(s.cfg.lifetime, subject.Expiry.Sub(s.cfg.now()).Truncate(time.Second))
-	if lifetime < time.Second {
+	// Never outlive the subject token: refused now when it has less than a
+	// second left, before the DPoP proof is spent, and measured again when
+	// the token is signed (see issue).
+	if _, ok := s.lifetimeUntil(subject.Expiry); !ok {
 		return nil, badRequest(errInvalidRequest, reasonSubjectExpired, "subject_token is expired", nil)
 	}
 	jkt, rf := s.proof(ctx, r)
@@ -139,7 +138,7 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, f form, o *outco
 		AuthTime: subject.AuthTime, ACR: subject.ACR, AMR: subject.AMR,
 		// act (§4.1): the actor now, then the subject token's chain.
 		Actor: &tokens.Actor{Subject: o.actor, Actor: subject.Actor},
-	}, b, lifetime, TokenTypeAccessToken)
+	}, b, subject.Expiry, TokenTypeAccessToken)
 }
 
 // mtlsPeer is a verified mTLS client X.509-SVID.

@@ -362,3 +362,31 @@ func TestExchangeSubjectAudiences(t *testing.T) {
 	assert.Equal(t, "invalid_request", r.body["error"])
 	assert.Equal(t, "subject_token is not for an audience this actor may exchange", r.body["error_description"])
 }
+
+// slowReplayStore is a replay store that answers after a delay, as a
+// shared store on a slow network does.
+type slowReplayStore struct {
+	dpop.ReplayStore
+	delay time.Duration
+}
+
+func (s slowReplayStore) CheckAndStore(ctx context.Context, jkt, jti string, expiry time.Time) error {
+	time.Sleep(s.delay)
+	return s.ReplayStore.CheckAndStore(ctx, jkt, jti, expiry)
+}
+
+// The issued token never outlives the subject token, also when the checks
+// made after the subject token was read (the DPoP proof's replay check)
+// take seconds: the lifetime is measured when the token is signed.
+func TestExchangeLifetimeBoundBySubjectAfterSlowChecks(t *testing.T) {
+	store, err := dpop.NewMemoryReplayStore()
+	require.NoError(t, err)
+	rg := newRig(t, sts.WithReplayStore(slowReplayStore{ReplayStore: store, delay: 2100 * time.Millisecond}))
+	p := newProofer(t)
+	subject := rg.customerToken(tokens.TokenRequest{Scopes: []string{"payments:charge"}, Lifetime: 30 * time.Second})
+	r := rg.post(rg.client(checkoutID), exchange(subject, "audience="+url.QueryEscape(paymentsAud)), "DPoP", proof(t, p, rg.endpoint, ""))
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	got, sub := claims(t, r.body["access_token"].(string)), claims(t, subject)
+	assert.LessOrEqual(t, got["exp"], sub["exp"], "the exchanged token outlives its subject token")
+	assert.LessOrEqual(t, got["exp"].(float64)-got["iat"].(float64), r.body["expires_in"], "expires_in is the token's lifetime")
+}

@@ -213,9 +213,9 @@ func (s *Server) stepUp(ctx context.Context, r *http.Request, f form, o *outcome
 	if rf != nil {
 		return nil, rf
 	}
-	now := s.cfg.now()
-	lifetime := min(s.cfg.lifetime, subject.Expiry.Sub(now).Truncate(time.Second))
-	if lifetime < time.Second {
+	// Never outlive the subject token: refused now when it has less than a
+	// second left, and measured again when the token is signed (see issue).
+	if _, ok := s.lifetimeUntil(subject.Expiry); !ok {
 		return nil, badRequest(errInvalidRequest, reasonSubjectExpired, "subject_token is expired", nil)
 	}
 	// The proof must be by the key the subject token is bound to: a token
@@ -252,6 +252,7 @@ func (s *Server) stepUp(ctx context.Context, r *http.Request, f form, o *outcome
 	if auth.ACR == "" || !slices.Contains(acrValues, auth.ACR) {
 		return nil, badRequest(errInvalidRequest, reasonACRNotMet, "the second factor does not reach any of the requested acr_values", nil)
 	}
+	now := s.cfg.now()
 	authTime := auth.Time
 	if authTime.IsZero() || authTime.After(now) {
 		authTime = now
@@ -267,7 +268,7 @@ func (s *Server) stepUp(ctx context.Context, r *http.Request, f form, o *outcome
 		Roles: subject.Roles, Groups: subject.Groups, Entitlements: subject.Entitlements,
 		AuthTime: authTime, ACR: auth.ACR, AMR: amr,
 		MayAct: subject.MayAct,
-	}, binding{jkt: jkt}, lifetime, TokenTypeAccessToken)
+	}, binding{jkt: jkt}, subject.Expiry, TokenTypeAccessToken)
 }
 
 // subjectTargets returns the audience and resource values of a step-up,

@@ -313,11 +313,19 @@ func (s *Server) clientCredentials(ctx context.Context, r *http.Request, f form,
 	}
 	return s.issue(ctx, o, tokens.TokenRequest{
 		Subject: c.ID, ClientID: c.ID, Audience: aud, Scopes: scopes,
-	}, b, s.cfg.lifetime, "")
+	}, b, time.Time{}, "")
 }
 
-// issue signs the token and builds the response.
-func (s *Server) issue(ctx context.Context, o *outcome, tr tokens.TokenRequest, b binding, lifetime time.Duration, issuedType string) (*tokenResponse, *refusal) {
+// issue signs the token and builds the response. A token issued for a
+// subject token never outlives it: notAfter is the subject token's expiry
+// (zero for none), and the lifetime is measured against it here, just
+// before signing, not when the request was read: the checks in between
+// (a replay store, a second factor) may take seconds.
+func (s *Server) issue(ctx context.Context, o *outcome, tr tokens.TokenRequest, b binding, notAfter time.Time, issuedType string) (*tokenResponse, *refusal) {
+	lifetime, ok := s.lifetimeUntil(notAfter)
+	if !ok {
+		return nil, badRequest(errInvalidRequest, reasonSubjectExpired, "subject_token is expired", nil)
+	}
 	o.audience = tr.Audience
 	tr.DPoPKeyThumbprint, tr.CertThumbprint = b.jkt, b.x5t
 	tr.Lifetime = lifetime
@@ -334,6 +342,18 @@ func (s *Server) issue(ctx context.Context, o *outcome, tr tokens.TokenRequest, 
 		resp.Scope, _ = tokens.FormatScope(tr.Scopes)
 	}
 	return resp, nil
+}
+
+// lifetimeUntil returns the lifetime of a token issued now that must expire
+// by notAfter (zero: no bound besides the configured lifetime), in whole
+// seconds so that exp (a whole second) cannot round past notAfter; false
+// when less than a second is left.
+func (s *Server) lifetimeUntil(notAfter time.Time) (time.Duration, bool) {
+	if notAfter.IsZero() {
+		return s.cfg.lifetime, true
+	}
+	lifetime := min(s.cfg.lifetime, notAfter.Sub(s.cfg.now()).Truncate(time.Second))
+	return lifetime, lifetime >= time.Second
 }
 
 // targets returns the audience and resource values of the request (RFC 8693
