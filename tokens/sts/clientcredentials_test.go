@@ -377,3 +377,27 @@ func TestLifetimeFollowsIssuer(t *testing.T) {
 		assert.Equal(t, tc.want, c["exp"].(float64)-c["iat"].(float64))
 	}
 }
+
+// A parameter is included once (RFC 6749 §3.1), also when one of its
+// occurrences is empty: a reader that takes the first value (net/http's
+// FormValue, a gateway) would otherwise see another request than this one.
+func TestDuplicateParameterWithAnEmptyValue(t *testing.T) {
+	rg := newRig(t)
+	c := rg.client(paymentsID)
+	for _, body := range []string{
+		"grant_type=&grant_type=client_credentials&client_id=payments",
+		"grant_type=client_credentials&grant_type=&client_id=payments",
+		"grant_type=client_credentials&client_id=&client_id=payments",
+		"grant_type=client_credentials&client_id=payments&scope=&scope=charge",
+		"grant_type=client_credentials&client_id=payments&scope=charge&scope=",
+		"grant_type=client_credentials&client_id=payments&scope=&scope=",
+	} {
+		r := rg.post(c, body)
+		assert.Equal(t, http.StatusBadRequest, r.status, body)
+		assert.Equal(t, "invalid_request", r.body["error"], body)
+		assert.Equal(t, "a parameter is included more than once", r.body["error_description"], body)
+	}
+	// audience and resource may repeat; an empty one is as if omitted.
+	r := rg.post(c, "grant_type=client_credentials&client_id=payments&resource=&resource=https%3A%2F%2Fprocessor.shop.test")
+	assert.Equal(t, http.StatusOK, r.status, r.body)
+}

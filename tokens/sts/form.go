@@ -55,7 +55,8 @@ func (f form) has(name string) bool { return len(f[name]) > 0 }
 // "name=value" with a non-empty name, percent-encoding and '+' decoded,
 // names and values valid UTF-8 without control characters. A parameter
 // sent without a value is treated as omitted (RFC 6749 §3.1). A parameter
-// other than audience and resource given twice fails with errDuplicate;
+// other than audience and resource given twice, even with an empty value,
+// fails with errDuplicate;
 // anything else malformed with errForm. The errors never quote the body.
 func parseForm(body string) (form, error) {
 	f := form{}
@@ -63,6 +64,7 @@ func parseForm(body string) (form, error) {
 		return f, nil
 	}
 	n := 0
+	seen := map[string]bool{}
 	for pair := range strings.SplitSeq(body, "&") {
 		n++
 		if n > maxParameters {
@@ -79,11 +81,16 @@ func parseForm(body string) (form, error) {
 		if err1 != nil || err2 != nil || !clean(name) || !clean(value) || name == "" {
 			return nil, fmt.Errorf("%w: a parameter is not valid form-urlencoded UTF-8 text", errForm)
 		}
+		if !multiValued[name] {
+			// Included once (RFC 6749 §3.1), also when an occurrence is
+			// empty: a reader taking the first value would see another form.
+			if seen[name] {
+				return nil, fmt.Errorf("%w: %s", errDuplicate, safeName(name))
+			}
+			seen[name] = true
+		}
 		if value == "" {
 			continue // RFC 6749 §3.1: as if omitted.
-		}
-		if len(f[name]) > 0 && !multiValued[name] {
-			return nil, fmt.Errorf("%w: %s", errDuplicate, safeName(name))
 		}
 		f[name] = append(f[name], value)
 	}
