@@ -381,3 +381,23 @@ func TestStepUpLogAndMetrics(t *testing.T) {
 		"step_up/refused/factor_rejected":      1,
 	}, got)
 }
+
+// A stepped-up token never outlives the token it replaces, also when the
+// second factor takes seconds to verify (a secret store on a slow network).
+func TestStepUpLifetimeBoundBySubjectAfterSlowFactor(t *testing.T) {
+	slow := stotp.SecretsFunc(func(ctx context.Context, subject string) (redact.Secret[string], error) {
+		time.Sleep(2100 * time.Millisecond)
+		return customerSecrets(ctx, subject)
+	})
+	factor, err := stotp.New(slow)
+	require.NoError(t, err)
+	lv := &lateVerifier{}
+	rg := newRig(t, sts.WithStepUp(lv, factor))
+	lv.v.Store(rg.subjects)
+	p := newProofer(t)
+	subject := rg.pwdToken(p, tokens.TokenRequest{Lifetime: 30 * time.Second})
+	r := rg.post(rg.client(storefrontID), stepUp(subject, code(t)), "DPoP", proof(t, p, rg.endpoint, ""))
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	got, sub := claims(t, r.body["access_token"].(string)), claims(t, subject)
+	assert.LessOrEqual(t, got["exp"], sub["exp"], "the stepped-up token outlives the token it replaces")
+}
