@@ -12,6 +12,7 @@ import (
 
 	"github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/redacted"
+	"github.com/ztkit/ztkit/redact"
 )
 
 // KeySource finds the public key a token names in its kid header.
@@ -47,7 +48,10 @@ type PublicKey struct {
 // A SigningKey prints as [REDACTED] through fmt, slog and encoding/json.
 // It is safe for concurrent use if its Signer is.
 type SigningKey struct {
-	signer crypto.Signer
+	// signer is two pointers down (redact.Secret), so that fmt, which calls
+	// no method on an unexported field of a caller's struct, prints an
+	// address there rather than an Ed25519 private key's bytes.
+	signer redact.Secret[crypto.Signer]
 	alg    jose.Alg
 	public *PublicKey
 }
@@ -82,7 +86,7 @@ func NewSigningKey(signer crypto.Signer, alg string) (*SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
-	return &SigningKey{signer: signer, alg: a, public: &PublicKey{KeyID: kid, Key: pub, Algorithm: a.String()}}, nil
+	return &SigningKey{signer: redact.NewSecret(signer), alg: a, public: &PublicKey{KeyID: kid, Key: pub, Algorithm: a.String()}}, nil
 }
 
 // KeyID returns the key's kid: the RFC 7638 thumbprint of its public key.

@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,6 +13,9 @@ import (
 	"github.com/ztkit/ztkit/internal/redacted"
 	"github.com/ztkit/ztkit/tokens"
 )
+
+// errTokenEncode is GobEncode's refusal.
+var errTokenEncode = errors.New("grant: a Token holds an access token and is not encoded")
 
 // Token types as a [Token] names them (RFC 6750, RFC 9449 §5).
 const (
@@ -63,6 +67,14 @@ func (Token) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON encodes [REDACTED].
 func (Token) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+
+// MarshalText returns [REDACTED], for the encoders that use it
+// (encoding/xml, and JSON map keys).
+func (Token) MarshalText() ([]byte, error) { return []byte(redacted.Marker), nil }
+
+// GobEncode refuses: gob would write AccessToken, and a Token is not for
+// storing or sending. Keep what you need (the expiry, the scopes) instead.
+func (Token) GobEncode() ([]byte, error) { return nil, errTokenEncode }
 
 // maxResponse bounds the token endpoint response body read.
 const maxResponse = 64 << 10
