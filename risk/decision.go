@@ -169,8 +169,10 @@ type Trace struct {
 	Action string
 	// Steps are the action's rules, in policy order.
 	Steps []Step
-	// Windows are the velocity windows read, with their counts (Explain
-	// reads without counting the action). Their Values are the caller's.
+	// Windows are the velocity windows read, with their counts; a window
+	// of the action's own attempts counts the attempt explained, as
+	// Decide's would, though Explain stores none (its Add is 0). Their
+	// Values are the caller's.
 	Windows []Window
 	// CounterError is the velocity counters' error, when they failed.
 	CounterError error

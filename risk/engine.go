@@ -168,8 +168,10 @@ func (e *Engine) Decide(ctx context.Context, action string, s Signals) Decision 
 
 // Explain evaluates like [Engine.Decide] and returns every step: each
 // rule, whether it matched and the first condition that did not hold,
-// the velocity windows read and the decision. It reads the windows without
-// counting an attempt, does not log and is not counted in metrics; use it
+// the velocity windows read and the decision, which is the one Decide
+// would make now: the windows of the action's own attempts count the
+// attempt explained, as Decide's do, but Explain stores no attempt. It
+// does not log and is not counted in metrics; use it
 // for debugging and policy tests. Its Windows hold the signals' values
 // (customer, card): do not log them.
 func (e *Engine) Explain(ctx context.Context, action string, s Signals) Trace {
@@ -272,6 +274,15 @@ func (c *compiled) decide(ctx context.Context, d *Decision, a *caction, s *Signa
 		}
 		if cerr = ctr.Count(ctx, now, ws); cerr != nil {
 			ws = nil
+		}
+		if t != nil {
+			// Explain counts the attempt it explains without storing it,
+			// so that its decision is the one Decide would make.
+			for i, w := range a.wins {
+				if w.add && ws != nil && ws[i].Value != "" {
+					ws[i].Count++
+				}
+			}
 		}
 	}
 	if t != nil {

@@ -245,8 +245,15 @@ func TestVelocity(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		assert.Equal(t, risk.Allow, e.Decide(ctx, "checkout", burst).Outcome, "attempt %d", i)
 	}
-	tr := e.Explain(ctx, "checkout", burst)
-	assert.Equal(t, risk.Allow, tr.Decision.Outcome, "Explain does not count an attempt")
+	// Explain predicts the 6th attempt as Decide will decide it (its
+	// windows count the attempt explained), without counting it.
+	for range 2 {
+		tr := e.Explain(ctx, "checkout", burst)
+		assert.Equal(t, risk.StepUp, tr.Decision.Outcome, "Explain says what Decide will")
+		assert.Equal(t, []risk.Reason{risk.ReasonVelocityCustomer}, tr.Decision.Reasons)
+		require.NotEmpty(t, tr.Windows)
+		assert.Equal(t, int64(6), tr.Windows[0].Count, "5 attempts and the one explained, not stored")
+	}
 	d = e.Decide(ctx, "checkout", burst)
 	assert.Equal(t, risk.StepUp, d.Outcome, "6th attempt")
 	assert.Equal(t, []risk.Reason{risk.ReasonVelocityCustomer}, d.Reasons)
