@@ -187,7 +187,11 @@ func (r *Refusal) RetryAfterSeconds() int64 {
 	if r.RetryAfter <= 0 {
 		return 0
 	}
-	return max(1, int64((r.RetryAfter+time.Second-1)/time.Second))
+	s := int64(r.RetryAfter / time.Second) // not (RetryAfter+1s-1)/1s: that wraps near the largest Duration
+	if r.RetryAfter%time.Second != 0 {
+		s++
+	}
+	return s
 }
 
 // HTTPStatus is the HTTP status of the refusal: 401, 403, 400, 429, 503 or

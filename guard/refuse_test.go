@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -185,4 +186,21 @@ func TestRefuseMisuse(t *testing.T) {
 	var nilGuard *guard.Guard
 	ref = nilGuard.Refuse(context.Background(), nil, guard.Refusal{Class: guard.ClassUnauthenticated, Reason: guard.ReasonSignatureMissing}, time.Time{}, nil)
 	assert.Equal(t, guard.ClassInternal, ref.Class)
+}
+
+// TestRetryAfterSecondsNeverWraps checks that a wait too long for a
+// Duration's rounding (a RateLimiter of one's own may return one) is not
+// turned into a short one, which would invite the client back at once.
+func TestRetryAfterSecondsNeverWraps(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want int64
+	}{
+		{-time.Second, 0}, {0, 0}, {1, 1}, {time.Second, 1}, {time.Second + 1, 2},
+		{math.MaxInt64, math.MaxInt64/int64(time.Second) + 1},
+		{math.MaxInt64 - time.Second + 2, math.MaxInt64 / int64(time.Second)},
+	} {
+		r := &guard.Refusal{Class: guard.ClassRateLimited, Reason: guard.ReasonRateLimited, RetryAfter: c.d}
+		assert.Equal(t, c.want, r.RetryAfterSeconds(), "RetryAfter %d", int64(c.d))
+	}
 }

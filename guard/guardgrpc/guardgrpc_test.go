@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -334,4 +335,20 @@ func retryDelay(t *testing.T, err error) time.Duration {
 		}
 	}
 	return d
+}
+
+// TestStatusRetryInfoNeverWraps checks that the longest wait a Refusal can
+// carry gives a RetryInfo of that wait, not a negative or short one.
+func TestStatusRetryInfoNeverWraps(t *testing.T) {
+	ref := &guard.Refusal{Class: guard.ClassRateLimited, Reason: guard.ReasonRateLimited, Detail: "x", RetryAfter: math.MaxInt64}
+	st := guardgrpc.Status(ref)
+	var got *errdetails.RetryInfo
+	for _, det := range st.Details() {
+		if ri, ok := det.(*errdetails.RetryInfo); ok {
+			got = ri
+		}
+	}
+	require.NotNil(t, got)
+	assert.Equal(t, ref.RetryAfterSeconds(), got.GetRetryDelay().GetSeconds())
+	assert.True(t, got.GetRetryDelay().IsValid())
 }

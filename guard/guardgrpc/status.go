@@ -2,7 +2,6 @@ package guardgrpc
 
 import (
 	"strings"
-	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -70,7 +69,8 @@ func Status(ref *guard.Refusal) *status.Status {
 		Metadata: map[string]string{CodeKey: strings.ToValidUTF8(string(ref.Reason), "\uFFFD")}, // protobuf strings are UTF-8
 	}}
 	if s := ref.RetryAfterSeconds(); s > 0 {
-		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(s) * time.Second)})
+		// Seconds as they are: time.Duration(s)*time.Second wraps for the longest waits.
+		details = append(details, &errdetails.RetryInfo{RetryDelay: &durationpb.Duration{Seconds: s}})
 	}
 	ds, err := st.WithDetails(details...)
 	if err != nil { // unreachable: ErrorInfo of valid UTF-8 always marshals
