@@ -79,6 +79,8 @@ func compile(p *Policy) (*compiled, error) {
 	for i, a := range p.ACRLevels {
 		if _, dup := c.acr[a]; dup || a == "" {
 			fail(-1, "", fmt.Sprintf("acr_levels[%d]", i), fmt.Errorf("%w: empty or duplicate acr %q", ErrInvalidRule, a))
+		} else if !challengeToken(a) {
+			fail(-1, "", fmt.Sprintf("acr_levels[%d]", i), fmt.Errorf("%w: acr %q: want printable ASCII without space, '\"' or '\\', as an RFC 9470 acr_values entry", ErrInvalidRule, a))
 		}
 		c.acr[a] = i
 	}
@@ -341,4 +343,20 @@ func (c *compiled) lookup(action string) *caction {
 		}
 	}
 	return nil
+}
+
+// challengeToken reports whether an acr value can be one entry of the
+// space-separated acr_values of an RFC 9470 §3 challenge: 1*NQCHAR
+// without the space (%x21 / %x23-5B / %x5D-7E). Any other would be
+// dropped from the challenge or split, asking for something else.
+func challengeToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

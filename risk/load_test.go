@@ -157,3 +157,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRefusesACRsAChallengeCannotCarry checks that every acr level
+// can be sent in an RFC 9470 acr_values (space-separated NQCHAR values):
+// a level with a space, a quote, a backslash, a control or a non-ASCII
+// byte would be dropped from the step-up challenge (or split in two), so
+// the challenge would not ask for what the policy says.
+func TestParseRefusesACRsAChallengeCannotCarry(t *testing.T) {
+	rule := `"rules": [{"id": "r", "reason": "x", "when": {"flag": "f"}, "outcome": "step_up"}]`
+	for _, acr := range []string{"mfa strong", `a\"b`, `a\\b`, "mf\u00e4", `a\tb`, `a\u0000`} {
+		doc := `{"acr_levels": ["pwd", "` + acr + `"], "actions": [{"action": "a", "step_up": {"acr": "pwd"}, ` + rule + `}]}`
+		_, err := risk.Parse("p.json", []byte(doc))
+		assert.ErrorIs(t, err, risk.ErrInvalidPolicy, "acr %s", acr)
+		assert.ErrorIs(t, err, risk.ErrInvalidRule, "acr %s", acr)
+		p := risk.Policy{ACRLevels: []string{"pwd", acr}, Actions: []risk.ActionPolicy{{Action: "a", StepUp: risk.StepUpRequirement{ACR: "pwd"},
+			Rules: []risk.Rule{{ID: "r", Reason: "x", When: risk.Conditions{Flag: "f"}, Outcome: risk.StepUp}}}}}
+		_, err = risk.New(p)
+		assert.ErrorIs(t, err, risk.ErrInvalidPolicy, "acr %s", acr)
+	}
+	doc := `{"acr_levels": ["urn:mace:incommon:iap:silver", "http://schemas.openid.net/pape/policies/2007/06/multi-factor", "phr", "0"], "actions": [{"action": "a", "step_up": {"acr": "phr"}, ` + rule + `}]}`
+	_, err := risk.Parse("p.json", []byte(doc))
+	assert.NoError(t, err)
+}

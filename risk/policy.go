@@ -11,7 +11,9 @@ import (
 // [LoadFile], or build it in Go; [New] validates it.
 type Policy struct {
 	// ACRLevels orders acr values from weakest to strongest, as authz's
-	// acr_levels do; step_up.acr and acr_below name values from it.
+	// acr_levels do; step_up.acr and acr_below name values from it. Each
+	// is printable ASCII without space, '"' or '\', so that a step-up
+	// challenge can carry it in acr_values (RFC 9470 §3).
 	ACRLevels []string `json:"acr_levels,omitempty"`
 	// Actions are the action policies. An action not covered is denied
 	// with [ReasonUnknownAction].
