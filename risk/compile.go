@@ -106,6 +106,22 @@ func compile(p *Policy) (*compiled, error) {
 		m[key] = ca
 		c.actions = append(c.actions, ca)
 	}
+	// Decide counts an action's attempts under the name of its policy: a
+	// velocity event named like an action that only a pattern covers
+	// would read a window no attempt is added to, and never hold.
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		for j := range a.Rules {
+			v := a.Rules[j].When.Velocity
+			if v == nil || c.exact[v.Event] != nil {
+				continue
+			}
+			if pa := c.lookup(v.Event); pa != nil && pa.name != v.Event {
+				fail(i, a.Action, fmt.Sprintf("rules[%d].when.velocity.event", j), fmt.Errorf(
+					"%w: event %q: attempts at that action are counted as event %q, the name of the policy covering it; count that, or declare the action", ErrInvalidCondition, v.Event, pa.name))
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -179,3 +179,35 @@ func TestParseRefusesACRsAChallengeCannotCarry(t *testing.T) {
 	_, err := risk.Parse("p.json", []byte(doc))
 	assert.NoError(t, err)
 }
+
+// TestParseRefusesVelocityOfAnActionOnlyAPatternCovers checks that a
+// velocity rule cannot count an event named like an action that only a
+// pattern covers: Decide counts such an action's attempts under its
+// pattern's name, so the rule would read a window nothing adds to and
+// never hold, however many attempts were made.
+func TestParseRefusesVelocityOfAnActionOnlyAPatternCovers(t *testing.T) {
+	vel := func(event string) string {
+		return `{"action": "admin.*", "on_counter_error": "deny", "rules": [{"id": "r", "reason": "x", "outcome": "deny", "when": {"velocity": {"event": "` + event + `", "key": "customer", "window": "1m", "over": 2}}}]}`
+	}
+	_, err := risk.Parse("p.json", []byte(action(vel("admin.refund"))))
+	assert.ErrorIs(t, err, risk.ErrInvalidPolicy)
+	assert.ErrorIs(t, err, risk.ErrInvalidCondition)
+	assert.ErrorContains(t, err, `"admin.*"`)
+
+	// The pattern's own name counts every attempt it covers; an exact
+	// action of that name counts its own.
+	_, err = risk.Parse("p.json", []byte(action(vel("admin.*"))))
+	assert.NoError(t, err)
+	exact := `{"action": "admin.refund", "rules": [{"id": "r", "reason": "x", "outcome": "deny", "when": {"flag": "f"}}]}`
+	p, err := risk.Parse("p.json", []byte(action(vel("admin.refund")+",\n"+exact)))
+	require.NoError(t, err)
+	e, err := risk.New(p)
+	require.NoError(t, err)
+	s := risk.Signals{Customer: "c"}
+	for range 2 {
+		assert.Equal(t, risk.Allow, e.Decide(t.Context(), "admin.refund", s).Outcome)
+	}
+	assert.Equal(t, risk.Allow, e.Decide(t.Context(), "admin.users", s).Outcome, "2 refunds is not over 2")
+	assert.Equal(t, risk.Allow, e.Decide(t.Context(), "admin.refund", s).Outcome)
+	assert.Equal(t, risk.Deny, e.Decide(t.Context(), "admin.users", s).Outcome, "3 refunds in the window is over 2")
+}

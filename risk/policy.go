@@ -121,6 +121,9 @@ type Velocity struct {
 	// Event is what is counted: an action's policy name (each
 	// [Engine.Decide] of it counts one attempt) or an event the service
 	// reports with [Engine.Record] ("payment_failed", "login_failed").
+	// Attempts at an action a pattern covers count under the pattern
+	// ("admin.*"), so a name only a pattern covers ("admin.refund") is
+	// refused: nothing would count it.
 	Event string `json:"event"`
 	// Key is what the events are counted per.
 	Key Key `json:"key"`
