@@ -12,7 +12,7 @@
 //
 // # Buckets, not one member per event
 //
-// A window of length L is a Redis hash of at most 17 fields: the window is split
+// A window of length L is a Redis hash of at most 33 fields: the window is split
 // into 16 buckets of L/16 (bucket = now / (L/16)), each field counting the events
 // of one bucket. A window counts the events of its last 16 buckets, exactly as
 // [risk.MemoryCounter] does: every event younger than 15/16 L is counted, none
@@ -27,6 +27,9 @@
 //
 // Buckets are taken from the now that the caller passes (the replica's clock):
 // replicas whose clocks differ by d disagree about the edge of a window by d.
+// A bucket is deleted only once it is two windows old, so that a replica whose
+// clock runs ahead by up to a window never deletes buckets the others still
+// count.
 //
 // # Keys
 //

@@ -43,8 +43,11 @@ var _ risk.Counter = (*Counter)(nil)
 
 // scriptSrc counts every window of one call. KEYS[i] is window i's key; ARGV holds,
 // per window, its bucket now, the events to add and the key's TTL in
-// milliseconds. Buckets at or below now−16 are deleted, buckets after now (a
-// replica whose clock runs ahead) are kept but not counted. 16 is buckets.
+// milliseconds. Buckets in (now−16, now] are counted. Buckets at or below
+// now−32 are deleted: not now−16, since a replica whose clock runs ahead
+// (by up to a window) would then delete buckets the others still count,
+// lowering every replica's counts. Buckets after now (a replica whose clock
+// runs ahead) are kept but not counted. 16 is buckets.
 const scriptSrc = `
 local out = {}
 for i = 1, #KEYS do
@@ -59,9 +62,9 @@ for i = 1, #KEYS do
   local sum = 0
   for j = 1, #all, 2 do
     local f = tonumber(all[j])
-    if f <= now - 16 then
+    if f <= now - 32 then
       redis.call('HDEL', k, all[j])
-    elseif f <= now then
+    elseif f > now - 16 and f <= now then
       sum = sum + tonumber(all[j+1])
     end
   end

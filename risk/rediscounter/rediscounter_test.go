@@ -586,3 +586,32 @@ func BenchmarkCount(b *testing.B) {
 		i++
 	}
 }
+
+// TestClockAheadDoesNotEraseOthersCounts checks that a replica whose clock
+// runs ahead (by up to a window) does not delete the buckets the other
+// replicas still count: it would lower their counts, so that a velocity
+// rule or a rate limit let through what it should stop, on every replica.
+func TestClockAheadDoesNotEraseOthersCounts(t *testing.T) {
+	client := sharedRedis(t)
+	c := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	ctx := t.Context()
+	now := time.Now()
+	win := func(add int64) []risk.Window {
+		return []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Minute, Add: add}}
+	}
+	// Ten events spread over the last 40 seconds, on the right clock.
+	for i := range 10 {
+		require.NoError(t, c.Count(ctx, now.Add(-40*time.Second+time.Duration(i)*4*time.Second), win(1)))
+	}
+	ws := win(0)
+	require.NoError(t, c.Count(ctx, now, ws))
+	require.Equal(t, int64(10), ws[0].Count)
+
+	// A replica 50 seconds ahead reads (and counts) the same window.
+	for _, skew := range []time.Duration{30 * time.Second, 50 * time.Second, time.Minute} {
+		require.NoError(t, c.Count(ctx, now.Add(skew), win(0)))
+	}
+	ws = win(0)
+	require.NoError(t, c.Count(ctx, now, ws))
+	assert.Equal(t, int64(10), ws[0].Count, "the replica ahead erased counts the others still read")
+}
