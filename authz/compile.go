@@ -139,6 +139,8 @@ func compile(p *Policy) (*compiled, error) {
 			fail(-1, "", fmt.Sprintf("acr_levels[%d]", i), fmt.Errorf("%w: empty acr", ErrInvalidMatch))
 		} else if _, dup := c.acr[a]; dup {
 			fail(-1, "", fmt.Sprintf("acr_levels[%d]", i), fmt.Errorf("%w: duplicate acr %q", ErrInvalidMatch, a))
+		} else if !challengeToken(a) {
+			fail(-1, "", fmt.Sprintf("acr_levels[%d]", i), fmt.Errorf("%w: acr %q: want printable ASCII without space, '\"' or '\\', as an RFC 9470 acr_values entry", ErrInvalidMatch, a))
 		}
 		c.acr[a] = i
 	}
@@ -360,4 +362,20 @@ func (r *crule) missingScopes(p *authn.Principal) []string {
 		out = append(out, r.anyScopes...)
 	}
 	return out
+}
+
+// challengeToken reports whether an acr value can be one entry of the
+// space-separated acr_values of an RFC 9470 §3 challenge: 1*NQCHAR
+// without the space (%x21 / %x23-5B / %x5D-7E). Any other would be
+// dropped from the step-up challenge or split, asking for something else.
+func challengeToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

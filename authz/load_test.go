@@ -230,3 +230,20 @@ func TestKindRequirementWords(t *testing.T) {
 	_, err := authz.KindRequirement(7).MarshalText()
 	assert.ErrorIs(t, err, authz.ErrInvalidMatch)
 }
+
+// TestParseRefusesACRsAChallengeCannotCarry checks that every acr level
+// can be sent in the acr_values of an RFC 9470 step-up challenge
+// (space-separated NQCHAR values): a level with a space, a quote, a
+// backslash, a control or a non-ASCII byte would be dropped from the
+// challenge (or split in two), which would then ask for something else.
+func TestParseRefusesACRsAChallengeCannotCarry(t *testing.T) {
+	for _, acr := range []string{"mfa strong", `a\"b`, `a\\b`, "mf\u00e4", `a\tb`} {
+		doc := `{"acr_levels": ["pwd", "` + acr + `"], "rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"min_acr": "pwd"}}]}`
+		_, err := authz.Parse("p.json", []byte(doc))
+		assert.ErrorIs(t, err, authz.ErrInvalidPolicy, "acr %s", acr)
+		assert.ErrorIs(t, err, authz.ErrInvalidMatch, "acr %s", acr)
+	}
+	doc := `{"acr_levels": ["urn:mace:incommon:iap:silver", "phr", "0"], "rules": [{"id": "r", "effect": "allow", "routes": ["/"], "match": {"min_acr": "phr"}}]}`
+	_, err := authz.Parse("p.json", []byte(doc))
+	assert.NoError(t, err)
+}

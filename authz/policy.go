@@ -17,7 +17,9 @@ import (
 type Policy struct {
 	// ACRLevels orders acr values from weakest to strongest, for example
 	// ["pwd", "mfa", "phr"]. A rule's MinACR must be one of them; a
-	// principal's ACR outside the ladder satisfies no MinACR.
+	// principal's ACR outside the ladder satisfies no MinACR. Each is
+	// printable ASCII without space, '"' or '\', so that a step-up
+	// challenge can carry it in acr_values (RFC 9470 §3).
 	ACRLevels []string `json:"acr_levels,omitempty"`
 	// Shadow puts the whole policy in dry-run mode: every decision is
 	// computed and logged, but the engine allows and reports what it would
