@@ -474,6 +474,12 @@ func (s *Source) doRenew(ctx context.Context, l *loop) {
 	if err == nil {
 		err = checkSecret(sec)
 	}
+	if err == nil && sec.lease.ExpiresAt.IsZero() && !l.cur.lease.ExpiresAt.IsZero() {
+		// A lease renewed with no end (a lease duration of 0 in the
+		// answer): serving it as a credential that never expires would
+		// serve it past its real end.
+		err = fmt.Errorf("%w: the renewal of an expiring credential has no expiry", ErrInvalidSecret)
+	}
 	if err != nil {
 		s.tel.failure(ctx, opRenew, err)
 		if errors.Is(err, ErrRefused) || errors.Is(err, ErrNotRenewable) || errors.Is(err, ErrInvalidSecret) {

@@ -602,3 +602,47 @@ func TestSourceMaxTTLLeavesTheMostOverlap(t *testing.T) {
 		})
 	}
 }
+
+// droppingRenewal issues credentials with leases of a second, and its
+// renewals come back with no expiry, as a backend's answer with a lease
+// duration of 0 reads (a token renewed at its maximum TTL).
+type droppingRenewal struct{ n atomic.Int64 }
+
+func (p *droppingRenewal) Issue(context.Context) (*secrets.Secret, error) {
+	n := strconv.FormatInt(p.n.Add(1), 10)
+	now := time.Now()
+	return secrets.NewSecret(map[string]string{"password": "p" + n},
+		secrets.Lease{ID: "lease-" + n, IssuedAt: now, ExpiresAt: now.Add(time.Second), Renewable: true}), nil
+}
+
+func (p *droppingRenewal) Renew(_ context.Context, s *secrets.Secret) (*secrets.Secret, error) {
+	return s.WithLease(secrets.Lease{ID: s.Lease().ID, IssuedAt: time.Now()}), nil
+}
+
+// A renewal cannot make an expiring credential eternal: one that comes back
+// with no expiry is refused, and a new credential issued, rather than the old
+// one served past its end as if it never expired.
+func TestSourceRenewalWithNoExpiryIsRefused(t *testing.T) {
+	p := &droppingRenewal{}
+	src := newSource(t, p)
+	rotated := make(chan struct{}, 1)
+	src.OnRotate(func(*secrets.Secret) {
+		select {
+		case rotated <- struct{}{}:
+		default:
+		}
+	})
+	deadline := time.After(2 * time.Second)
+	for {
+		sec, err := src.Current()
+		require.NoError(t, err)
+		require.False(t, sec.Lease().ExpiresAt.IsZero(), "a renewal removed the credential's expiry")
+		select {
+		case <-rotated:
+			return
+		case <-deadline:
+			t.Fatal("no new credential after a renewal with no expiry")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

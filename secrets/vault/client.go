@@ -305,6 +305,10 @@ func (p tokenProvider) Renew(ctx context.Context, s *secrets.Secret) (*secrets.S
 	if sec == nil || sec.Auth == nil {
 		return nil, fmt.Errorf("%w: vault: token renewal returned no lease", secrets.ErrRefused)
 	}
+	if sec.Auth.LeaseDuration <= 0 {
+		// Not a token that stopped expiring: one at its maximum TTL.
+		return nil, fmt.Errorf("%w: vault: token renewal granted no time", secrets.ErrNotRenewable)
+	}
 	return tokenSecret(start, tok, lease.ID, sec.Auth.LeaseDuration, sec.Auth.Renewable), nil
 }
 
