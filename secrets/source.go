@@ -47,6 +47,19 @@ type Source struct {
 	nextSub uint64
 	updated chan struct{}
 
+	// expiry fails Current closed when the credential it returns expires,
+	// apart from the background goroutine, which a provider call or a
+	// rotation callback may hold past that point.
+	expMu  sync.Mutex
+	expiry *time.Timer
+	// lastErr is the background goroutine's last failure since the last
+	// credential, for the timer's error; nil after a success.
+	lastErr atomic.Pointer[error]
+	// calling is set from before a provider call bounded by the
+	// credential's expiry until its outcome is recorded (lastErr, or a new
+	// state): at the expiry, that call is the cause.
+	calling atomic.Bool
+
 	rotate    chan rotateRequest
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -98,7 +111,7 @@ func NewSource(ctx context.Context, name string, p Provider, opts ...Option) (*S
 		tel.close()
 		return nil, err
 	}
-	s.state.Store(&state{secret: first})
+	s.setState(&state{secret: first})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.run(runCtx, first, inval)
@@ -124,7 +137,11 @@ func (s *Source) Current() (*Secret, error) {
 // goroutine, one after the other in the order they were registered (so that
 // one registered by the Source's owner, such as a vault.Client taking its new
 // token, has run before the others), and should return promptly; a panic in
-// fn is recovered, logged and counted as a failure. remove unregisters fn.
+// fn is recovered, logged and counted as a failure. A function that does not
+// return holds the Source (no renewal, no rotation, and Close waits for it),
+// though Current still fails closed when the credential expires; fn must not
+// wait for the Source, such as by calling [Source.Rotate]. remove
+// unregisters fn.
 func (s *Source) OnRotate(fn func(*Secret)) (remove func()) {
 	if fn == nil {
 		return func() {}
@@ -186,11 +203,70 @@ func (s *Source) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		<-s.done
-		s.state.Store(closedState)
+		s.setState(closedState)
 		s.tel.close()
 		s.signal()
 	})
 	return nil
+}
+
+// setState makes st what Current returns and, when st holds a credential
+// that expires, arms a timer that replaces it with an error matching
+// [ErrExpired] at its expiry unless something replaced it before. The
+// background goroutine does the same when it gets there (with the cause of
+// the last failure, and a log record and a metric); the timer is for when
+// it cannot, being held by a backend call or a rotation callback that does
+// not return: Current must not serve a credential past its end for that.
+func (s *Source) setState(st *state) {
+	s.expMu.Lock()
+	defer s.expMu.Unlock()
+	s.setStateLocked(st)
+}
+
+func (s *Source) setStateLocked(st *state) {
+	s.state.Store(st)
+	if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+	}
+	if st.secret == nil || st.secret.lease.ExpiresAt.IsZero() {
+		return
+	}
+	s.expiry = time.AfterFunc(time.Until(st.secret.lease.ExpiresAt), func() { s.expireState(st) })
+}
+
+// expireState fails Current closed if st is still its state: the timer of
+// setState. It counts and logs the expiry, which the background goroutine
+// then does not do again.
+func (s *Source) expireState(st *state) {
+	// calling first: it is cleared after lastErr is set.
+	var cause error
+	if s.calling.Load() {
+		cause = errNoAnswer
+	} else if p := s.lastErr.Load(); p != nil {
+		cause = *p
+	}
+	ctx := context.Background()
+	s.expMu.Lock()
+	if s.state.Load() != st {
+		s.expMu.Unlock()
+		return
+	}
+	// Counted before Current fails: whoever sees it fail sees the count.
+	s.tel.failure(ctx, opExpire, ErrExpired)
+	s.state.Store(&state{err: s.expiredErr(cause)})
+	s.expiry = nil
+	s.expMu.Unlock()
+	s.logExpired(ctx, st.secret, cause)
+	s.signal()
+}
+
+func (s *Source) logExpired(ctx context.Context, sec *Secret, cause error) {
+	attrs := s.leaseAttrs(sec)
+	if cause != nil {
+		attrs = append(attrs, slog.String("error", cause.Error()))
+	}
+	s.cfg.logger.LogAttrs(ctx, slog.LevelError, "secrets: credential expired with no replacement", attrs...)
 }
 
 // signal wakes whoever waits on Updated.
@@ -443,16 +519,20 @@ func (s *Source) backoff(n int) time.Duration {
 func (s *Source) doIssue(ctx context.Context, l *loop) error {
 	inval := s.invalidated()
 	callCtx, cancel := l.bound(ctx)
+	s.calling.Store(true)
 	sec, err := s.issue(callCtx)
 	cancel()
 	if err != nil {
 		s.failed(ctx, l, opIssue, err)
+		s.calling.Store(false)
 		return err
 	}
 	old := l.cur
 	rotated := !sec.sameValue(old)
 	*l = loop{cur: sec, fullTTL: sec.lease.TTL(), inval: inval}
-	s.state.Store(&state{secret: sec})
+	s.lastErr.Store(nil)
+	s.setState(&state{secret: sec})
+	s.calling.Store(false)
 	level, msg := slog.LevelDebug, "secrets: credential issued again, same value"
 	if rotated {
 		level, msg = slog.LevelInfo, "secrets: credential rotated"
@@ -469,6 +549,8 @@ func (s *Source) doIssue(ctx context.Context, l *loop) error {
 // credential at once.
 func (s *Source) doRenew(ctx context.Context, l *loop) {
 	callCtx, cancel := l.bound(ctx)
+	s.calling.Store(true)
+	defer s.calling.Store(false)
 	sec, err := s.p.Renew(callCtx, l.cur)
 	cancel()
 	if err == nil {
@@ -499,7 +581,8 @@ func (s *Source) doRenew(ctx context.Context, l *loop) {
 	// usual point of this shorter lease rather than renew again.
 	capped := sec.lease.TTL()*10 < l.fullTTL*9
 	l.cur, l.failures, l.lastErr, l.reissue = sec, 0, nil, capped
-	s.state.Store(&state{secret: sec})
+	s.lastErr.Store(nil)
+	s.setState(&state{secret: sec})
 	s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "secrets: lease renewed",
 		append(s.leaseAttrs(sec), slog.Bool("max_ttl_near", capped))...)
 	s.signal()
@@ -512,9 +595,10 @@ func (s *Source) failed(ctx context.Context, l *loop, o op, err error) {
 	}
 	l.failures++
 	l.lastErr = err
+	s.lastErr.Store(&err)
 	if l.expired {
 		// Keep the state's error up to date with the latest cause.
-		s.state.Store(&state{err: s.expiredErr(err)})
+		s.setState(&state{err: s.expiredErr(err)})
 	}
 	s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "secrets: "+o.String()+" failed, retrying",
 		slog.String("source", s.name), slog.Int("failures", l.failures), slog.Bool("expired", l.expired),
@@ -525,13 +609,18 @@ func (s *Source) failed(ctx context.Context, l *loop, o op, err error) {
 func (s *Source) expire(ctx context.Context, l *loop) {
 	l.expired = true
 	l.reissue = true
-	s.state.Store(&state{err: s.expiredErr(l.lastErr)})
-	s.tel.failure(ctx, opExpire, ErrExpired)
-	attrs := s.leaseAttrs(l.cur)
-	if l.lastErr != nil {
-		attrs = append(attrs, slog.String("error", l.lastErr.Error()))
+	s.expMu.Lock()
+	// When the state holds no credential, setState's timer failed Current
+	// closed already, and counted and logged it: only the cause is updated.
+	first := s.state.Load().secret != nil
+	if first {
+		s.tel.failure(ctx, opExpire, ErrExpired)
 	}
-	s.cfg.logger.LogAttrs(ctx, slog.LevelError, "secrets: credential expired with no replacement", attrs...)
+	s.setStateLocked(&state{err: s.expiredErr(l.lastErr)})
+	s.expMu.Unlock()
+	if first {
+		s.logExpired(ctx, l.cur, l.lastErr)
+	}
 	s.signal()
 }
 
@@ -568,6 +657,11 @@ func (s *Source) call(ctx context.Context, fn func(*Secret), sec *Secret) {
 }
 
 var errCallbackPanic = errors.New("secrets: rotation callback panicked")
+
+// errNoAnswer is the cause of an expiry while a call to the provider, bounded
+// by that expiry, is under way; the call's own error replaces it when the
+// call returns.
+var errNoAnswer = fmt.Errorf("%w: no answer before the credential expired: %w", ErrUnavailable, context.DeadlineExceeded)
 
 func (s *Source) leaseAttrs(sec *Secret) []slog.Attr {
 	lease := sec.Lease()

@@ -646,3 +646,29 @@ func TestSourceRenewalWithNoExpiryIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A rotation callback that does not return (a connection pool's re-auth
+// hung on a dead server, a callback that waits for the Source itself) holds
+// the Source's goroutine; Current must still fail closed when the credential
+// it serves expires, not serve it past its end.
+func TestSourceBlockedCallbackStillFailsClosedOnTime(t *testing.T) {
+	m := newMemory(t, 400*time.Millisecond, 400*time.Millisecond)
+	src := newSource(t, m)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before the Source's Close, which waits for it
+	got := make(chan *secrets.Secret, 1)
+	src.OnRotate(func(s *secrets.Secret) {
+		got <- s
+		<-release
+	})
+	var sec *secrets.Secret
+	select {
+	case sec = <-got:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no rotation")
+	}
+	time.Sleep(time.Until(sec.Lease().ExpiresAt) + 100*time.Millisecond)
+	cur, err := src.Current()
+	assert.ErrorIs(t, err, secrets.ErrExpired)
+	assert.Nil(t, cur, "Current served a credential past its expiry")
+}
