@@ -19,7 +19,7 @@ func Static(fields map[string]string) Provider {
 type staticProvider struct{ s *Secret }
 
 func (p staticProvider) Issue(context.Context) (*Secret, error) {
-	return NewSecret(p.s.fields, Lease{IssuedAt: time.Now()}), nil
+	return NewSecret(p.s.values(), Lease{IssuedAt: time.Now()}), nil
 }
 
 func (p staticProvider) Renew(context.Context, *Secret) (*Secret, error) {
@@ -105,7 +105,7 @@ func (m *Memory) Renew(ctx context.Context, s *Secret) (*Secret, error) {
 	}
 	l.until = until
 	m.leases[id] = l
-	return NewSecret(s.fields, Lease{ID: id, IssuedAt: now, ExpiresAt: until, Renewable: true}), nil
+	return NewSecret(s.values(), Lease{ID: id, IssuedAt: now, ExpiresAt: until, Renewable: true}), nil
 }
 
 // Valid reports whether s is a credential this backend issued whose lease has

@@ -16,9 +16,15 @@ import (
 //
 // A Secret prints, logs and marshals as [REDACTED] through fmt (every verb),
 // slog and encoding/json; the values are reachable only through
-// [Secret.Reveal]. A Secret is immutable and safe for concurrent use.
+// [Secret.Reveal]. Printers that walk a value by reflection without calling
+// its methods (fmt on a struct's unexported field, testify's failure diff)
+// find no value in it either, only its lease. A Secret is immutable and safe
+// for concurrent use.
 type Secret struct {
-	fields map[string]string
+	// fields returns the values. They are behind a function because
+	// reflection-based printers print a function as its address: a map here
+	// would be printed whole.
+	fields func() map[string]string
 	lease  Lease
 }
 
@@ -52,17 +58,15 @@ func (l Lease) TTL() time.Duration {
 
 // NewSecret returns a secret holding a copy of fields, with lease.
 func NewSecret(fields map[string]string, lease Lease) *Secret {
-	return &Secret{fields: maps.Clone(fields), lease: lease}
+	m := maps.Clone(fields)
+	return &Secret{fields: func() map[string]string { return m }, lease: lease}
 }
 
 // Reveal returns the raw value of the field name, and whether the secret has
 // that field. It is the only way to a secret's values: call it where the
 // value is used (a connection's AUTH, a request's header), not to log it.
 func (s *Secret) Reveal(name string) (string, bool) {
-	if s == nil {
-		return "", false
-	}
-	v, ok := s.fields[name]
+	v, ok := s.values()[name]
 	return v, ok
 }
 
@@ -72,7 +76,7 @@ func (s *Secret) Fields() []string {
 	if s == nil {
 		return nil
 	}
-	return slices.Sorted(maps.Keys(s.fields))
+	return slices.Sorted(maps.Keys(s.values()))
 }
 
 // Lease returns the secret's lease.
@@ -83,9 +87,17 @@ func (s *Secret) Lease() Lease {
 	return s.lease
 }
 
+// values returns s's fields, or nil for a nil or zero Secret.
+func (s *Secret) values() map[string]string {
+	if s == nil || s.fields == nil {
+		return nil
+	}
+	return s.fields()
+}
+
 // sameValue reports whether s and o hold the same fields and values.
 func (s *Secret) sameValue(o *Secret) bool {
-	return s != nil && o != nil && maps.Equal(s.fields, o.fields)
+	return s != nil && o != nil && maps.Equal(s.values(), o.values())
 }
 
 // String returns [REDACTED].

@@ -68,3 +68,29 @@ func TestLeaseTTL(t *testing.T) {
 	assert.Zero(t, secrets.Lease{IssuedAt: now}.TTL())
 	assert.Equal(t, time.Minute, secrets.Lease{IssuedAt: now, ExpiresAt: now.Add(time.Minute)}.TTL())
 }
+
+// captureT records what a testify assertion would print on failure.
+type captureT struct{ out strings.Builder }
+
+func (c *captureT) Errorf(format string, args ...any) { fmt.Fprintf(&c.out, format, args...) }
+
+// Printers that read a value by reflection, without calling its methods,
+// must find no secret in a Secret either: fmt prints a struct's unexported
+// fields that way, and testify's failure diff (spew, methods disabled) does it
+// for every field, so assert.Equal on two secrets would print both values.
+func TestSecretValueIsNotReachableByReflectionPrinters(t *testing.T) {
+	a := secrets.NewSecret(map[string]string{"password": canary + "-a"}, secrets.Lease{ID: "lease/1"})
+	b := secrets.NewSecret(map[string]string{"password": canary + "-b"}, secrets.Lease{ID: "lease/1"})
+	type holder struct{ s secrets.Secret } // an unexported field: fmt cannot call its methods
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		out := fmt.Sprintf(verb, holder{s: *a})
+		assert.False(t, strings.Contains(out, canary), "fmt %s of a struct holding a Secret", verb)
+	}
+	var c captureT
+	assert.Equal(&c, a, b)
+	assert.NotEmpty(t, c.out.String(), "the assertion must fail")
+	assert.False(t, strings.Contains(c.out.String(), canary), "testify's failure output of two Secrets")
+	var c2 captureT
+	assert.Equal(&c2, *a, *b)
+	assert.False(t, strings.Contains(c2.out.String(), canary), "testify's failure output of two Secret values")
+}

@@ -162,18 +162,18 @@ func (p *Provider) current() (*credentials, error) {
 // credentials takes the username and password out of sec, refusing a
 // missing or empty field.
 func (p *Provider) credentials(sec *secrets.Secret) (*credentials, error) {
-	c := &credentials{}
+	var username, password string
 	if p.username != "" {
 		var err error
-		if c.username, err = p.field(sec, p.username); err != nil {
+		if username, err = p.field(sec, p.username); err != nil {
 			return nil, err
 		}
 	}
-	var err error
-	if c.password, err = p.field(sec, p.password); err != nil {
+	password, err := p.field(sec, p.password)
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &credentials{basic: func() (string, string) { return username, password }}, nil
 }
 
 func (p *Provider) field(sec *secrets.Secret, name string) (string, error) {
@@ -229,20 +229,23 @@ func (p *Provider) GoString() string { return p.String() }
 func (p *Provider) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // credentials is what go-redis authenticates a connection with. It prints,
-// logs and marshals as [REDACTED].
+// logs and marshals as [REDACTED]. The values are behind a function, which
+// printers that walk a value by reflection print as its address.
 type credentials struct {
-	username string
-	password string
+	basic func() (username, password string)
 }
 
 var _ auth.Credentials = (*credentials)(nil)
 
 // BasicAuth implements [auth.Credentials].
-func (c *credentials) BasicAuth() (username, password string) { return c.username, c.password }
+func (c *credentials) BasicAuth() (username, password string) { return c.basic() }
 
 // RawCredentials implements [auth.Credentials] as go-redis's basic
 // credentials do: "username:password".
-func (c *credentials) RawCredentials() string { return c.username + ":" + c.password }
+func (c *credentials) RawCredentials() string {
+	username, password := c.basic()
+	return username + ":" + password
+}
 
 func (credentials) String() string                { return redacted.Marker }
 func (credentials) GoString() string              { return redacted.Marker }

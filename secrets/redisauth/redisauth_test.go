@@ -404,3 +404,27 @@ func assertCredentialsError(t *testing.T, err error, want error) {
 	assert.ErrorIs(t, err, want)
 	assert.False(t, strings.Contains(fmt.Sprint(err), canary), "the error carries a password")
 }
+
+// captureT records what a testify assertion would print on failure.
+type captureT struct{ out strings.Builder }
+
+func (c *captureT) Errorf(format string, args ...any) { fmt.Fprintf(&c.out, format, args...) }
+
+// testify's failure diff walks values by reflection with their methods
+// disabled: comparing two credentials in a test must not print them.
+func TestCredentialsAreNotReachableByReflectionPrinters(t *testing.T) {
+	src, _ := memorySource(t, time.Minute, nil)
+	p := newProvider(t, src)
+	a, _, err := p.Subscribe(&recorder{})
+	require.NoError(t, err)
+	require.NoError(t, src.Rotate(context.Background()))
+	b, _, err := p.Subscribe(&recorder{})
+	require.NoError(t, err)
+	var c captureT
+	assert.Equal(&c, a, b)
+	assert.NotEmpty(t, c.out.String(), "the assertion must fail")
+	assert.False(t, strings.Contains(c.out.String(), canary), "testify's failure output of two credentials")
+	u, pw := b.BasicAuth()
+	assert.True(t, strings.HasPrefix(u, "app-") && strings.HasPrefix(pw, canary), "BasicAuth returns the values")
+	assert.True(t, b.RawCredentials() == u+":"+pw, "RawCredentials is username:password")
+}
