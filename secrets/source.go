@@ -497,10 +497,12 @@ func (s *Source) plan(l *loop) (op, time.Time) {
 		// can. (60% to 70% of the short lease would leave the two a third of
 		// what remained, which is next to nothing when the short renewal
 		// granted a second.)
-		return next, lease.ExpiresAt.Add(-(l.fullTTL*3/10 + rand.N(l.fullTTL/10+1)))
+		return next, lease.ExpiresAt.Add(-(l.fullTTL/10*3 + rand.N(l.fullTTL/10+1)))
 	}
-	// A random point between 60% and 70% of the lifetime.
-	return next, lease.IssuedAt.Add(ttl*6/10 + rand.N(ttl/10+1))
+	// A random point between 60% and 70% of the lifetime. Tenths are taken
+	// first: ttl*6 overflows for a lease of 49 years or more, and a renewal
+	// point in the past renews in a loop.
+	return next, lease.IssuedAt.Add(ttl/10*6 + rand.N(ttl/10+1))
 }
 
 // backoff returns the wait before attempt n+1 after n failures: up to twice
@@ -579,7 +581,7 @@ func (s *Source) doRenew(ctx context.Context, l *loop) {
 	// A renewal shorter than the lease it extends (by more than a tenth)
 	// means the backend's maximum TTL is near: issue a new credential at the
 	// usual point of this shorter lease rather than renew again.
-	capped := sec.lease.TTL()*10 < l.fullTTL*9
+	capped := sec.lease.TTL() < l.fullTTL/10*9
 	l.cur, l.failures, l.lastErr, l.reissue = sec, 0, nil, capped
 	s.lastErr.Store(nil)
 	s.setState(&state{secret: sec})

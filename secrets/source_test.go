@@ -672,3 +672,29 @@ func TestSourceBlockedCallbackStillFailsClosedOnTime(t *testing.T) {
 	assert.ErrorIs(t, err, secrets.ErrExpired)
 	assert.Nil(t, cur, "Current served a credential past its expiry")
 }
+
+// longLease issues renewable leases of 60 years (a Vault mount whose
+// max_lease_ttl was raised to "never"), and counts the renewals.
+type longLease struct{ renewals atomic.Int64 }
+
+func (p *longLease) Issue(context.Context) (*secrets.Secret, error) {
+	now := time.Now()
+	return secrets.NewSecret(map[string]string{"password": "p"},
+		secrets.Lease{ID: "lease", IssuedAt: now, ExpiresAt: now.Add(60 * 365 * 24 * time.Hour), Renewable: true}), nil
+}
+
+func (p *longLease) Renew(_ context.Context, s *secrets.Secret) (*secrets.Secret, error) {
+	p.renewals.Add(1)
+	l := s.Lease()
+	l.IssuedAt = time.Now()
+	return s.WithLease(l), nil
+}
+
+// The renewal point of a long lease (60% to 70% of it) must not overflow
+// into the past: the Source would renew in a loop, hammering the backend.
+func TestSourceLongLeaseIsNotRenewedAtOnce(t *testing.T) {
+	p := &longLease{}
+	newSource(t, p)
+	time.Sleep(300 * time.Millisecond)
+	assert.Zero(t, p.renewals.Load(), "renewed a lease of 60 years within 300 ms")
+}
