@@ -40,9 +40,9 @@ type KeyResolver interface {
 // [REDACTED] through fmt, slog and encoding/json; every VerifyingKey does, so
 // that no log line depends on which kind it is.
 type VerifyingKey struct {
-	keyID  string
-	alg    Algorithm
-	pub    crypto.PublicKey
+	keyID string
+	alg   Algorithm
+	pub   crypto.PublicKey
 	// secret is two pointers down (redact.Secret), so that fmt, which
 	// calls no method on an unexported field of a caller's struct, prints
 	// an address there rather than the bytes.
@@ -172,8 +172,8 @@ func (s *StaticKeys) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil
 //
 // A SigningKey prints as [REDACTED] through fmt, slog and encoding/json.
 type SigningKey struct {
-	keyID  string
-	alg    Algorithm
+	keyID string
+	alg   Algorithm
 	// signer and secret are two pointers down (redact.Secret), so that fmt,
 	// which calls no method on an unexported field of a caller's struct,
 	// prints an address there rather than an Ed25519 private key's bytes
