@@ -148,3 +148,25 @@ func (p *Proofer) LogValue() slog.Value { return redacted.LogValue() }
 
 // MarshalJSON encodes [REDACTED].
 func (p *Proofer) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+
+// String returns [REDACTED]: a ProofRequest may hold an access token.
+func (ProofRequest) String() string { return redacted.Marker }
+
+// GoString returns [REDACTED].
+func (ProofRequest) GoString() string { return redacted.Marker }
+
+// Format writes [REDACTED] for every verb.
+func (ProofRequest) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+
+// LogValue returns [REDACTED].
+func (ProofRequest) LogValue() slog.Value { return redacted.LogValue() }
+
+// MarshalJSON returns "[REDACTED]".
+func (ProofRequest) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+
+// MarshalText returns [REDACTED], for the encoders that use it
+// (encoding/xml, JSON map keys).
+func (ProofRequest) MarshalText() ([]byte, error) { return []byte(redacted.Marker), nil }
+
+// GobEncode refuses: gob would write the access token.
+func (ProofRequest) GobEncode() ([]byte, error) { return nil, errNotEncoded }

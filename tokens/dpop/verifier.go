@@ -7,12 +7,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
 
 	"github.com/ztkit/ztkit/internal/jose"
 	"github.com/ztkit/ztkit/internal/jsonscan"
+	"github.com/ztkit/ztkit/internal/redacted"
 	"github.com/ztkit/ztkit/internal/replaydefer"
 )
 
@@ -329,3 +331,29 @@ func readProofClaims(payload []byte) (proofClaims, error) {
 	}
 	return c, nil
 }
+
+// String returns [REDACTED]: a Request may hold an access token.
+func (Request) String() string { return redacted.Marker }
+
+// GoString returns [REDACTED].
+func (Request) GoString() string { return redacted.Marker }
+
+// Format writes [REDACTED] for every verb.
+func (Request) Format(f fmt.State, verb rune) { redacted.Format(f, verb) }
+
+// LogValue returns [REDACTED].
+func (Request) LogValue() slog.Value { return redacted.LogValue() }
+
+// MarshalJSON returns "[REDACTED]".
+func (Request) MarshalJSON() ([]byte, error) { return redacted.JSON(), nil }
+
+// MarshalText returns [REDACTED], for the encoders that use it
+// (encoding/xml, JSON map keys).
+func (Request) MarshalText() ([]byte, error) { return []byte(redacted.Marker), nil }
+
+// GobEncode refuses: gob would write the access token.
+func (Request) GobEncode() ([]byte, error) { return nil, errNotEncoded }
+
+// errNotEncoded is the GobEncode refusal of the types that may hold an
+// access token.
+var errNotEncoded = errors.New("dpop: a request description holds an access token and is not encoded")
