@@ -2,7 +2,6 @@ package guard_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -45,16 +44,7 @@ func redisReplica(t *testing.T, rig *shoprig.Tokens, addr, prefix string, limits
 // its keys from the Redis at addr when the test ends.
 func redisPrefix(t testing.TB, addr string) string {
 	t.Helper()
-	prefix := "ztkit-test:" + t.Name() + ":" + rand.Text() + ":"
-	t.Cleanup(func() {
-		client := redis.NewClient(&redis.Options{Addr: addr})
-		defer func() { _ = client.Close() }()
-		ctx := context.Background()
-		if keys, err := client.Keys(ctx, prefix+"*").Result(); err == nil && len(keys) > 0 {
-			_ = client.Del(ctx, keys...).Err()
-		}
-	})
-	return prefix
+	return redistest.Prefix(t, redistest.Client(t, addr))
 }
 
 // TestRateLimitRedisReplicasShareOneLimit: N replicas (goroutines, each

@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/rand"
 	"math"
 	"net/http"
 	"strconv"
@@ -16,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztkit/ztkit/httpsig"
-	"github.com/ztkit/ztkit/internal/test/testenv"
+	"github.com/ztkit/ztkit/internal/test/redistest"
 	"github.com/ztkit/ztkit/tokens/dpop"
 	"github.com/ztkit/ztkit/tokens/dpop/redisreplay"
 	"github.com/ztkit/ztkit/webhook"
@@ -71,31 +70,6 @@ func TestConcurrentSameMessageAcceptedOnce(t *testing.T) {
 	})
 }
 
-// sharedRedis connects to the test Redis, skipping (or failing under CI=true)
-// when there is none.
-func sharedRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := testenv.Require(t, testenv.RedisAddrVar)
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = client.Close() })
-	require.NoError(t, client.Ping(context.Background()).Err())
-	return client
-}
-
-// uniquePrefix returns a key prefix no other test (or run) uses, and deletes
-// the keys under it when the test ends.
-func uniquePrefix(t *testing.T, client *redis.Client) string {
-	t.Helper()
-	prefix := "ztkit-test:webhook:" + t.Name() + ":" + rand.Text() + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if keys, err := client.Keys(ctx, prefix+"*").Result(); err == nil && len(keys) > 0 {
-			_ = client.Del(ctx, keys...).Err()
-		}
-	})
-	return prefix
-}
-
 // redisStore returns a store of its own connection to the Redis client talks
 // to, under prefix: one replica's store.
 func redisStore(t *testing.T, client *redis.Client, prefix string) *redisreplay.Store {
@@ -108,8 +82,8 @@ func redisStore(t *testing.T, client *redis.Client, prefix string) *redisreplay.
 }
 
 func TestRedisReplicas(t *testing.T) {
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	now := time.Now()
 	body := []byte(`{"type":"invoice.paid"}`)
 	ts := now.Unix()

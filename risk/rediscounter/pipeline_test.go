@@ -37,10 +37,10 @@ func deferred(t *testing.T, store *redisreplay.Store, jti string) (context.Conte
 func TestCountCarriesDeferredReplay(t *testing.T) {
 	for _, inline := range []bool{true, false} {
 		t.Run(map[bool]string{true: "context timeouts", false: "goroutine"}[inline], func(t *testing.T) {
-			shared := sharedRedis(t)
+			shared := redistest.Shared(t)
 			client := redis.NewClient(&redis.Options{Addr: shared.Options().Addr, ContextTimeoutEnabled: inline})
 			t.Cleanup(func() { _ = client.Close() })
-			prefix := uniquePrefix(t, shared)
+			prefix := redistest.Prefix(t, shared)
 			rc := newCounter(t, client, rediscounter.WithKeyPrefix(prefix+"ctr:"), rediscounter.WithTimeout(functionalTimeout))
 			store, err := redisreplay.New(client, redisreplay.WithKeyPrefix(prefix+"jti:"), redisreplay.WithTimeout(functionalTimeout))
 			require.NoError(t, err)
@@ -87,9 +87,9 @@ func keySuffix(t *testing.T, client *redis.Client, prefix string) string {
 // stays pending (its collector sends it alone), and a Count without
 // windows to send takes nothing.
 func TestCountLeavesOtherClientsReplay(t *testing.T) {
-	client := sharedRedis(t)
-	other := newClient(t, client.Options().Addr)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	other := redistest.Client(t, client.Options().Addr)
+	prefix := redistest.Prefix(t, client)
 	rc := newCounter(t, client, rediscounter.WithKeyPrefix(prefix+"ctr:"), rediscounter.WithTimeout(functionalTimeout))
 	store, err := redisreplay.New(other, redisreplay.WithKeyPrefix(prefix+"jti:"))
 	require.NoError(t, err)
@@ -117,7 +117,7 @@ func TestCountLeavesOtherClientsReplay(t *testing.T) {
 // round trip) and the replay check's verdict stands.
 func TestCountDeferredReplayNoScript(t *testing.T) {
 	srv := redistest.Start(t, "")
-	client := newClient(t, srv.Addr)
+	client := redistest.Client(t, srv.Addr)
 	rc := newCounter(t, client, rediscounter.WithTimeout(functionalTimeout))
 	store, err := redisreplay.New(client)
 	require.NoError(t, err)
@@ -204,8 +204,8 @@ type tagged struct {
 // finds a deferred check (the guard's request would crash): the check is
 // left to the collector, which sends it alone.
 func TestCountNonComparableClient(t *testing.T) {
-	shared := sharedRedis(t)
-	prefix := uniquePrefix(t, shared)
+	shared := redistest.Shared(t)
+	prefix := redistest.Prefix(t, shared)
 	client := tagged{Client: shared, tags: []string{"shop"}}
 	rc := newCounter(t, client, rediscounter.WithKeyPrefix(prefix+"ctr:"), rediscounter.WithTimeout(functionalTimeout))
 	store, err := redisreplay.New(client, redisreplay.WithKeyPrefix(prefix+"jti:"), redisreplay.WithTimeout(functionalTimeout))

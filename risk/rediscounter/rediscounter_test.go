@@ -2,7 +2,6 @@ package rediscounter_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -35,33 +34,6 @@ const (
 const functionalTimeout = 5 * time.Second
 
 var testHashKey = []byte("0123456789abcdef0123456789abcdef")
-
-func newClient(tb testing.TB, addr string) *redis.Client {
-	tb.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	tb.Cleanup(func() { _ = client.Close() })
-	return client
-}
-
-func sharedRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	return newClient(tb, testenv.Require(tb, testenv.RedisAddrVar))
-}
-
-// uniquePrefix returns a key prefix no other test (or run) uses, and deletes
-// the keys under it when the test ends.
-func uniquePrefix(tb testing.TB, client *redis.Client) string {
-	tb.Helper()
-	prefix := "ztkit-test:" + tb.Name() + ":" + rand.Text() + ":"
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+"*").Result()
-		if err == nil && len(keys) > 0 {
-			_ = client.Del(ctx, keys...).Err()
-		}
-	})
-	return prefix
-}
 
 func newCounter(tb testing.TB, client redis.UniversalClient, opts ...rediscounter.Option) *rediscounter.Counter {
 	tb.Helper()
@@ -125,8 +97,8 @@ func TestNew(t *testing.T) {
 // same count at every step, as windows fill, slide and empty.
 func TestCountSlidesLikeMemoryCounter(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 	mc := risk.NewMemoryCounter(0)
 
 	base := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
@@ -167,8 +139,8 @@ func TestCountSlidesLikeMemoryCounter(t *testing.T) {
 // is not counted by the others before their clocks reach it.
 func TestCountClockAhead(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 	base := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	w := func(add int64) []risk.Window {
 		return []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: 16 * time.Second, Add: add}}
@@ -204,8 +176,8 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // TestOneRoundTrip: one decision reading three windows is one EVALSHA.
 func TestOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 	w := []risk.Window{
 		{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1},
 		{Event: "checkout", Key: risk.KeyCard, Value: secretCard, Length: time.Hour, Add: 1},
@@ -226,8 +198,8 @@ func TestOneRoundTrip(t *testing.T) {
 // buckets); a zero or negative length is left at 0 and not sent.
 func TestCountEdgeWindows(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	rc := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 	now := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	w := []risk.Window{
 		{Event: "e", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Minute, Add: 1},
@@ -249,8 +221,8 @@ func TestCountEdgeWindows(t *testing.T) {
 // vanish on their own, and that reads create nothing.
 func TestCountRealExpiry(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	rc := newCounter(t, client, rediscounter.WithKeyPrefix(prefix), rediscounter.WithTimeout(functionalTimeout))
 
 	read := []risk.Window{{Event: "login_failed", Key: risk.KeyIP, Value: "203.0.113.0/24", Length: time.Second}}
@@ -290,15 +262,15 @@ func TestCountRealExpiry(t *testing.T) {
 func TestConcurrentReplicas(t *testing.T) {
 	ctx := context.Background()
 	addr := testenv.Require(t, testenv.RedisAddrVar)
-	admin := sharedRedis(t)
-	prefix := uniquePrefix(t, admin)
+	admin := redistest.Shared(t)
+	prefix := redistest.Prefix(t, admin)
 	const replicas, perReplica, calls = 8, 8, 25
 	now := time.Now()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, replicas*perReplica*calls)
 	for range replicas {
-		rc := newCounter(t, newClient(t, addr), rediscounter.WithKeyPrefix(prefix), rediscounter.WithHashKey(testHashKey), rediscounter.WithTimeout(functionalTimeout))
+		rc := newCounter(t, redistest.Client(t, addr), rediscounter.WithKeyPrefix(prefix), rediscounter.WithHashKey(testHashKey), rediscounter.WithTimeout(functionalTimeout))
 		for range perReplica {
 			wg.Go(func() {
 				for range calls {
@@ -330,7 +302,7 @@ func TestConcurrentReplicas(t *testing.T) {
 // in clear, all have the same length, and the hash key changes them.
 func TestKeysHoldNoValue(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
+	client := redistest.Shared(t)
 	ip := netip.MustParseAddr("198.51.100.7")
 	s := risk.Signals{Customer: secretCustomer, Card: secretCard, IP: ip}
 	values := []string{secretCustomer, secretCard, "198.51.100", "198.51.100.0/24", "c2VjcmV0"}
@@ -355,8 +327,8 @@ func TestKeysHoldNoValue(t *testing.T) {
 		require.NoError(t, e.Record(ctx, "login_failed", s))
 		return scan(prefix)
 	}
-	plain := write(uniquePrefix(t, client))
-	keyed := write(uniquePrefix(t, client), rediscounter.WithHashKey(testHashKey))
+	plain := write(redistest.Prefix(t, client))
+	keyed := write(redistest.Prefix(t, client), rediscounter.WithHashKey(testHashKey))
 	require.Len(t, plain, 3, "checkout per customer, payment_failed per card, login_failed per IP")
 	require.Len(t, keyed, 3)
 	for _, k := range append(plain, keyed...) {
@@ -388,7 +360,7 @@ func TestKeysHoldNoValue(t *testing.T) {
 func TestNoScript(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t, "")
-	client := newClient(t, srv.Addr)
+	client := redistest.Client(t, srv.Addr)
 	rc := newCounter(t, client, rediscounter.WithTimeout(functionalTimeout))
 	w := []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}}
 	require.NoError(t, rc.Count(ctx, time.Now(), w))
@@ -412,11 +384,11 @@ func TestCountFailsClosed(t *testing.T) {
 		{name: "zero value", ctr: func(*testing.T) *rediscounter.Counter { return &rediscounter.Counter{} }, ctx: context.Background()},
 		{name: "nil counter", ctr: func(*testing.T) *rediscounter.Counter { return nil }, ctx: context.Background()},
 		{name: "closed port", ctr: func(t *testing.T) *rediscounter.Counter {
-			return newCounter(t, newClient(t, closedAddr), rediscounter.WithTimeout(200*time.Millisecond))
+			return newCounter(t, redistest.Client(t, closedAddr), rediscounter.WithTimeout(200*time.Millisecond))
 		}, ctx: context.Background()},
 		{name: "canceled context", ctr: func(t *testing.T) *rediscounter.Counter {
-			client := sharedRedis(t)
-			return newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)))
+			client := redistest.Shared(t)
+			return newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)))
 		}, ctx: canceled, also: context.Canceled},
 		{name: "closed client", ctr: func(t *testing.T) *rediscounter.Counter {
 			client := redis.NewClient(&redis.Options{Addr: testenv.Require(t, testenv.RedisAddrVar)})
@@ -436,8 +408,8 @@ func TestCountFailsClosed(t *testing.T) {
 		})
 	}
 	t.Run("caller deadline", func(t *testing.T) {
-		client := sharedRedis(t)
-		rc := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+		client := redistest.Shared(t)
+		rc := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
 		err := rc.Count(ctx, time.Now(), []risk.Window{{Event: "checkout", Key: risk.KeyCustomer, Value: secretCustomer, Length: time.Hour, Add: 1}})
@@ -445,7 +417,7 @@ func TestCountFailsClosed(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("no window with a value: no round trip", func(t *testing.T) {
-		rc := newCounter(t, newClient(t, closedAddr))
+		rc := newCounter(t, redistest.Client(t, closedAddr))
 		w := []risk.Window{{Event: "checkout", Key: risk.KeyCard, Length: time.Hour, Add: 1}}
 		require.NoError(t, rc.Count(context.Background(), time.Now(), w))
 		assert.Zero(t, w[0].Count)
@@ -569,8 +541,8 @@ func TestRedisHung(t *testing.T) {
 // BenchmarkCount measures one call of three windows against the test Redis,
 // round trip included.
 func BenchmarkCount(b *testing.B) {
-	client := sharedRedis(b)
-	rc := newCounter(b, client, rediscounter.WithKeyPrefix(uniquePrefix(b, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(b)
+	rc := newCounter(b, client, rediscounter.WithKeyPrefix(redistest.Prefix(b, client)), rediscounter.WithTimeout(functionalTimeout))
 	ctx := context.Background()
 	w := make([]risk.Window, 3)
 	b.ReportAllocs()
@@ -592,8 +564,8 @@ func BenchmarkCount(b *testing.B) {
 // replicas still count: it would lower their counts, so that a velocity
 // rule or a rate limit let through what it should stop, on every replica.
 func TestClockAheadDoesNotEraseOthersCounts(t *testing.T) {
-	client := sharedRedis(t)
-	c := newCounter(t, client, rediscounter.WithKeyPrefix(uniquePrefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	c := newCounter(t, client, rediscounter.WithKeyPrefix(redistest.Prefix(t, client)), rediscounter.WithTimeout(functionalTimeout))
 	ctx := t.Context()
 	now := time.Now()
 	win := func(add int64) []risk.Window {

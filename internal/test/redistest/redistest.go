@@ -5,6 +5,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"os/exec"
 	"sync"
@@ -92,4 +93,36 @@ func ClosedPort(tb testing.TB) string {
 	addr := l.Addr().String()
 	require.NoError(tb, l.Close())
 	return addr
+}
+
+// Client returns a client for the Redis at addr, closed when the test ends.
+func Client(tb testing.TB, addr string) *redis.Client {
+	tb.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	tb.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// Shared returns a client for the shared Redis of scripts/test
+// (testenv.RedisAddrVar), closed when the test ends: without one the test
+// skips, or fails under CI=true.
+func Shared(tb testing.TB) *redis.Client {
+	tb.Helper()
+	client := Client(tb, testenv.Require(tb, testenv.RedisAddrVar))
+	require.NoError(tb, client.Ping(context.Background()).Err(), "the shared test Redis does not answer")
+	return client
+}
+
+// Prefix returns a key prefix no other test (or run) uses, and deletes the
+// keys under it through client when the test ends.
+func Prefix(tb testing.TB, client *redis.Client) string {
+	tb.Helper()
+	prefix := "ztkit-test:" + tb.Name() + ":" + rand.Text() + ":"
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		if keys, err := client.Keys(ctx, prefix+"*").Result(); err == nil && len(keys) > 0 {
+			_ = client.Del(ctx, keys...).Err()
+		}
+	})
+	return prefix
 }

@@ -38,35 +38,6 @@ const (
 // generous, so that a loaded CI machine running -race does not turn into a flake.
 const functionalTimeout = 5 * time.Second
 
-// newClient returns a client for addr that is closed when the test ends.
-func newClient(tb testing.TB, addr string) *redis.Client {
-	tb.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	tb.Cleanup(func() { _ = client.Close() })
-	return client
-}
-
-// sharedRedis returns a client for the Redis started by scripts/test.
-func sharedRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	return newClient(tb, testenv.Require(tb, testenv.RedisAddrVar))
-}
-
-// uniquePrefix returns a key prefix no other test (or run) uses, and deletes the
-// keys under it when the test ends.
-func uniquePrefix(tb testing.TB, client *redis.Client) string {
-	tb.Helper()
-	prefix := "ztkit-test:" + tb.Name() + ":" + rand.Text() + ":"
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+"*").Result()
-		if err == nil && len(keys) > 0 {
-			_ = client.Del(ctx, keys...).Err()
-		}
-	})
-	return prefix
-}
-
 // wantKey is the documented key for (jkt, jti).
 func wantKey(prefix, jkt, jti string) string {
 	sum := replaykey.Sum(jkt, jti)
@@ -129,8 +100,8 @@ func TestNew(t *testing.T) {
 
 func TestCheckAndStoreFirstReplayExpiry(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
 	key := wantKey(prefix, testJKT, "jti-1")
 
@@ -154,8 +125,8 @@ func TestCheckAndStoreFirstReplayExpiry(t *testing.T) {
 
 func TestCheckAndStoreRealExpiry(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	s := newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+	client := redistest.Shared(t)
+	s := newStore(t, client, redisreplay.WithKeyPrefix(redistest.Prefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
 
 	// The shortest TTL the store writes is one second.
 	require.NoError(t, s.CheckAndStore(ctx, testJKT, "jti", time.Now()))
@@ -167,8 +138,8 @@ func TestCheckAndStoreRealExpiry(t *testing.T) {
 
 func TestCheckAndStorePastExpiryIsStillRecorded(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
 
 	tests := []struct {
@@ -194,24 +165,24 @@ func TestCheckAndStorePastExpiryIsStillRecorded(t *testing.T) {
 }
 
 func TestCheckAndStorePairsAreDistinct(t *testing.T) {
-	client := sharedRedis(t)
+	client := redistest.Shared(t)
 	replaytest.PairsAreDistinct(t, func(t *testing.T) dpop.ReplayStore {
-		return newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
+		return newStore(t, client, redisreplay.WithKeyPrefix(redistest.Prefix(t, client)), redisreplay.WithTimeout(functionalTimeout))
 	})
 }
 
 func TestCheckAndStoreConcurrentSameProof(t *testing.T) {
-	client := sharedRedis(t)
-	replaytest.ConcurrentSameProof(t, newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout)), 100)
+	client := redistest.Shared(t)
+	replaytest.ConcurrentSameProof(t, newStore(t, client, redisreplay.WithKeyPrefix(redistest.Prefix(t, client)), redisreplay.WithTimeout(functionalTimeout)), 100)
 }
 
 func TestCheckAndStoreKeys(t *testing.T) {
 	ctx := context.Background()
-	client := sharedRedis(t)
+	client := redistest.Shared(t)
 	const jti = "a-very-recognisable-jti-value"
 
 	t.Run("custom prefix", func(t *testing.T) {
-		prefix := uniquePrefix(t, client)
+		prefix := redistest.Prefix(t, client)
 		s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
 		require.NoError(t, s.CheckAndStore(ctx, testJKT, jti, time.Now().Add(time.Minute)))
 
@@ -234,7 +205,7 @@ func TestCheckAndStoreKeys(t *testing.T) {
 		assert.Equal(t, int64(1), n)
 	})
 	t.Run("long jti", func(t *testing.T) {
-		prefix := uniquePrefix(t, client)
+		prefix := redistest.Prefix(t, client)
 		s := newStore(t, client, redisreplay.WithKeyPrefix(prefix), redisreplay.WithTimeout(functionalTimeout))
 		long := strings.Repeat("x", 64<<10)
 		require.NoError(t, s.CheckAndStore(ctx, testJKT, long, time.Now().Add(time.Minute)))
@@ -246,8 +217,8 @@ func TestCheckAndStoreKeys(t *testing.T) {
 }
 
 func TestCheckAndStoreErrorsDoNotLeak(t *testing.T) {
-	client := sharedRedis(t)
-	replaytest.ErrorsDoNotLeak(t, newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)), redisreplay.WithTimeout(functionalTimeout)))
+	client := redistest.Shared(t)
+	replaytest.ErrorsDoNotLeak(t, newStore(t, client, redisreplay.WithKeyPrefix(redistest.Prefix(t, client)), redisreplay.WithTimeout(functionalTimeout)))
 }
 
 func TestCheckAndStoreFailsClosed(t *testing.T) {
@@ -273,14 +244,14 @@ func TestCheckAndStoreFailsClosed(t *testing.T) {
 		},
 		{
 			name:  "closed port",
-			store: func(t *testing.T) *redisreplay.Store { return newStore(t, newClient(t, closedAddr)) },
+			store: func(t *testing.T) *redisreplay.Store { return newStore(t, redistest.Client(t, closedAddr)) },
 			ctx:   context.Background(),
 		},
 		{
 			name: "canceled context",
 			store: func(t *testing.T) *redisreplay.Store {
-				client := sharedRedis(t)
-				return newStore(t, client, redisreplay.WithKeyPrefix(uniquePrefix(t, client)))
+				client := redistest.Shared(t)
+				return newStore(t, client, redisreplay.WithKeyPrefix(redistest.Prefix(t, client)))
 			},
 			ctx:  canceled,
 			also: context.Canceled,
@@ -314,7 +285,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	// into the timeout: keep it short.
 	const timeout = 150 * time.Millisecond
 	srv := redistest.Start(t, "")
-	client := newClient(t, srv.Addr)
+	client := redistest.Client(t, srv.Addr)
 	s := newStore(t, client, redisreplay.WithTimeout(timeout))
 	ctx := context.Background()
 	expiry := time.Now().Add(time.Minute)
@@ -338,7 +309,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 func TestRedisHung(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	srv := redistest.Start(t, "")
-	client := newClient(t, srv.Addr)
+	client := redistest.Client(t, srv.Addr)
 	s := newStore(t, client, redisreplay.WithTimeout(timeout))
 	ctx := context.Background()
 	expiry := time.Now().Add(time.Minute)
@@ -366,8 +337,8 @@ func TestRedisHung(t *testing.T) {
 
 // BenchmarkCheckAndStore measures a check against the test Redis, round trip included.
 func BenchmarkCheckAndStore(b *testing.B) {
-	client := sharedRedis(b)
-	s := newStore(b, client, redisreplay.WithKeyPrefix(uniquePrefix(b, client)), redisreplay.WithTimeout(functionalTimeout))
+	client := redistest.Shared(b)
+	s := newStore(b, client, redisreplay.WithKeyPrefix(redistest.Prefix(b, client)), redisreplay.WithTimeout(functionalTimeout))
 	ctx := context.Background()
 	expiry := time.Now().Add(time.Minute)
 	b.ReportAllocs()
@@ -385,8 +356,8 @@ func BenchmarkCheckAndStore(b *testing.B) {
 // it sends nothing until the collector resolves it, with CheckAndStore's
 // verdicts, and a collector takes one check only.
 func TestDeferReplay(t *testing.T) {
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	s := newStore(t, client, redisreplay.WithKeyPrefix(prefix))
 	exp := time.Now().Add(time.Minute)
 	assert.False(t, s.DeferReplay(nil, s, secretJKT, secretJTI, exp), "no collector, nothing deferred")
@@ -415,8 +386,8 @@ func TestDeferReplay(t *testing.T) {
 // replay itself (one SET NX) when the context has no collector, and, only
 // inside one (guard.Check), leaves the check to it.
 func TestVerifierDefersOnlyIntoCollector(t *testing.T) {
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
 	v, err := dpop.NewVerifier(dpop.WithReplayStore(newStore(t, client, redisreplay.WithKeyPrefix(prefix))))
 	require.NoError(t, err)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -479,9 +450,9 @@ func (m *mirrored) CheckAndStore(ctx context.Context, jkt, jti string, expiry ti
 // CheckAndStore, never deferred through the promoted DeferReplay (which
 // would skip what the wrapper adds).
 func TestVerifierDoesNotDeferPastAWrapper(t *testing.T) {
-	client := sharedRedis(t)
-	prefix := uniquePrefix(t, client)
-	mirrorPrefix := uniquePrefix(t, client)
+	client := redistest.Shared(t)
+	prefix := redistest.Prefix(t, client)
+	mirrorPrefix := redistest.Prefix(t, client)
 	w := &mirrored{
 		Store:  newStore(t, client, redisreplay.WithKeyPrefix(prefix)),
 		mirror: newStore(t, client, redisreplay.WithKeyPrefix(mirrorPrefix)),
